@@ -1,0 +1,11 @@
+//! Placeholder until the http check lands.
+
+use super::{Kind, Probe};
+use crate::config::{Builder, RawCheck};
+
+pub const KIND: Kind = Kind { name: "http", keys: &[], readings: &[], build };
+
+fn build(_raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+    b.error("type", "not built yet");
+    None
+}

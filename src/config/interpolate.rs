@@ -1,0 +1,188 @@
+//! `${NAME}` / `${NAME:-default}` in any string value, and `X_file = "/path"`
+//! for any secret key `X` (SPEC 4.3). Runs on the parsed document before
+//! serde sees it, so that errors still point at the line that needs fixing.
+//! Secret values found on the way are registered for redaction.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::Errors;
+use super::secret;
+
+/// Keys whose value is a secret wherever they appear.
+const SECRET_KEYS: &[&str] = &["password", "bot_token", "token", "headers"];
+/// Keys that may be given as `X_file`.
+const FILE_KEYS: &[&str] = &["url", "password", "bot_token", "token"];
+
+/// Is the value at this key path a secret?
+fn is_secret(path: &[String]) -> bool {
+    path.iter().any(|p| SECRET_KEYS.contains(&p.as_str()))
+        || (path.last().is_some_and(|k| k == "url") && path.first().is_some_and(|s| s == "alert" || s == "ping"))
+}
+
+/// Expand the whole document. Returns whether a secret was written inline.
+pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> bool {
+    let mut inline = false;
+    expand_table(doc, &mut Vec::new(), errors, &mut inline);
+    inline
+}
+
+fn expand_table(table: &mut DeTable, path: &mut Vec<String>, errors: &mut Errors, inline: &mut bool) {
+    let file_keys: Vec<Spanned<Cow<str>>> = table
+        .keys()
+        .filter(|k| k.get_ref().strip_suffix("_file").is_some_and(|base| FILE_KEYS.contains(&base)))
+        .cloned()
+        .collect();
+    for key in file_keys {
+        let value = table.remove(&key).expect("key was just listed");
+        let base = key.get_ref().trim_end_matches("_file").to_string();
+        let at = format!("{}{}", prefix(path), key.get_ref());
+        if table.keys().any(|k| k.get_ref() == base.as_str()) {
+            errors.push(key.span(), at, format!("give either `{base}` or `{base}_file`, not both"));
+            continue;
+        }
+        let Some(file) = value.get_ref().as_str() else {
+            errors.push(value.span(), at, "must be a path string");
+            continue;
+        };
+        let resolved = resolve_credential(file);
+        match std::fs::read_to_string(&resolved) {
+            Ok(content) => {
+                let content = content.strip_suffix('\n').map(|c| c.strip_suffix('\r').unwrap_or(c)).unwrap_or(&content).to_string();
+                secret::register(&content);
+                table.insert(Spanned::new(key.span(), Cow::Owned(base)), Spanned::new(value.span(), DeValue::String(Cow::Owned(content))));
+            }
+            Err(e) => errors.push(value.span(), at, format!("cannot read \"{}\": {e}", resolved.display())),
+        }
+    }
+    for (key, value) in table.iter_mut() {
+        path.push(key.get_ref().to_string());
+        expand_value(value, path, errors, inline);
+        path.pop();
+    }
+}
+
+fn expand_value(value: &mut Spanned<DeValue>, path: &mut Vec<String>, errors: &mut Errors, inline: &mut bool) {
+    let span = value.span();
+    match value.get_mut() {
+        DeValue::String(s) => {
+            let secret = is_secret(path);
+            if s.contains('$') {
+                match substitute(s, |name| std::env::var(name).ok()) {
+                    Ok(out) => {
+                        if secret {
+                            secret::register(&out);
+                        }
+                        *s = Cow::Owned(out);
+                    }
+                    Err(e) => errors.push(span, prefix(path).trim_end_matches('.').to_string(), e),
+                }
+            } else if secret {
+                secret::register(s);
+                *inline = true;
+            }
+            if let Some(p) = secret::url_password(s) {
+                secret::register(p);
+            }
+        }
+        DeValue::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let last = path.pop().unwrap_or_default();
+                path.push(format!("{last}[{i}]"));
+                expand_value(item, path, errors, inline);
+                path.pop();
+                path.push(last);
+            }
+        }
+        DeValue::Table(t) => expand_table(t, path, errors, inline),
+        _ => {}
+    }
+}
+
+fn prefix(path: &[String]) -> String {
+    path.iter().map(|p| format!("{p}.")).collect()
+}
+
+/// A relative credential path is looked up in `$CREDENTIALS_DIRECTORY`
+/// first (systemd's `LoadCredential=`), then as given.
+fn resolve_credential(file: &str) -> PathBuf {
+    let path = super::expand_tilde(file);
+    if path.is_relative()
+        && let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY")
+    {
+        let candidate = Path::new(&dir).join(&path);
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    path
+}
+
+/// Replace `${NAME}` and `${NAME:-default}`; `$${` is a literal `${`.
+fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix("${") {
+            out.push_str("${");
+            rest = tail;
+            continue;
+        }
+        let Some(body) = after.strip_prefix('{') else {
+            out.push('$');
+            rest = after;
+            continue;
+        };
+        let Some(end) = body.find('}') else {
+            return Err("unclosed `${` (write `$${` for a literal `${`)".into());
+        };
+        let inner = &body[..end];
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("invalid variable name `{name}` in `${{{inner}}}`"));
+        }
+        match (lookup(name), default) {
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => return Err(format!("environment variable `{name}` is not set (use `${{{name}:-default}}` for a default)")),
+        }
+        rest = &body[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::substitute;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "HOME_X").then(|| "/home/x".to_string())
+    }
+
+    #[track_caller]
+    fn case(input: &str, expected: Result<&str, &str>) {
+        assert_eq!(substitute(input, env).as_deref(), expected.map_err(|e| e.to_string()).as_deref());
+    }
+
+    #[test]
+    fn variables_defaults_and_escapes() {
+        case("${HOME_X}/bot.log", Ok("/home/x/bot.log"));
+        case("a ${MISSING:-dflt} b", Ok("a dflt b"));
+        case("${HOME_X:-unused}", Ok("/home/x"));
+        case("cost $5 and $${LITERAL}", Ok("cost $5 and ${LITERAL}"));
+        case("${MISSING}", Err("environment variable `MISSING` is not set (use `${MISSING:-default}` for a default)"));
+        case("${OPEN", Err("unclosed `${` (write `$${` for a literal `${`)"));
+        case("${1BAD}", Err("invalid variable name `1BAD` in `${1BAD}`"));
+    }
+}

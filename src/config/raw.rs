@@ -1,0 +1,102 @@
+//! The config file as written: serde types that mirror the TOML one to one,
+//! with every key optional where the file may omit it. Nothing here is
+//! checked beyond its TOML type; `config::load` validates and compiles.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub state_dir: Option<String>,
+    pub timeout: Option<String>,
+    pub deadline: Option<String>,
+    pub hostname: Option<String>,
+    pub reports: Option<usize>,
+    pub expected_interval: Option<String>,
+}
+
+/// Every key any check type accepts. Which keys apply to which type is
+/// checked before this is filled (see `check::Kind::keys`).
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub timeout: Option<String>,
+    pub after: Option<u32>,
+    pub hint: Option<String>,
+    pub severity: Option<String>,
+    pub reading: Option<String>,
+    pub warn_above: Option<Limit>,
+    pub crit_above: Option<Limit>,
+    pub warn_below: Option<Limit>,
+    pub crit_below: Option<Limit>,
+
+    pub path: Option<String>,
+    pub missing: Option<String>,
+    pub pattern: Option<String>,
+    pub lines: Option<u64>,
+    #[serde(rename = "match")]
+    pub match_: Option<String>,
+    pub pidfile: Option<String>,
+    pub url: Option<String>,
+    pub method: Option<String>,
+    pub status: Option<Vec<u16>>,
+    pub body: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub insecure: Option<bool>,
+    pub address: Option<String>,
+    pub command: Option<Vec<String>>,
+}
+
+/// Keys every check accepts, whatever its type.
+pub const COMMON_CHECK_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "timeout",
+    "after",
+    "hint",
+    "severity",
+    "reading",
+    "warn_above",
+    "crit_above",
+    "warn_below",
+    "crit_below",
+];
+
+/// A threshold as written: a number, or a string with a unit ("5m", "1GiB", "85%").
+#[derive(Clone, Debug, PartialEq)]
+pub enum Limit {
+    Number(f64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Limit, D::Error> {
+        struct LimitVisitor;
+        impl Visitor<'_> for LimitVisitor {
+            type Value = Limit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or a string such as \"5m\" or \"1GiB\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Limit, E> {
+                Ok(Limit::Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Limit, E> {
+                Ok(Limit::Number(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Limit, E> {
+                Ok(Limit::Number(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Limit, E> {
+                Ok(Limit::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(LimitVisitor)
+    }
+}

@@ -1,0 +1,102 @@
+//! Secrets: values that must never be printed. Every secret the config
+//! yields is registered here, and everything healthcheck writes (stdout,
+//! stderr, reports, state) passes through `redact`, so a secret cannot leak
+//! through a library's error message either.
+
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+
+static REGISTERED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Secrets shorter than this are not redacted inside other text: replacing
+/// every "ab" would mangle output while protecting nothing.
+const MIN_REDACTED_LEN: usize = 4;
+
+/// Remember a value so that `redact` hides it wherever it appears.
+pub fn register(value: &str) {
+    if value.len() < MIN_REDACTED_LEN {
+        return;
+    }
+    let mut all = REGISTERED.lock().unwrap_or_else(PoisonError::into_inner);
+    if !all.iter().any(|v| v == value) {
+        all.push(value.to_string());
+        // Longest first, so a secret that contains another is hidden whole.
+        all.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+}
+
+/// `text` with every registered secret replaced by `***`.
+pub fn redact(text: &str) -> String {
+    let all = REGISTERED.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut out = text.to_string();
+    for secret in all.iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "***");
+        }
+    }
+    out
+}
+
+/// A secret config value. `Debug` and `Display` show only `***`; the value is
+/// reached with `expose()` at the one place that needs it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        register(&value);
+        Secret(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The password part of `scheme://user:password@host/...`, if any.
+pub fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    let password = userinfo.split_once(':')?.1;
+    (!password.is_empty()).then_some(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints_its_value() {
+        let s = Secret::new("hunter2-very-secret".into());
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+        assert_eq!(s.expose(), "hunter2-very-secret");
+    }
+
+    #[test]
+    fn redact_hides_registered_values_inside_text() {
+        register("tok-abc-123-xyz");
+        assert_eq!(
+            redact("error sending to https://x/bot/tok-abc-123-xyz/send: 404"),
+            "error sending to https://x/bot/***/send: 404"
+        );
+    }
+
+    #[test]
+    fn url_password_is_found() {
+        assert_eq!(url_password("postgres://u:p4ss@h:5432/db"), Some("p4ss"));
+        assert_eq!(url_password("postgres://u@h/db"), None);
+        assert_eq!(url_password("http://h/a:b@c"), None);
+    }
+}

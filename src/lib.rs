@@ -1,0 +1,6 @@
+//! healthcheck: run every check once, decide, act, report, exit with a
+//! Nagios status code. The pipeline is wired in `app::run`.
+
+pub mod check;
+pub mod config;
+pub mod status;
