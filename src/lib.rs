@@ -1,6 +1,41 @@
-//! healthcheck: run every check once, decide, act, report, exit with a
-//! Nagios status code. The pipeline is wired in `app::run`.
+//! healthcheck: run every check once, decide, report, exit with a Nagios
+//! status code. Data flows one way:
+//! config -> runner (checks) -> decide (pure) -> state / report -> exit code.
 
-pub mod check;
-pub mod config;
-pub mod status;
+pub mod check; // one file per check type behind the `Probe` trait
+pub mod cli; // the command line
+pub mod commands; // validate, init, completions
+pub mod config; // TOML -> validated Config; secrets
+pub mod decide; // the rules, pure
+pub mod report; // text, JSON, Nagios
+pub mod run; // the `run` pipeline
+pub mod runner; // threads, timeouts, deadline
+pub mod state; // state.json, lock, atomic save
+pub mod status; // Status, worst-of, exit codes
+
+use cli::{Cli, Command};
+
+/// Run a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    let log = Log { verbosity: cli.verbose };
+    match &cli.command {
+        None => run::run(&cli, &cli.run, &log),
+        Some(Command::Run(args)) => run::run(&cli, args, &log),
+        Some(Command::Validate) => commands::validate(&cli),
+        Some(Command::Init(args)) => commands::init(args),
+        Some(Command::Completions { shell }) => commands::completions(*shell),
+    }
+}
+
+/// `-v` logging to stderr, redacted like everything else.
+pub struct Log {
+    pub verbosity: u8,
+}
+
+impl Log {
+    pub fn info(&self, message: impl AsRef<str>) {
+        if self.verbosity >= 1 {
+            eprintln!("healthcheck: {}", config::secret::redact(message.as_ref()));
+        }
+    }
+}

@@ -1,1 +1,26 @@
-fn main() {}
+//! The adapter between the process and the library: parse arguments, run,
+//! and turn every ending into a Nagios exit code. Usage errors and panics
+//! exit 3 (UNKNOWN), not clap's 2 or Rust's 101.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+fn main() -> ExitCode {
+    let cli = match healthcheck::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                _ => 3,
+            };
+            return ExitCode::from(code);
+        }
+    };
+    match std::panic::catch_unwind(|| healthcheck::run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => ExitCode::from(3),
+    }
+}

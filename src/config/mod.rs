@@ -32,6 +32,7 @@ const PLANNED_SECTIONS: &[&str] = &["service", "alert", "alerting", "schedule", 
 const PLANNED_TYPES: &[&str] = &["systemd", "docker", "sql", "json"];
 const PLANNED_CHECK_KEYS: &[&str] = &["restart", "run", "when", "depends_on", "per", "max_read", "total"];
 const PLANNED_SETTINGS: &[&str] = &["prometheus_file", "systemctl", "docker", "compose"];
+const SETTINGS_KEYS: &[&str] = &["state_dir", "timeout", "deadline", "hostname", "reports", "expected_interval"];
 
 /// A validated config, ready to run.
 pub struct Config {
@@ -69,6 +70,9 @@ pub struct CheckSpec {
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
+    /// Byte offset in the file, for ordering.
+    #[doc(hidden)]
+    pub offset: usize,
     /// `file:line:column`.
     pub location: String,
     /// `check[2].pattern`, or empty for the whole file.
@@ -145,7 +149,7 @@ pub fn expand_tilde(path: &str) -> PathBuf {
 /// Read and validate a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let label = path.display().to_string();
-    let whole_file = |message: String| ConfigErrors(vec![ConfigError { location: label.clone(), key: String::new(), message }]);
+    let whole_file = |message: String| ConfigErrors(vec![ConfigError { offset: 0, location: label.clone(), key: String::new(), message }]);
     let text = std::fs::read_to_string(path).map_err(|e| whole_file(format!("cannot read config: {e}")))?;
     let meta = std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read config: {e}")))?;
     if let Some(why) = unsafe_for_root(&meta) {
@@ -234,6 +238,7 @@ struct Errors<'a> {
 impl Errors<'_> {
     fn push(&mut self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) {
         self.list.push(ConfigError {
+            offset: span.start,
             location: self.src.location(span.start),
             key: key.into(),
             message: message.into(),
@@ -272,12 +277,16 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
     let inline_secrets = interpolate::expand(&mut doc, &mut errors);
 
     let mut settings_raw = RawSettings::default();
+    let mut settings_spans: Vec<(String, Range<usize>)> = Vec::new();
     let mut check_tables: Vec<Spanned<DeValue>> = Vec::new();
     for (key, value) in doc {
         let name = key.get_ref().to_string();
         match name.as_str() {
             "settings" => {
-                if let Some(s) = deserialize_table::<RawSettings>(&mut errors, "settings", value, PLANNED_SETTINGS) {
+                if let DeValue::Table(t) = value.get_ref() {
+                    settings_spans = t.iter().map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end)).collect();
+                }
+                if let Some(s) = deserialize_table::<RawSettings>(&mut errors, "settings", value, PLANNED_SETTINGS, SETTINGS_KEYS) {
                     settings_raw = s;
                 }
             }
@@ -292,31 +301,29 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
         }
     }
 
-    let settings = compile_settings(&mut errors, settings_raw, &doc_spans(text, "settings"));
+    let settings = compile_settings(&mut errors, settings_raw, &settings_spans);
     let mut checks: Vec<CheckSpec> = Vec::new();
     let mut first_seen: Vec<(String, String)> = Vec::new();
     for (i, table) in check_tables.into_iter().enumerate() {
         let prefix = format!("check[{i}]");
-        let Some((spec, name_span)) = compile_check(&mut errors, &prefix, table, &settings) else { continue };
-        if let Some((_, at)) = first_seen.iter().find(|(n, _)| *n == spec.name) {
-            let message = format!("duplicate check name `{}` (first defined at {at})", spec.name);
-            errors.push(name_span, format!("{prefix}.name"), message);
-            continue;
+        if let Some(name) = table.get_ref().get("name").filter(|n| n.get_ref().is_str()) {
+            let text = name.get_ref().as_str().unwrap_or_default().to_string();
+            if let Some((_, at)) = first_seen.iter().find(|(n, _)| *n == text) {
+                errors.push(name.span(), format!("{prefix}.name"), format!("duplicate check name `{text}` (first defined at {at})"));
+            } else {
+                first_seen.push((text, errors.src.location(name.span().start)));
+            }
         }
-        first_seen.push((spec.name.clone(), errors.src.location(name_span.start)));
-        checks.push(spec);
+        if let Some(spec) = compile_check(&mut errors, &prefix, table, &settings) {
+            checks.push(spec);
+        }
     }
+    errors.list.sort_by_key(|e| e.offset);
     if errors.list.is_empty() {
         Ok((Config { origin: label.to_string(), settings, checks }, inline_secrets))
     } else {
         Err(ConfigErrors(errors.list))
     }
-}
-
-/// Where `[name]` starts, for errors about a section as a whole.
-fn doc_spans(text: &str, section: &str) -> Range<usize> {
-    let header = format!("[{section}]");
-    text.find(&header).map_or(0..0, |i| i..i + header.len())
 }
 
 /// Deserialize a plain table, after reporting keys that are planned but not built yet.
@@ -325,6 +332,7 @@ fn deserialize_table<'a, T: Deserialize<'a>>(
     prefix: &str,
     value: Spanned<DeValue<'a>>,
     planned: &[&str],
+    known: &[&str],
 ) -> Option<T> {
     let span = value.span();
     let DeValue::Table(table) = value.into_inner() else {
@@ -333,8 +341,11 @@ fn deserialize_table<'a, T: Deserialize<'a>>(
     };
     let mut kept = DeTable::new();
     for (k, v) in table {
-        if planned.contains(&k.get_ref().as_ref()) {
-            errors.push(k.span(), format!("{prefix}.{}", k.get_ref()), "not supported by this version of healthcheck yet");
+        let key: &str = k.get_ref();
+        if planned.contains(&key) {
+            errors.push(k.span(), format!("{prefix}.{key}"), "not supported by this version of healthcheck yet");
+        } else if !known.contains(&key) {
+            errors.push(k.span(), format!("{prefix}.{key}"), unknown_key_message(key, known));
         } else {
             kept.insert(k, v);
         }
@@ -349,13 +360,14 @@ fn deserialize_table<'a, T: Deserialize<'a>>(
     }
 }
 
-fn compile_settings(errors: &mut Errors, raw: RawSettings, span: &Range<usize>) -> Settings {
+fn compile_settings(errors: &mut Errors, raw: RawSettings, spans: &[(String, Range<usize>)]) -> Settings {
+    let span_of = |key: &str| spans.iter().find(|(k, _)| k == key).map_or(0..0, |(_, s)| s.clone());
     let mut duration = |key: &str, text: Option<String>, default: Duration| match text {
         None => default,
         Some(t) => match parse_duration(&t) {
             Ok(d) => d,
             Err(e) => {
-                errors.push(span.clone(), format!("settings.{key}"), e);
+                errors.push(span_of(key), format!("settings.{key}"), e);
                 default
             }
         },
@@ -364,7 +376,7 @@ fn compile_settings(errors: &mut Errors, raw: RawSettings, span: &Range<usize>) 
     let deadline = duration("deadline", raw.deadline, Duration::from_secs(50));
     let expected_interval = raw.expected_interval.map(|t| duration("expected_interval", Some(t), Duration::ZERO));
     if deadline.is_zero() {
-        errors.push(span.clone(), "settings.deadline", "must be longer than 0s");
+        errors.push(span_of("deadline"), "settings.deadline", "must be longer than 0s");
     }
     Settings {
         state_dir: raw.state_dir.map(|s| expand_tilde(&s)).unwrap_or_else(default_state_dir),
@@ -440,14 +452,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Validate one `[[check]]` table and build its probe. Returns the spec and
-/// the span of its name (for duplicate reports).
+/// Validate one `[[check]]` table and build its probe.
 fn compile_check(
     errors: &mut Errors,
     prefix: &str,
     value: Spanned<DeValue>,
     settings: &Settings,
-) -> Option<(CheckSpec, Range<usize>)> {
+) -> Option<CheckSpec> {
     let span = value.span();
     let DeValue::Table(table) = value.into_inner() else {
         errors.push(span, prefix, "each [[check]] must be a table");
@@ -496,7 +507,6 @@ fn compile_check(
         }
     }
     let key_spans: Vec<(String, Range<usize>)> = kept.iter().map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end)).collect();
-    let name_span = key_spans.iter().find(|(k, _)| k == "name").map_or(span.clone(), |(_, s)| s.clone());
     let copy = kept.clone();
     let raw = match RawCheck::deserialize(ValueDeserializer::from(Spanned::new(span.clone(), DeValue::Table(kept)))) {
         Ok(raw) => raw,
@@ -533,7 +543,7 @@ fn compile_check(
     if errors.list.len() > before {
         return None;
     }
-    let spec = CheckSpec {
+    Some(CheckSpec {
         name: raw.name,
         kind: kind.name,
         timeout,
@@ -543,8 +553,7 @@ fn compile_check(
         judged,
         thresholds,
         probe: Arc::from(probe?),
-    };
-    Some((spec, name_span))
+    })
 }
 
 /// Which reading the thresholds judge, and the limits in that reading's unit.

@@ -1,0 +1,84 @@
+//! The command line (SPEC 2). The doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run every check once, restart what must be restarted, alert, report and
+/// exit with a Nagios status code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+#[derive(Parser, Debug)]
+#[command(name = "healthcheck", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Config file (else $HEALTHCHECK_CONFIG, ./healthcheck.toml, the XDG config dir, /etc/healthcheck/)
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// What stdout carries
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// More detail on stderr (repeatable)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run all checks once (the default command)
+    #[command(alias = "check")]
+    Run(RunArgs),
+    /// Parse and validate the config; print every error; run nothing
+    Validate,
+    /// Write a commented starter config
+    Init(InitArgs),
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct RunArgs {
+    /// Diagnose only: no restarts, no recovery commands
+    #[arg(long)]
+    pub no_restart: bool,
+    /// Send no alerts (they are still decided and reported)
+    #[arg(long)]
+    pub no_alert: bool,
+    /// Neither restarts nor alerts nor state writes; print every decision
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run only this check (repeatable); the state of other checks is untouched
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Text output: print only problems and actions
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Starter to write: default or python-process
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub preset: String,
+    /// Overwrite an existing file
+    #[arg(long)]
+    pub force: bool,
+    /// Where to write it
+    #[arg(default_value = "healthcheck.toml")]
+    pub path: PathBuf,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Nagios,
+}

@@ -1,0 +1,124 @@
+//! What a run found, in one structure, rendered three ways: text for
+//! people, JSON (schema 1, SPEC 12.2) for programs and the `reports/`
+//! folder, and the Nagios plugin line. Everything rendered passes through
+//! secret redaction on its way out.
+
+pub mod nagios;
+pub mod text;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::check::{Reading, Thresholds, Unit};
+use crate::config::secret::redact;
+use crate::decide::{Judged, Note, Verdict};
+use crate::status::Status;
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Report {
+    pub schema: u32,
+    pub host: String,
+    pub started_at: jiff::Timestamp,
+    pub duration_ms: u64,
+    pub status: Status,
+    pub exit_code: u8,
+    pub checks: Vec<CheckReport>,
+    /// Restarts and recovery commands (none in this version).
+    pub actions: Vec<serde_json::Value>,
+    /// Alert deliveries (none in this version).
+    pub alerts: Vec<serde_json::Value>,
+    /// healthcheck's own trouble: state file, missed runs.
+    pub notes: Vec<Note>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct CheckReport {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: Status,
+    pub message: String,
+    pub hint: Option<String>,
+    pub duration_ms: f64,
+    pub confirmed: bool,
+    pub consecutive: u32,
+    pub readings: Vec<ReadingReport>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ReadingReport {
+    pub name: String,
+    pub value: f64,
+    pub unit: Unit,
+    #[serde(flatten)]
+    pub thresholds: Thresholds,
+}
+
+impl ReadingReport {
+    pub fn new(reading: &Reading, thresholds: Option<Thresholds>) -> ReadingReport {
+        ReadingReport {
+            name: reading.name.clone(),
+            value: reading.value,
+            unit: reading.unit,
+            thresholds: thresholds.unwrap_or_default(),
+        }
+    }
+}
+
+impl CheckReport {
+    pub fn new(name: &str, kind: &str, hint: Option<&str>, judged: &Judged, verdict: Verdict, duration_ms: f64) -> CheckReport {
+        CheckReport {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            status: judged.status,
+            message: redact(&judged.message),
+            hint: hint.map(str::to_string),
+            duration_ms: (duration_ms * 1000.0).round() / 1000.0,
+            confirmed: verdict.confirmed,
+            consecutive: verdict.consecutive,
+            readings: judged.readings.iter().map(|(r, t)| ReadingReport::new(r, *t)).collect(),
+        }
+    }
+}
+
+impl Report {
+    /// Counts per status, worst first, for summaries: "1 critical, 1 warning, 8 ok".
+    pub fn counts(&self) -> String {
+        let order = [Status::Critical, Status::Warning, Status::Unknown, Status::Ok];
+        let parts: Vec<String> = order
+            .iter()
+            .filter_map(|s| {
+                let n = self.checks.iter().filter(|c| c.status == *s).count();
+                (n > 0).then(|| format!("{n} {}", s.name()))
+            })
+            .collect();
+        if parts.is_empty() { "no checks".to_string() } else { parts.join(", ") }
+    }
+
+    pub fn to_json(&self) -> String {
+        redact(&serde_json::to_string_pretty(self).expect("a report always serializes"))
+    }
+}
+
+/// Keep the report as `reports/<time>.json`, and only the newest `keep`.
+pub fn save(state_dir: &Path, report: &Report, keep: usize) -> std::io::Result<()> {
+    if keep == 0 {
+        return Ok(());
+    }
+    let dir = state_dir.join("reports");
+    crate::state::create_private_dir(&dir)?;
+    let name = format!("{}.json", report.started_at.strftime("%Y%m%dT%H%M%S%.6fZ"));
+    crate::state::write_atomically(&dir, &name, report.to_json().as_bytes())?;
+    let mut all: Vec<_> = std::fs::read_dir(&dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    all.sort();
+    let excess = all.len().saturating_sub(keep);
+    for old in &all[..excess] {
+        std::fs::remove_file(old)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! The Nagios plugin output (SPEC 12.3), so Nagios, Icinga, NRPE or Sensu
+//! can run healthcheck as a plugin: a status line with perfdata, then one
+//! line per non-OK check. Perfdata follows the Monitoring Plugins syntax:
+//! `'label'=value[UOM];[warn];[crit]`, limits as Nagios ranges.
+
+use super::{ReadingReport, Report};
+
+pub fn render(report: &Report) -> String {
+    let problems: Vec<_> = report.checks.iter().filter(|c| !c.status.is_ok()).collect();
+    let worst = problems.iter().find(|c| c.status == report.status);
+    let mut first = format!("HEALTHCHECK {} - {}", report.status.word(), report.counts());
+    if let Some(c) = worst {
+        first.push_str(&format!(": {}: {}", c.name, one_line(&c.message)));
+    } else if let Some(n) = report.notes.iter().find(|n| n.status == report.status && !n.status.is_ok()) {
+        first.push_str(&format!(": healthcheck: {}", one_line(&n.message)));
+    }
+    let perf: Vec<String> = report
+        .checks
+        .iter()
+        .flat_map(|c| c.readings.iter().map(move |r| perfdata(&format!("{}_{}", c.name, r.name), r)))
+        .collect();
+    if !perf.is_empty() {
+        first.push_str(" | ");
+        first.push_str(&perf.join(" "));
+    }
+    let mut out = first;
+    out.push('\n');
+    for c in problems {
+        out.push_str(&format!("{}: {}: {}\n", c.status.word(), c.name, one_line(&c.message)));
+    }
+    for n in report.notes.iter().filter(|n| !n.status.is_ok()) {
+        out.push_str(&format!("{}: healthcheck: {}\n", n.status.word(), one_line(&n.message)));
+    }
+    out
+}
+
+/// No line breaks and no `|` inside a message: both would break the format.
+fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ").replace('|', "/")
+}
+
+fn perfdata(label: &str, r: &ReadingReport) -> String {
+    let label = label.replace('\'', "''").replace('=', "_");
+    let t = &r.thresholds;
+    format!(
+        "'{label}'={}{};{};{}",
+        number(r.value),
+        r.unit.uom(),
+        range(t.warn_below, t.warn_above),
+        range(t.crit_below, t.crit_above)
+    )
+}
+
+/// A Nagios range: alert outside `low:high`; `high` alone means `0:high`,
+/// so a lower bound of 0 is written out only when there is no upper one.
+fn range(below: Option<f64>, above: Option<f64>) -> String {
+    match (below, above) {
+        (None, None) => String::new(),
+        (None, Some(h)) => number(h),
+        (Some(l), None) => format!("{}:", number(l)),
+        (Some(l), Some(h)) => format!("{}:{}", number(l), number(h)),
+    }
+}
+
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        let s = format!("{v:.6}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Thresholds, Unit};
+    use crate::report::CheckReport;
+    use crate::status::Status;
+
+    fn reading(name: &str, value: f64, unit: Unit, t: Thresholds) -> ReadingReport {
+        ReadingReport { name: name.into(), value, unit, thresholds: t }
+    }
+
+    fn check(name: &str, status: Status, message: &str, readings: Vec<ReadingReport>) -> CheckReport {
+        CheckReport {
+            name: name.into(),
+            kind: "file".into(),
+            status,
+            message: message.into(),
+            hint: None,
+            duration_ms: 0.1,
+            confirmed: true,
+            consecutive: 0,
+            readings,
+        }
+    }
+
+    #[test]
+    fn status_line_perfdata_and_problem_lines() {
+        let age = Thresholds { warn_above: Some(600.0), crit_above: Some(900.0), ..Default::default() };
+        let rows = Thresholds { crit_below: Some(1.0), ..Default::default() };
+        let report = Report {
+            schema: 1,
+            host: "vps-1".into(),
+            started_at: "2026-11-22T05:00:00Z".parse().unwrap(),
+            duration_ms: 4,
+            status: Status::Critical,
+            exit_code: 2,
+            checks: vec![
+                check("watchlist", Status::Critical, "last update 18m ago", vec![reading("age", 1080.0, Unit::Seconds, age)]),
+                check("rows", Status::Ok, "3 rows | fine", vec![reading("rows", 3.0, Unit::Count, rows)]),
+                check("disk", Status::Ok, "ok", vec![reading("used_percent", 42.5, Unit::Percent, Thresholds::default())]),
+            ],
+            actions: vec![],
+            alerts: vec![],
+            notes: vec![],
+        };
+        assert_eq!(
+            render(&report),
+            "HEALTHCHECK CRITICAL - 1 critical, 2 ok: watchlist: last update 18m ago | \
+             'watchlist_age'=1080s;600;900 'rows_rows'=3;;1: 'disk_used_percent'=42.5%;;\n\
+             CRITICAL: watchlist: last update 18m ago\n"
+        );
+    }
+
+    #[test]
+    fn ranges_follow_the_plugin_syntax() {
+        assert_eq!(range(None, None), "");
+        assert_eq!(range(None, Some(90.0)), "90");
+        assert_eq!(range(Some(50.0), None), "50:");
+        assert_eq!(range(Some(50.0), Some(250.0)), "50:250");
+        assert_eq!(number(0.125), "0.125");
+        assert_eq!(perfdata("it's", &reading("x", 1.0, Unit::Count, Thresholds::default())), "'it''s'=1;;");
+    }
+}

@@ -1,0 +1,105 @@
+//! Runs every selected check once, each on its own thread, under its own
+//! timeout and the run's deadline. A check that does not answer in time is
+//! UNKNOWN "timed out after 10s" and its thread is left behind: the run
+//! never waits for a stuck probe, and a panicking probe is UNKNOWN too.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::check::{Outcome, ProbeContext};
+use crate::config::CheckSpec;
+use crate::config::secret::redact;
+
+/// A probe's outcome before thresholds, and how long it took.
+pub struct Finished {
+    pub outcome: Outcome,
+    pub duration: Duration,
+}
+
+/// Run `checks` (with what each remembered last time) and return one result
+/// per check, in the same order, by `deadline` at the latest.
+pub fn run(
+    checks: &[&CheckSpec],
+    memories: Vec<Option<serde_json::Value>>,
+    now: jiff::Timestamp,
+    deadline: Instant,
+) -> Vec<Finished> {
+    let started = Instant::now();
+    let (tx, rx) = mpsc::channel::<(usize, Outcome, Duration)>();
+    let mut due = Vec::with_capacity(checks.len());
+    for (i, (spec, memory)) in checks.iter().zip(memories).enumerate() {
+        let check_deadline = (started + spec.timeout).min(deadline);
+        due.push(check_deadline);
+        let probe = spec.probe.clone();
+        let thread_tx = tx.clone();
+        let ctx = ProbeContext { now, deadline: check_deadline, memory };
+        let spawned = std::thread::Builder::new().name(format!("check-{}", spec.name)).spawn(move || {
+            let begun = Instant::now();
+            let outcome = match catch_unwind(AssertUnwindSafe(|| probe.probe(&ctx))) {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(e)) => Outcome::unknown(redact(&format!("{e:#}"))),
+                Err(panic) => Outcome::unknown(format!("check failed unexpectedly: {}", panic_text(&panic))),
+            };
+            let _ = thread_tx.send((i, outcome, begun.elapsed()));
+        });
+        if let Err(e) = spawned {
+            let _ = tx.send((i, Outcome::unknown(format!("cannot start a thread: {e}")), Duration::ZERO));
+        }
+    }
+    drop(tx);
+
+    let mut results: Vec<Option<Finished>> = (0..checks.len()).map(|_| None).collect();
+    let mut pending = checks.len();
+    while pending > 0 {
+        let next_due = (0..checks.len()).filter(|i| results[*i].is_none()).map(|i| due[i]).min().unwrap_or(deadline);
+        let wait = next_due.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok((i, outcome, duration)) => {
+                if results[i].is_none() {
+                    results[i] = Some(Finished { outcome, duration });
+                    pending -= 1;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let at = Instant::now();
+                for i in 0..checks.len() {
+                    if results[i].is_none() && due[i] <= at {
+                        results[i] = Some(timed_out(checks[i], due[i], deadline, started));
+                        pending -= 1;
+                    }
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.unwrap_or_else(|| timed_out(checks[i], due[i], deadline, started)))
+        .collect()
+}
+
+fn timed_out(spec: &CheckSpec, due: Instant, deadline: Instant, started: Instant) -> Finished {
+    let waited = due.saturating_duration_since(started);
+    let message = if due >= deadline && waited < spec.timeout {
+        format!("timed out: the run's deadline came after {}", show(waited))
+    } else {
+        format!("timed out after {}", show(spec.timeout))
+    };
+    Finished { outcome: Outcome::unknown(message), duration: waited }
+}
+
+fn show(d: Duration) -> String {
+    humantime::format_duration(Duration::from_millis(d.as_millis() as u64)).to_string()
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        redact(s)
+    } else {
+        "panic".to_string()
+    }
+}

@@ -1,0 +1,307 @@
+//! The small JSON memory between runs (SPEC 8): per-check status history,
+//! what checks asked to remember, the last run time. Loading never fails a
+//! run: a broken file is moved aside and the run starts fresh. Saving is
+//! atomic (temp file, fsync, rename, fsync dir), so a run killed at any
+//! instant leaves the old file or the new one, never a mix. One run at a
+//! time holds `healthcheck.lock`; the OS drops the lock when a run dies.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::status::Status;
+
+pub const VERSION: u32 = 1;
+const FILE: &str = "state.json";
+const LOCK: &str = "healthcheck.lock";
+const TEMP_PREFIX: &str = ".state.json.tmp-";
+const CORRUPT_PREFIX: &str = "state.json.corrupt-";
+/// A state file larger than this is not trusted (SPEC 8).
+const MAX_SIZE: u64 = 16 * 1024 * 1024;
+const CORRUPT_KEPT: usize = 3;
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct State {
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<jiff::Timestamp>,
+    #[serde(default)]
+    pub checks: BTreeMap<String, CheckState>,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State { version: VERSION, last_run: None, checks: BTreeMap::new() }
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct CheckState {
+    pub status: Status,
+    /// When the check entered `status`.
+    pub since: jiff::Timestamp,
+    /// Consecutive runs that were not OK (0 when OK).
+    pub consecutive: u32,
+    /// What the check asked to remember for its next run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<serde_json::Value>,
+}
+
+/// What loading found besides the state itself.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub state: State,
+    /// A broken file was moved aside: say so (WARNING).
+    pub quarantined: Option<String>,
+    /// The file was written by a newer healthcheck: never overwrite it.
+    pub newer_version: Option<u32>,
+}
+
+/// Why a run could not get the state directory.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Another run holds the lock past our deadline.
+    Busy,
+    /// The directory or lock file cannot be created or opened.
+    Io(PathBuf, io::Error),
+    /// Running as root, the directory is writable by others.
+    Unsafe(PathBuf, String),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Busy => write!(f, "another healthcheck run is in progress (lock held past the deadline)"),
+            OpenError::Io(p, e) => write!(f, "state directory {}: {e}", p.display()),
+            OpenError::Unsafe(p, why) => write!(f, "refusing to use state directory {} as root: {why}", p.display()),
+        }
+    }
+}
+
+/// The state directory of this run, locked for it.
+pub struct Store {
+    dir: PathBuf,
+    /// Held for the life of the run; closing it releases the lock.
+    _lock: Option<File>,
+}
+
+impl Store {
+    /// Lock `dir` (creating it), waiting for another run until `wait_until`.
+    pub fn open(dir: &Path, wait_until: Instant) -> Result<Store, OpenError> {
+        create_private_dir(dir).map_err(|e| OpenError::Io(dir.to_path_buf(), e))?;
+        let meta = fs::metadata(dir).map_err(|e| OpenError::Io(dir.to_path_buf(), e))?;
+        if let Some(why) = crate::config::unsafe_for_root(&meta) {
+            return Err(OpenError::Unsafe(dir.to_path_buf(), why));
+        }
+        let path = dir.join(LOCK);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| OpenError::Io(path.clone(), e))?;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < wait_until => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::WouldBlock) => return Err(OpenError::Busy),
+                Err(fs::TryLockError::Error(e)) => return Err(OpenError::Io(path, e)),
+            }
+        }
+        Ok(Store { dir: dir.to_path_buf(), _lock: Some(lock) })
+    }
+
+    /// Read-only access for `--dry-run` and inspection: no directory is
+    /// created, no lock taken, nothing written.
+    pub fn read_only(dir: &Path) -> Store {
+        Store { dir: dir.to_path_buf(), _lock: None }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.join(FILE)
+    }
+
+    /// Load the state; a corrupt, empty or oversized file is moved aside
+    /// (when the store is writable) and the run starts from empty state.
+    pub fn load(&self, now: jiff::Timestamp) -> Loaded {
+        let path = self.file();
+        let problem = match fs::metadata(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Loaded::default(),
+            Err(e) => format!("cannot read it: {e}"),
+            Ok(m) if m.len() == 0 => "it is empty".to_string(),
+            Ok(m) if m.len() > MAX_SIZE => format!("it is {} bytes, over the 16 MiB limit", m.len()),
+            Ok(_) => match fs::read(&path) {
+                Err(e) => format!("cannot read it: {e}"),
+                Ok(bytes) => match parse(&bytes) {
+                    Ok(Parsed::Current(state)) => return Loaded { state, ..Loaded::default() },
+                    Ok(Parsed::Newer(v)) => return Loaded { newer_version: Some(v), ..Loaded::default() },
+                    Err(e) => format!("it is not valid state JSON: {e}"),
+                },
+            },
+        };
+        let moved = if self._lock.is_some() { self.quarantine(&path, now) } else { None };
+        let message = match moved {
+            Some(to) => format!("state file {} was unusable ({problem}); moved it to {} and started fresh", path.display(), to.display()),
+            None => format!("state file {} is unusable ({problem}); starting from empty state", path.display()),
+        };
+        Loaded { quarantined: Some(message), ..Loaded::default() }
+    }
+
+    fn quarantine(&self, path: &Path, now: jiff::Timestamp) -> Option<PathBuf> {
+        let stamp = now.strftime("%Y%m%dT%H%M%S%.fZ").to_string();
+        let to = self.dir.join(format!("{CORRUPT_PREFIX}{stamp}"));
+        fs::rename(path, &to).ok()?;
+        let mut old: Vec<PathBuf> = list_with_prefix(&self.dir, CORRUPT_PREFIX);
+        old.sort();
+        let excess = old.len().saturating_sub(CORRUPT_KEPT);
+        for p in &old[..excess] {
+            let _ = fs::remove_file(p);
+        }
+        Some(to)
+    }
+
+    /// Replace state.json atomically. Stray temp files of killed runs go first.
+    pub fn save(&self, state: &State) -> io::Result<()> {
+        for stray in list_with_prefix(&self.dir, TEMP_PREFIX) {
+            let _ = fs::remove_file(stray);
+        }
+        let mut json = serde_json::to_vec_pretty(state).map_err(io::Error::other)?;
+        json.push(b'\n');
+        write_atomically(&self.dir, FILE, &json)
+    }
+}
+
+enum Parsed {
+    Current(State),
+    Newer(u32),
+}
+
+fn parse(bytes: &[u8]) -> Result<Parsed, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let version = value.get("version").and_then(|v| v.as_u64()).ok_or("no \"version\" number")?;
+    if version > u64::from(VERSION) {
+        return Ok(Parsed::Newer(u32::try_from(version).unwrap_or(u32::MAX)));
+    }
+    serde_json::from_value(value).map(Parsed::Current).map_err(|e| e.to_string())
+}
+
+fn list_with_prefix(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Create `dir` (and parents) readable only by its owner.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Write `dir/name` so that readers see the old content or the new, never a
+/// mix: a temp file in the same directory, fsync, rename over, fsync dir.
+pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = File::options().write(true).create(true).truncate(true).open(&temp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&temp, dir.join(name))?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> jiff::Timestamp {
+        "2026-11-22T05:00:00Z".parse().unwrap()
+    }
+
+    fn store(dir: &Path) -> Store {
+        Store::open(dir, Instant::now()).unwrap()
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let mut state = State { last_run: Some(now()), ..State::default() };
+        state.checks.insert(
+            "disk".into(),
+            CheckState { status: Status::Warning, since: now(), consecutive: 2, memory: Some(serde_json::json!({"a": 1})) },
+        );
+        s.save(&state).unwrap();
+        let loaded = s.load(now());
+        assert_eq!(loaded.state, state);
+        assert!(loaded.quarantined.is_none());
+        assert!(list_with_prefix(dir.path(), TEMP_PREFIX).is_empty());
+    }
+
+    #[test]
+    fn corrupt_empty_and_oversized_files_are_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        for (i, content) in [b"{not json".to_vec(), Vec::new(), vec![b' '; (MAX_SIZE + 1) as usize]].into_iter().enumerate() {
+            fs::write(dir.path().join(FILE), &content).unwrap();
+            let loaded = s.load(now() + jiff::SignedDuration::from_secs(i as i64));
+            assert_eq!(loaded.state, State::default());
+            assert!(loaded.quarantined.unwrap().contains("moved it to"));
+            assert!(!dir.path().join(FILE).exists());
+        }
+        // Each quarantine has its own timestamp; at most three are kept.
+        fs::write(dir.path().join(FILE), b"[]").unwrap();
+        let _ = s.load(jiff::Timestamp::now());
+        assert_eq!(list_with_prefix(dir.path(), CORRUPT_PREFIX).len(), CORRUPT_KEPT);
+    }
+
+    #[test]
+    fn a_newer_version_is_reported_not_parsed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(FILE), br#"{"version": 7, "whatever": []}"#).unwrap();
+        let loaded = store(dir.path()).load(now());
+        assert_eq!(loaded.newer_version, Some(7));
+        assert!(dir.path().join(FILE).exists());
+    }
+
+    #[test]
+    fn a_second_store_waits_then_reports_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = store(dir.path());
+        let started = Instant::now();
+        let second = Store::open(dir.path(), Instant::now() + Duration::from_millis(200));
+        assert!(matches!(second, Err(OpenError::Busy)));
+        assert!(started.elapsed() >= Duration::from_millis(200));
+    }
+
+    #[test]
+    fn stray_temp_files_are_cleaned_by_the_next_save() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(format!("{TEMP_PREFIX}99999")), b"half").unwrap();
+        store(dir.path()).save(&State::default()).unwrap();
+        assert!(list_with_prefix(dir.path(), TEMP_PREFIX).is_empty());
+    }
+}
