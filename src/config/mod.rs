@@ -295,7 +295,8 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                 _ => errors.push(key.span(), "check", "must be an array of tables: write each check as [[check]]"),
             },
             n if PLANNED_SECTIONS.contains(&n) => {
-                errors.push(key.span(), n, format!("[{n}] is not supported by this version of healthcheck yet"))
+                let header = if value.get_ref().is_array() { format!("[[{n}]]") } else { format!("[{n}]") };
+                errors.push(key.span(), n, format!("{header} is not supported by this version of healthcheck yet"))
             }
             n => errors.push(key.span(), n, unknown_key_message(n, &["settings", "check"])),
         }

@@ -1,0 +1,100 @@
+//! Each invalid config in `tests/fixtures/invalid/` is rejected by
+//! `healthcheck validate` and by a run with exit 3, with exactly the errors
+//! in its `.expected` file (every error at once, located, no secret).
+//! `UPDATE_FIXTURES=1` rewrites the expected files; review the diff.
+
+use crate::harness::{Env, fixtures};
+use std::process::Command;
+
+#[test]
+fn every_invalid_fixture_gets_its_exact_errors() {
+    let dir = fixtures().join("invalid");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10, "fixtures missing: {names:?}");
+    let mut failures = Vec::new();
+    for path in names {
+        let file = path.file_name().unwrap().to_str().unwrap().to_string();
+        let out = Command::new(env!("CARGO_BIN_EXE_healthcheck"))
+            .current_dir(&dir)
+            .env_remove("HEALTHCHECK_TEST_UNSET_VAR")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .args(["validate", "-c", &file])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let expected_path = path.with_extension("expected");
+        if std::env::var_os("UPDATE_FIXTURES").is_some() {
+            std::fs::write(&expected_path, &stderr).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if out.status.code() != Some(3) || stderr != expected {
+            failures.push(format!("== {file}: exit {:?}\n-- got:\n{stderr}-- expected:\n{expected}", out.status.code()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_run_with_an_invalid_config_runs_nothing_and_exits_3() {
+    let env = Env::new();
+    let marker = env.path("ran");
+    env.config(&format!(
+        "[[check]]\nname = \"touch\"\ntype = \"command\"\ncommand = [\"touch\", \"{}\"]\n\n[[check]]\nname = \"bad\"\ntype = \"file\"\n",
+        marker.display()
+    ));
+    let run = env.run(&[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("check[1].path: missing key `path`"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was run"), "{}", run.stderr);
+    assert!(!marker.exists(), "a check ran although the config was invalid");
+    assert!(!env.path("state").exists(), "state was written for an invalid config");
+}
+
+#[test]
+fn a_secret_on_a_malformed_line_is_not_echoed() {
+    let out = Command::new(env!("CARGO_BIN_EXE_healthcheck"))
+        .current_dir(fixtures().join("invalid"))
+        .args(["-c", "secret-on-bad-line.toml"])
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(all.contains("secret-on-bad-line.toml:5:"), "{all}");
+    assert!(!all.contains("s3cr3t-token-value"), "{all}");
+}
+
+#[test]
+fn secrets_from_env_and_files_never_reach_any_output() {
+    let env = Env::new();
+    let secret_header = "Bearer env-secret-0xC0FFEE";
+    let secret_url = "http://127.0.0.1:9/secret-path-from-file-0xBEEF";
+    env.write("url.txt", &format!("{secret_url}\n"));
+    env.config(
+        "[[check]]\nname = \"api\"\ntype = \"http\"\nurl_file = \"url.txt\"\nheaders = { Authorization = \"${API_AUTH}\" }\ntimeout = \"2s\"\n",
+    );
+    for format in ["text", "json", "nagios"] {
+        let out = env.cmd().env("API_AUTH", secret_header).args(["--format", format, "-v"]).output().unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{all}");
+        assert!(!all.contains("0xC0FFEE") && !all.contains("0xBEEF"), "secret leaked in {format}:\n{all}");
+    }
+    for entry in walk(&env.path("state")) {
+        let text = std::fs::read_to_string(&entry).unwrap_or_default();
+        assert!(!text.contains("0xC0FFEE") && !text.contains("0xBEEF"), "secret leaked into {}", entry.display());
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}

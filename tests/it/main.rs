@@ -1,0 +1,9 @@
+//! The integration tests: one binary, the real `healthcheck` executable run
+//! against real files, processes, sockets and HTTP servers on loopback.
+
+mod harness;
+
+mod cli;
+mod config_errors;
+mod run_checks;
+mod state;
