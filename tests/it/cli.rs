@@ -103,3 +103,20 @@ fn an_internal_failure_exits_3_not_101() {
     let status = env.cmd().stdout(write_end).stderr(Stdio::null()).status().unwrap();
     assert_eq!(status.code(), Some(3));
 }
+
+#[test]
+fn every_example_config_is_valid() {
+    let dir = crate::harness::fixtures().join("../../examples");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        count += 1;
+        let env = Env::new();
+        let run = env.run(&["validate", "-c", path.to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{}:\n{}", path.display(), run.stderr);
+    }
+    assert!(count >= 2, "no examples found in {}", dir.display());
+}
