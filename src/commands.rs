@@ -8,14 +8,20 @@ use crate::config;
 /// Starter configs for `init --preset`.
 const PRESETS: &[(&str, &str)] = &[
     ("default", include_str!("../presets/default.toml")),
-    ("python-process", include_str!("../presets/python-process.toml")),
+    (
+        "python-process",
+        include_str!("../presets/python-process.toml"),
+    ),
 ];
 
 /// Presets of the contract that need check types this version lacks.
 const PLANNED_PRESETS: &[&str] = &["systemd-bot", "docker-collector", "sql-pipeline"];
 
 pub fn preset(name: &str) -> Option<&'static str> {
-    PRESETS.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+    PRESETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
 }
 
 /// Parse and validate; print every error. Exit 0 when valid, 3 when not.
@@ -23,7 +29,10 @@ pub fn validate(cli: &Cli) -> u8 {
     match config::discover(cli.config.as_deref()) {
         None => {
             let c = config::embedded();
-            println!("no config file found; the embedded default is valid ({} checks)", c.checks.len());
+            println!(
+                "no config file found; the embedded default is valid ({} checks)",
+                c.checks.len()
+            );
             0
         }
         Some(path) => match config::load(&path) {
@@ -45,9 +54,17 @@ pub fn init(args: &InitArgs) -> u8 {
     let Some(text) = preset(&args.preset) else {
         let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
         if PLANNED_PRESETS.contains(&args.preset.as_str()) {
-            eprintln!("healthcheck: preset `{}` is not available in this version yet (available: {})", args.preset, names.join(", "));
+            eprintln!(
+                "healthcheck: preset `{}` is not available in this version yet (available: {})",
+                args.preset,
+                names.join(", ")
+            );
         } else {
-            eprintln!("healthcheck: unknown preset `{}` (available: {})", args.preset, names.join(", "));
+            eprintln!(
+                "healthcheck: unknown preset `{}` (available: {})",
+                args.preset,
+                names.join(", ")
+            );
         }
         return 3;
     };
@@ -58,14 +75,24 @@ pub fn init(args: &InitArgs) -> u8 {
     } else {
         options.create_new(true);
     }
-    let written = options.open(&args.path).and_then(|mut f| f.write_all(text.as_bytes()));
+    let written = options
+        .open(&args.path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
     match written {
         Ok(()) => {
-            println!("wrote {} (preset {}); check it with: healthcheck validate -c {}", args.path.display(), args.preset, args.path.display());
+            println!(
+                "wrote {} (preset {}); check it with: healthcheck validate -c {}",
+                args.path.display(),
+                args.preset,
+                args.path.display()
+            );
             0
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            eprintln!("healthcheck: {} already exists; use --force to overwrite it", args.path.display());
+            eprintln!(
+                "healthcheck: {} already exists; use --force to overwrite it",
+                args.path.display()
+            );
             3
         }
         Err(e) => {

@@ -29,7 +29,10 @@ pub struct Note {
 
 impl Note {
     pub fn new(status: Status, message: impl Into<String>) -> Note {
-        Note { status, message: message.into() }
+        Note {
+            status,
+            message: message.into(),
+        }
     }
 }
 
@@ -40,17 +43,27 @@ pub fn judge(spec: &CheckSpec, outcome: Outcome) -> Judged {
     let judged_name = spec.judged.as_deref();
     let mut readings = Vec::with_capacity(outcome.readings.len());
     for reading in outcome.readings {
-        let limits = (Some(reading.name.as_str()) == judged_name && !spec.thresholds.is_empty()).then_some(spec.thresholds);
+        let limits = (Some(reading.name.as_str()) == judged_name && !spec.thresholds.is_empty())
+            .then_some(spec.thresholds);
         if let Some(breach) = limits.and_then(|t| t.judge(reading.value)) {
             status = status.max(breach.status);
-            message = format!("{message} ({} {})", breach.word, reading.unit.show(breach.limit));
+            message = format!(
+                "{message} ({} {})",
+                breach.word,
+                reading.unit.show(breach.limit)
+            );
         }
         readings.push((reading, limits));
     }
     if spec.cap == Some(Status::Warning) && status == Status::Critical {
         status = Status::Warning;
     }
-    Judged { status, message, readings, memory: outcome.memory }
+    Judged {
+        status,
+        message,
+        readings,
+        memory: outcome.memory,
+    }
 }
 
 /// Per check: how long its problem has lasted and whether it is confirmed.
@@ -81,7 +94,8 @@ pub fn decide(
 ) -> Plan {
     let mut next = prev.clone();
     if all_ran {
-        next.checks.retain(|name, _| ran.iter().any(|c| &c.name == name));
+        next.checks
+            .retain(|name, _| ran.iter().any(|c| &c.name == name));
     }
     let mut notes = Vec::new();
     let last_run = prev.last_run.map(|t| t.min(now));
@@ -110,11 +124,26 @@ pub fn decide(
             Some(b) if b.status == j.status => b.since.min(now),
             _ => now,
         };
-        verdicts.push(Verdict { consecutive, confirmed: j.status.is_ok() || consecutive >= spec.after });
-        next.checks.insert(spec.name.clone(), CheckState { status: j.status, since, consecutive, memory: j.memory.clone() });
+        verdicts.push(Verdict {
+            consecutive,
+            confirmed: j.status.is_ok() || consecutive >= spec.after,
+        });
+        next.checks.insert(
+            spec.name.clone(),
+            CheckState {
+                status: j.status,
+                since,
+                consecutive,
+                memory: j.memory.clone(),
+            },
+        );
     }
     next.last_run = Some(now);
-    Plan { verdicts, next_state: next, notes }
+    Plan {
+        verdicts,
+        next_state: next,
+        notes,
+    }
 }
 
 #[cfg(test)]
@@ -137,7 +166,9 @@ mod tests {
     }
 
     fn age(seconds: f64) -> Outcome {
-        Outcome::ok("modified recently").reading("age", seconds, Unit::Seconds).reading("size", 10.0, Unit::Bytes)
+        Outcome::ok("modified recently")
+            .reading("age", seconds, Unit::Seconds)
+            .reading("size", 10.0, Unit::Bytes)
     }
 
     #[track_caller]
@@ -150,26 +181,46 @@ mod tests {
     fn thresholds_judge_the_primary_reading_and_say_which_limit() {
         assert_eq!(judged("", age(30.0)).status, Status::Ok);
         let j = judged("", age(200.0));
-        assert_eq!((j.status, j.message.as_str()), (Status::Warning, "modified recently (warn above 2m)"));
+        assert_eq!(
+            (j.status, j.message.as_str()),
+            (Status::Warning, "modified recently (warn above 2m)")
+        );
         let j = judged("", age(1080.0));
-        assert_eq!((j.status, j.message.as_str()), (Status::Critical, "modified recently (crit above 5m)"));
+        assert_eq!(
+            (j.status, j.message.as_str()),
+            (Status::Critical, "modified recently (crit above 5m)")
+        );
         // Only the judged reading carries thresholds into the report.
         assert!(j.readings[0].1.is_some() && j.readings[1].1.is_none());
     }
 
     #[test]
     fn severity_warning_caps_a_critical() {
-        assert_eq!(judged("severity = \"warning\"", age(1080.0)).status, Status::Warning);
-        assert_eq!(judged("severity = \"warning\"", Outcome::unknown("x")).status, Status::Unknown);
+        assert_eq!(
+            judged("severity = \"warning\"", age(1080.0)).status,
+            Status::Warning
+        );
+        assert_eq!(
+            judged("severity = \"warning\"", Outcome::unknown("x")).status,
+            Status::Unknown
+        );
     }
 
     #[test]
     fn a_probe_status_is_never_lowered_by_thresholds() {
-        assert_eq!(judged("", Outcome::critical("file not found: /x")).status, Status::Critical);
+        assert_eq!(
+            judged("", Outcome::critical("file not found: /x")).status,
+            Status::Critical
+        );
     }
 
     fn run(c: &Config, prev: &State, status: Status, now: &str) -> Plan {
-        let j = Judged { status, message: String::new(), readings: vec![], memory: None };
+        let j = Judged {
+            status,
+            message: String::new(),
+            readings: vec![],
+            memory: None,
+        };
         let ran: Vec<&CheckSpec> = c.checks.iter().collect();
         decide(&c.settings, &ran, &[j], prev, t(now), true)
     }
@@ -179,40 +230,85 @@ mod tests {
         let c = config("after = 3");
         let mut state = State::default();
         let mut seen = Vec::new();
-        for (i, status) in [Status::Critical, Status::Critical, Status::Warning, Status::Ok, Status::Critical].into_iter().enumerate() {
+        for (i, status) in [
+            Status::Critical,
+            Status::Critical,
+            Status::Warning,
+            Status::Ok,
+            Status::Critical,
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let plan = run(&c, &state, status, &format!("2026-11-22T05:0{i}:00Z"));
             seen.push((plan.verdicts[0].consecutive, plan.verdicts[0].confirmed));
             state = plan.next_state;
         }
-        assert_eq!(seen, vec![(1, false), (2, false), (3, true), (0, true), (1, false)]);
+        assert_eq!(
+            seen,
+            vec![(1, false), (2, false), (3, true), (0, true), (1, false)]
+        );
     }
 
     #[test]
     fn since_moves_only_when_the_status_changes() {
         let c = config("");
-        let p1 = run(&c, &State::default(), Status::Critical, "2026-11-22T05:00:00Z");
+        let p1 = run(
+            &c,
+            &State::default(),
+            Status::Critical,
+            "2026-11-22T05:00:00Z",
+        );
         let p2 = run(&c, &p1.next_state, Status::Critical, "2026-11-22T05:01:00Z");
-        assert_eq!(p2.next_state.checks["bot-log"].since, t("2026-11-22T05:00:00Z"));
+        assert_eq!(
+            p2.next_state.checks["bot-log"].since,
+            t("2026-11-22T05:00:00Z")
+        );
         let p3 = run(&c, &p2.next_state, Status::Ok, "2026-11-22T05:02:00Z");
-        assert_eq!(p3.next_state.checks["bot-log"].since, t("2026-11-22T05:02:00Z"));
+        assert_eq!(
+            p3.next_state.checks["bot-log"].since,
+            t("2026-11-22T05:02:00Z")
+        );
     }
 
     #[test]
     fn a_clock_stepped_back_clamps_since_to_now() {
         let c = config("");
-        let p1 = run(&c, &State::default(), Status::Critical, "2026-11-22T06:00:00Z");
+        let p1 = run(
+            &c,
+            &State::default(),
+            Status::Critical,
+            "2026-11-22T06:00:00Z",
+        );
         let p2 = run(&c, &p1.next_state, Status::Critical, "2026-11-22T05:00:00Z");
-        assert_eq!(p2.next_state.checks["bot-log"].since, t("2026-11-22T05:00:00Z"));
-        assert!(p2.notes.is_empty(), "a last run in the future is no missed run: {:?}", p2.notes);
+        assert_eq!(
+            p2.next_state.checks["bot-log"].since,
+            t("2026-11-22T05:00:00Z")
+        );
+        assert!(
+            p2.notes.is_empty(),
+            "a last run in the future is no missed run: {:?}",
+            p2.notes
+        );
     }
 
     #[test]
     fn a_gap_over_three_intervals_is_a_warning_note() {
         let c = config("");
         let p1 = run(&c, &State::default(), Status::Ok, "2026-11-22T05:00:00Z");
-        assert!(run(&c, &p1.next_state, Status::Ok, "2026-11-22T05:15:00Z").notes.is_empty());
+        assert!(
+            run(&c, &p1.next_state, Status::Ok, "2026-11-22T05:15:00Z")
+                .notes
+                .is_empty()
+        );
         let late = run(&c, &p1.next_state, Status::Ok, "2026-11-22T05:47:00Z");
-        assert_eq!(late.notes, vec![Note::new(Status::Warning, "healthcheck did not run for 47m (expected every 5m)")]);
+        assert_eq!(
+            late.notes,
+            vec![Note::new(
+                Status::Warning,
+                "healthcheck did not run for 47m (expected every 5m)"
+            )]
+        );
     }
 
     #[test]
@@ -221,7 +317,12 @@ mod tests {
         let mut prev = State::default();
         prev.checks.insert(
             "gone".into(),
-            CheckState { status: Status::Critical, since: t("2026-11-22T05:00:00Z"), consecutive: 4, memory: None },
+            CheckState {
+                status: Status::Critical,
+                since: t("2026-11-22T05:00:00Z"),
+                consecutive: 4,
+                memory: None,
+            },
         );
         let plan = run(&c, &prev, Status::Ok, "2026-11-22T05:01:00Z");
         assert!(!plan.next_state.checks.contains_key("gone"));

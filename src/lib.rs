@@ -17,7 +17,9 @@ use cli::{Cli, Command};
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
-    let log = Log { verbosity: cli.verbose };
+    let log = Log {
+        verbosity: cli.verbose,
+    };
     match &cli.command {
         None => run::run(&cli, &cli.run, &log),
         Some(Command::Run(args)) => run::run(&cli, args, &log),

@@ -49,13 +49,20 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
                 return 3;
             }
             Err(e) => {
-                notes.push(Note::new(Status::Unknown, format!("{e}; nothing is saved this run")));
+                notes.push(Note::new(
+                    Status::Unknown,
+                    format!("{e}; nothing is saved this run"),
+                ));
                 own_failure = true;
                 None
             }
         }
     };
-    log.info(format!("config {}; state in {}", config.origin, settings.state_dir.display()));
+    log.info(format!(
+        "config {}; state in {}",
+        config.origin,
+        settings.state_dir.display()
+    ));
     let loaded = store.as_ref().map(|s| s.load(now)).unwrap_or_default();
     if let Some(message) = &loaded.quarantined {
         notes.push(Note::new(Status::Warning, message.clone()));
@@ -71,21 +78,48 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
     let reserve = (settings.deadline / 10).min(Duration::from_secs(5));
     let memories = selected
         .iter()
-        .map(|c| loaded.state.checks.get(&c.name).and_then(|s| s.memory.clone()))
+        .map(|c| {
+            loaded
+                .state
+                .checks
+                .get(&c.name)
+                .and_then(|s| s.memory.clone())
+        })
         .collect();
     let finished = runner::run(&selected, memories, now, deadline - reserve);
-    let judged: Vec<Judged> = selected.iter().zip(&finished).map(|(spec, f)| decide::judge(spec, f.outcome.clone())).collect();
-    let plan = decide::decide(settings, &selected, &judged, &loaded.state, now, args.only.is_empty());
+    let judged: Vec<Judged> = selected
+        .iter()
+        .zip(&finished)
+        .map(|(spec, f)| decide::judge(spec, f.outcome.clone()))
+        .collect();
+    let plan = decide::decide(
+        settings,
+        &selected,
+        &judged,
+        &loaded.state,
+        now,
+        args.only.is_empty(),
+    );
     notes.extend(plan.notes.iter().cloned());
 
-    if let Some(store) = store.as_ref().filter(|_| !args.dry_run && loaded.newer_version.is_none()) {
-        if let Err(e) = store.save(&plan.next_state) {
-            notes.push(Note::new(Status::Unknown, format!("cannot save state in {}: {e}", store.dir().display())));
-            own_failure = true;
-        }
+    if let Some(store) = store
+        .as_ref()
+        .filter(|_| !args.dry_run && loaded.newer_version.is_none())
+        && let Err(e) = store.save(&plan.next_state)
+    {
+        notes.push(Note::new(
+            Status::Unknown,
+            format!("cannot save state in {}: {e}", store.dir().display()),
+        ));
+        own_failure = true;
     }
 
-    let worst = Status::worst(judged.iter().map(|j| j.status).chain(notes.iter().map(|n| n.status)));
+    let worst = Status::worst(
+        judged
+            .iter()
+            .map(|j| j.status)
+            .chain(notes.iter().map(|n| n.status)),
+    );
     let status = if own_failure { Status::Unknown } else { worst };
     let checks = selected
         .iter()
@@ -93,7 +127,14 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         .zip(&finished)
         .zip(&plan.verdicts)
         .map(|(((spec, j), f), v)| {
-            CheckReport::new(&spec.name, spec.kind, spec.hint.as_deref(), j, *v, f.duration.as_secs_f64() * 1000.0)
+            CheckReport::new(
+                &spec.name,
+                spec.kind,
+                spec.hint.as_deref(),
+                j,
+                *v,
+                f.duration.as_secs_f64() * 1000.0,
+            )
         })
         .collect();
     let report = Report {
@@ -108,10 +149,14 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         alerts: Vec::new(),
         notes,
     };
-    if !args.dry_run && store.is_some() {
-        if let Err(e) = report::save(&settings.state_dir, &report, settings.reports) {
-            eprintln!("healthcheck: cannot write report in {}: {e}", settings.state_dir.join("reports").display());
-        }
+    if !args.dry_run
+        && store.is_some()
+        && let Err(e) = report::save(&settings.state_dir, &report, settings.reports)
+    {
+        eprintln!(
+            "healthcheck: cannot write report in {}: {e}",
+            settings.state_dir.join("reports").display()
+        );
     }
     print(cli.format, args, cli.verbose, &report);
     status.exit_code()
@@ -132,7 +177,11 @@ fn load_config(cli: &Cli, log: &Log) -> Result<Config, u8> {
     match config::discover(cli.config.as_deref()) {
         Some(path) => config::load(&path).map_err(|errors| {
             eprintln!("{errors}");
-            eprintln!("healthcheck: {} has {} error(s); nothing was run", path.display(), errors.0.len());
+            eprintln!(
+                "healthcheck: {} has {} error(s); nothing was run",
+                path.display(),
+                errors.0.len()
+            );
             3
         }),
         None => {
@@ -149,21 +198,35 @@ fn load_config(cli: &Cli, log: &Log) -> Result<Config, u8> {
 
 /// The checks `--only` names, in config order; all when it names none.
 fn select<'c>(config: &'c Config, only: &[String]) -> Result<Vec<&'c CheckSpec>, String> {
-    if let Some(unknown) = only.iter().find(|n| !config.checks.iter().any(|c| &c.name == *n)) {
+    if let Some(unknown) = only
+        .iter()
+        .find(|n| !config.checks.iter().any(|c| &c.name == *n))
+    {
         let names: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
-        return Err(format!("--only {unknown}: no such check (checks: {})", names.join(", ")));
+        return Err(format!(
+            "--only {unknown}: no such check (checks: {})",
+            names.join(", ")
+        ));
     }
-    Ok(config.checks.iter().filter(|c| only.is_empty() || only.contains(&c.name)).collect())
+    Ok(config
+        .checks
+        .iter()
+        .filter(|c| only.is_empty() || only.contains(&c.name))
+        .collect())
 }
 
 /// However stuck the run is (a hung write, a wedged lock), the process ends
 /// `after` from now with UNKNOWN.
 fn start_backstop(after: Duration) {
-    let _ = std::thread::Builder::new().name("backstop".into()).spawn(move || {
-        std::thread::sleep(after);
-        eprintln!("healthcheck: still running {}s past the deadline; giving up", BACKSTOP_GRACE.as_secs());
-        // SAFETY: _exit ends the process at once; no Rust state is touched after it.
-        unsafe { libc::_exit(3) }
-    });
+    let _ = std::thread::Builder::new()
+        .name("backstop".into())
+        .spawn(move || {
+            std::thread::sleep(after);
+            eprintln!(
+                "healthcheck: still running {}s past the deadline; giving up",
+                BACKSTOP_GRACE.as_secs()
+            );
+            // SAFETY: _exit ends the process at once; no Rust state is touched after it.
+            unsafe { libc::_exit(3) }
+        });
 }
-

@@ -33,18 +33,31 @@ pub fn run(
         due.push(check_deadline);
         let probe = spec.probe.clone();
         let thread_tx = tx.clone();
-        let ctx = ProbeContext { now, deadline: check_deadline, memory };
-        let spawned = std::thread::Builder::new().name(format!("check-{}", spec.name)).spawn(move || {
-            let begun = Instant::now();
-            let outcome = match catch_unwind(AssertUnwindSafe(|| probe.probe(&ctx))) {
-                Ok(Ok(outcome)) => outcome,
-                Ok(Err(e)) => Outcome::unknown(redact(&format!("{e:#}"))),
-                Err(panic) => Outcome::unknown(format!("check failed unexpectedly: {}", panic_text(&panic))),
-            };
-            let _ = thread_tx.send((i, outcome, begun.elapsed()));
-        });
+        let ctx = ProbeContext {
+            now,
+            deadline: check_deadline,
+            memory,
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("check-{}", spec.name))
+            .spawn(move || {
+                let begun = Instant::now();
+                let outcome = match catch_unwind(AssertUnwindSafe(|| probe.probe(&ctx))) {
+                    Ok(Ok(outcome)) => outcome,
+                    Ok(Err(e)) => Outcome::unknown(redact(&format!("{e:#}"))),
+                    Err(panic) => Outcome::unknown(format!(
+                        "check failed unexpectedly: {}",
+                        panic_text(&panic)
+                    )),
+                };
+                let _ = thread_tx.send((i, outcome, begun.elapsed()));
+            });
         if let Err(e) = spawned {
-            let _ = tx.send((i, Outcome::unknown(format!("cannot start a thread: {e}")), Duration::ZERO));
+            let _ = tx.send((
+                i,
+                Outcome::unknown(format!("cannot start a thread: {e}")),
+                Duration::ZERO,
+            ));
         }
     }
     drop(tx);
@@ -52,7 +65,11 @@ pub fn run(
     let mut results: Vec<Option<Finished>> = (0..checks.len()).map(|_| None).collect();
     let mut pending = checks.len();
     while pending > 0 {
-        let next_due = (0..checks.len()).filter(|i| results[*i].is_none()).map(|i| due[i]).min().unwrap_or(deadline);
+        let next_due = (0..checks.len())
+            .filter(|i| results[*i].is_none())
+            .map(|i| due[i])
+            .min()
+            .unwrap_or(deadline);
         let wait = next_due.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok((i, outcome, duration)) => {
@@ -87,7 +104,10 @@ fn timed_out(spec: &CheckSpec, due: Instant, deadline: Instant, started: Instant
     } else {
         format!("timed out after {}", show(spec.timeout))
     };
-    Finished { outcome: Outcome::unknown(message), duration: waited }
+    Finished {
+        outcome: Outcome::unknown(message),
+        duration: waited,
+    }
 }
 
 fn show(d: Duration) -> String {

@@ -35,7 +35,11 @@ pub struct State {
 
 impl Default for State {
     fn default() -> State {
-        State { version: VERSION, last_run: None, checks: BTreeMap::new() }
+        State {
+            version: VERSION,
+            last_run: None,
+            checks: BTreeMap::new(),
+        }
     }
 }
 
@@ -75,9 +79,16 @@ pub enum OpenError {
 impl std::fmt::Display for OpenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            OpenError::Busy => write!(f, "another healthcheck run is in progress (lock held past the deadline)"),
+            OpenError::Busy => write!(
+                f,
+                "another healthcheck run is in progress (lock held past the deadline)"
+            ),
             OpenError::Io(p, e) => write!(f, "state directory {}: {e}", p.display()),
-            OpenError::Unsafe(p, why) => write!(f, "refusing to use state directory {} as root: {why}", p.display()),
+            OpenError::Unsafe(p, why) => write!(
+                f,
+                "refusing to use state directory {} as root: {why}",
+                p.display()
+            ),
         }
     }
 }
@@ -114,13 +125,19 @@ impl Store {
                 Err(fs::TryLockError::Error(e)) => return Err(OpenError::Io(path, e)),
             }
         }
-        Ok(Store { dir: dir.to_path_buf(), _lock: Some(lock) })
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            _lock: Some(lock),
+        })
     }
 
     /// Read-only access for `--dry-run` and inspection: no directory is
     /// created, no lock taken, nothing written.
     pub fn read_only(dir: &Path) -> Store {
-        Store { dir: dir.to_path_buf(), _lock: None }
+        Store {
+            dir: dir.to_path_buf(),
+            _lock: None,
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -139,22 +156,48 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Loaded::default(),
             Err(e) => format!("cannot read it: {e}"),
             Ok(m) if m.len() == 0 => "it is empty".to_string(),
-            Ok(m) if m.len() > MAX_SIZE => format!("it is {} bytes, over the 16 MiB limit", m.len()),
+            Ok(m) if m.len() > MAX_SIZE => {
+                format!("it is {} bytes, over the 16 MiB limit", m.len())
+            }
             Ok(_) => match fs::read(&path) {
                 Err(e) => format!("cannot read it: {e}"),
                 Ok(bytes) => match parse(&bytes) {
-                    Ok(Parsed::Current(state)) => return Loaded { state, ..Loaded::default() },
-                    Ok(Parsed::Newer(v)) => return Loaded { newer_version: Some(v), ..Loaded::default() },
+                    Ok(Parsed::Current(state)) => {
+                        return Loaded {
+                            state,
+                            ..Loaded::default()
+                        };
+                    }
+                    Ok(Parsed::Newer(v)) => {
+                        return Loaded {
+                            newer_version: Some(v),
+                            ..Loaded::default()
+                        };
+                    }
                     Err(e) => format!("it is not valid state JSON: {e}"),
                 },
             },
         };
-        let moved = if self._lock.is_some() { self.quarantine(&path, now) } else { None };
-        let message = match moved {
-            Some(to) => format!("state file {} was unusable ({problem}); moved it to {} and started fresh", path.display(), to.display()),
-            None => format!("state file {} is unusable ({problem}); starting from empty state", path.display()),
+        let moved = if self._lock.is_some() {
+            self.quarantine(&path, now)
+        } else {
+            None
         };
-        Loaded { quarantined: Some(message), ..Loaded::default() }
+        let message = match moved {
+            Some(to) => format!(
+                "state file {} was unusable ({problem}); moved it to {} and started fresh",
+                path.display(),
+                to.display()
+            ),
+            None => format!(
+                "state file {} is unusable ({problem}); starting from empty state",
+                path.display()
+            ),
+        };
+        Loaded {
+            quarantined: Some(message),
+            ..Loaded::default()
+        }
     }
 
     fn quarantine(&self, path: &Path, now: jiff::Timestamp) -> Option<PathBuf> {
@@ -188,15 +231,22 @@ enum Parsed {
 
 fn parse(bytes: &[u8]) -> Result<Parsed, String> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    let version = value.get("version").and_then(|v| v.as_u64()).ok_or("no \"version\" number")?;
+    let version = value
+        .get("version")
+        .and_then(|v| v.as_u64())
+        .ok_or("no \"version\" number")?;
     if version > u64::from(VERSION) {
         return Ok(Parsed::Newer(u32::try_from(version).unwrap_or(u32::MAX)));
     }
-    serde_json::from_value(value).map(Parsed::Current).map_err(|e| e.to_string())
+    serde_json::from_value(value)
+        .map(Parsed::Current)
+        .map_err(|e| e.to_string())
 }
 
 fn list_with_prefix(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
     entries
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
@@ -221,7 +271,11 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut f = File::options().write(true).create(true).truncate(true).open(&temp)?;
+        let mut f = File::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&temp, dir.join(name))?;
@@ -249,10 +303,18 @@ mod tests {
     fn save_then_load_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        let mut state = State { last_run: Some(now()), ..State::default() };
+        let mut state = State {
+            last_run: Some(now()),
+            ..State::default()
+        };
         state.checks.insert(
             "disk".into(),
-            CheckState { status: Status::Warning, since: now(), consecutive: 2, memory: Some(serde_json::json!({"a": 1})) },
+            CheckState {
+                status: Status::Warning,
+                since: now(),
+                consecutive: 2,
+                memory: Some(serde_json::json!({"a": 1})),
+            },
         );
         s.save(&state).unwrap();
         let loaded = s.load(now());
@@ -265,7 +327,14 @@ mod tests {
     fn corrupt_empty_and_oversized_files_are_moved_aside() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        for (i, content) in [b"{not json".to_vec(), Vec::new(), vec![b' '; (MAX_SIZE + 1) as usize]].into_iter().enumerate() {
+        for (i, content) in [
+            b"{not json".to_vec(),
+            Vec::new(),
+            vec![b' '; (MAX_SIZE + 1) as usize],
+        ]
+        .into_iter()
+        .enumerate()
+        {
             fs::write(dir.path().join(FILE), &content).unwrap();
             let loaded = s.load(now() + jiff::SignedDuration::from_secs(i as i64));
             assert_eq!(loaded.state, State::default());
@@ -275,7 +344,10 @@ mod tests {
         // Each quarantine has its own timestamp; at most three are kept.
         fs::write(dir.path().join(FILE), b"[]").unwrap();
         let _ = s.load(jiff::Timestamp::now());
-        assert_eq!(list_with_prefix(dir.path(), CORRUPT_PREFIX).len(), CORRUPT_KEPT);
+        assert_eq!(
+            list_with_prefix(dir.path(), CORRUPT_PREFIX).len(),
+            CORRUPT_KEPT
+        );
     }
 
     #[test]

@@ -80,7 +80,11 @@ mod tests {
 
     #[track_caller]
     fn case(statuses: &[Status], expected: Status) {
-        assert_eq!(Status::worst(statuses.iter().copied()), expected, "{statuses:?}");
+        assert_eq!(
+            Status::worst(statuses.iter().copied()),
+            expected,
+            "{statuses:?}"
+        );
     }
 
     #[test]

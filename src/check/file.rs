@@ -29,7 +29,10 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
         Some("warning") => Status::Warning,
         Some("ok") => Status::Ok,
         Some(other) => {
-            b.error("missing", format!("must be \"critical\", \"warning\" or \"ok\", not \"{other}\""));
+            b.error(
+                "missing",
+                format!("must be \"critical\", \"warning\" or \"ok\", not \"{other}\""),
+            );
             return None;
         }
     };
@@ -41,17 +44,31 @@ impl Probe for FileCheck {
         let meta = match std::fs::metadata(&self.path) {
             Ok(m) => m,
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Ok(Outcome::new(self.missing, format!("file not found: {}", self.path.display())));
+                return Ok(Outcome::new(
+                    self.missing,
+                    format!("file not found: {}", self.path.display()),
+                ));
             }
             Err(e) => return Err(anyhow!("{}: {e}", self.path.display())),
         };
         if let Some(why) = not_regular_file(&meta) {
-            return Ok(Outcome::unknown(format!("{} is {why}, not a regular file", self.path.display())));
+            return Ok(Outcome::unknown(format!(
+                "{} is {why}, not a regular file",
+                self.path.display()
+            )));
         }
         let modified = jiff::Timestamp::try_from(meta.modified()?)?;
-        let age = (ctx.now.as_duration() - modified.as_duration()).as_secs_f64().max(0.0);
+        let age = (ctx.now.as_duration() - modified.as_duration())
+            .as_secs_f64()
+            .max(0.0);
         let size = meta.len() as f64;
-        let message = format!("modified {} ago, {}", Unit::Seconds.show(age), Unit::Bytes.show(size));
-        Ok(Outcome::ok(message).reading("age", age, Unit::Seconds).reading("size", size, Unit::Bytes))
+        let message = format!(
+            "modified {} ago, {}",
+            Unit::Seconds.show(age),
+            Unit::Bytes.show(size)
+        );
+        Ok(Outcome::ok(message)
+            .reading("age", age, Unit::Seconds)
+            .reading("size", size, Unit::Bytes))
     }
 }

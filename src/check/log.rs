@@ -41,9 +41,16 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
         b.error("lines", "must be at least 1");
     }
     if raw.missing.is_some() {
-        b.error("missing", "applies to `file` checks only; a missing log is always CRITICAL");
+        b.error(
+            "missing",
+            "applies to `file` checks only; a missing log is always CRITICAL",
+        );
     }
-    Some(Box::new(LogCheck { path: path?, pattern: pattern?, lines: usize::try_from(lines?).ok()? }))
+    Some(Box::new(LogCheck {
+        path: path?,
+        pattern: pattern?,
+        lines: usize::try_from(lines?).ok()?,
+    }))
 }
 
 impl Probe for LogCheck {
@@ -54,7 +61,10 @@ impl Probe for LogCheck {
         };
         let tail = last_lines(&mut file, self.lines)?;
         let seen = tail.split(|b| *b == b'\n').count();
-        let matches = tail.split(|b| *b == b'\n').filter(|line| self.pattern.is_match(line)).count();
+        let matches = tail
+            .split(|b| *b == b'\n')
+            .filter(|line| self.pattern.is_match(line))
+            .count();
         let message = format!(
             "{matches} of the last {} lines match /{}/",
             seen.min(self.lines),
@@ -78,13 +88,19 @@ pub fn open_regular(path: &Path) -> anyhow::Result<Result<File, Outcome>> {
     let file = match options.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => {
-            return Ok(Err(Outcome::critical(format!("file not found: {}", path.display()))));
+            return Ok(Err(Outcome::critical(format!(
+                "file not found: {}",
+                path.display()
+            ))));
         }
         Err(e) => return Err(anyhow!("{}: {e}", path.display())),
     };
     let meta = file.metadata()?;
     if let Some(why) = not_regular_file(&meta) {
-        return Ok(Err(Outcome::unknown(format!("{} is {why}, not a regular file", path.display()))));
+        return Ok(Err(Outcome::unknown(format!(
+            "{} is {why}, not a regular file",
+            path.display()
+        ))));
     }
     Ok(Ok(file))
 }

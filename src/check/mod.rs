@@ -254,16 +254,32 @@ impl Thresholds {
             limit.filter(|l| if above { value > *l } else { value < *l })
         };
         if let Some(limit) = hit(self.crit_above, true) {
-            return Some(Breach { status: Status::Critical, word: "crit above", limit });
+            return Some(Breach {
+                status: Status::Critical,
+                word: "crit above",
+                limit,
+            });
         }
         if let Some(limit) = hit(self.crit_below, false) {
-            return Some(Breach { status: Status::Critical, word: "crit below", limit });
+            return Some(Breach {
+                status: Status::Critical,
+                word: "crit below",
+                limit,
+            });
         }
         if let Some(limit) = hit(self.warn_above, true) {
-            return Some(Breach { status: Status::Warning, word: "warn above", limit });
+            return Some(Breach {
+                status: Status::Warning,
+                word: "warn above",
+                limit,
+            });
         }
         if let Some(limit) = hit(self.warn_below, false) {
-            return Some(Breach { status: Status::Warning, word: "warn below", limit });
+            return Some(Breach {
+                status: Status::Warning,
+                word: "warn below",
+                limit,
+            });
         }
         None
     }
@@ -280,8 +296,14 @@ impl Thresholds {
         {
             return Some(format!("warn_below ({w}) is less than crit_below ({c})"));
         }
-        let lowest_above = [self.warn_above, self.crit_above].into_iter().flatten().reduce(f64::min);
-        let highest_below = [self.warn_below, self.crit_below].into_iter().flatten().reduce(f64::max);
+        let lowest_above = [self.warn_above, self.crit_above]
+            .into_iter()
+            .flatten()
+            .reduce(f64::min);
+        let highest_below = [self.warn_below, self.crit_below]
+            .into_iter()
+            .flatten()
+            .reduce(f64::max);
         if let (Some(a), Some(b)) = (lowest_above, highest_below)
             && b > a
         {
@@ -290,75 +312,6 @@ impl Thresholds {
             ));
         }
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[track_caller]
-    fn case(t: Thresholds, value: f64, expected: Status) {
-        let got = t.judge(value).map_or(Status::Ok, |b| b.status);
-        assert_eq!(got, expected, "{t:?} on {value}");
-    }
-
-    #[test]
-    fn thresholds_above_are_strict() {
-        let t = Thresholds { warn_above: Some(300.0), crit_above: Some(900.0), ..Default::default() };
-        case(t, 0.0, Status::Ok);
-        case(t, 300.0, Status::Ok);
-        case(t, 300.5, Status::Warning);
-        case(t, 900.0, Status::Warning);
-        case(t, 901.0, Status::Critical);
-    }
-
-    #[test]
-    fn thresholds_below_are_strict() {
-        let t = Thresholds { warn_below: Some(100.0), crit_below: Some(50.0), ..Default::default() };
-        case(t, 150.0, Status::Ok);
-        case(t, 100.0, Status::Ok);
-        case(t, 99.0, Status::Warning);
-        case(t, 50.0, Status::Warning);
-        case(t, 49.9, Status::Critical);
-    }
-
-    #[test]
-    fn thresholds_bands_both_ways() {
-        // Seed 002's tick rate: 150-250 green, 50-150 yellow, < 50 red.
-        let t = Thresholds {
-            warn_below: Some(150.0),
-            crit_below: Some(50.0),
-            warn_above: Some(250.0),
-            ..Default::default()
-        };
-        case(t, 200.0, Status::Ok);
-        case(t, 100.0, Status::Warning);
-        case(t, 10.0, Status::Critical);
-        case(t, 300.0, Status::Warning);
-        case(Thresholds::default(), 1e12, Status::Ok);
-    }
-
-    #[test]
-    fn contradictions_are_found() {
-        let t = Thresholds { warn_above: Some(95.0), crit_above: Some(85.0), ..Default::default() };
-        assert!(t.contradiction().unwrap().contains("warn_above (95) is greater than crit_above (85)"));
-        let t = Thresholds { warn_below: Some(1.0), crit_below: Some(5.0), ..Default::default() };
-        assert!(t.contradiction().is_some());
-        let t = Thresholds { crit_below: Some(10.0), crit_above: Some(5.0), ..Default::default() };
-        assert!(t.contradiction().is_some());
-        let t = Thresholds { warn_below: Some(150.0), crit_below: Some(50.0), warn_above: Some(250.0), ..Default::default() };
-        assert_eq!(t.contradiction(), None);
-    }
-
-    #[test]
-    fn units_show_for_humans() {
-        assert_eq!(Unit::Seconds.show(1080.0), "18m");
-        assert_eq!(Unit::Seconds.show(1084.0), "18m 4s");
-        assert_eq!(Unit::Seconds.show(2.0 * 86400.0 + 3.0 * 3600.0 + 5.0), "2d 3h");
-        assert_eq!(Unit::Seconds.show(3.25), "3.25s");
-        assert_eq!(Unit::Bytes.show(1536.0), "1.5 KiB");
-        assert_eq!(Unit::Percent.show(42.123), "42.1%");
     }
 }
 
@@ -386,4 +339,105 @@ pub fn not_regular_file(meta: &std::fs::Metadata) -> Option<&'static str> {
         }
     }
     Some("not a regular file")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn case(t: Thresholds, value: f64, expected: Status) {
+        let got = t.judge(value).map_or(Status::Ok, |b| b.status);
+        assert_eq!(got, expected, "{t:?} on {value}");
+    }
+
+    #[test]
+    fn thresholds_above_are_strict() {
+        let t = Thresholds {
+            warn_above: Some(300.0),
+            crit_above: Some(900.0),
+            ..Default::default()
+        };
+        case(t, 0.0, Status::Ok);
+        case(t, 300.0, Status::Ok);
+        case(t, 300.5, Status::Warning);
+        case(t, 900.0, Status::Warning);
+        case(t, 901.0, Status::Critical);
+    }
+
+    #[test]
+    fn thresholds_below_are_strict() {
+        let t = Thresholds {
+            warn_below: Some(100.0),
+            crit_below: Some(50.0),
+            ..Default::default()
+        };
+        case(t, 150.0, Status::Ok);
+        case(t, 100.0, Status::Ok);
+        case(t, 99.0, Status::Warning);
+        case(t, 50.0, Status::Warning);
+        case(t, 49.9, Status::Critical);
+    }
+
+    #[test]
+    fn thresholds_bands_both_ways() {
+        // Seed 002's tick rate: 150-250 green, 50-150 yellow, < 50 red.
+        let t = Thresholds {
+            warn_below: Some(150.0),
+            crit_below: Some(50.0),
+            warn_above: Some(250.0),
+            ..Default::default()
+        };
+        case(t, 200.0, Status::Ok);
+        case(t, 100.0, Status::Warning);
+        case(t, 10.0, Status::Critical);
+        case(t, 300.0, Status::Warning);
+        case(Thresholds::default(), 1e12, Status::Ok);
+    }
+
+    #[test]
+    fn contradictions_are_found() {
+        let t = Thresholds {
+            warn_above: Some(95.0),
+            crit_above: Some(85.0),
+            ..Default::default()
+        };
+        assert!(
+            t.contradiction()
+                .unwrap()
+                .contains("warn_above (95) is greater than crit_above (85)")
+        );
+        let t = Thresholds {
+            warn_below: Some(1.0),
+            crit_below: Some(5.0),
+            ..Default::default()
+        };
+        assert!(t.contradiction().is_some());
+        let t = Thresholds {
+            crit_below: Some(10.0),
+            crit_above: Some(5.0),
+            ..Default::default()
+        };
+        assert!(t.contradiction().is_some());
+        let t = Thresholds {
+            warn_below: Some(150.0),
+            crit_below: Some(50.0),
+            warn_above: Some(250.0),
+            ..Default::default()
+        };
+        assert_eq!(t.contradiction(), None);
+    }
+
+    #[test]
+    fn units_show_for_humans() {
+        assert_eq!(Unit::Seconds.show(1080.0), "18m");
+        assert_eq!(Unit::Seconds.show(1084.0), "18m 4s");
+        assert_eq!(
+            Unit::Seconds.show(2.0 * 86400.0 + 3.0 * 3600.0 + 5.0),
+            "2d 3h"
+        );
+        assert_eq!(Unit::Seconds.show(3.25), "3.25s");
+        assert_eq!(Unit::Bytes.show(1536.0), "1.5 KiB");
+        assert_eq!(Unit::Percent.show(42.123), "42.1%");
+    }
 }

@@ -20,7 +20,8 @@ const FILE_KEYS: &[&str] = &["url", "password", "bot_token", "token"];
 /// Is the value at this key path a secret?
 fn is_secret(path: &[String]) -> bool {
     path.iter().any(|p| SECRET_KEYS.contains(&p.as_str()))
-        || (path.last().is_some_and(|k| k == "url") && path.first().is_some_and(|s| s == "alert" || s == "ping"))
+        || (path.last().is_some_and(|k| k == "url")
+            && path.first().is_some_and(|s| s == "alert" || s == "ping"))
 }
 
 /// Expand the whole document. Returns whether a secret was written inline.
@@ -30,10 +31,19 @@ pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> bool {
     inline
 }
 
-fn expand_table(table: &mut DeTable, path: &mut Vec<String>, errors: &mut Errors, inline: &mut bool) {
+fn expand_table(
+    table: &mut DeTable,
+    path: &mut Vec<String>,
+    errors: &mut Errors,
+    inline: &mut bool,
+) {
     let file_keys: Vec<Spanned<Cow<str>>> = table
         .keys()
-        .filter(|k| k.get_ref().strip_suffix("_file").is_some_and(|base| FILE_KEYS.contains(&base)))
+        .filter(|k| {
+            k.get_ref()
+                .strip_suffix("_file")
+                .is_some_and(|base| FILE_KEYS.contains(&base))
+        })
         .cloned()
         .collect();
     for key in file_keys {
@@ -41,7 +51,11 @@ fn expand_table(table: &mut DeTable, path: &mut Vec<String>, errors: &mut Errors
         let base = key.get_ref().trim_end_matches("_file").to_string();
         let at = format!("{}{}", prefix(path), key.get_ref());
         if table.keys().any(|k| k.get_ref() == base.as_str()) {
-            errors.push(key.span(), at, format!("give either `{base}` or `{base}_file`, not both"));
+            errors.push(
+                key.span(),
+                at,
+                format!("give either `{base}` or `{base}_file`, not both"),
+            );
             continue;
         }
         let Some(file) = value.get_ref().as_str() else {
@@ -51,11 +65,22 @@ fn expand_table(table: &mut DeTable, path: &mut Vec<String>, errors: &mut Errors
         let resolved = resolve_credential(file);
         match std::fs::read_to_string(&resolved) {
             Ok(content) => {
-                let content = content.strip_suffix('\n').map(|c| c.strip_suffix('\r').unwrap_or(c)).unwrap_or(&content).to_string();
+                let content = content
+                    .strip_suffix('\n')
+                    .map(|c| c.strip_suffix('\r').unwrap_or(c))
+                    .unwrap_or(&content)
+                    .to_string();
                 secret::register(&content);
-                table.insert(Spanned::new(key.span(), Cow::Owned(base)), Spanned::new(value.span(), DeValue::String(Cow::Owned(content))));
+                table.insert(
+                    Spanned::new(key.span(), Cow::Owned(base)),
+                    Spanned::new(value.span(), DeValue::String(Cow::Owned(content))),
+                );
             }
-            Err(e) => errors.push(value.span(), at, format!("cannot read \"{}\": {e}", resolved.display())),
+            Err(e) => errors.push(
+                value.span(),
+                at,
+                format!("cannot read \"{}\": {e}", resolved.display()),
+            ),
         }
     }
     for (key, value) in table.iter_mut() {
@@ -65,7 +90,12 @@ fn expand_table(table: &mut DeTable, path: &mut Vec<String>, errors: &mut Errors
     }
 }
 
-fn expand_value(value: &mut Spanned<DeValue>, path: &mut Vec<String>, errors: &mut Errors, inline: &mut bool) {
+fn expand_value(
+    value: &mut Spanned<DeValue>,
+    path: &mut Vec<String>,
+    errors: &mut Errors,
+    inline: &mut bool,
+) {
     let span = value.span();
     match value.get_mut() {
         DeValue::String(s) => {
@@ -146,7 +176,10 @@ fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
             Some((n, d)) => (n, Some(d)),
             None => (inner, None),
         };
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             return Err(format!("invalid variable name `{name}` in `${{{inner}}}`"));
@@ -154,7 +187,11 @@ fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
         match (lookup(name), default) {
             (Some(v), _) => out.push_str(&v),
             (None, Some(d)) => out.push_str(d),
-            (None, None) => return Err(format!("environment variable `{name}` is not set (use `${{{name}:-default}}` for a default)")),
+            (None, None) => {
+                return Err(format!(
+                    "environment variable `{name}` is not set (use `${{{name}:-default}}` for a default)"
+                ));
+            }
         }
         rest = &body[end + 1..];
     }
@@ -172,7 +209,10 @@ mod tests {
 
     #[track_caller]
     fn case(input: &str, expected: Result<&str, &str>) {
-        assert_eq!(substitute(input, env).as_deref(), expected.map_err(|e| e.to_string()).as_deref());
+        assert_eq!(
+            substitute(input, env).as_deref(),
+            expected.map_err(|e| e.to_string()).as_deref()
+        );
     }
 
     #[test]
@@ -181,8 +221,16 @@ mod tests {
         case("a ${MISSING:-dflt} b", Ok("a dflt b"));
         case("${HOME_X:-unused}", Ok("/home/x"));
         case("cost $5 and $${LITERAL}", Ok("cost $5 and ${LITERAL}"));
-        case("${MISSING}", Err("environment variable `MISSING` is not set (use `${MISSING:-default}` for a default)"));
-        case("${OPEN", Err("unclosed `${` (write `$${` for a literal `${`)"));
+        case(
+            "${MISSING}",
+            Err(
+                "environment variable `MISSING` is not set (use `${MISSING:-default}` for a default)",
+            ),
+        );
+        case(
+            "${OPEN",
+            Err("unclosed `${` (write `$${` for a literal `${`)"),
+        );
         case("${1BAD}", Err("invalid variable name `1BAD` in `${1BAD}`"));
     }
 }

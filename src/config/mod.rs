@@ -19,8 +19,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::check::{self, Probe, Thresholds, Unit};
 use crate::status::Status;
-pub use raw::{Limit, RawCheck};
 use raw::{COMMON_CHECK_KEYS, RawSettings};
+pub use raw::{Limit, RawCheck};
 
 /// The starter config used when no file is found (SPEC 13).
 pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
@@ -30,9 +30,24 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 /// of a silent no-op.
 const PLANNED_SECTIONS: &[&str] = &["service", "alert", "alerting", "schedule", "ping"];
 const PLANNED_TYPES: &[&str] = &["systemd", "docker", "sql", "json"];
-const PLANNED_CHECK_KEYS: &[&str] = &["restart", "run", "when", "depends_on", "per", "max_read", "total"];
+const PLANNED_CHECK_KEYS: &[&str] = &[
+    "restart",
+    "run",
+    "when",
+    "depends_on",
+    "per",
+    "max_read",
+    "total",
+];
 const PLANNED_SETTINGS: &[&str] = &["prometheus_file", "systemctl", "docker", "compose"];
-const SETTINGS_KEYS: &[&str] = &["state_dir", "timeout", "deadline", "hostname", "reports", "expected_interval"];
+const SETTINGS_KEYS: &[&str] = &[
+    "state_dir",
+    "timeout",
+    "deadline",
+    "hostname",
+    "reports",
+    "expected_interval",
+];
 
 /// A validated config, ready to run.
 pub struct Config {
@@ -130,7 +145,9 @@ pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
 }
 
 fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
 }
 
 /// `~` and `~/x` become the home directory.
@@ -149,11 +166,22 @@ pub fn expand_tilde(path: &str) -> PathBuf {
 /// Read and validate a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let label = path.display().to_string();
-    let whole_file = |message: String| ConfigErrors(vec![ConfigError { offset: 0, location: label.clone(), key: String::new(), message }]);
-    let text = std::fs::read_to_string(path).map_err(|e| whole_file(format!("cannot read config: {e}")))?;
-    let meta = std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read config: {e}")))?;
+    let whole_file = |message: String| {
+        ConfigErrors(vec![ConfigError {
+            offset: 0,
+            location: label.clone(),
+            key: String::new(),
+            message,
+        }])
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| whole_file(format!("cannot read config: {e}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read config: {e}")))?;
     if let Some(why) = unsafe_for_root(&meta) {
-        return Err(whole_file(format!("refusing to use this config as root: {why}")));
+        return Err(whole_file(format!(
+            "refusing to use this config as root: {why}"
+        )));
     }
     let (config, inline_secrets) = parse(&label, &text)?;
     if inline_secrets && world_or_group_readable(&meta) {
@@ -191,7 +219,10 @@ pub fn unsafe_for_root(meta: &std::fs::Metadata) -> Option<String> {
         return Some(format!("it is owned by uid {}, not root", meta.uid()));
     }
     if meta.mode() & 0o022 != 0 {
-        return Some(format!("it is writable by group or others (mode {:o}); chmod go-w it", meta.mode() & 0o7777));
+        return Some(format!(
+            "it is writable by group or others (mode {:o}); chmod go-w it",
+            meta.mode() & 0o7777
+        ));
     }
     None
 }
@@ -246,12 +277,21 @@ impl Errors<'_> {
     }
 
     /// A serde error inside `table`, located by its span, named by the key it falls in.
-    fn push_serde(&mut self, prefix: &str, table: &DeTable, fallback: Range<usize>, e: toml::de::Error) {
+    fn push_serde(
+        &mut self,
+        prefix: &str,
+        table: &DeTable,
+        fallback: Range<usize>,
+        e: toml::de::Error,
+    ) {
         let span = e.span().unwrap_or(fallback);
         let key = table
             .iter()
             .find(|(k, v)| covers(&k.span(), &span) || covers(&v.span(), &span))
-            .map_or_else(|| prefix.to_string(), |(k, _)| format!("{prefix}.{}", k.get_ref()));
+            .map_or_else(
+                || prefix.to_string(),
+                |(k, _)| format!("{prefix}.{}", k.get_ref()),
+            );
         self.push(span, key, e.message().to_string());
     }
 }
@@ -262,7 +302,10 @@ fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
 
 /// Parse and validate config text. The flag says whether a secret was written inline.
 fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
-    let mut errors = Errors { src: Source { label, text }, list: Vec::new() };
+    let mut errors = Errors {
+        src: Source { label, text },
+        list: Vec::new(),
+    };
     let (doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         // The parser's own Display echoes the offending line, which may hold
@@ -284,21 +327,46 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
         match name.as_str() {
             "settings" => {
                 if let DeValue::Table(t) = value.get_ref() {
-                    settings_spans = t.iter().map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end)).collect();
+                    settings_spans = t
+                        .iter()
+                        .map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end))
+                        .collect();
                 }
-                if let Some(s) = deserialize_table::<RawSettings>(&mut errors, "settings", value, PLANNED_SETTINGS, SETTINGS_KEYS) {
+                if let Some(s) = deserialize_table::<RawSettings>(
+                    &mut errors,
+                    "settings",
+                    value,
+                    PLANNED_SETTINGS,
+                    SETTINGS_KEYS,
+                ) {
                     settings_raw = s;
                 }
             }
             "check" => match value.into_inner() {
                 DeValue::Array(items) => check_tables.extend(items.iter().cloned()),
-                _ => errors.push(key.span(), "check", "must be an array of tables: write each check as [[check]]"),
+                _ => errors.push(
+                    key.span(),
+                    "check",
+                    "must be an array of tables: write each check as [[check]]",
+                ),
             },
             n if PLANNED_SECTIONS.contains(&n) => {
-                let header = if value.get_ref().is_array() { format!("[[{n}]]") } else { format!("[{n}]") };
-                errors.push(key.span(), n, format!("{header} is not supported by this version of healthcheck yet"))
+                let header = if value.get_ref().is_array() {
+                    format!("[[{n}]]")
+                } else {
+                    format!("[{n}]")
+                };
+                errors.push(
+                    key.span(),
+                    n,
+                    format!("{header} is not supported by this version of healthcheck yet"),
+                )
             }
-            n => errors.push(key.span(), n, unknown_key_message(n, &["settings", "check"])),
+            n => errors.push(
+                key.span(),
+                n,
+                unknown_key_message(n, &["settings", "check"]),
+            ),
         }
     }
 
@@ -310,7 +378,11 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
         if let Some(name) = table.get_ref().get("name").filter(|n| n.get_ref().is_str()) {
             let text = name.get_ref().as_str().unwrap_or_default().to_string();
             if let Some((_, at)) = first_seen.iter().find(|(n, _)| *n == text) {
-                errors.push(name.span(), format!("{prefix}.name"), format!("duplicate check name `{text}` (first defined at {at})"));
+                errors.push(
+                    name.span(),
+                    format!("{prefix}.name"),
+                    format!("duplicate check name `{text}` (first defined at {at})"),
+                );
             } else {
                 first_seen.push((text, errors.src.location(name.span().start)));
             }
@@ -321,7 +393,14 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
     }
     errors.list.sort_by_key(|e| e.offset);
     if errors.list.is_empty() {
-        Ok((Config { origin: label.to_string(), settings, checks }, inline_secrets))
+        Ok((
+            Config {
+                origin: label.to_string(),
+                settings,
+                checks,
+            },
+            inline_secrets,
+        ))
     } else {
         Err(ConfigErrors(errors.list))
     }
@@ -344,15 +423,26 @@ fn deserialize_table<'a, T: Deserialize<'a>>(
     for (k, v) in table {
         let key: &str = k.get_ref();
         if planned.contains(&key) {
-            errors.push(k.span(), format!("{prefix}.{key}"), "not supported by this version of healthcheck yet");
+            errors.push(
+                k.span(),
+                format!("{prefix}.{key}"),
+                "not supported by this version of healthcheck yet",
+            );
         } else if !known.contains(&key) {
-            errors.push(k.span(), format!("{prefix}.{key}"), unknown_key_message(key, known));
+            errors.push(
+                k.span(),
+                format!("{prefix}.{key}"),
+                unknown_key_message(key, known),
+            );
         } else {
             kept.insert(k, v);
         }
     }
     let copy = kept.clone();
-    match T::deserialize(ValueDeserializer::from(Spanned::new(span.clone(), DeValue::Table(kept)))) {
+    match T::deserialize(ValueDeserializer::from(Spanned::new(
+        span.clone(),
+        DeValue::Table(kept),
+    ))) {
         Ok(t) => Some(t),
         Err(e) => {
             errors.push_serde(prefix, &copy, span, e);
@@ -361,8 +451,17 @@ fn deserialize_table<'a, T: Deserialize<'a>>(
     }
 }
 
-fn compile_settings(errors: &mut Errors, raw: RawSettings, spans: &[(String, Range<usize>)]) -> Settings {
-    let span_of = |key: &str| spans.iter().find(|(k, _)| k == key).map_or(0..0, |(_, s)| s.clone());
+fn compile_settings(
+    errors: &mut Errors,
+    raw: RawSettings,
+    spans: &[(String, Range<usize>)],
+) -> Settings {
+    let span_of = |key: &str| {
+        spans
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(0..0, |(_, s)| s.clone())
+    };
     let mut duration = |key: &str, text: Option<String>, default: Duration| match text {
         None => default,
         Some(t) => match parse_duration(&t) {
@@ -375,12 +474,21 @@ fn compile_settings(errors: &mut Errors, raw: RawSettings, spans: &[(String, Ran
     };
     let timeout = duration("timeout", raw.timeout, Duration::from_secs(10));
     let deadline = duration("deadline", raw.deadline, Duration::from_secs(50));
-    let expected_interval = raw.expected_interval.map(|t| duration("expected_interval", Some(t), Duration::ZERO));
+    let expected_interval = raw
+        .expected_interval
+        .map(|t| duration("expected_interval", Some(t), Duration::ZERO));
     if deadline.is_zero() {
-        errors.push(span_of("deadline"), "settings.deadline", "must be longer than 0s");
+        errors.push(
+            span_of("deadline"),
+            "settings.deadline",
+            "must be longer than 0s",
+        );
     }
     Settings {
-        state_dir: raw.state_dir.map(|s| expand_tilde(&s)).unwrap_or_else(default_state_dir),
+        state_dir: raw
+            .state_dir
+            .map(|s| expand_tilde(&s))
+            .unwrap_or_else(default_state_dir),
         timeout,
         deadline,
         hostname: raw.hostname.unwrap_or_else(system_hostname),
@@ -393,7 +501,12 @@ fn compile_settings(errors: &mut Errors, raw: RawSettings, spans: &[(String, Ran
 fn default_state_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
         // systemd may pass several, colon-separated: the first is ours.
-        let first = d.to_string_lossy().split(':').next().unwrap_or_default().to_string();
+        let first = d
+            .to_string_lossy()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         return PathBuf::from(first);
     }
     #[cfg(unix)]
@@ -422,12 +535,17 @@ fn system_hostname() -> String {
 
 /// Humantime durations: "90s", "5m", "2h 30m", "7d".
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("invalid duration \"{text}\": {e} (write e.g. \"90s\", \"5m\", \"2h 30m\")"))
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("invalid duration \"{text}\": {e} (write e.g. \"90s\", \"5m\", \"2h 30m\")")
+    })
 }
 
 fn unknown_key_message(key: &str, known: &[&str]) -> String {
-    let close = known.iter().copied().filter(|k| similar(k, key)).min_by_key(|k| edit_distance(k, key));
+    let close = known
+        .iter()
+        .copied()
+        .filter(|k| similar(k, key))
+        .min_by_key(|k| edit_distance(k, key));
     match close {
         Some(k) => format!("unknown key `{key}` (did you mean `{k}`?)"),
         None => format!("unknown key `{key}`"),
@@ -465,7 +583,9 @@ fn compile_check(
         errors.push(span, prefix, "each [[check]] must be a table");
         return None;
     };
-    let kind_name = table.get("type").and_then(|v| v.get_ref().as_str().map(str::to_string));
+    let kind_name = table
+        .get("type")
+        .and_then(|v| v.get_ref().as_str().map(str::to_string));
     let kind = match kind_name.as_deref() {
         None => {
             errors.push(span.start..span.start, prefix, "missing key `type`");
@@ -490,26 +610,49 @@ fn compile_check(
     // Keys: planned, not for this type, or unknown. Reported here, dropped
     // before serde so that each problem is reported once.
     let mut kept = DeTable::new();
-    let all_keys: Vec<&str> = check::KINDS.iter().flat_map(|k| k.keys.iter().copied()).chain(COMMON_CHECK_KEYS.iter().copied()).collect();
+    let all_keys: Vec<&str> = check::KINDS
+        .iter()
+        .flat_map(|k| k.keys.iter().copied())
+        .chain(COMMON_CHECK_KEYS.iter().copied())
+        .collect();
     for (k, v) in table {
         let key = k.get_ref().to_string();
         let path = format!("{prefix}.{key}");
-        let applies = COMMON_CHECK_KEYS.contains(&key.as_str()) || kind.is_none_or(|kd| kd.keys.contains(&key.as_str()));
+        let applies = COMMON_CHECK_KEYS.contains(&key.as_str())
+            || kind.is_none_or(|kd| kd.keys.contains(&key.as_str()));
         if PLANNED_CHECK_KEYS.contains(&key.as_str()) {
-            errors.push(k.span(), path, format!("`{key}` is not supported by this version of healthcheck yet"));
+            errors.push(
+                k.span(),
+                path,
+                format!("`{key}` is not supported by this version of healthcheck yet"),
+            );
         } else if !all_keys.contains(&key.as_str()) {
-            let allowed: Vec<&str> = COMMON_CHECK_KEYS.iter().chain(kind.map_or(&[][..], |kd| kd.keys)).copied().collect();
+            let allowed: Vec<&str> = COMMON_CHECK_KEYS
+                .iter()
+                .chain(kind.map_or(&[][..], |kd| kd.keys))
+                .copied()
+                .collect();
             errors.push(k.span(), path, unknown_key_message(&key, &allowed));
         } else if !applies {
             let kd = kind.map_or("", |kd| kd.name);
-            errors.push(k.span(), path, format!("key `{key}` does not apply to checks of type `{kd}`"));
+            errors.push(
+                k.span(),
+                path,
+                format!("key `{key}` does not apply to checks of type `{kd}`"),
+            );
         } else {
             kept.insert(k, v);
         }
     }
-    let key_spans: Vec<(String, Range<usize>)> = kept.iter().map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end)).collect();
+    let key_spans: Vec<(String, Range<usize>)> = kept
+        .iter()
+        .map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end))
+        .collect();
     let copy = kept.clone();
-    let raw = match RawCheck::deserialize(ValueDeserializer::from(Spanned::new(span.clone(), DeValue::Table(kept)))) {
+    let raw = match RawCheck::deserialize(ValueDeserializer::from(Spanned::new(
+        span.clone(),
+        DeValue::Table(kept),
+    ))) {
         Ok(raw) => raw,
         Err(e) => {
             errors.push_serde(prefix, &copy, span, e);
@@ -518,7 +661,12 @@ fn compile_check(
     };
     let kind = kind?;
     let before = errors.list.len();
-    let mut b = Builder { errors, prefix, key_spans: &key_spans, table_span: span };
+    let mut b = Builder {
+        errors,
+        prefix,
+        key_spans: &key_spans,
+        table_span: span,
+    };
 
     let timeout = match &raw.timeout {
         Some(t) => b.duration("timeout", t).unwrap_or(settings.timeout),
@@ -535,7 +683,10 @@ fn compile_check(
         None | Some("critical") => None,
         Some("warning") => Some(Status::Warning),
         Some(other) => {
-            b.error("severity", format!("must be \"warning\" or \"critical\", not \"{other}\""));
+            b.error(
+                "severity",
+                format!("must be \"warning\" or \"critical\", not \"{other}\""),
+            );
             None
         }
     };
@@ -558,7 +709,11 @@ fn compile_check(
 }
 
 /// Which reading the thresholds judge, and the limits in that reading's unit.
-fn compile_thresholds(b: &mut Builder, kind: &check::Kind, raw: &RawCheck) -> (Option<String>, Thresholds) {
+fn compile_thresholds(
+    b: &mut Builder,
+    kind: &check::Kind,
+    raw: &RawCheck,
+) -> (Option<String>, Thresholds) {
     let limits = [
         ("warn_above", &raw.warn_above),
         ("crit_above", &raw.crit_above),
@@ -573,14 +728,24 @@ fn compile_thresholds(b: &mut Builder, kind: &check::Kind, raw: &RawCheck) -> (O
             Some((_, unit)) => Some(*unit),
             None => {
                 let names: Vec<&str> = kind.readings.iter().map(|(n, _)| *n).collect();
-                b.error("reading", format!("type `{}` has no reading `{r}` (it has: {})", kind.name, names.join(", ")));
+                b.error(
+                    "reading",
+                    format!(
+                        "type `{}` has no reading `{r}` (it has: {})",
+                        kind.name,
+                        names.join(", ")
+                    ),
+                );
                 return (None, Thresholds::default());
             }
         },
         (None, Some((_, unit))) => Some(*unit),
         (None, None) => None,
     };
-    let judged = raw.reading.clone().or_else(|| kind.readings.first().map(|(n, _)| n.to_string()));
+    let judged = raw
+        .reading
+        .clone()
+        .or_else(|| kind.readings.first().map(|(n, _)| n.to_string()));
     let thresholds = convert_limits(b, &limits, unit);
     if judged.is_none() && !thresholds.is_empty() {
         b.error("reading", format!("type `{}` needs `reading = \"...\"` to say which perfdata value the thresholds judge", kind.name));
@@ -588,7 +753,11 @@ fn compile_thresholds(b: &mut Builder, kind: &check::Kind, raw: &RawCheck) -> (O
     (judged, thresholds)
 }
 
-fn convert_limits(b: &mut Builder, limits: &[(&str, &Option<Limit>); 4], unit: Option<Unit>) -> Thresholds {
+fn convert_limits(
+    b: &mut Builder,
+    limits: &[(&str, &Option<Limit>); 4],
+    unit: Option<Unit>,
+) -> Thresholds {
     let mut values = [None; 4];
     for (slot, (key, limit)) in values.iter_mut().zip(limits) {
         if let Some(limit) = limit {
@@ -598,9 +767,17 @@ fn convert_limits(b: &mut Builder, limits: &[(&str, &Option<Limit>); 4], unit: O
             }
         }
     }
-    let t = Thresholds { warn_above: values[0], crit_above: values[1], warn_below: values[2], crit_below: values[3] };
+    let t = Thresholds {
+        warn_above: values[0],
+        crit_above: values[1],
+        warn_below: values[2],
+        crit_below: values[3],
+    };
     if let Some(why) = t.contradiction() {
-        let key = limits.iter().find(|(_, l)| l.is_some()).map_or("warn_above", |(k, _)| *k);
+        let key = limits
+            .iter()
+            .find(|(_, l)| l.is_some())
+            .map_or("warn_above", |(k, _)| *k);
         b.error(key, format!("contradictory thresholds: {why}"));
     }
     t
@@ -618,16 +795,23 @@ fn limit_value(limit: &Limit, unit: Option<Unit>) -> Result<f64, String> {
             .trim()
             .parse()
             .map_err(|_| format!("invalid percent \"{t}\" (write a number such as 85)")),
-        (Limit::Text(t), _) => t.trim().parse().map_err(|_| format!("invalid number \"{t}\"")),
+        (Limit::Text(t), _) => t
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid number \"{t}\"")),
     }
 }
 
 /// "512MB", "1.5GiB", "100k", "2048": bytes. Decimal (kB, MB) and binary (KiB, MiB) units.
 pub fn parse_size(text: &str) -> Result<f64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("invalid size \"{text}\" (write e.g. \"512MB\" or \"1GiB\")"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size \"{text}\" (write e.g. \"512MB\" or \"1GiB\")"))?;
     let factor = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
@@ -638,7 +822,11 @@ pub fn parse_size(text: &str) -> Result<f64, String> {
         "mi" | "mib" => 1024.0 * 1024.0,
         "gi" | "gib" => 1024.0 * 1024.0 * 1024.0,
         "ti" | "tib" => 1024f64.powi(4),
-        _ => return Err(format!("invalid size unit in \"{text}\" (use B, kB, MB, GB, KiB, MiB, GiB)")),
+        _ => {
+            return Err(format!(
+                "invalid size unit in \"{text}\" (use B, kB, MB, GB, KiB, MiB, GiB)"
+            ));
+        }
     };
     Ok(n * factor)
 }
@@ -659,7 +847,9 @@ impl Builder<'_, '_> {
             .key_spans
             .iter()
             .find(|(k, _)| k == key)
-            .map_or(self.table_span.start..self.table_span.start, |(_, s)| s.clone());
+            .map_or(self.table_span.start..self.table_span.start, |(_, s)| {
+                s.clone()
+            });
         let path = format!("{}.{key}", self.prefix);
         self.errors.push(span, path, message);
     }
@@ -667,7 +857,10 @@ impl Builder<'_, '_> {
     /// The value of a required key, or an error saying it is missing.
     pub fn required<'r, T>(&mut self, key: &str, value: &'r Option<T>) -> Option<&'r T> {
         if value.is_none() {
-            self.error(key, format!("missing key `{key}`, which this check type requires"));
+            self.error(
+                key,
+                format!("missing key `{key}`, which this check type requires"),
+            );
         }
         value.as_ref()
     }
@@ -677,7 +870,9 @@ impl Builder<'_, '_> {
     }
 
     pub fn regex(&mut self, key: &str, pattern: &str) -> Option<regex::Regex> {
-        regex::Regex::new(pattern).map_err(|e| self.error(key, format!("invalid regex: {}", one_line(&e.to_string())))).ok()
+        regex::Regex::new(pattern)
+            .map_err(|e| self.error(key, format!("invalid regex: {}", one_line(&e.to_string()))))
+            .ok()
     }
 
     pub fn bytes_regex(&mut self, key: &str, pattern: &str) -> Option<regex::bytes::Regex> {

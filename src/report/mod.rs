@@ -67,7 +67,14 @@ impl ReadingReport {
 }
 
 impl CheckReport {
-    pub fn new(name: &str, kind: &str, hint: Option<&str>, judged: &Judged, verdict: Verdict, duration_ms: f64) -> CheckReport {
+    pub fn new(
+        name: &str,
+        kind: &str,
+        hint: Option<&str>,
+        judged: &Judged,
+        verdict: Verdict,
+        duration_ms: f64,
+    ) -> CheckReport {
         CheckReport {
             name: name.to_string(),
             kind: kind.to_string(),
@@ -77,7 +84,11 @@ impl CheckReport {
             duration_ms: (duration_ms * 1000.0).round() / 1000.0,
             confirmed: verdict.confirmed,
             consecutive: verdict.consecutive,
-            readings: judged.readings.iter().map(|(r, t)| ReadingReport::new(r, *t)).collect(),
+            readings: judged
+                .readings
+                .iter()
+                .map(|(r, t)| ReadingReport::new(r, *t))
+                .collect(),
         }
     }
 }
@@ -85,7 +96,12 @@ impl CheckReport {
 impl Report {
     /// Counts per status, worst first, for summaries: "1 critical, 1 warning, 8 ok".
     pub fn counts(&self) -> String {
-        let order = [Status::Critical, Status::Warning, Status::Unknown, Status::Ok];
+        let order = [
+            Status::Critical,
+            Status::Warning,
+            Status::Unknown,
+            Status::Ok,
+        ];
         let parts: Vec<String> = order
             .iter()
             .filter_map(|s| {
@@ -93,7 +109,11 @@ impl Report {
                 (n > 0).then(|| format!("{n} {}", s.name()))
             })
             .collect();
-        if parts.is_empty() { "no checks".to_string() } else { parts.join(", ") }
+        if parts.is_empty() {
+            "no checks".to_string()
+        } else {
+            parts.join(", ")
+        }
     }
 
     pub fn to_json(&self) -> String {

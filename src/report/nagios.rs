@@ -11,13 +11,21 @@ pub fn render(report: &Report) -> String {
     let mut first = format!("HEALTHCHECK {} - {}", report.status.word(), report.counts());
     if let Some(c) = worst {
         first.push_str(&format!(": {}: {}", c.name, one_line(&c.message)));
-    } else if let Some(n) = report.notes.iter().find(|n| n.status == report.status && !n.status.is_ok()) {
+    } else if let Some(n) = report
+        .notes
+        .iter()
+        .find(|n| n.status == report.status && !n.status.is_ok())
+    {
         first.push_str(&format!(": healthcheck: {}", one_line(&n.message)));
     }
     let perf: Vec<String> = report
         .checks
         .iter()
-        .flat_map(|c| c.readings.iter().map(move |r| perfdata(&format!("{}_{}", c.name, r.name), r)))
+        .flat_map(|c| {
+            c.readings
+                .iter()
+                .map(move |r| perfdata(&format!("{}_{}", c.name, r.name), r))
+        })
         .collect();
     if !perf.is_empty() {
         first.push_str(" | ");
@@ -26,10 +34,19 @@ pub fn render(report: &Report) -> String {
     let mut out = first;
     out.push('\n');
     for c in problems {
-        out.push_str(&format!("{}: {}: {}\n", c.status.word(), c.name, one_line(&c.message)));
+        out.push_str(&format!(
+            "{}: {}: {}\n",
+            c.status.word(),
+            c.name,
+            one_line(&c.message)
+        ));
     }
     for n in report.notes.iter().filter(|n| !n.status.is_ok()) {
-        out.push_str(&format!("{}: healthcheck: {}\n", n.status.word(), one_line(&n.message)));
+        out.push_str(&format!(
+            "{}: healthcheck: {}\n",
+            n.status.word(),
+            one_line(&n.message)
+        ));
     }
     out
 }
@@ -79,10 +96,20 @@ mod tests {
     use crate::status::Status;
 
     fn reading(name: &str, value: f64, unit: Unit, t: Thresholds) -> ReadingReport {
-        ReadingReport { name: name.into(), value, unit, thresholds: t }
+        ReadingReport {
+            name: name.into(),
+            value,
+            unit,
+            thresholds: t,
+        }
     }
 
-    fn check(name: &str, status: Status, message: &str, readings: Vec<ReadingReport>) -> CheckReport {
+    fn check(
+        name: &str,
+        status: Status,
+        message: &str,
+        readings: Vec<ReadingReport>,
+    ) -> CheckReport {
         CheckReport {
             name: name.into(),
             kind: "file".into(),
@@ -98,8 +125,15 @@ mod tests {
 
     #[test]
     fn status_line_perfdata_and_problem_lines() {
-        let age = Thresholds { warn_above: Some(600.0), crit_above: Some(900.0), ..Default::default() };
-        let rows = Thresholds { crit_below: Some(1.0), ..Default::default() };
+        let age = Thresholds {
+            warn_above: Some(600.0),
+            crit_above: Some(900.0),
+            ..Default::default()
+        };
+        let rows = Thresholds {
+            crit_below: Some(1.0),
+            ..Default::default()
+        };
         let report = Report {
             schema: 1,
             host: "vps-1".into(),
@@ -108,9 +142,29 @@ mod tests {
             status: Status::Critical,
             exit_code: 2,
             checks: vec![
-                check("watchlist", Status::Critical, "last update 18m ago", vec![reading("age", 1080.0, Unit::Seconds, age)]),
-                check("rows", Status::Ok, "3 rows | fine", vec![reading("rows", 3.0, Unit::Count, rows)]),
-                check("disk", Status::Ok, "ok", vec![reading("used_percent", 42.5, Unit::Percent, Thresholds::default())]),
+                check(
+                    "watchlist",
+                    Status::Critical,
+                    "last update 18m ago",
+                    vec![reading("age", 1080.0, Unit::Seconds, age)],
+                ),
+                check(
+                    "rows",
+                    Status::Ok,
+                    "3 rows | fine",
+                    vec![reading("rows", 3.0, Unit::Count, rows)],
+                ),
+                check(
+                    "disk",
+                    Status::Ok,
+                    "ok",
+                    vec![reading(
+                        "used_percent",
+                        42.5,
+                        Unit::Percent,
+                        Thresholds::default(),
+                    )],
+                ),
             ],
             actions: vec![],
             alerts: vec![],
@@ -131,6 +185,12 @@ mod tests {
         assert_eq!(range(Some(50.0), None), "50:");
         assert_eq!(range(Some(50.0), Some(250.0)), "50:250");
         assert_eq!(number(0.125), "0.125");
-        assert_eq!(perfdata("it's", &reading("x", 1.0, Unit::Count, Thresholds::default())), "'it''s'=1;;");
+        assert_eq!(
+            perfdata(
+                "it's",
+                &reading("x", 1.0, Unit::Count, Thresholds::default())
+            ),
+            "'it''s'=1;;"
+        );
     }
 }

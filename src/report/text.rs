@@ -18,8 +18,13 @@ impl Style {
     /// Colour when stdout is a terminal and NO_COLOR is not set.
     pub fn detect(quiet: bool, verbose: bool) -> Style {
         use std::io::IsTerminal;
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Style { colour, quiet, verbose }
+        let colour = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Style {
+            colour,
+            quiet,
+            verbose,
+        }
     }
 }
 
@@ -46,7 +51,13 @@ fn paint(style: &Style, status: Status, text: &str) -> String {
 }
 
 pub fn render(report: &Report, style: &Style) -> String {
-    let width = report.checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(0).max(11);
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(11);
     let mut out = String::new();
     for c in &report.checks {
         if style.quiet && c.status.is_ok() {
@@ -58,7 +69,11 @@ pub fn render(report: &Report, style: &Style) -> String {
             let _ = write!(out, " [unconfirmed, {} in a row]", c.consecutive);
         }
         if style.verbose {
-            let readings: Vec<String> = c.readings.iter().map(|r| format!("{}={}", r.name, r.unit.show(r.value))).collect();
+            let readings: Vec<String> = c
+                .readings
+                .iter()
+                .map(|r| format!("{}={}", r.name, r.unit.show(r.value)))
+                .collect();
             let _ = write!(out, "  ({}; {} ms)", readings.join(", "), c.duration_ms);
         }
         out.push('\n');
@@ -70,7 +85,12 @@ pub fn render(report: &Report, style: &Style) -> String {
         let label = paint(style, n.status, &format!("{:<9}", tag(n.status)));
         let _ = writeln!(out, "{label} {:<width$}  {}", "healthcheck", n.message);
     }
-    let summary = format!("{}: {} in {} ms", report.status.word(), report.counts(), report.duration_ms);
+    let summary = format!(
+        "{}: {} in {} ms",
+        report.status.word(),
+        report.counts(),
+        report.duration_ms
+    );
     let _ = writeln!(out, "{}", paint(style, report.status, &summary));
     out
 }

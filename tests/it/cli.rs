@@ -23,33 +23,74 @@ fn global_options_work_after_the_subcommand() {
     env.write("other.toml", "[[check]]\nname = \"m\"\ntype = \"memory\"\n");
     let run = env.run(&["validate", "-c", "other.toml"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("other.toml: valid (1 checks)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("other.toml: valid (1 checks)"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn without_a_config_the_embedded_default_runs_and_says_how_to_make_one() {
     let env = Env::new();
-    let run = env.cmd().env("XDG_STATE_HOME", env.path("xdg-state")).arg("--format").arg("json").output().unwrap();
+    let run = env
+        .cmd()
+        .env("XDG_STATE_HOME", env.path("xdg-state"))
+        .arg("--format")
+        .arg("json")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("no config found") && stderr.contains("healthcheck init"), "{stderr}");
+    assert!(
+        stderr.contains("no config found") && stderr.contains("healthcheck init"),
+        "{stderr}"
+    );
     let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
-    let names: Vec<&str> = json["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["disk", "memory", "load"]);
-    assert!(env.path("xdg-state/healthcheck/state.json").exists(), "state goes to the XDG state dir");
+    assert!(
+        env.path("xdg-state/healthcheck/state.json").exists(),
+        "state goes to the XDG state dir"
+    );
 }
 
 #[test]
 fn the_config_is_found_through_the_environment_and_the_xdg_dir() {
     let env = Env::new();
-    env.write("xdg-config/healthcheck/healthcheck.toml", "[[check]]\nname = \"from-xdg\"\ntype = \"memory\"\n");
-    env.write("elsewhere.toml", "[[check]]\nname = \"from-env\"\ntype = \"memory\"\n");
+    env.write(
+        "xdg-config/healthcheck/healthcheck.toml",
+        "[[check]]\nname = \"from-xdg\"\ntype = \"memory\"\n",
+    );
+    env.write(
+        "elsewhere.toml",
+        "[[check]]\nname = \"from-env\"\ntype = \"memory\"\n",
+    );
     let run = env.run(&["--dry-run"]);
-    assert!(run.stdout.contains("from-xdg"), "{}{}", run.stdout, run.stderr);
-    let out = env.cmd().env("HEALTHCHECK_CONFIG", env.path("elsewhere.toml")).arg("--dry-run").output().unwrap();
+    assert!(
+        run.stdout.contains("from-xdg"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let out = env
+        .cmd()
+        .env("HEALTHCHECK_CONFIG", env.path("elsewhere.toml"))
+        .arg("--dry-run")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("from-env"));
     let missing = env.run(&["-c", "nope.toml"]);
     assert_eq!(missing.code, 3);
-    assert!(missing.stderr.contains("nope.toml: cannot read config"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("nope.toml: cannot read config"),
+        "{}",
+        missing.stderr
+    );
 }
 
 #[test]
@@ -61,10 +102,25 @@ fn init_writes_a_valid_starter_and_never_overwrites_without_force() {
     std::fs::write(env.path("healthcheck.toml"), "# mine\n").unwrap();
     let again = env.run(&["init"]);
     assert_eq!(again.code, 3);
-    assert!(again.stderr.contains("already exists; use --force"), "{}", again.stderr);
-    assert_eq!(std::fs::read_to_string(env.path("healthcheck.toml")).unwrap(), "# mine\n");
-    assert_eq!(env.run(&["init", "--force", "--preset", "python-process"]).code, 0);
-    assert!(std::fs::read_to_string(env.path("healthcheck.toml")).unwrap().contains("python.*main.py"));
+    assert!(
+        again.stderr.contains("already exists; use --force"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path("healthcheck.toml")).unwrap(),
+        "# mine\n"
+    );
+    assert_eq!(
+        env.run(&["init", "--force", "--preset", "python-process"])
+            .code,
+        0
+    );
+    assert!(
+        std::fs::read_to_string(env.path("healthcheck.toml"))
+            .unwrap()
+            .contains("python.*main.py")
+    );
     assert_eq!(env.run(&["init", "--preset", "nonsense", "x.toml"]).code, 3);
 }
 
@@ -100,7 +156,12 @@ fn an_internal_failure_exits_3_not_101() {
     use std::os::fd::FromRawFd;
     // SAFETY: fds[1] is a valid descriptor we own; Stdio takes it over.
     let write_end = unsafe { Stdio::from_raw_fd(fds[1]) };
-    let status = env.cmd().stdout(write_end).stderr(Stdio::null()).status().unwrap();
+    let status = env
+        .cmd()
+        .stdout(write_end)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     assert_eq!(status.code(), Some(3));
 }
 

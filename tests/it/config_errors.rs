@@ -34,7 +34,10 @@ fn every_invalid_fixture_gets_its_exact_errors() {
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if out.status.code() != Some(3) || stderr != expected {
-            failures.push(format!("== {file}: exit {:?}\n-- got:\n{stderr}-- expected:\n{expected}", out.status.code()));
+            failures.push(format!(
+                "== {file}: exit {:?}\n-- got:\n{stderr}-- expected:\n{expected}",
+                out.status.code()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -50,10 +53,20 @@ fn a_run_with_an_invalid_config_runs_nothing_and_exits_3() {
     ));
     let run = env.run(&[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("check[1].path: missing key `path`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("check[1].path: missing key `path`"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("nothing was run"), "{}", run.stderr);
-    assert!(!marker.exists(), "a check ran although the config was invalid");
-    assert!(!env.path("state").exists(), "state was written for an invalid config");
+    assert!(
+        !marker.exists(),
+        "a check ran although the config was invalid"
+    );
+    assert!(
+        !env.path("state").exists(),
+        "state was written for an invalid config"
+    );
 }
 
 #[test]
@@ -63,7 +76,11 @@ fn a_secret_on_a_malformed_line_is_not_echoed() {
         .args(["-c", "secret-on-bad-line.toml"])
         .output()
         .unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(3));
     assert!(all.contains("secret-on-bad-line.toml:5:"), "{all}");
     assert!(!all.contains("s3cr3t-token-value"), "{all}");
@@ -79,14 +96,30 @@ fn secrets_from_env_and_files_never_reach_any_output() {
         "[[check]]\nname = \"api\"\ntype = \"http\"\nurl_file = \"url.txt\"\nheaders = { Authorization = \"${API_AUTH}\" }\ntimeout = \"2s\"\n",
     );
     for format in ["text", "json", "nagios"] {
-        let out = env.cmd().env("API_AUTH", secret_header).args(["--format", format, "-v"]).output().unwrap();
-        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let out = env
+            .cmd()
+            .env("API_AUTH", secret_header)
+            .args(["--format", format, "-v"])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(out.status.code(), Some(2), "{all}");
-        assert!(!all.contains("0xC0FFEE") && !all.contains("0xBEEF"), "secret leaked in {format}:\n{all}");
+        assert!(
+            !all.contains("0xC0FFEE") && !all.contains("0xBEEF"),
+            "secret leaked in {format}:\n{all}"
+        );
     }
     for entry in walk(&env.path("state")) {
         let text = std::fs::read_to_string(&entry).unwrap_or_default();
-        assert!(!text.contains("0xC0FFEE") && !text.contains("0xBEEF"), "secret leaked into {}", entry.display());
+        assert!(
+            !text.contains("0xC0FFEE") && !text.contains("0xBEEF"),
+            "secret leaked into {}",
+            entry.display()
+        );
     }
 }
 
@@ -94,7 +127,11 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
     }
     out
 }

@@ -33,13 +33,16 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
     }
 }
 
 impl Env {
     pub fn new() -> Env {
-        Env { dir: tempfile::tempdir().unwrap() }
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -61,7 +64,10 @@ impl Env {
         let text = if toml.contains("[settings]") {
             toml.to_string()
         } else {
-            format!("[settings]\nstate_dir = \"{}\"\n\n{toml}", self.path("state").display())
+            format!(
+                "[settings]\nstate_dir = \"{}\"\n\n{toml}",
+                self.path("state").display()
+            )
         };
         self.write("healthcheck.toml", &text);
         self

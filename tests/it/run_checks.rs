@@ -29,7 +29,8 @@ fn tiny_http_server(status: u16, body: &'static str) -> (String, std::thread::Jo
         for _ in 0..4 {
             match server.recv_timeout(Duration::from_secs(20)) {
                 Ok(Some(req)) => {
-                    let _ = req.respond(tiny_http::Response::from_string(body).with_status_code(status));
+                    let _ = req
+                        .respond(tiny_http::Response::from_string(body).with_status_code(status));
                 }
                 _ => break,
             }
@@ -44,19 +45,35 @@ fn one_check_of_each_type_gets_its_status_and_the_run_exits_worst_of() {
     let log = env.write("bot.log", "start\nVIX 17.2\nPosition AAPL\nnothing\n");
     let stale = env.write("stale.log", "old\n");
     let old = std::time::SystemTime::now() - Duration::from_secs(3600);
-    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
 
     let marker = format!("hc-it-stopped-{}", std::process::id());
-    let stopped = Proc(Command::new("sh").args(["-c", &format!("exec -a {marker} sleep 600")]).spawn().unwrap());
+    let stopped = Proc(
+        Command::new("sh")
+            .args(["-c", &format!("exec -a {marker} sleep 600")])
+            .spawn()
+            .unwrap(),
+    );
     std::thread::sleep(Duration::from_millis(100));
     // SAFETY: signal to our own child.
-    assert_eq!(unsafe { libc::kill(stopped.0.id() as i32, libc::SIGSTOP) }, 0);
+    assert_eq!(
+        unsafe { libc::kill(stopped.0.id() as i32, libc::SIGSTOP) },
+        0
+    );
 
     let (ok_url, ok_server) = tiny_http_server(200, "all good");
     let (bad_url, bad_server) = tiny_http_server(503, "down");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let open_port = listener.local_addr().unwrap();
-    let closed_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
 
     env.config(&format!(
         r#"
@@ -155,11 +172,23 @@ command = ["sh", "-c", "echo 'LOAD WARNING - load 5.2 | load1=5.2;4;8'; exit 1"]
     ];
     for (check, tag) in expect {
         let line = run.line(check);
-        assert!(line.starts_with(tag), "{check}: expected {tag}, got: {line}\n{}", run.stdout);
+        assert!(
+            line.starts_with(tag),
+            "{check}: expected {tag}, got: {line}\n{}",
+            run.stdout
+        );
     }
     assert!(run.line("frozen-bot").contains("stopped"), "{}", run.stdout);
-    assert!(run.line("activity").contains("2 of the last 4 lines"), "{}", run.stdout);
-    assert_eq!(run.code, 2, "worst of OK/WARNING/CRITICAL is CRITICAL:\n{}{}", run.stdout, run.stderr);
+    assert!(
+        run.line("activity").contains("2 of the last 4 lines"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.code, 2,
+        "worst of OK/WARNING/CRITICAL is CRITICAL:\n{}{}",
+        run.stdout, run.stderr
+    );
     drop(listener);
     let _ = (ok_server.join(), bad_server.join());
 }
@@ -178,7 +207,11 @@ fn a_hung_command_is_unknown_at_its_timeout_and_the_run_ends_before_its_deadline
     let took = started.elapsed();
     assert!(took < Duration::from_secs(4), "the run took {took:?}");
     assert!(run.line("hang").starts_with("[UNKNOWN]"), "{}", run.stdout);
-    assert!(run.line("hang").contains("timed out after 1s"), "{}", run.stdout);
+    assert!(
+        run.line("hang").contains("timed out after 1s"),
+        "{}",
+        run.stdout
+    );
     assert!(run.line("log").starts_with("[OK]"), "{}", run.stdout);
     assert_eq!(run.code, 3);
 }
@@ -203,12 +236,23 @@ fn paths_that_are_not_regular_files_are_unknown_and_missing_ones_critical() {
     ));
     let started = Instant::now();
     let run = env.run(&[]);
-    assert!(started.elapsed() < Duration::from_secs(5), "a FIFO must never block");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a FIFO must never block"
+    );
     for check in ["fifo-log", "fifo-file", "dir-log", "dev-log"] {
         assert!(run.line(check).starts_with("[UNKNOWN]"), "{}", run.stdout);
-        assert!(run.line(check).contains("not a regular file"), "{}", run.stdout);
+        assert!(
+            run.line(check).contains("not a regular file"),
+            "{}",
+            run.stdout
+        );
     }
-    assert!(run.line("gone").starts_with("[CRIT]") && run.line("gone").contains("not found"), "{}", run.stdout);
+    assert!(
+        run.line("gone").starts_with("[CRIT]") && run.line("gone").contains("not found"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.code, 2);
 }
 
@@ -231,16 +275,26 @@ fn permission_denied_is_unknown_with_the_path_and_the_os_error() {
         for dir in [env.dir.path(), secret_dir.as_path()] {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        std::fs::set_permissions(env.path("healthcheck.toml"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(
+            env.path("healthcheck.toml"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
         use std::os::unix::process::CommandExt;
         cmd.uid(65534).gid(65534);
         cmd.env("HOME", "/tmp");
     }
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().find(|l| l.contains("locked")).unwrap_or_else(|| panic!("{stdout}{}", String::from_utf8_lossy(&out.stderr)));
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("locked"))
+        .unwrap_or_else(|| panic!("{stdout}{}", String::from_utf8_lossy(&out.stderr)));
     assert!(line.starts_with("[UNKNOWN]"), "{line}");
-    assert!(line.contains(&log.display().to_string()) && line.contains("Permission denied"), "{line}");
+    assert!(
+        line.contains(&log.display().to_string()) && line.contains("Permission denied"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -269,14 +323,28 @@ fn json_and_nagios_outputs_carry_the_contract_fields() {
     }
 
     let old = std::time::SystemTime::now() - Duration::from_secs(18 * 60);
-    std::fs::File::options().write(true).open(&log).unwrap().set_modified(old).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
     let nagios = env.run(&["--format", "nagios"]);
     assert_eq!(nagios.code, 2);
     let first = nagios.stdout.lines().next().unwrap();
-    assert!(first.starts_with("HEALTHCHECK CRITICAL - 1 critical: watchlist: modified 18m ago"), "{first}");
+    assert!(
+        first.starts_with("HEALTHCHECK CRITICAL - 1 critical: watchlist: modified 18m ago"),
+        "{first}"
+    );
     assert!(first.contains(" | 'watchlist_age'=108"), "{first}");
     assert!(first.contains("s;600;900 'watchlist_size'=2B;;"), "{first}");
-    assert_eq!(nagios.stdout.lines().nth(1).unwrap(), format!("CRITICAL: watchlist: {}", &first[first.find("modified").unwrap()..first.find(" | ").unwrap()]));
+    assert_eq!(
+        nagios.stdout.lines().nth(1).unwrap(),
+        format!(
+            "CRITICAL: watchlist: {}",
+            &first[first.find("modified").unwrap()..first.find(" | ").unwrap()]
+        )
+    );
 }
 
 #[test]
@@ -284,7 +352,10 @@ fn log_tail_counts_only_the_last_lines() {
     let env = Env::new();
     let mut content = String::new();
     for i in 0..10_000 {
-        content.push_str(&format!("{} line {i}\n", if i < 9_950 { "Update" } else { "idle" }));
+        content.push_str(&format!(
+            "{} line {i}\n",
+            if i < 9_950 { "Update" } else { "idle" }
+        ));
     }
     let log = env.write("bot.log", &content);
     env.config(&format!(
@@ -292,9 +363,21 @@ fn log_tail_counts_only_the_last_lines() {
         log.display()
     ));
     let run = env.run(&[]);
-    assert!(run.line("activity").contains("50 of the last 100 lines"), "{}", run.stdout);
-    assert!(run.line("activity").starts_with("[CRIT]") && run.line("activity").contains("(crit below 60)"), "{}", run.stdout);
+    assert!(
+        run.line("activity").contains("50 of the last 100 lines"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.line("activity").starts_with("[CRIT]")
+            && run.line("activity").contains("(crit below 60)"),
+        "{}",
+        run.stdout
+    );
     let mut s = String::new();
-    std::fs::File::open(&log).unwrap().read_to_string(&mut s).unwrap();
+    std::fs::File::open(&log)
+        .unwrap()
+        .read_to_string(&mut s)
+        .unwrap();
     assert_eq!(s, content, "the log is never modified");
 }

@@ -9,7 +9,12 @@ use crate::harness::Env;
 fn stale_file_config(env: &Env, extra: &str) -> std::path::PathBuf {
     let log = env.write("bot.log", "x\n");
     let old = std::time::SystemTime::now() - Duration::from_secs(3600);
-    std::fs::File::options().write(true).open(&log).unwrap().set_modified(old).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
     env.config(&format!(
         "[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"5m\"\n{extra}\n[[check]]\nname = \"mem\"\ntype = \"memory\"\n",
         log.display()
@@ -24,7 +29,10 @@ fn after_counts_consecutive_runs_in_state() {
     let mut seen = Vec::new();
     for _ in 0..3 {
         let json = env.run(&["--format", "json"]).json();
-        seen.push((json["checks"][0]["consecutive"].as_u64().unwrap(), json["checks"][0]["confirmed"].as_bool().unwrap()));
+        seen.push((
+            json["checks"][0]["consecutive"].as_u64().unwrap(),
+            json["checks"][0]["confirmed"].as_bool().unwrap(),
+        ));
     }
     assert_eq!(seen, [(1, false), (2, false), (3, true)]);
 }
@@ -36,14 +44,25 @@ fn a_corrupt_state_file_is_moved_aside_with_a_warning() {
     assert_eq!(env.run(&[]).code, 2);
     std::fs::write(&state, "{\"version\": 1, \"checks\": {tru").unwrap();
     let run = env.run(&[]);
-    assert!(run.stdout.contains("[WARN]") && run.stdout.contains("was unusable"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("[WARN]") && run.stdout.contains("was unusable"),
+        "{}",
+        run.stdout
+    );
     let moved: Vec<_> = std::fs::read_dir(env.path("state"))
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("state.json.corrupt-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("state.json.corrupt-")
+        })
         .collect();
     assert_eq!(moved.len(), 1);
-    assert!(serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&state).unwrap()).is_ok());
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&state).unwrap())
+            .is_ok()
+    );
 }
 
 #[test]
@@ -55,7 +74,11 @@ fn a_newer_state_version_is_never_overwritten_and_the_run_exits_3() {
     std::fs::write(&state, newer).unwrap();
     let run = env.run(&[]);
     assert_eq!(run.code, 3);
-    assert!(run.stdout.contains("bot-log"), "checks still run: {}", run.stdout);
+    assert!(
+        run.stdout.contains("bot-log"),
+        "checks still run: {}",
+        run.stdout
+    );
     assert!(run.stdout.contains("version 2"), "{}", run.stdout);
     assert_eq!(std::fs::read_to_string(&state).unwrap(), newer);
 }
@@ -70,8 +93,16 @@ fn a_second_run_waits_for_the_lock_until_its_deadline_then_exits_3() {
     let started = Instant::now();
     let run = env.run(&[]);
     assert_eq!(run.code, 3);
-    assert!(run.stderr.contains("another healthcheck run is in progress"), "{}", run.stderr);
-    assert!(started.elapsed() >= Duration::from_millis(900), "it gave up before its deadline");
+    assert!(
+        run.stderr
+            .contains("another healthcheck run is in progress"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "it gave up before its deadline"
+    );
     lock.unlock().unwrap();
     assert_eq!(env.run(&[]).code, 0, "a released lock never blocks");
 }
@@ -83,7 +114,9 @@ fn reports_keep_the_newest_n() {
     for _ in 0..4 {
         env.run(&[]);
     }
-    let reports: Vec<_> = std::fs::read_dir(env.path("state/reports")).unwrap().collect();
+    let reports: Vec<_> = std::fs::read_dir(env.path("state/reports"))
+        .unwrap()
+        .collect();
     assert_eq!(reports.len(), 2);
 }
 
@@ -93,11 +126,18 @@ fn dry_run_leaves_the_state_file_byte_identical() {
     let state = stale_file_config(&env, "");
     env.run(&[]);
     let before = std::fs::read(&state).unwrap();
-    let reports_before = std::fs::read_dir(env.path("state/reports")).unwrap().count();
+    let reports_before = std::fs::read_dir(env.path("state/reports"))
+        .unwrap()
+        .count();
     let run = env.run(&["--dry-run"]);
     assert_eq!(run.code, 2);
     assert_eq!(std::fs::read(&state).unwrap(), before);
-    assert_eq!(std::fs::read_dir(env.path("state/reports")).unwrap().count(), reports_before);
+    assert_eq!(
+        std::fs::read_dir(env.path("state/reports"))
+            .unwrap()
+            .count(),
+        reports_before
+    );
 }
 
 #[test]
@@ -105,7 +145,10 @@ fn only_runs_the_named_checks_and_leaves_the_others_state_alone() {
     let env = Env::new();
     let state = stale_file_config(&env, "");
     env.run(&[]);
-    let read = || serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let read = || {
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&state).unwrap())
+            .unwrap()
+    };
     let before = read();
     let run = env.run(&["--only", "mem", "--format", "json"]).json();
     assert_eq!(run["checks"].as_array().unwrap().len(), 1);
