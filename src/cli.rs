@@ -37,6 +37,14 @@ pub enum Command {
     Validate,
     /// Write a commented starter config
     Init(InitArgs),
+    /// Restart history, budgets, check states and silences
+    History,
+    /// Clear a service's restart history and suspension
+    Reset(TargetArgs),
+    /// Mute alerts and restarts for a check (or all) for a while
+    Silence(SilenceArgs),
+    /// Remove a silence
+    Unsilence(TargetArgs),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -74,6 +82,29 @@ pub struct InitArgs {
     /// Where to write it
     #[arg(default_value = "healthcheck.toml")]
     pub path: PathBuf,
+}
+
+/// A name, or `--all`.
+#[derive(Args, Debug)]
+pub struct TargetArgs {
+    /// The service (reset) or check (unsilence)
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// All of them
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SilenceArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How long: "2h", "30m"
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: String,
+    /// Why, shown in history
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

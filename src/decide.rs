@@ -7,7 +7,9 @@
 use serde::Serialize;
 
 use crate::check::{Outcome, Reading, Thresholds, Unit};
-use crate::config::{CheckSpec, Settings};
+use std::time::Duration;
+
+use crate::config::{CheckSpec, Config};
 use crate::state::{CheckState, State};
 use crate::status::Status;
 
@@ -73,33 +75,99 @@ pub struct Verdict {
     pub confirmed: bool,
 }
 
+/// How the run was asked to act.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mode {
+    /// Every configured check ran (not `--only`): state entries of checks
+    /// no longer configured are dropped.
+    pub all_ran: bool,
+    pub no_restart: bool,
+    pub dry_run: bool,
+}
+
+/// What an action is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// Restart this `[[service]]`.
+    Restart(String),
+    /// Run this check's recovery command.
+    Recover(String),
+}
+
+/// What was decided for an action.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    /// Do it now.
+    Go,
+    /// `--dry-run`: it would be done.
+    DryRun,
+    /// Not now: grace, cooldown, upstream down, `--no-restart`, state reset.
+    Held,
+    /// The budget is used up: no automatic action until the window frees.
+    Suspended,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    pub target: Target,
+    pub decision: Decision,
+    /// Why, for people: "restart 1 of 3 in the last 1h: bot-log CRITICAL for 3 runs".
+    pub reason: String,
+    /// The checks that asked for it (re-run after it).
+    pub triggers: Vec<String>,
+}
+
 /// What the run should do and remember.
 #[derive(Debug)]
 pub struct Plan {
     pub verdicts: Vec<Verdict>,
+    /// Per check that ran: muted by a silence.
+    pub silenced: Vec<bool>,
+    pub actions: Vec<Action>,
     pub next_state: State,
     pub notes: Vec<Note>,
 }
 
+/// Recovery commands (`run`) share one budget per check: 3 per hour, 2
+/// minutes apart.
+const RUN_MAX: u32 = 3;
+const RUN_WINDOW: Duration = Duration::from_secs(3600);
+const RUN_COOLDOWN: Duration = Duration::from_secs(120);
+
+/// Update one check's history with this run's status.
+pub fn update_check(spec: &CheckSpec, before: Option<&CheckState>, judged: &Judged, now: jiff::Timestamp) -> (CheckState, Verdict) {
+    let consecutive = match (judged.status, before) {
+        (Status::Ok, _) => 0,
+        (_, Some(b)) => b.consecutive.saturating_add(1),
+        (_, None) => 1,
+    };
+    let since = match before {
+        Some(b) if b.status == judged.status => b.since.min(now),
+        _ => now,
+    };
+    let verdict = Verdict { consecutive, confirmed: judged.status.is_ok() || consecutive >= spec.after };
+    let state = CheckState {
+        status: judged.status,
+        since,
+        consecutive,
+        runs: before.map(|b| b.runs.clone()).unwrap_or_default(),
+        memory: judged.memory.clone(),
+    };
+    (state, verdict)
+}
+
 /// Decide from the checks that ran (`ran[i]` judged as `judged[i]`), the
-/// previous state and the clock. `all_ran` says every configured check ran
-/// (not `--only`): then state entries of checks no longer configured go.
-pub fn decide(
-    settings: &Settings,
-    ran: &[&CheckSpec],
-    judged: &[Judged],
-    prev: &State,
-    now: jiff::Timestamp,
-    all_ran: bool,
-) -> Plan {
+/// previous state and the clock.
+pub fn decide(config: &Config, ran: &[&CheckSpec], judged: &[Judged], prev: &State, now: jiff::Timestamp, mode: Mode) -> Plan {
     let mut next = prev.clone();
-    if all_ran {
-        next.checks
-            .retain(|name, _| ran.iter().any(|c| &c.name == name));
+    if mode.all_ran {
+        next.checks.retain(|name, _| ran.iter().any(|c| &c.name == name));
+        next.services.retain(|name, _| config.service(name).is_some());
     }
+    next.silences.retain(|_, s| s.until > now);
     let mut notes = Vec::new();
     let last_run = prev.last_run.map(|t| t.min(now));
-    if let (Some(interval), Some(last)) = (settings.expected_interval, last_run) {
+    if let (Some(interval), Some(last)) = (config.settings.expected_interval, last_run) {
         let gap = now.duration_since(last).unsigned_abs();
         if gap > interval * 3 {
             notes.push(Note::new(
@@ -113,37 +181,129 @@ pub fn decide(
         }
     }
     let mut verdicts = Vec::with_capacity(ran.len());
+    let mut silenced = Vec::with_capacity(ran.len());
     for (spec, j) in ran.iter().zip(judged) {
-        let before = prev.checks.get(&spec.name);
-        let consecutive = match (j.status, before) {
-            (Status::Ok, _) => 0,
-            (_, Some(b)) => b.consecutive.saturating_add(1),
-            (_, None) => 1,
-        };
-        let since = match before {
-            Some(b) if b.status == j.status => b.since.min(now),
-            _ => now,
-        };
-        verdicts.push(Verdict {
-            consecutive,
-            confirmed: j.status.is_ok() || consecutive >= spec.after,
-        });
-        next.checks.insert(
-            spec.name.clone(),
-            CheckState {
-                status: j.status,
-                since,
-                consecutive,
-                memory: j.memory.clone(),
-            },
-        );
+        let (state, verdict) = update_check(spec, prev.checks.get(&spec.name), j, now);
+        verdicts.push(verdict);
+        silenced.push(prev.silenced(&spec.name, now).is_some());
+        next.checks.insert(spec.name.clone(), state);
     }
     next.last_run = Some(now);
-    Plan {
-        verdicts,
-        next_state: next,
-        notes,
+
+    // The checks that ask for action: confirmed CRITICAL and not silenced.
+    let status_of = |name: &str| ran.iter().position(|c| c.name == name).map(|i| judged[i].status);
+    let acting: Vec<usize> = (0..ran.len())
+        .filter(|i| judged[*i].status == Status::Critical && verdicts[*i].confirmed && !silenced[*i])
+        .collect();
+    let upstream_down = |i: usize| {
+        ran[i].depends_on.iter().find(|u| status_of(u).is_some_and(|s| !s.is_ok())).cloned()
+    };
+    let why = |i: usize| format!("{} CRITICAL for {} run{}", ran[i].name, verdicts[i].consecutive, if verdicts[i].consecutive == 1 { "" } else { "s" });
+
+    let mut actions = Vec::new();
+    for i in acting.iter().copied().filter(|i| ran[*i].run.is_some()) {
+        let history = prev.checks.get(&ran[i].name).map(|c| c.runs.as_slice()).unwrap_or_default();
+        let budget = Budget { max: RUN_MAX, window: RUN_WINDOW, cooldown: RUN_COOLDOWN, grace: Duration::ZERO };
+        let (decision, reason) = budget.decide(history, upstream_down(i), prev.reset_at, now, mode, "run recovery command");
+        actions.push(Action { target: Target::Recover(ran[i].name.clone()), decision, reason: format!("{reason}: {}", why(i)), triggers: vec![ran[i].name.clone()] });
     }
+    for service in &config.services {
+        let triggers: Vec<usize> = acting.iter().copied().filter(|i| ran[*i].restart.as_deref() == Some(service.name.as_str())).collect();
+        let history = prev.services.get(&service.name).cloned().unwrap_or_default();
+        let budget = Budget { max: service.max_restarts, window: service.window, cooldown: service.cooldown, grace: service.grace };
+        let entry = next.services.entry(service.name.clone()).or_default();
+        if budget.used(&history.restarts, now) < budget.max {
+            entry.suspended = false;
+        }
+        if triggers.is_empty() {
+            continue;
+        }
+        let upstream = triggers.iter().find_map(|i| upstream_down(*i));
+        let (decision, reason) = budget.decide(&history.restarts, upstream, prev.reset_at, now, mode, &format!("restart {}", service.name));
+        if decision == Decision::Suspended && !history.suspended {
+            entry.suspended = true;
+            notes.push(Note::new(Status::Critical, format!("auto-restart of {} suspended: manual intervention required ({reason})", service.name)));
+        }
+        let reasons: Vec<String> = triggers.iter().map(|i| why(*i)).collect();
+        actions.push(Action {
+            target: Target::Restart(service.name.clone()),
+            decision,
+            reason: format!("{reason}: {}", reasons.join(", ")),
+            triggers: triggers.iter().map(|i| ran[*i].name.clone()).collect(),
+        });
+    }
+    Plan { verdicts, silenced, actions, next_state: next, notes }
+}
+
+/// How often an action may happen: `max` per sliding `window`, `cooldown`
+/// apart, and not within `grace` of the last one.
+struct Budget {
+    max: u32,
+    window: Duration,
+    cooldown: Duration,
+    grace: Duration,
+}
+
+impl Budget {
+    /// The times inside the window; times in the future (a clock stepped
+    /// back) count as now, never stretching the window.
+    fn recent(&self, history: &[jiff::Timestamp], now: jiff::Timestamp) -> Vec<jiff::Timestamp> {
+        history.iter().map(|t| (*t).min(now)).filter(|t| now.duration_since(*t).unsigned_abs() < self.window).collect()
+    }
+
+    fn used(&self, history: &[jiff::Timestamp], now: jiff::Timestamp) -> u32 {
+        self.recent(history, now).len() as u32
+    }
+
+    fn decide(
+        &self,
+        history: &[jiff::Timestamp],
+        upstream_down: Option<String>,
+        reset_at: Option<jiff::Timestamp>,
+        now: jiff::Timestamp,
+        mode: Mode,
+        what: &str,
+    ) -> (Decision, String) {
+        let recent = self.recent(history, now);
+        let window = Unit::Seconds.show(self.window.as_secs_f64());
+        let ago = |t: jiff::Timestamp| Unit::Seconds.show(now.duration_since(t).as_secs_f64());
+        if recent.len() as u32 >= self.max {
+            let oldest = recent.iter().min().copied().unwrap_or(now);
+            let until = oldest + self.window;
+            return (Decision::Suspended, format!("{what} suspended until {}: {} of {} used in the last {window}", hhmm(until), recent.len(), self.max));
+        }
+        if mode.no_restart {
+            return (Decision::Held, format!("{what} held: --no-restart"));
+        }
+        if let Some(upstream) = upstream_down {
+            return (Decision::Held, format!("{what} held: upstream {upstream} is down"));
+        }
+        if let Some(reset) = reset_at.map(|t| t.min(now))
+            && now.duration_since(reset).unsigned_abs() < self.window
+        {
+            return (Decision::Held, format!("{what} held until {}: the state file was reset at {}", hhmm(reset + self.window), hhmm(reset)));
+        }
+        if let Some(last) = recent.iter().max().copied() {
+            let since = now.duration_since(last).unsigned_abs();
+            if since < self.grace {
+                return (Decision::Held, format!("{what} held: in grace, the last one was {} ago", ago(last)));
+            }
+            if since < self.cooldown {
+                return (Decision::Held, format!("{what} held: cooling down, the last one was {} ago", ago(last)));
+            }
+        }
+        let count = format!("{} of {} in the last {window}", recent.len() + 1, self.max);
+        if mode.dry_run {
+            (Decision::DryRun, format!("would {what} ({count})"))
+        } else {
+            (Decision::Go, format!("{what} ({count})"))
+        }
+    }
+}
+
+/// "14:32 UTC"
+fn hhmm(t: jiff::Timestamp) -> String {
+    t.strftime("%H:%M UTC").to_string()
 }
 
 #[cfg(test)]
@@ -222,7 +382,8 @@ mod tests {
             memory: None,
         };
         let ran: Vec<&CheckSpec> = c.checks.iter().collect();
-        decide(&c.settings, &ran, &[j], prev, t(now), true)
+        let mode = Mode { all_ran: true, ..Mode::default() };
+        decide(c, &ran, &[j], prev, t(now), mode)
     }
 
     #[test]
@@ -321,11 +482,177 @@ mod tests {
                 status: Status::Critical,
                 since: t("2026-11-22T05:00:00Z"),
                 consecutive: 4,
+                runs: vec![],
                 memory: None,
             },
         );
         let plan = run(&c, &prev, Status::Ok, "2026-11-22T05:01:00Z");
         assert!(!plan.next_state.checks.contains_key("gone"));
         assert_eq!(plan.next_state.last_run, Some(t("2026-11-22T05:01:00Z")));
+    }
+
+    // The restart rules, with a fixed clock and no I/O.
+
+    fn service_config(service_extra: &str, check_extra: &str) -> Config {
+        load_str(
+            "t.toml",
+            &format!(
+                "[[service]]\nname = \"bot\"\ncommand = {{ restart = [\"true\"] }}\nmax_restarts = 3\nwindow = \"1h\"\ncooldown = \"2m\"\ngrace = \"5m\"\n{service_extra}\n\
+                 [[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/x\"\nrestart = \"bot\"\n{check_extra}\n\
+                 [[check]]\nname = \"internet\"\ntype = \"tcp\"\naddress = \"127.0.0.1:9\"\n"
+            ),
+        )
+        .unwrap()
+    }
+
+    fn judged_as(status: Status) -> Judged {
+        Judged { status, message: String::new(), readings: vec![], memory: None }
+    }
+
+    /// Decide one run where bot-log has `bot` and internet has `net`.
+    fn step(c: &Config, prev: &State, bot: Status, net: Status, now: &str, mode: Mode) -> Plan {
+        let ran: Vec<&CheckSpec> = c.checks.iter().collect();
+        decide(c, &ran, &[judged_as(bot), judged_as(net)], prev, t(now), Mode { all_ran: true, ..mode })
+    }
+
+    fn restarted_at(state: &State, times: &[&str]) -> State {
+        let mut s = state.clone();
+        s.services.entry("bot".into()).or_default().restarts = times.iter().map(|x| t(x)).collect();
+        s
+    }
+
+    fn only_action(plan: &Plan) -> (Decision, &str) {
+        assert_eq!(plan.actions.len(), 1, "{:?}", plan.actions);
+        (plan.actions[0].decision, plan.actions[0].reason.as_str())
+    }
+
+    const GO: Mode = Mode { all_ran: true, no_restart: false, dry_run: false };
+
+    #[test]
+    fn a_confirmed_critical_restarts_with_the_budget_in_the_reason() {
+        let c = service_config("", "");
+        let plan = step(&c, &State::default(), Status::Critical, Status::Ok, "2026-11-22T05:00:00Z", GO);
+        assert_eq!(only_action(&plan), (Decision::Go, "restart bot (1 of 3 in the last 1h): bot-log CRITICAL for 1 run"));
+        assert_eq!(plan.actions[0].triggers, ["bot-log"]);
+        // A warning, an OK or an unconfirmed problem asks for nothing.
+        assert!(step(&c, &State::default(), Status::Warning, Status::Ok, "2026-11-22T05:00:00Z", GO).actions.is_empty());
+        let c3 = service_config("", "after = 3");
+        assert!(step(&c3, &State::default(), Status::Critical, Status::Ok, "2026-11-22T05:00:00Z", GO).actions.is_empty());
+    }
+
+    #[test]
+    fn grace_then_cooldown_then_go() {
+        let c = service_config("grace = \"1m\"", "");
+        let prev = restarted_at(&State::default(), &["2026-11-22T05:00:00Z"]);
+        let at = |now| only_action(&step(&c, &prev, Status::Critical, Status::Ok, now, GO)).0;
+        assert_eq!(at("2026-11-22T05:00:30Z"), Decision::Held);
+        let plan = step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T05:01:30Z", GO);
+        assert!(only_action(&plan).1.contains("cooling down, the last one was 1m 30s ago"), "{:?}", plan.actions);
+        assert_eq!(at("2026-11-22T05:02:01Z"), Decision::Go);
+    }
+
+    #[test]
+    fn grace_holds_even_a_new_failure() {
+        let c = service_config("", "");
+        let prev = restarted_at(&State::default(), &["2026-11-22T05:00:00Z"]);
+        let ok_then = step(&c, &prev, Status::Ok, Status::Ok, "2026-11-22T05:01:00Z", GO).next_state;
+        let plan = step(&c, &ok_then, Status::Critical, Status::Ok, "2026-11-22T05:02:00Z", GO);
+        assert!(only_action(&plan).1.contains("held: in grace"), "{:?}", plan.actions);
+    }
+
+    #[test]
+    fn a_full_budget_suspends_once_until_the_oldest_leaves_the_window() {
+        let c = service_config("", "");
+        let prev = restarted_at(&State::default(), &["2026-11-22T05:00:00Z", "2026-11-22T05:10:00Z", "2026-11-22T05:20:00Z"]);
+        let plan = step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T05:30:00Z", GO);
+        assert_eq!(only_action(&plan), (Decision::Suspended, "restart bot suspended until 06:00 UTC: 3 of 3 used in the last 1h: bot-log CRITICAL for 1 run"));
+        assert_eq!(plan.notes.len(), 1);
+        assert!(plan.notes[0].message.contains("manual intervention required"));
+        assert_eq!(plan.notes[0].status, Status::Critical);
+        let again = step(&c, &plan.next_state, Status::Critical, Status::Ok, "2026-11-22T05:31:00Z", GO);
+        assert_eq!(only_action(&again).0, Decision::Suspended);
+        assert!(again.notes.is_empty(), "the suspension is announced once");
+        // The oldest restart leaves the window: one restart is allowed again.
+        let later = step(&c, &again.next_state, Status::Critical, Status::Ok, "2026-11-22T06:00:01Z", GO);
+        assert_eq!(only_action(&later).0, Decision::Go);
+        assert!(!later.next_state.services["bot"].suspended);
+    }
+
+    #[test]
+    fn a_full_budget_and_a_silence_ask_for_nothing() {
+        let c = service_config("", "");
+        let mut prev = restarted_at(&State::default(), &["2026-11-22T05:00:00Z", "2026-11-22T05:10:00Z", "2026-11-22T05:20:00Z"]);
+        prev.silences.insert("bot-log".into(), crate::state::Silence { until: t("2026-11-22T07:00:00Z"), reason: None });
+        let plan = step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T05:30:00Z", GO);
+        assert!(plan.actions.is_empty() && plan.notes.is_empty(), "{plan:?}");
+        assert_eq!(plan.silenced, [true, false]);
+        // An expired silence is dropped and acts no more.
+        let after = step(&c, &State { silences: prev.silences.clone(), ..State::default() }, Status::Critical, Status::Ok, "2026-11-22T07:00:01Z", GO);
+        assert!(after.next_state.silences.is_empty());
+        assert_eq!(only_action(&after).0, Decision::Go);
+    }
+
+    #[test]
+    fn an_upstream_failure_holds() {
+        let c = service_config("", "depends_on = [\"internet\"]");
+        let plan = step(&c, &State::default(), Status::Critical, Status::Critical, "2026-11-22T05:00:00Z", GO);
+        assert_eq!(only_action(&plan), (Decision::Held, "restart bot held: upstream internet is down: bot-log CRITICAL for 1 run"));
+    }
+
+    #[test]
+    fn no_restart_holds_and_dry_run_says_what_it_would_do() {
+        let c = service_config("", "");
+        let no = step(&c, &State::default(), Status::Critical, Status::Ok, "2026-11-22T05:00:00Z", Mode { no_restart: true, ..GO });
+        assert_eq!(only_action(&no), (Decision::Held, "restart bot held: --no-restart: bot-log CRITICAL for 1 run"));
+        let dry = step(&c, &State::default(), Status::Critical, Status::Ok, "2026-11-22T05:00:00Z", Mode { dry_run: true, ..GO });
+        assert_eq!(only_action(&dry), (Decision::DryRun, "would restart bot (1 of 3 in the last 1h): bot-log CRITICAL for 1 run"));
+    }
+
+    #[test]
+    fn a_clock_stepped_back_never_stretches_the_window() {
+        let c = service_config("", "");
+        // Restarts "in the future" count as now: the budget is full, not empty,
+        // and the suspension ends one window from now at the latest.
+        let prev = restarted_at(&State::default(), &["2026-11-22T09:00:00Z", "2026-11-22T09:01:00Z", "2026-11-22T09:02:00Z"]);
+        let plan = step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T05:00:00Z", GO);
+        assert_eq!(only_action(&plan).1, "restart bot suspended until 06:00 UTC: 3 of 3 used in the last 1h: bot-log CRITICAL for 1 run");
+    }
+
+    #[test]
+    fn restarts_are_held_for_a_window_after_the_state_was_reset() {
+        let c = service_config("", "");
+        let prev = State { reset_at: Some(t("2026-11-22T05:00:00Z")), ..State::default() };
+        let plan = step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T05:30:00Z", GO);
+        assert_eq!(only_action(&plan), (Decision::Held, "restart bot held until 06:00 UTC: the state file was reset at 05:00 UTC: bot-log CRITICAL for 1 run"));
+        assert_eq!(only_action(&step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T06:00:01Z", GO)).0, Decision::Go);
+    }
+
+    #[test]
+    fn several_checks_naming_one_service_give_one_restart() {
+        let c = load_str(
+            "t.toml",
+            "[[service]]\nname = \"bot\"\ncommand = { restart = [\"true\"] }\n\
+             [[check]]\nname = \"a\"\ntype = \"memory\"\nrestart = \"bot\"\n\
+             [[check]]\nname = \"b\"\ntype = \"memory\"\nrestart = \"bot\"\n",
+        )
+        .unwrap();
+        let ran: Vec<&CheckSpec> = c.checks.iter().collect();
+        let plan = decide(&c, &ran, &[judged_as(Status::Critical), judged_as(Status::Critical)], &State::default(), t("2026-11-22T05:00:00Z"), GO);
+        assert_eq!(plan.actions.len(), 1);
+        assert_eq!(plan.actions[0].triggers, ["a", "b"]);
+    }
+
+    #[test]
+    fn recovery_commands_have_their_own_budget() {
+        let c = load_str("t.toml", "[[check]]\nname = \"token\"\ntype = \"memory\"\nrun = [\"refresh-token\"]\n").unwrap();
+        let ran: Vec<&CheckSpec> = c.checks.iter().collect();
+        let mut prev = State::default();
+        let first = decide(&c, &ran, &[judged_as(Status::Critical)], &prev, t("2026-11-22T05:00:00Z"), GO);
+        assert_eq!(first.actions[0].target, Target::Recover("token".into()));
+        assert_eq!(first.actions[0].decision, Decision::Go);
+        prev = first.next_state;
+        prev.checks.get_mut("token").unwrap().runs = vec![t("2026-11-22T05:00:00Z"), t("2026-11-22T05:03:00Z"), t("2026-11-22T05:06:00Z")];
+        let plan = decide(&c, &ran, &[judged_as(Status::Critical)], &prev, t("2026-11-22T05:10:00Z"), GO);
+        assert_eq!(plan.actions[0].decision, Decision::Suspended);
     }
 }

@@ -2,11 +2,13 @@
 //! status code. Data flows one way:
 //! config -> runner (checks) -> decide (pure) -> state / report -> exit code.
 
+pub mod act; // restarts and recovery commands
 pub mod check; // one file per check type behind the `Probe` trait
 pub mod cli; // the command line
 pub mod commands; // validate, init, completions
 pub mod config; // TOML -> validated Config; secrets
 pub mod decide; // the rules, pure
+pub mod manage; // history, reset, silence, unsilence
 pub mod report; // text, JSON, Nagios
 pub mod run; // the `run` pipeline
 pub mod runner; // threads, timeouts, deadline
@@ -26,6 +28,10 @@ pub fn run(cli: Cli) -> u8 {
         Some(Command::Validate) => commands::validate(&cli),
         Some(Command::Init(args)) => commands::init(args),
         Some(Command::Completions { shell }) => commands::completions(*shell),
+        Some(Command::History) => manage::history(&cli),
+        Some(Command::Reset(target)) => manage::reset(&cli, target),
+        Some(Command::Silence(args)) => manage::silence(&cli, args),
+        Some(Command::Unsilence(target)) => manage::unsilence(&cli, target),
     }
 }
 

@@ -31,6 +31,15 @@ pub struct State {
     pub last_run: Option<jiff::Timestamp>,
     #[serde(default)]
     pub checks: BTreeMap<String, CheckState>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<String, ServiceState>,
+    /// Muted checks by name; `*` mutes all.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub silences: BTreeMap<String, Silence>,
+    /// When the state last started from nothing because the file was broken:
+    /// automatic restarts are held for one window after it (SPEC 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_at: Option<jiff::Timestamp>,
 }
 
 impl Default for State {
@@ -39,9 +48,44 @@ impl Default for State {
             version: VERSION,
             last_run: None,
             checks: BTreeMap::new(),
+            services: BTreeMap::new(),
+            silences: BTreeMap::new(),
+            reset_at: None,
         }
     }
 }
+
+/// A service's restart history.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct ServiceState {
+    /// When each restart was started (recorded before it ran), oldest first.
+    #[serde(default)]
+    pub restarts: Vec<jiff::Timestamp>,
+    /// The suspension was announced (one event per suspension).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
+}
+
+/// A silence: alerts and actions muted until `until`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Silence {
+    pub until: jiff::Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl State {
+    /// Is this check muted at `now` (by its own silence or `--all`)?
+    pub fn silenced(&self, check: &str, now: jiff::Timestamp) -> Option<&Silence> {
+        [check, ALL]
+            .iter()
+            .filter_map(|k| self.silences.get(*k))
+            .find(|s| s.until > now)
+    }
+}
+
+/// The silence key that mutes every check.
+pub const ALL: &str = "*";
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct CheckState {
@@ -50,6 +94,9 @@ pub struct CheckState {
     pub since: jiff::Timestamp,
     /// Consecutive runs that were not OK (0 when OK).
     pub consecutive: u32,
+    /// When this check's recovery command (`run`) was started, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<jiff::Timestamp>,
     /// What the check asked to remember for its next run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<serde_json::Value>,
@@ -195,6 +242,10 @@ impl Store {
             ),
         };
         Loaded {
+            state: State {
+                reset_at: Some(now),
+                ..State::default()
+            },
             quarantined: Some(message),
             ..Loaded::default()
         }

@@ -9,11 +9,13 @@
 pub mod command;
 pub mod cpu;
 pub mod disk;
+pub mod docker;
 pub mod file;
 pub mod http;
 pub mod log;
 pub mod memory;
 pub mod process;
+pub mod systemd;
 pub mod tcp;
 
 use std::time::{Duration, Instant};
@@ -34,6 +36,8 @@ pub const KINDS: &[&Kind] = &[
     &http::KIND,
     &tcp::KIND,
     &command::KIND,
+    &systemd::KIND,
+    &docker::KIND,
 ];
 
 pub fn kind(name: &str) -> Option<&'static Kind> {

@@ -6,6 +6,7 @@
 mod interpolate;
 pub mod raw;
 pub mod secret;
+pub mod service;
 
 use std::fmt;
 use std::ops::Range;
@@ -21,6 +22,8 @@ use crate::check::{self, Probe, Thresholds, Unit};
 use crate::status::Status;
 use raw::{COMMON_CHECK_KEYS, RawSettings};
 pub use raw::{Limit, RawCheck};
+use raw::RawService;
+pub use service::{Manager, ServiceSpec};
 
 /// The starter config used when no file is found (SPEC 13).
 pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
@@ -28,18 +31,10 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 /// Top-level sections and check types of the contract that this version
 /// does not implement yet: named so that a user gets a clear word instead
 /// of a silent no-op.
-const PLANNED_SECTIONS: &[&str] = &["service", "alert", "alerting", "schedule", "ping"];
-const PLANNED_TYPES: &[&str] = &["systemd", "docker", "sql", "json"];
-const PLANNED_CHECK_KEYS: &[&str] = &[
-    "restart",
-    "run",
-    "when",
-    "depends_on",
-    "per",
-    "max_read",
-    "total",
-];
-const PLANNED_SETTINGS: &[&str] = &["prometheus_file", "systemctl", "docker", "compose"];
+const PLANNED_SECTIONS: &[&str] = &["alert", "alerting", "schedule", "ping"];
+const PLANNED_TYPES: &[&str] = &["sql", "json"];
+const PLANNED_CHECK_KEYS: &[&str] = &["when", "per", "max_read", "total"];
+const PLANNED_SETTINGS: &[&str] = &["prometheus_file"];
 const SETTINGS_KEYS: &[&str] = &[
     "state_dir",
     "timeout",
@@ -47,6 +42,9 @@ const SETTINGS_KEYS: &[&str] = &[
     "hostname",
     "reports",
     "expected_interval",
+    "systemctl",
+    "docker",
+    "compose",
 ];
 
 /// A validated config, ready to run.
@@ -54,7 +52,17 @@ pub struct Config {
     /// Where it came from: a path, or "(embedded default)".
     pub origin: String,
     pub settings: Settings,
+    pub services: Vec<ServiceSpec>,
     pub checks: Vec<CheckSpec>,
+}
+
+impl Config {
+    pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
+        self.services.iter().find(|s| s.name == name)
+    }
+    pub fn check(&self, name: &str) -> Option<&CheckSpec> {
+        self.checks.iter().find(|c| c.name == name)
+    }
 }
 
 pub struct Settings {
@@ -64,6 +72,10 @@ pub struct Settings {
     pub hostname: String,
     pub reports: usize,
     pub expected_interval: Option<Duration>,
+    /// argv prefixes of the service managers' command lines.
+    pub systemctl: Vec<String>,
+    pub docker: Vec<String>,
+    pub compose: Vec<String>,
 }
 
 /// One check, compiled.
@@ -79,6 +91,12 @@ pub struct CheckSpec {
     /// The reading the thresholds judge, and the thresholds.
     pub judged: Option<String>,
     pub thresholds: Thresholds,
+    /// The service to restart when this check is confirmed CRITICAL.
+    pub restart: Option<String>,
+    /// A recovery command run when this check is confirmed CRITICAL.
+    pub run: Option<Vec<String>>,
+    /// Checks whose trouble holds this check's actions back.
+    pub depends_on: Vec<String>,
     pub probe: Arc<dyn Probe>,
 }
 
@@ -322,6 +340,7 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
     let mut settings_raw = RawSettings::default();
     let mut settings_spans: Vec<(String, Range<usize>)> = Vec::new();
     let mut check_tables: Vec<Spanned<DeValue>> = Vec::new();
+    let mut service_tables: Vec<Spanned<DeValue>> = Vec::new();
     for (key, value) in doc {
         let name = key.get_ref().to_string();
         match name.as_str() {
@@ -342,12 +361,13 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                     settings_raw = s;
                 }
             }
-            "check" => match value.into_inner() {
-                DeValue::Array(items) => check_tables.extend(items.iter().cloned()),
+            "check" | "service" => match value.into_inner() {
+                DeValue::Array(items) if name == "check" => check_tables.extend(items.iter().cloned()),
+                DeValue::Array(items) => service_tables.extend(items.iter().cloned()),
                 _ => errors.push(
                     key.span(),
-                    "check",
-                    "must be an array of tables: write each check as [[check]]",
+                    name.as_str(),
+                    format!("must be an array of tables: write each one as [[{name}]]"),
                 ),
             },
             n if PLANNED_SECTIONS.contains(&n) => {
@@ -365,13 +385,14 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
             n => errors.push(
                 key.span(),
                 n,
-                unknown_key_message(n, &["settings", "check"]),
+                unknown_key_message(n, &["settings", "check", "service"]),
             ),
         }
     }
 
     let settings = compile_settings(&mut errors, settings_raw, &settings_spans);
-    let mut checks: Vec<CheckSpec> = Vec::new();
+    let services = compile_services(&mut errors, service_tables);
+    let mut checks: Vec<(CheckSpec, Range<usize>)> = Vec::new();
     let mut first_seen: Vec<(String, String)> = Vec::new();
     for (i, table) in check_tables.into_iter().enumerate() {
         let prefix = format!("check[{i}]");
@@ -387,16 +408,33 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                 first_seen.push((text, errors.src.location(name.span().start)));
             }
         }
-        if let Some(spec) = compile_check(&mut errors, &prefix, table, &settings) {
-            checks.push(spec);
+        let table_span = table.span();
+        if let Some(spec) = compile_check(&mut errors, &prefix, table, &settings, &services) {
+            checks.push((spec, table_span));
         }
     }
+    let all_names: Vec<&str> = first_seen.iter().map(|(n, _)| n.as_str()).collect();
+    for (spec, span) in &checks {
+        for upstream in &spec.depends_on {
+            if upstream == &spec.name {
+                errors.push(span.clone(), format!("check `{}`.depends_on", spec.name), "a check cannot depend on itself");
+            } else if !all_names.contains(&upstream.as_str()) {
+                errors.push(
+                    span.clone(),
+                    format!("check `{}`.depends_on", spec.name),
+                    format!("no check named `{upstream}`"),
+                );
+            }
+        }
+    }
+    let checks: Vec<CheckSpec> = checks.into_iter().map(|(c, _)| c).collect();
     errors.list.sort_by_key(|e| e.offset);
     if errors.list.is_empty() {
         Ok((
             Config {
                 origin: label.to_string(),
                 settings,
+                services,
                 checks,
             },
             inline_secrets,
@@ -494,7 +532,59 @@ fn compile_settings(
         hostname: raw.hostname.unwrap_or_else(system_hostname),
         reports: raw.reports.unwrap_or(100),
         expected_interval: expected_interval.filter(|d| !d.is_zero()),
+        systemctl: argv_prefix(errors, &span_of, "systemctl", raw.systemctl, &["systemctl"]),
+        docker: argv_prefix(errors, &span_of, "docker", raw.docker, &["docker"]),
+        compose: argv_prefix(errors, &span_of, "compose", raw.compose, &["docker", "compose"]),
     }
+}
+
+fn argv_prefix(
+    errors: &mut Errors,
+    span_of: &dyn Fn(&str) -> Range<usize>,
+    key: &str,
+    given: Option<Vec<String>>,
+    default: &[&str],
+) -> Vec<String> {
+    match given {
+        Some(v) if v.is_empty() => {
+            errors.push(span_of(key), format!("settings.{key}"), "must name a program");
+            Vec::new()
+        }
+        Some(v) => v,
+        None => default.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// Compile every `[[service]]`; duplicate names are errors.
+fn compile_services(errors: &mut Errors, tables: Vec<Spanned<DeValue>>) -> Vec<ServiceSpec> {
+    let mut services: Vec<ServiceSpec> = Vec::new();
+    for (i, value) in tables.into_iter().enumerate() {
+        let prefix = format!("service[{i}]");
+        let span = value.span();
+        let key_spans = match value.get_ref() {
+            DeValue::Table(t) => table_key_spans(t),
+            _ => Vec::new(),
+        };
+        let Some(raw) = deserialize_table::<RawService>(errors, &prefix, value, &[], service::SERVICE_KEYS) else {
+            continue;
+        };
+        let before = errors.list.len();
+        let mut b = Builder { errors, prefix: &prefix, key_spans: &key_spans, table_span: span, settings: None };
+        if services.iter().any(|s| s.name == raw.name) {
+            b.error("name", format!("duplicate service name `{}`", raw.name));
+        }
+        let spec = service::compile(raw, &mut b);
+        if errors.list.len() == before
+            && let Some(spec) = spec
+        {
+            services.push(spec);
+        }
+    }
+    services
+}
+
+fn table_key_spans(table: &DeTable) -> Vec<(String, Range<usize>)> {
+    table.iter().map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end)).collect()
 }
 
 /// SPEC 4.4: `$STATE_DIRECTORY`, else `/var/lib/healthcheck` for root, else the XDG state dir.
@@ -577,6 +667,7 @@ fn compile_check(
     prefix: &str,
     value: Spanned<DeValue>,
     settings: &Settings,
+    services: &[ServiceSpec],
 ) -> Option<CheckSpec> {
     let span = value.span();
     let DeValue::Table(table) = value.into_inner() else {
@@ -644,10 +735,7 @@ fn compile_check(
             kept.insert(k, v);
         }
     }
-    let key_spans: Vec<(String, Range<usize>)> = kept
-        .iter()
-        .map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end))
-        .collect();
+    let key_spans = table_key_spans(&kept);
     let copy = kept.clone();
     let raw = match RawCheck::deserialize(ValueDeserializer::from(Spanned::new(
         span.clone(),
@@ -666,7 +754,17 @@ fn compile_check(
         prefix,
         key_spans: &key_spans,
         table_span: span,
+        settings: Some(settings),
     };
+    if let Some(service) = &raw.restart
+        && !services.iter().any(|s| &s.name == service)
+    {
+        let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        b.error("restart", format!("no [[service]] named `{service}` (services: {})", known.join(", ")));
+    }
+    if raw.run.as_ref().is_some_and(Vec::is_empty) {
+        b.error("run", "must name a program: run = [\"/usr/local/bin/refresh-token\"]");
+    }
 
     let timeout = match &raw.timeout {
         Some(t) => b.duration("timeout", t).unwrap_or(settings.timeout),
@@ -704,6 +802,9 @@ fn compile_check(
         cap,
         judged,
         thresholds,
+        restart: raw.restart,
+        run: raw.run,
+        depends_on: raw.depends_on.unwrap_or_default(),
         probe: Arc::from(probe?),
     })
 }
@@ -838,6 +939,7 @@ pub struct Builder<'a, 'src> {
     prefix: &'a str,
     key_spans: &'a [(String, Range<usize>)],
     table_span: Range<usize>,
+    settings: Option<&'a Settings>,
 }
 
 impl Builder<'_, '_> {
@@ -852,6 +954,12 @@ impl Builder<'_, '_> {
             });
         let path = format!("{}.{key}", self.prefix);
         self.errors.push(span, path, message);
+    }
+
+    /// The run's settings (argv prefixes of systemctl and docker). Present
+    /// while building checks, which are compiled after the settings.
+    pub fn settings(&self) -> &Settings {
+        self.settings.expect("checks are built after the settings")
     }
 
     /// The value of a required key, or an error saying it is missing.

@@ -17,6 +17,9 @@ pub struct RawSettings {
     pub hostname: Option<String>,
     pub reports: Option<usize>,
     pub expected_interval: Option<String>,
+    pub systemctl: Option<Vec<String>>,
+    pub docker: Option<Vec<String>>,
+    pub compose: Option<Vec<String>>,
 }
 
 /// Every key any check type accepts. Which keys apply to which type is
@@ -32,6 +35,9 @@ pub struct RawCheck {
     pub hint: Option<String>,
     pub severity: Option<String>,
     pub reading: Option<String>,
+    pub restart: Option<String>,
+    pub run: Option<Vec<String>>,
+    pub depends_on: Option<Vec<String>>,
     pub warn_above: Option<Limit>,
     pub crit_above: Option<Limit>,
     pub warn_below: Option<Limit>,
@@ -52,6 +58,49 @@ pub struct RawCheck {
     pub insecure: Option<bool>,
     pub address: Option<String>,
     pub command: Option<Vec<String>>,
+    pub unit: Option<String>,
+    pub container: Option<String>,
+}
+
+/// A `[[service]]`: something healthcheck may restart, and its budget.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub name: String,
+    pub systemd: Option<String>,
+    pub docker: Option<String>,
+    pub compose: Option<RawCompose>,
+    pub process: Option<RawProcessManager>,
+    pub command: Option<RawCommandManager>,
+    pub max_restarts: Option<u32>,
+    pub window: Option<String>,
+    pub cooldown: Option<String>,
+    pub grace: Option<String>,
+    pub verify: Option<String>,
+    pub guard: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompose {
+    pub file: String,
+    pub service: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawProcessManager {
+    #[serde(rename = "match")]
+    pub match_: String,
+    pub start: Vec<String>,
+    pub cwd: Option<String>,
+    pub log: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommandManager {
+    pub restart: Vec<String>,
 }
 
 /// Keys every check accepts, whatever its type.
@@ -63,6 +112,9 @@ pub const COMMON_CHECK_KEYS: &[&str] = &[
     "hint",
     "severity",
     "reading",
+    "restart",
+    "run",
+    "depends_on",
     "warn_above",
     "crit_above",
     "warn_below",

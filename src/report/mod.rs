@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::check::{Reading, Thresholds, Unit};
 use crate::config::secret::redact;
-use crate::decide::{Judged, Note, Verdict};
+use crate::decide::{Judged, Note, Target, Verdict};
 use crate::status::Status;
 
 #[derive(Serialize, Debug, Clone)]
@@ -24,8 +24,8 @@ pub struct Report {
     pub status: Status,
     pub exit_code: u8,
     pub checks: Vec<CheckReport>,
-    /// Restarts and recovery commands (none in this version).
-    pub actions: Vec<serde_json::Value>,
+    /// Restarts and recovery commands, done or decided against.
+    pub actions: Vec<ActionReport>,
     /// Alert deliveries (none in this version).
     pub alerts: Vec<serde_json::Value>,
     /// healthcheck's own trouble: state file, missed runs.
@@ -44,6 +44,38 @@ pub struct CheckReport {
     pub confirmed: bool,
     pub consecutive: u32,
     pub readings: Vec<ReadingReport>,
+    /// Muted by `healthcheck silence`: reported, but counts as OK.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub silenced: bool,
+}
+
+/// One action: `{"kind": "restart", "service": "bot", "outcome": "ok", "detail": "..."}`.
+#[derive(Serialize, Debug, Clone)]
+pub struct ActionReport {
+    /// `restart` or `run` (a recovery command).
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// `ok`, `failed`, `suspended`, `held` or `dry-run`.
+    pub outcome: String,
+    pub detail: String,
+}
+
+impl ActionReport {
+    pub fn new(target: &Target, outcome: &str, detail: String) -> ActionReport {
+        let (kind, service, check) = match target {
+            Target::Restart(s) => ("restart", Some(s.clone()), None),
+            Target::Recover(c) => ("run", None, Some(c.clone())),
+        };
+        ActionReport { kind, service, check, outcome: outcome.to_string(), detail: redact(&detail) }
+    }
+
+    /// "restart bot", "run token-refresh".
+    pub fn subject(&self) -> String {
+        format!("{} {}", self.kind, self.service.as_deref().or(self.check.as_deref()).unwrap_or(""))
+    }
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -84,6 +116,7 @@ impl CheckReport {
             duration_ms: (duration_ms * 1000.0).round() / 1000.0,
             confirmed: verdict.confirmed,
             consecutive: verdict.consecutive,
+            silenced: false,
             readings: judged
                 .readings
                 .iter()

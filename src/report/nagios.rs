@@ -120,6 +120,7 @@ mod tests {
             confirmed: true,
             consecutive: 0,
             readings,
+            silenced: false,
         }
     }
 

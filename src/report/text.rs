@@ -60,10 +60,11 @@ pub fn render(report: &Report, style: &Style) -> String {
         .max(11);
     let mut out = String::new();
     for c in &report.checks {
-        if style.quiet && c.status.is_ok() {
+        if style.quiet && (c.status.is_ok() || c.silenced) {
             continue;
         }
-        let label = paint(style, c.status, &format!("{:<9}", tag(c.status)));
+        let tag = if c.silenced { "[SILENCED]" } else { tag(c.status) };
+        let label = paint(style, c.status, &format!("{tag:<9}"));
         let _ = write!(out, "{label} {:<width$}  {}", c.name, c.message);
         if !c.status.is_ok() && !c.confirmed {
             let _ = write!(out, " [unconfirmed, {} in a row]", c.consecutive);
@@ -80,6 +81,15 @@ pub fn render(report: &Report, style: &Style) -> String {
         if let Some(hint) = c.hint.as_deref().filter(|_| !c.status.is_ok()) {
             let _ = writeln!(out, "{:<9} {:<width$}  hint: {hint}", "", "");
         }
+    }
+    for a in &report.actions {
+        let status = match a.outcome.as_str() {
+            "ok" | "dry-run" => Status::Ok,
+            "held" => Status::Warning,
+            _ => Status::Critical,
+        };
+        let label = paint(style, status, &format!("{:<9}", "[ACTION]"));
+        let _ = writeln!(out, "{label} {:<width$}  {}: {}", a.subject(), a.outcome, a.detail);
     }
     for n in &report.notes {
         let label = paint(style, n.status, &format!("{:<9}", tag(n.status)));

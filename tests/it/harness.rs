@@ -101,3 +101,79 @@ pub fn is_root() -> bool {
 pub fn fixtures() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
 }
+
+/// A component a test needs is missing: skip with the reason on a
+/// developer's machine (returns true: the caller returns), fail under CI=true.
+pub fn missing(component: &str, why: &str) -> bool {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{component} is required under CI=true: {why}");
+    }
+    eprintln!("SKIPPED: {component} missing: {why}");
+    true
+}
+
+/// A toy bot: a shell script that appends to its log every 200 ms, and
+/// notes each start in `starts`. Every process running it is killed when
+/// the test ends.
+pub struct Bot {
+    pub script: PathBuf,
+    pub log: PathBuf,
+    pub starts: PathBuf,
+}
+
+impl Bot {
+    pub fn new(env: &Env, name: &str) -> Bot {
+        let log = env.path(&format!("{name}.log"));
+        let starts = env.path(&format!("{name}.starts"));
+        let script = env.write(
+            &format!("{name}-bot.sh"),
+            &format!(
+                "echo started >> '{}'\nwhile :; do echo \"tick $$\" >> '{}'; sleep 0.2; done\n",
+                starts.display(),
+                log.display()
+            ),
+        );
+        Bot { script, log, starts }
+    }
+
+    /// A regex matching this bot's command line and nothing else.
+    pub fn pattern(&self) -> String {
+        regex::escape(&self.script.display().to_string())
+    }
+
+    /// Start it as the test's own child, reaped by a thread when it dies.
+    pub fn start(&self) -> u32 {
+        let mut child = Command::new("sh").arg(&self.script).spawn().unwrap();
+        let pid = child.id();
+        std::thread::spawn(move || child.wait());
+        pid
+    }
+
+    pub fn pids(&self) -> Vec<u32> {
+        let out = Command::new("pgrep").arg("-f").arg(self.script.display().to_string()).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|p| p.parse().ok()).collect()
+    }
+
+    pub fn kill(&self) {
+        for pid in self.pids() {
+            // SAFETY: plain signals to processes this test started.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+        }
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !self.pids().is_empty() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    pub fn starts(&self) -> usize {
+        std::fs::read_to_string(&self.starts).map(|s| s.lines().count()).unwrap_or(0)
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

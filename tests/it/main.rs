@@ -5,5 +5,7 @@ mod harness;
 
 mod cli;
 mod config_errors;
+mod managers;
+mod restarts;
 mod run_checks;
 mod state;

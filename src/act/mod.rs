@@ -1,0 +1,122 @@
+//! The side effects of a plan: running a guard, restarting a service,
+//! running a recovery command. Every child runs from an argv (never a
+//! shell) in its own process group under a timeout (`crate::proc`), so a
+//! hung `systemctl` cannot hold the run past its deadline.
+//!
+//! Adding a manager: a file here with `restart(&spec, &Ctx) -> Result<String, String>`,
+//! a `Manager` variant in `config::service`, and one arm in `restart` below.
+
+mod command;
+mod docker;
+mod process;
+mod systemd;
+
+use std::time::{Duration, Instant};
+
+use crate::config::{Manager, ServiceSpec, Settings};
+use crate::proc;
+
+/// What an action may use: the settings (argv prefixes) and the time left.
+pub struct Ctx<'a> {
+    pub settings: &'a Settings,
+    pub deadline: Instant,
+}
+
+/// The longest one child may take (a `docker restart` waits up to 10s itself).
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often verification polls.
+const POLL: Duration = Duration::from_millis(250);
+
+impl Ctx<'_> {
+    fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Run one child to completion (or its timeout); `Err` says why it failed.
+    fn run(&self, argv: &[String]) -> Result<proc::Output, String> {
+        let timeout = self.remaining().min(STEP_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(format!("no time left before the deadline to run {}", argv[0]));
+        }
+        let out = proc::run(argv, timeout).map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+        if out.timed_out {
+            return Err(format!("{} timed out after {}s and was killed", show_argv(argv), timeout.as_secs()));
+        }
+        Ok(out)
+    }
+
+    /// Run a child that must exit 0.
+    fn run_ok(&self, argv: &[String]) -> Result<proc::Output, String> {
+        let out = self.run(argv)?;
+        if out.code == Some(0) {
+            Ok(out)
+        } else {
+            Err(format!("{} failed: {}", show_argv(argv), describe_exit(&out)))
+        }
+    }
+
+    /// Poll `probe` until it says done (`Ok(true)`), fails, or `verify` runs out.
+    fn wait_until(&self, verify: Duration, mut probe: impl FnMut() -> Result<bool, String>) -> Result<(), String> {
+        let until = (Instant::now() + verify).min(self.deadline);
+        loop {
+            if probe()? {
+                return Ok(());
+            }
+            if Instant::now() + POLL > until {
+                return Err(format!("not up after {}s", verify.as_secs()));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+/// "exit 1: Unit not found" / "killed by signal 9".
+fn describe_exit(out: &proc::Output) -> String {
+    let first_line = |b: &[u8]| String::from_utf8_lossy(b).lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim().to_string();
+    let said = [first_line(&out.stderr), first_line(&out.stdout)].into_iter().find(|s| !s.is_empty());
+    let how = match out.code {
+        Some(c) => format!("exit {c}"),
+        None => "killed by a signal".to_string(),
+    };
+    match said {
+        Some(s) => format!("{how}: {s}"),
+        None => how,
+    }
+}
+
+fn show_argv(argv: &[String]) -> String {
+    argv.join(" ")
+}
+
+/// Prefix + arguments.
+fn argv(prefix: &[String], args: &[&str]) -> Vec<String> {
+    prefix.iter().cloned().chain(args.iter().map(|s| s.to_string())).collect()
+}
+
+/// Run a guard: exit 0 allows the action.
+pub fn guard(argv: &[String], ctx: &Ctx) -> Result<(), String> {
+    let out = ctx.run(argv)?;
+    if out.code == Some(0) {
+        Ok(())
+    } else {
+        Err(format!("guard {} refused ({})", show_argv(argv), describe_exit(&out)))
+    }
+}
+
+/// Restart a service and verify it came up. `Ok` carries what was done.
+pub fn restart(service: &ServiceSpec, ctx: &Ctx) -> Result<String, String> {
+    match &service.manager {
+        Manager::Systemd { unit } => systemd::restart(unit, service.verify, ctx),
+        Manager::Docker { container } => docker::restart(container, service.verify, ctx),
+        Manager::Compose { file, service: name } => docker::restart_compose(file, name, service.verify, ctx),
+        Manager::Process { pattern, start, cwd, log } => {
+            process::restart(pattern, start, cwd.as_deref(), log.as_deref(), service.verify, ctx)
+        }
+        Manager::Command { restart } => command::run(restart, ctx),
+    }
+}
+
+/// Run a check's recovery command; exit 0 is success.
+pub fn recover(argv: &[String], ctx: &Ctx) -> Result<String, String> {
+    command::run(argv, ctx)
+}

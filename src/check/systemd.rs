@@ -1,0 +1,120 @@
+//! `systemd`: is a unit active, how often has systemd restarted it, how
+//! close is it to its memory limit (seed 000: warn at 95 % of MemoryMax).
+//! Asks `systemctl show` through `settings.systemctl`, so `--user` units and
+//! systemctl replacements work the same. Properties the implementation does
+//! not report are absent readings, not errors.
+
+use std::collections::HashMap;
+
+use anyhow::anyhow;
+
+use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use crate::config::{Builder, RawCheck};
+use crate::proc;
+
+pub const KIND: Kind = Kind {
+    name: "systemd",
+    keys: &["unit"],
+    readings: &[("restarts", Unit::Count), ("memory", Unit::Bytes), ("memory_percent", Unit::Percent)],
+    build,
+};
+
+const PROPERTIES: &str = "LoadState,ActiveState,SubState,Result,NRestarts,MemoryCurrent,MemoryMax";
+
+struct SystemdCheck {
+    systemctl: Vec<String>,
+    unit: String,
+}
+
+fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+    let unit = b.required("unit", &raw.unit)?.clone();
+    if unit.is_empty() || unit.starts_with('-') || unit.contains('/') {
+        b.error("unit", format!("invalid unit name \"{unit}\": it must not be empty, start with `-` or hold `/`"));
+        return None;
+    }
+    Some(Box::new(SystemdCheck { systemctl: b.settings().systemctl.clone(), unit }))
+}
+
+impl Probe for SystemdCheck {
+    fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
+        let mut argv = self.systemctl.clone();
+        argv.extend(["show", &format!("--property={PROPERTIES}"), "--", &self.unit].map(String::from));
+        let out = proc::run(&argv, ctx.remaining()).map_err(|e| anyhow!("cannot run {}: {e}", argv[0]))?;
+        if out.timed_out {
+            return Err(anyhow!("{} show timed out", argv[0]));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let props: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+        if out.code != Some(0) && props.is_empty() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(anyhow!("{} show {} failed: {}", argv[0], self.unit, err.trim()));
+        }
+        Ok(judge(&self.unit, &props))
+    }
+}
+
+fn number(props: &HashMap<&str, &str>, key: &str) -> Option<f64> {
+    props.get(key).and_then(|v| v.trim().parse::<u64>().ok()).filter(|v| *v != u64::MAX).map(|v| v as f64)
+}
+
+/// The outcome for a unit's `systemctl show` properties.
+fn judge(unit: &str, props: &HashMap<&str, &str>) -> Outcome {
+    let active = props.get("ActiveState").copied().unwrap_or("unknown");
+    let sub = props.get("SubState").copied().unwrap_or("");
+    let mut outcome = if props.get("LoadState") == Some(&"not-found") {
+        Outcome::critical(format!("unit {unit} not found"))
+    } else if active == "active" {
+        Outcome::ok(format!("{unit} is active ({sub})"))
+    } else {
+        let result = props.get("Result").filter(|r| **r != "success").map(|r| format!(", result {r}")).unwrap_or_default();
+        Outcome::critical(format!("{unit} is {active} ({sub}{result})"))
+    };
+    if let Some(n) = number(props, "NRestarts") {
+        outcome = outcome.reading("restarts", n, Unit::Count);
+    }
+    if let Some(current) = number(props, "MemoryCurrent") {
+        outcome = outcome.reading("memory", current, Unit::Bytes);
+        if let Some(max) = number(props, "MemoryMax").filter(|m| *m > 0.0) {
+            outcome = outcome.reading("memory_percent", current / max * 100.0, Unit::Percent);
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Status;
+
+    fn props(text: &str) -> HashMap<&str, &str> {
+        text.lines().filter_map(|l| l.split_once('=')).collect()
+    }
+
+    #[test]
+    fn active_unit_with_memory_limit() {
+        let o = judge(
+            "bot.service",
+            &props("LoadState=loaded\nActiveState=active\nSubState=running\nNRestarts=2\nMemoryCurrent=1020054732\nMemoryMax=1073741824"),
+        );
+        assert_eq!(o.status, Status::Ok);
+        let names: Vec<&str> = o.readings.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["restarts", "memory", "memory_percent"]);
+        assert!((o.readings[2].value - 95.0).abs() < 0.1);
+    }
+
+    #[test]
+    fn failed_and_missing_units_are_critical() {
+        let o = judge("bot.service", &props("LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=exit-code"));
+        assert_eq!((o.status, o.message.as_str()), (Status::Critical, "bot.service is failed (failed, result exit-code)"));
+        assert_eq!(judge("x.service", &props("LoadState=not-found\nActiveState=inactive")).status, Status::Critical);
+    }
+
+    #[test]
+    fn absent_or_unlimited_properties_are_absent_readings() {
+        let o = judge("bot.service", &props("ActiveState=active\nMemoryCurrent=[not set]\nMemoryMax=infinity"));
+        assert_eq!(o.status, Status::Ok);
+        assert!(o.readings.is_empty());
+        let o = judge("bot.service", &props("ActiveState=active\nMemoryCurrent=100\nMemoryMax=18446744073709551615"));
+        assert_eq!(o.readings.len(), 1);
+    }
+}

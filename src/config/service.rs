@@ -1,0 +1,148 @@
+//! `[[service]]`: what healthcheck may restart, how, and within which budget
+//! (SPEC 7). Validated here so that a restart can never run with a
+//! malformed unit name or an empty argv.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::raw::RawService;
+use super::{Builder, expand_tilde};
+
+/// How a service is restarted.
+#[derive(Debug, Clone)]
+pub enum Manager {
+    Systemd { unit: String },
+    Docker { container: String },
+    Compose { file: PathBuf, service: String },
+    Process { pattern: regex::Regex, start: Vec<String>, cwd: Option<PathBuf>, log: Option<PathBuf> },
+    Command { restart: Vec<String> },
+}
+
+impl Manager {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Manager::Systemd { .. } => "systemd",
+            Manager::Docker { .. } => "docker",
+            Manager::Compose { .. } => "compose",
+            Manager::Process { .. } => "process",
+            Manager::Command { .. } => "command",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub manager: Manager,
+    /// Restarts allowed per `window` before the service is suspended.
+    pub max_restarts: u32,
+    pub window: Duration,
+    /// Minimum time between two restarts.
+    pub cooldown: Duration,
+    /// After a restart, its checks are not acted on for this long.
+    pub grace: Duration,
+    /// How long to wait for the service to come up.
+    pub verify: Duration,
+    /// Runs before a restart; exit 0 allows it.
+    pub guard: Option<Vec<String>>,
+}
+
+pub const SERVICE_KEYS: &[&str] = &[
+    "name",
+    "systemd",
+    "docker",
+    "compose",
+    "process",
+    "command",
+    "max_restarts",
+    "window",
+    "cooldown",
+    "grace",
+    "verify",
+    "guard",
+];
+
+/// The budget and timing defaults (SPEC 7's example: 3 per hour).
+pub const DEFAULT_MAX_RESTARTS: u32 = 3;
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(3600);
+pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(120);
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(120);
+pub const DEFAULT_VERIFY: Duration = Duration::from_secs(10);
+
+pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
+    let mut managers = Vec::new();
+    if let Some(unit) = raw.systemd {
+        if unit.is_empty() || unit.starts_with('-') || unit.contains('/') {
+            b.error("systemd", format!("invalid unit name \"{unit}\": it must not be empty, start with `-` or hold `/`"));
+        }
+        managers.push(Manager::Systemd { unit });
+    }
+    if let Some(container) = raw.docker {
+        if container.is_empty() || container.starts_with('-') {
+            b.error("docker", format!("invalid container name \"{container}\""));
+        }
+        managers.push(Manager::Docker { container });
+    }
+    if let Some(c) = raw.compose {
+        if c.service.is_empty() || c.service.starts_with('-') {
+            b.error("compose", format!("invalid compose service name \"{}\"", c.service));
+        }
+        managers.push(Manager::Compose { file: expand_tilde(&c.file), service: c.service });
+    }
+    if let Some(p) = raw.process {
+        if p.start.is_empty() {
+            b.error("process", "`start` must name a program: start = [\"./venv/bin/python\", \"main.py\"]");
+        }
+        if let Some(pattern) = b.regex("process", &p.match_) {
+            managers.push(Manager::Process {
+                pattern,
+                start: p.start,
+                cwd: p.cwd.as_deref().map(expand_tilde),
+                log: p.log.as_deref().map(expand_tilde),
+            });
+        }
+    }
+    if let Some(c) = raw.command {
+        if c.restart.is_empty() {
+            b.error("command", "`restart` must name a program");
+        }
+        managers.push(Manager::Command { restart: c.restart });
+    }
+    if managers.len() != 1 {
+        b.error(
+            "name",
+            format!(
+                "service `{}` needs exactly one of systemd, docker, compose, process, command (it has {})",
+                raw.name,
+                managers.len()
+            ),
+        );
+    }
+    let mut duration = |key: &str, text: Option<String>, default: Duration| {
+        text.and_then(|t| b.duration(key, &t)).unwrap_or(default)
+    };
+    let window = duration("window", raw.window, DEFAULT_WINDOW);
+    let cooldown = duration("cooldown", raw.cooldown, DEFAULT_COOLDOWN);
+    let grace = duration("grace", raw.grace, DEFAULT_GRACE);
+    let verify = duration("verify", raw.verify, DEFAULT_VERIFY);
+    let max_restarts = raw.max_restarts.unwrap_or(DEFAULT_MAX_RESTARTS);
+    if max_restarts == 0 {
+        b.error("max_restarts", "must be at least 1 (leave `restart` off the checks to never restart)");
+    }
+    if window.is_zero() {
+        b.error("window", "must be longer than 0s");
+    }
+    if raw.guard.as_ref().is_some_and(Vec::is_empty) {
+        b.error("guard", "must name a program, or be left out");
+    }
+    Some(ServiceSpec {
+        name: raw.name,
+        manager: managers.into_iter().next()?,
+        max_restarts,
+        window,
+        cooldown,
+        grace,
+        verify,
+        guard: raw.guard,
+    })
+}

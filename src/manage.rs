@@ -1,0 +1,249 @@
+//! The subcommands that read or edit the state by hand: `history`,
+//! `reset`, `silence`, `unsilence`. They take the same lock as a run and
+//! replace the state file atomically, like a run does.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::cli::{Cli, Format, SilenceArgs, TargetArgs};
+use crate::config::{self, Config};
+use crate::state::{ALL, Silence, State, Store};
+use crate::status::Status;
+
+/// Load the config (or the embedded default) and lock its state dir.
+fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
+    let config = match config::discover(cli.config.as_deref()) {
+        Some(path) => config::load(&path).map_err(|e| {
+            eprintln!("{e}");
+            3
+        })?,
+        None => config::embedded(),
+    };
+    let store = Store::open(&config.settings.state_dir, Instant::now() + config.settings.deadline).map_err(|e| {
+        eprintln!("healthcheck: {e}");
+        3
+    })?;
+    let loaded = store.load(jiff::Timestamp::now());
+    if let Some(v) = loaded.newer_version {
+        eprintln!("healthcheck: the state file has version {v}, newer than this healthcheck understands; not touching it");
+        return Err(3);
+    }
+    if let Some(message) = loaded.quarantined {
+        eprintln!("healthcheck: {message}");
+    }
+    Ok((config, store, loaded.state))
+}
+
+fn save(store: &Store, state: &State) -> u8 {
+    match store.save(state) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("healthcheck: cannot save state in {}: {e}", store.dir().display());
+            3
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct History {
+    services: Vec<ServiceHistory>,
+    checks: Vec<CheckHistory>,
+    silences: Vec<SilenceHistory>,
+}
+
+#[derive(Serialize)]
+struct ServiceHistory {
+    name: String,
+    manager: &'static str,
+    restarts_in_window: Vec<jiff::Timestamp>,
+    max_restarts: u32,
+    window_seconds: u64,
+    /// Set while the budget is used up: when the oldest restart leaves the window.
+    suspended_until: Option<jiff::Timestamp>,
+}
+
+#[derive(Serialize)]
+struct CheckHistory {
+    name: String,
+    status: Status,
+    since: jiff::Timestamp,
+    consecutive: u32,
+}
+
+#[derive(Serialize)]
+struct SilenceHistory {
+    check: String,
+    until: jiff::Timestamp,
+    reason: Option<String>,
+}
+
+pub fn history(cli: &Cli) -> u8 {
+    let (config, _store, state) = match open(cli) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let now = jiff::Timestamp::now();
+    let services = config
+        .services
+        .iter()
+        .map(|s| {
+            let restarts: Vec<jiff::Timestamp> = state
+                .services
+                .get(&s.name)
+                .map(|h| h.restarts.iter().map(|t| (*t).min(now)).filter(|t| now.duration_since(*t).unsigned_abs() < s.window).collect())
+                .unwrap_or_default();
+            let suspended_until = (restarts.len() as u32 >= s.max_restarts).then(|| restarts.iter().min().copied().unwrap_or(now) + s.window);
+            ServiceHistory {
+                name: s.name.clone(),
+                manager: s.manager.kind(),
+                restarts_in_window: restarts,
+                max_restarts: s.max_restarts,
+                window_seconds: s.window.as_secs(),
+                suspended_until,
+            }
+        })
+        .collect();
+    let checks = state
+        .checks
+        .iter()
+        .map(|(name, c)| CheckHistory { name: name.clone(), status: c.status, since: c.since, consecutive: c.consecutive })
+        .collect();
+    let silences = state
+        .silences
+        .iter()
+        .filter(|(_, s)| s.until > now)
+        .map(|(name, s)| SilenceHistory { check: name.clone(), until: s.until, reason: s.reason.clone() })
+        .collect();
+    let h = History { services, checks, silences };
+    if cli.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&h).expect("history serializes"));
+    } else {
+        print!("{}", render(&h));
+    }
+    0
+}
+
+fn render(h: &History) -> String {
+    let time = |t: &jiff::Timestamp| t.strftime("%Y-%m-%d %H:%M UTC").to_string();
+    let mut out = String::from("services:\n");
+    if h.services.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for s in &h.services {
+        out.push_str(&format!(
+            "  {} ({}): {} of {} restarts in the last {}",
+            s.name,
+            s.manager,
+            s.restarts_in_window.len(),
+            s.max_restarts,
+            humantime::format_duration(std::time::Duration::from_secs(s.window_seconds))
+        ));
+        if let Some(last) = s.restarts_in_window.iter().max() {
+            out.push_str(&format!(", last at {}", time(last)));
+        }
+        if let Some(until) = &s.suspended_until {
+            out.push_str(&format!("; SUSPENDED until {} (healthcheck reset {})", time(until), s.name));
+        }
+        out.push('\n');
+    }
+    out.push_str("checks:\n");
+    if h.checks.is_empty() {
+        out.push_str("  (none yet)\n");
+    }
+    for c in &h.checks {
+        out.push_str(&format!("  {}: {} since {}", c.name, c.status.name(), time(&c.since)));
+        if c.consecutive > 0 {
+            out.push_str(&format!(", {} run(s) in a row", c.consecutive));
+        }
+        out.push('\n');
+    }
+    if !h.silences.is_empty() {
+        out.push_str("silences:\n");
+        for s in &h.silences {
+            let name = if s.check == ALL { "all checks" } else { s.check.as_str() };
+            out.push_str(&format!("  {name} until {}", time(&s.until)));
+            if let Some(r) = &s.reason {
+                out.push_str(&format!(" ({r})"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+pub fn reset(cli: &Cli, target: &TargetArgs) -> u8 {
+    let (config, store, mut state) = match open(cli) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    match &target.name {
+        Some(name) => {
+            if config.service(name).is_none() {
+                let known: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
+                eprintln!("healthcheck: no [[service]] named `{name}` (services: {})", known.join(", "));
+                return 3;
+            }
+            state.services.remove(name);
+            println!("reset {name}: restart history and suspension cleared");
+        }
+        None => {
+            state.services.clear();
+            state.reset_at = None;
+            println!("reset all services: restart histories and suspensions cleared");
+        }
+    }
+    save(&store, &state)
+}
+
+pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
+    let duration = match config::parse_duration(&args.duration) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("healthcheck: --for: {e}");
+            return 3;
+        }
+    };
+    let (config, store, mut state) = match open(cli) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let key = match check_key(&config, &args.target) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    let until = jiff::Timestamp::now() + duration;
+    state.silences.insert(key.clone(), Silence { until, reason: args.reason.clone() });
+    println!("silenced {} until {}", if key == ALL { "all checks" } else { key.as_str() }, until.strftime("%Y-%m-%d %H:%M UTC"));
+    save(&store, &state)
+}
+
+pub fn unsilence(cli: &Cli, target: &TargetArgs) -> u8 {
+    let (config, store, mut state) = match open(cli) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let key = match check_key(&config, target) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    if key == ALL {
+        state.silences.clear();
+    } else {
+        state.silences.remove(&key);
+    }
+    println!("unsilenced {}", if key == ALL { "all checks" } else { key.as_str() });
+    save(&store, &state)
+}
+
+fn check_key(config: &Config, target: &TargetArgs) -> Result<String, u8> {
+    match &target.name {
+        None => Ok(ALL.to_string()),
+        Some(name) if config.check(name).is_some() => Ok(name.clone()),
+        Some(name) => {
+            let known: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
+            eprintln!("healthcheck: no check named `{name}` (checks: {})", known.join(", "));
+            Err(3)
+        }
+    }
+}
