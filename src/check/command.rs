@@ -381,6 +381,17 @@ mod tests {
     }
 
     #[test]
+    fn thresholds_judge_a_perfdata_reading_named_in_the_config() {
+        let toml = format!(
+            "{}reading = \"/\"\ncrit_above = 90\n",
+            check("[\"/bin/true\"]")
+        );
+        let config = load_str("t.toml", &toml).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.checks[0].judged.as_deref(), Some("/"));
+        assert_eq!(config.checks[0].thresholds.crit_above, Some(90.0));
+    }
+
+    #[test]
     fn config_requires_a_program() {
         let errors = load_str("t.toml", &check("[]")).err().unwrap().to_string();
         assert!(
