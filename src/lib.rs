@@ -3,5 +3,5 @@
 
 pub mod check;
 pub mod config;
-pub mod proc;
+pub mod proc; // child processes: argv, own process group, timeout
 pub mod status;
