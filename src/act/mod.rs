@@ -38,7 +38,7 @@ impl Ctx<'_> {
         if timeout.is_zero() {
             return Err(format!("no time left before the deadline to run {}", argv[0]));
         }
-        let out = proc::run(argv, timeout).map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+        let out = proc::Job::new(argv, timeout).run().map_err(|e| e.to_string())?;
         if out.timed_out {
             return Err(format!("{} timed out after {}s and was killed", show_argv(argv), timeout.as_secs()));
         }

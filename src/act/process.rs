@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 
 use super::Ctx;
-use crate::check::process::matching_pids;
 
 /// How long stopped processes get to exit after SIGTERM.
 const TERM_WAIT: Duration = Duration::from_secs(5);
@@ -41,6 +40,24 @@ pub fn restart(
         (n, k) => format!("stopped {n} process(es), {k} with SIGKILL"),
     };
     Ok(format!("{stopped}; started {} as pid {pid}, alive after {}s", start[0], verify.as_secs()))
+}
+
+/// Pids whose full command line matches, healthcheck itself excepted.
+fn matching_pids(pattern: &Regex) -> std::io::Result<Vec<u32>> {
+    let me = std::process::id();
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        if pid == me {
+            continue;
+        }
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if pattern.is_match(cmdline.trim_end()) {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
 }
 
 /// SIGTERM (and SIGCONT, so that a stopped process can act on it, as

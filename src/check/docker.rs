@@ -36,7 +36,7 @@ impl Probe for DockerCheck {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         let mut argv = self.docker.clone();
         argv.extend(["inspect", "--format", FORMAT, &self.container].map(String::from));
-        let out = proc::run(&argv, ctx.remaining()).map_err(|e| anyhow!("cannot run {}: {e}", argv[0]))?;
+        let out = proc::Job::new(&argv, ctx.remaining()).run()?;
         if out.timed_out {
             return Err(anyhow!("{} inspect timed out", argv[0]));
         }

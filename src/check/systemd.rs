@@ -39,7 +39,7 @@ impl Probe for SystemdCheck {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         let mut argv = self.systemctl.clone();
         argv.extend(["show", &format!("--property={PROPERTIES}"), "--", &self.unit].map(String::from));
-        let out = proc::run(&argv, ctx.remaining()).map_err(|e| anyhow!("cannot run {}: {e}", argv[0]))?;
+        let out = proc::Job::new(&argv, ctx.remaining()).run()?;
         if out.timed_out {
             return Err(anyhow!("{} show timed out", argv[0]));
         }

@@ -1,0 +1,511 @@
+//! Runs other programs: `command` checks now, and `systemctl`, `docker`,
+//! guards, recovery and alert commands later. Every child follows the same
+//! rules (SPEC 7), so they live in one place:
+//!
+//! - argv, never a shell: nothing in a config value is ever interpreted;
+//! - its own process group, so that a timeout kills the child *and*
+//!   everything it started (`killpg`, SIGKILL), and the child is reaped;
+//! - stdout and stderr captured, each capped at `OUTPUT_CAP` (the rest is
+//!   read and dropped, so a chatty child never blocks on a full pipe);
+//! - never a wait past the timeout: pipes are read without blocking, and once
+//!   the child has exited only what is already in them is taken, so a
+//!   grandchild that left the group and keeps a pipe open cannot hold us.
+//!
+//! What it must not do: kill anything after the child exited on its own. A
+//! recovery command may start a daemon that is meant to live on.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The most kept of each of stdout and stderr.
+pub const OUTPUT_CAP: usize = 1024 * 1024;
+
+/// Longest pause between two looks at whether the child has exited.
+const MAX_TICK: Duration = Duration::from_millis(25);
+
+/// How long to wait for a killed child to be reaped. A process stuck in the
+/// kernel (an unreachable NFS mount) may not die at once; we do not wait
+/// for it longer than this.
+const REAP_GRACE: Duration = Duration::from_millis(500);
+
+/// One program to run: argv, a timeout, and optionally stdin bytes and
+/// extra environment variables. stdin is `/dev/null` unless given.
+pub struct Job<'a> {
+    argv: &'a [String],
+    timeout: Duration,
+    stdin: Option<&'a [u8]>,
+    env: Vec<(&'a str, &'a str)>,
+}
+
+/// How a run ended, and what the child wrote.
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub pid: u32,
+    /// The exit code, if the child exited (rather than was killed).
+    pub code: Option<i32>,
+    /// The signal that ended the child, if one did.
+    pub signal: Option<i32>,
+    /// At most `OUTPUT_CAP` bytes each.
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// The timeout passed and the process group was killed.
+    pub timed_out: bool,
+    pub elapsed: Duration,
+}
+
+/// The child could not be started (or, rarely, watched).
+#[derive(Debug)]
+pub struct RunError {
+    pub program: String,
+    pub source: io::Error,
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot run {}: {}", self.program, self.source)
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+impl Output {
+    /// How the child ended, for messages: "exited 2", "killed by signal 9",
+    /// "timed out after 1.5s".
+    pub fn describe(&self) -> String {
+        if self.timed_out {
+            return format!("timed out after {:.1}s", self.elapsed.as_secs_f64());
+        }
+        match (self.code, self.signal) {
+            (Some(code), _) => format!("exited {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            (None, None) => "ended without an exit status".to_string(),
+        }
+    }
+}
+
+impl<'a> Job<'a> {
+    pub fn new(argv: &'a [String], timeout: Duration) -> Job<'a> {
+        Job {
+            argv,
+            timeout,
+            stdin: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// Feed these bytes to the child's stdin, then close it.
+    pub fn stdin(mut self, bytes: &'a [u8]) -> Job<'a> {
+        self.stdin = Some(bytes);
+        self
+    }
+
+    /// Set an environment variable for the child (on top of ours).
+    pub fn env(mut self, key: &'a str, value: &'a str) -> Job<'a> {
+        self.env.push((key, value));
+        self
+    }
+
+    /// Run the child to its end or to the timeout, whichever comes first.
+    pub fn run(&self) -> Result<Output, RunError> {
+        let Some(program) = self.argv.first() else {
+            return Err(RunError {
+                program: String::new(),
+                source: io::Error::new(ErrorKind::InvalidInput, "empty command"),
+            });
+        };
+        let error = |source| RunError {
+            program: program.clone(),
+            source,
+        };
+        let mut command = Command::new(program);
+        command
+            .args(&self.argv[1..])
+            .envs(self.env.iter().copied())
+            .process_group(0)
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let start = Instant::now();
+        let mut child = command.spawn().map_err(error)?;
+        match self.watch(&mut child, start) {
+            Ok(output) => Ok(output),
+            Err(e) => {
+                kill_group(&child);
+                reap(&mut child);
+                Err(error(e))
+            }
+        }
+    }
+
+    fn watch(&self, child: &mut Child, start: Instant) -> io::Result<Output> {
+        let deadline = start + self.timeout;
+        let mut feed = Feed::new(
+            child.stdin.take().map(OwnedFd::from),
+            self.stdin.unwrap_or_default(),
+        )?;
+        let mut out = Sink::new(child.stdout.take().map(OwnedFd::from))?;
+        let mut err = Sink::new(child.stderr.take().map(OwnedFd::from))?;
+        let mut tick = Duration::from_millis(1);
+        loop {
+            if let Some(status) = child.try_wait()? {
+                // What the child wrote is in the pipes now; take it, but do
+                // not wait for the pipes to close (a grandchild may hold them).
+                out.read_available();
+                err.read_available();
+                return Ok(output(
+                    child.id(),
+                    Some(status),
+                    out,
+                    err,
+                    false,
+                    start.elapsed(),
+                ));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                kill_group(child);
+                let status = reap(child);
+                out.read_available();
+                err.read_available();
+                return Ok(output(child.id(), status, out, err, true, start.elapsed()));
+            }
+            wait_for_pipes(&feed, &out, &err, tick.min(deadline - now))?;
+            feed.write_available();
+            out.read_available();
+            err.read_available();
+            tick = (tick * 2).min(MAX_TICK);
+        }
+    }
+}
+
+fn output(
+    pid: u32,
+    status: Option<ExitStatus>,
+    out: Sink,
+    err: Sink,
+    timed_out: bool,
+    elapsed: Duration,
+) -> Output {
+    Output {
+        pid,
+        code: status.and_then(|s| s.code()),
+        signal: status.and_then(|s| s.signal()),
+        stdout: out.kept,
+        stderr: err.kept,
+        timed_out,
+        elapsed,
+    }
+}
+
+/// SIGKILL to the child's whole process group (its pid: see `process_group(0)`).
+fn kill_group(child: &Child) {
+    let Ok(pgid) = libc::pid_t::try_from(child.id()) else {
+        return;
+    };
+    // SAFETY: killpg only sends a signal. The child is not reaped yet, so its
+    // pid, which is also its group id, cannot have been reused.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+}
+
+/// Reap a killed child, waiting at most `REAP_GRACE`.
+fn reap(child: &mut Child) -> Option<ExitStatus> {
+    let until = Instant::now() + REAP_GRACE;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(2)),
+            _ => return None,
+        }
+    }
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    let fd = fd.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with flags read from it.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Sleep until a pipe is ready or `wait` has passed.
+fn wait_for_pipes(feed: &Feed, out: &Sink, err: &Sink, wait: Duration) -> io::Result<()> {
+    let mut fds: Vec<libc::pollfd> = Vec::with_capacity(3);
+    let mut add = |file: &Option<File>, events| {
+        if let Some(f) = file {
+            fds.push(libc::pollfd {
+                fd: f.as_raw_fd(),
+                events,
+                revents: 0,
+            });
+        }
+    };
+    add(&feed.file, libc::POLLOUT);
+    add(&out.file, libc::POLLIN);
+    add(&err.file, libc::POLLIN);
+    if fds.is_empty() {
+        std::thread::sleep(wait);
+        return Ok(());
+    }
+    let millis = libc::c_int::try_from(wait.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// The read end of stdout or stderr, and what was kept of it.
+struct Sink {
+    file: Option<File>,
+    kept: Vec<u8>,
+}
+
+impl Sink {
+    fn new(fd: Option<OwnedFd>) -> io::Result<Sink> {
+        if let Some(fd) = &fd {
+            set_nonblocking(fd)?;
+        }
+        Ok(Sink {
+            file: fd.map(File::from),
+            kept: Vec::new(),
+        })
+    }
+
+    /// Read whatever is in the pipe now, without waiting. At the end of the
+    /// pipe (or on an error, which a pipe does not really have) close it.
+    fn read_available(&mut self) {
+        let Some(file) = &mut self.file else { return };
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match file.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let room = OUTPUT_CAP - self.kept.len();
+                    self.kept.extend_from_slice(&chunk[..n.min(room)]);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        self.file = None;
+    }
+}
+
+/// The write end of stdin and the bytes still to write to it.
+struct Feed<'a> {
+    file: Option<File>,
+    rest: &'a [u8],
+}
+
+impl<'a> Feed<'a> {
+    fn new(fd: Option<OwnedFd>, bytes: &'a [u8]) -> io::Result<Feed<'a>> {
+        if let Some(fd) = &fd {
+            set_nonblocking(fd)?;
+        }
+        let mut feed = Feed {
+            file: fd.map(File::from),
+            rest: bytes,
+        };
+        feed.write_available();
+        Ok(feed)
+    }
+
+    /// Write what the pipe takes now; close it when all is written, or when
+    /// the child closed its end (it need not read everything).
+    fn write_available(&mut self) {
+        let Some(file) = &mut self.file else { return };
+        while !self.rest.is_empty() {
+            match file.write(self.rest) {
+                Ok(n) => self.rest = &self.rest[n..],
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        self.file = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    fn sh(script: &str) -> Vec<String> {
+        argv(&["sh", "-c", script])
+    }
+
+    /// Gone, or a zombie waiting for init: either way it runs no more.
+    fn is_dead(pid: i32) -> bool {
+        // SAFETY: signal 0 only checks that the process exists.
+        if unsafe { libc::kill(pid, 0) } != 0 {
+            return true;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next());
+        state.is_none_or(|s| s == "Z" || s == "X")
+    }
+
+    /// Processes die asynchronously after SIGKILL: allow them a generous while.
+    fn dies_soon(pid: i32) -> bool {
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            if is_dead(pid) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    #[test]
+    fn exit_code_and_both_streams() {
+        let cmd = sh("echo out; echo err >&2; exit 2");
+        let out = Job::new(&cmd, Duration::from_secs(10)).run().unwrap();
+        assert_eq!(out.code, Some(2));
+        assert_eq!(out.signal, None);
+        assert!(!out.timed_out);
+        assert_eq!(out.stdout, b"out\n");
+        assert_eq!(out.stderr, b"err\n");
+        assert_eq!(out.describe(), "exited 2");
+    }
+
+    #[test]
+    fn timeout_kills_the_child_and_reaps_it() {
+        let cmd = argv(&["sleep", "60"]);
+        let out = Job::new(&cmd, Duration::from_millis(300)).run().unwrap();
+        assert!(out.timed_out);
+        assert!(
+            out.elapsed >= Duration::from_millis(300),
+            "{:?}",
+            out.elapsed
+        );
+        assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+        assert_eq!(out.signal, Some(libc::SIGKILL));
+        assert_eq!(out.code, None);
+        // Reaped, so not even a zombie is left.
+        // SAFETY: signal 0 only checks that the process exists.
+        assert_ne!(unsafe { libc::kill(out.pid as i32, 0) }, 0);
+        assert!(out.describe().starts_with("timed out after"));
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_process_group() {
+        let cmd = sh("sleep 60 & echo $!; sleep 60");
+        let out = Job::new(&cmd, Duration::from_millis(500)).run().unwrap();
+        assert!(out.timed_out);
+        let background: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        assert!(
+            dies_soon(background),
+            "background sleep {background} still runs"
+        );
+        assert!(dies_soon(out.pid as i32));
+    }
+
+    #[test]
+    fn missing_program_names_the_program() {
+        let cmd = argv(&["/nonexistent/check_missing_xyz", "-w", "1"]);
+        let e = Job::new(&cmd, Duration::from_secs(1)).run().unwrap_err();
+        assert_eq!(e.source.kind(), ErrorKind::NotFound);
+        let text = e.to_string();
+        assert!(text.contains("/nonexistent/check_missing_xyz"), "{text}");
+        assert!(text.contains("No such file"), "{text}");
+    }
+
+    #[test]
+    fn empty_argv_is_an_error() {
+        let e = Job::new(&[], Duration::from_secs(1)).run().unwrap_err();
+        assert_eq!(e.source.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn stdin_and_env_reach_the_child() {
+        let cmd = sh("cat; echo \"$HC_TEST_VALUE\"");
+        let out = Job::new(&cmd, Duration::from_secs(10))
+            .stdin(b"digest line\n")
+            .env("HC_TEST_VALUE", "critical")
+            .run()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "digest line\ncritical\n"
+        );
+        assert_eq!(out.code, Some(0));
+    }
+
+    #[test]
+    fn stdin_unread_by_the_child_does_not_hang() {
+        let cmd = sh("exit 0");
+        let big = vec![b'x'; 4 * 1024 * 1024];
+        let out = Job::new(&cmd, Duration::from_secs(10))
+            .stdin(&big)
+            .run()
+            .unwrap();
+        assert!(!out.timed_out);
+        assert_eq!(out.code, Some(0));
+    }
+
+    #[test]
+    fn output_is_capped_and_drained() {
+        // 3 MiB on stdout: the child must not block on a full pipe, and only
+        // the cap is kept.
+        let cmd = sh("head -c 3145728 /dev/zero; echo done >&2");
+        let out = Job::new(&cmd, Duration::from_secs(10)).run().unwrap();
+        assert_eq!(out.code, Some(0));
+        assert_eq!(out.stdout.len(), OUTPUT_CAP);
+        assert_eq!(out.stderr, b"done\n");
+    }
+
+    #[test]
+    fn an_escaped_grandchild_holding_the_pipe_does_not_hold_us() {
+        // `setsid` leaves our process group and keeps stdout open for 30s.
+        let cmd = sh("setsid sleep 30 & echo $!; echo done");
+        let out = Job::new(&cmd, Duration::from_secs(20)).run().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let escaped: i32 = text.lines().next().unwrap().parse().unwrap();
+        // SAFETY: sending SIGKILL to the sleep this test started.
+        unsafe { libc::kill(escaped, libc::SIGKILL) };
+        assert!(!out.timed_out);
+        assert_eq!(out.code, Some(0));
+        assert!(text.ends_with("done\n"), "{text}");
+        assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+    }
+
+    #[test]
+    fn a_signal_is_reported_as_such() {
+        let cmd = sh("kill -TERM $$");
+        let out = Job::new(&cmd, Duration::from_secs(10)).run().unwrap();
+        assert_eq!(out.code, None);
+        assert_eq!(out.signal, Some(libc::SIGTERM));
+        assert_eq!(out.describe(), "killed by signal 15");
+    }
+}
