@@ -73,7 +73,7 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// Starter to write: default or python-process
+    /// Starter to write: default, python-process, systemd-bot or docker-collector
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub preset: String,
     /// Overwrite an existing file

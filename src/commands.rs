@@ -12,10 +12,15 @@ const PRESETS: &[(&str, &str)] = &[
         "python-process",
         include_str!("../presets/python-process.toml"),
     ),
+    ("systemd-bot", include_str!("../presets/systemd-bot.toml")),
+    (
+        "docker-collector",
+        include_str!("../presets/docker-collector.toml"),
+    ),
 ];
 
 /// Presets of the contract that need check types this version lacks.
-const PLANNED_PRESETS: &[&str] = &["systemd-bot", "docker-collector", "sql-pipeline"];
+const PLANNED_PRESETS: &[&str] = &["sql-pipeline"];
 
 pub fn preset(name: &str) -> Option<&'static str> {
     PRESETS

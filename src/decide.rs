@@ -497,7 +497,7 @@ mod tests {
         load_str(
             "t.toml",
             &format!(
-                "[[service]]\nname = \"bot\"\ncommand = {{ restart = [\"true\"] }}\nmax_restarts = 3\nwindow = \"1h\"\ncooldown = \"2m\"\ngrace = \"5m\"\n{service_extra}\n\
+                "[[service]]\nname = \"bot\"\ncommand = {{ restart = [\"true\"] }}\nmax_restarts = 3\nwindow = \"1h\"\ncooldown = \"2m\"\n{service_extra}\n\
                  [[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/x\"\nrestart = \"bot\"\n{check_extra}\n\
                  [[check]]\nname = \"internet\"\ntype = \"tcp\"\naddress = \"127.0.0.1:9\"\n"
             ),
@@ -553,7 +553,7 @@ mod tests {
 
     #[test]
     fn grace_holds_even_a_new_failure() {
-        let c = service_config("", "");
+        let c = service_config("grace = \"5m\"", "");
         let prev = restarted_at(&State::default(), &["2026-11-22T05:00:00Z"]);
         let ok_then = step(&c, &prev, Status::Ok, Status::Ok, "2026-11-22T05:01:00Z", GO).next_state;
         let plan = step(&c, &ok_then, Status::Critical, Status::Ok, "2026-11-22T05:02:00Z", GO);

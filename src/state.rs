@@ -356,14 +356,30 @@ mod tests {
         let s = store(dir.path());
         let mut state = State {
             last_run: Some(now()),
+            reset_at: Some(now()),
             ..State::default()
         };
+        state.services.insert(
+            "bot".into(),
+            ServiceState {
+                restarts: vec![now()],
+                suspended: true,
+            },
+        );
+        state.silences.insert(
+            ALL.into(),
+            Silence {
+                until: now(),
+                reason: Some("deploy".into()),
+            },
+        );
         state.checks.insert(
             "disk".into(),
             CheckState {
                 status: Status::Warning,
                 since: now(),
                 consecutive: 2,
+                runs: vec![now()],
                 memory: Some(serde_json::json!({"a": 1})),
             },
         );
@@ -387,8 +403,10 @@ mod tests {
         .enumerate()
         {
             fs::write(dir.path().join(FILE), &content).unwrap();
-            let loaded = s.load(now() + jiff::SignedDuration::from_secs(i as i64));
-            assert_eq!(loaded.state, State::default());
+            let at = now() + jiff::SignedDuration::from_secs(i as i64);
+            let loaded = s.load(at);
+            // Fresh state, remembering when it was reset (restarts wait a window).
+            assert_eq!(loaded.state, State { reset_at: Some(at), ..State::default() });
             assert!(loaded.quarantined.unwrap().contains("moved it to"));
             assert!(!dir.path().join(FILE).exists());
         }
