@@ -1,11 +1,391 @@
-//! Placeholder until the disk check lands.
+//! `disk`: is a filesystem filling up? A full disk stops databases, logs and
+//! bots at once, so this check reports how full it is as `df` does, how many
+//! inodes are used, and when it will be full at the rate it has been
+//! growing: the used bytes of recent runs are remembered in state, so that
+//! `warn_below = "24h"` on `full_in` warns a day ahead. statvfs on unix
+//! (~0.5 us), GetDiskFreeSpaceExW on Windows.
 
-use super::{Kind, Probe};
-use crate::config::{Builder, RawCheck};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 
-pub const KIND: Kind = Kind { name: "disk", keys: &[], readings: &[], build };
+use anyhow::anyhow;
+use serde::{Deserialize, Serialize};
 
-fn build(_raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
-    b.error("type", "not built yet");
-    None
+use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use crate::config::{Builder, RawCheck, expand_tilde};
+
+pub const KIND: Kind = Kind {
+    name: "disk",
+    keys: &["path"],
+    readings: &[
+        ("used_percent", Unit::Percent),
+        ("free", Unit::Bytes),
+        ("inodes_percent", Unit::Percent),
+        ("full_in", Unit::Seconds),
+    ],
+    build,
+};
+
+/// Samples of used bytes kept for the growth rate: at most this many...
+const KEEP: usize = 12;
+/// ...none older than this...
+const WINDOW_SECS: i64 = 24 * 3600;
+/// ...at least this far apart, so that a timer running every minute still
+/// gets a rate over an hour rather than over twelve minutes.
+const SPACING_SECS: i64 = 5 * 60;
+/// A rate over less time than this is noise (a download, a rotated log).
+const MIN_SPAN_SECS: i64 = 10 * 60;
+
+struct DiskCheck {
+    path: PathBuf,
+}
+
+fn build(raw: &RawCheck, _b: &mut Builder) -> Option<Box<dyn Probe>> {
+    Some(Box::new(DiskCheck {
+        path: expand_tilde(raw.path.as_deref().unwrap_or("/")),
+    }))
+}
+
+/// One filesystem, in bytes and inodes.
+struct Space {
+    total: u64,
+    /// Used by anyone (total - free).
+    used: u64,
+    /// Free for unprivileged users (excludes the root reserve).
+    available: u64,
+    /// Total and free inodes, where the filesystem has a fixed number.
+    inodes: Option<(u64, u64)>,
+}
+
+/// A point of the growth history: epoch seconds and used bytes.
+type Sample = (i64, u64);
+
+/// What the check keeps between runs. `total` tells the same filesystem
+/// from another one mounted (or resized) since.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct History {
+    total: u64,
+    samples: Vec<Sample>,
+}
+
+impl Probe for DiskCheck {
+    fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
+        let space = match space(&self.path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Ok(Outcome::critical(format!(
+                    "not found: {}",
+                    self.path.display()
+                )));
+            }
+            Err(e) => return Err(anyhow!("{}: {e}", self.path.display())),
+        };
+        let now = (ctx.now.as_second(), space.used);
+        let previous = ctx
+            .memory
+            .clone()
+            .and_then(|m| serde_json::from_value::<History>(m).ok())
+            .filter(|h| h.total == space.total)
+            .map(|h| recent(h.samples, now.0))
+            .unwrap_or_default();
+        let mut points = previous.clone();
+        points.push(now);
+        let full_in = full_in(&points, space.available);
+        let history = History {
+            total: space.total,
+            samples: keep(previous, now),
+        };
+        Ok(outcome(&self.path, &space, full_in).remember(serde_json::to_value(history)?))
+    }
+}
+
+fn outcome(path: &Path, s: &Space, full_in: Option<f64>) -> Outcome {
+    // As df: the root reserve counts neither as used nor as available.
+    let used_percent = percent(s.used, s.used + s.available);
+    let mut message = format!(
+        "used {} of {}, {} free",
+        Unit::Percent.show(used_percent),
+        path.display(),
+        Unit::Bytes.show(s.available as f64)
+    );
+    let mut o = Outcome::ok("")
+        .reading("used_percent", used_percent, Unit::Percent)
+        .reading("free", s.available as f64, Unit::Bytes);
+    if let Some((total, free)) = s.inodes.filter(|(total, _)| *total > 0) {
+        let inodes = percent(total.saturating_sub(free), total);
+        message.push_str(&format!(", inodes {}", Unit::Percent.show(inodes)));
+        o = o.reading("inodes_percent", inodes, Unit::Percent);
+    }
+    if let Some(secs) = full_in {
+        message.push_str(&format!(
+            ", full in {} at the recent growth rate",
+            Unit::Seconds.show(secs)
+        ));
+        o = o.reading("full_in", secs, Unit::Seconds);
+    }
+    o.message = message;
+    o
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+/// Remembered samples that still count at `now`: within the window, none
+/// from the future (a clock set back).
+fn recent(samples: Vec<Sample>, now: i64) -> Vec<Sample> {
+    samples
+        .into_iter()
+        .filter(|(t, _)| *t <= now && now - t <= WINDOW_SECS)
+        .collect()
+}
+
+/// The samples to remember after this run: `now` joins when it is far
+/// enough from the last one kept, and only the newest `KEEP` stay.
+fn keep(mut samples: Vec<Sample>, now: Sample) -> Vec<Sample> {
+    if samples
+        .last()
+        .is_none_or(|(t, _)| now.0 - t >= SPACING_SECS)
+    {
+        samples.push(now);
+    }
+    let extra = samples.len().saturating_sub(KEEP);
+    samples.drain(..extra);
+    samples
+}
+
+/// Seconds until `available` bytes are used up at the growth rate of
+/// `points` (oldest first), fitted by least squares. `None` unless the
+/// points span `MIN_SPAN_SECS` and the usage grows.
+fn full_in(points: &[Sample], available: u64) -> Option<f64> {
+    let (first, last) = (points.first()?.0, points.last()?.0);
+    if last - first < MIN_SPAN_SECS {
+        return None;
+    }
+    let n = points.len() as f64;
+    let xs: Vec<f64> = points.iter().map(|(t, _)| (t - first) as f64).collect();
+    let ys: Vec<f64> = points.iter().map(|(_, u)| *u as f64).collect();
+    let mean_x = xs.iter().sum::<f64>() / n;
+    let mean_y = ys.iter().sum::<f64>() / n;
+    let cov: f64 = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| (x - mean_x) * (y - mean_y))
+        .sum();
+    let var: f64 = xs.iter().map(|x| (x - mean_x).powi(2)).sum();
+    let bytes_per_sec = cov / var;
+    (bytes_per_sec > 0.0).then(|| available as f64 / bytes_per_sec)
+}
+
+#[cfg(unix)]
+fn space(path: &Path) -> std::io::Result<Space> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+
+    let c_path = CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: statvfs is plain data; all zeroes is a valid value.
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c_path is NUL-terminated and s is a valid statvfs to write into.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut s) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // The field types differ between systems (u32 on some, u64 on others).
+    #[allow(clippy::unnecessary_cast)]
+    let (fragment, blocks, free, available, files, files_free) = (
+        s.f_frsize as u64,
+        s.f_blocks as u64,
+        s.f_bfree as u64,
+        s.f_bavail as u64,
+        s.f_files as u64,
+        s.f_ffree as u64,
+    );
+    let unit = if fragment > 0 {
+        fragment
+    } else {
+        s.f_bsize as u64
+    };
+    Ok(Space {
+        total: blocks * unit,
+        used: blocks.saturating_sub(free) * unit,
+        available: available * unit,
+        inodes: Some((files, files_free)),
+    })
+}
+
+#[cfg(windows)]
+fn space(path: &Path) -> std::io::Result<Space> {
+    use std::os::windows::ffi::OsStrExt;
+
+    #[link(name = "kernel32")]
+    unsafe extern "system" {
+        fn GetDiskFreeSpaceExW(
+            dir: *const u16,
+            caller_free: *mut u64,
+            total: *mut u64,
+            total_free: *mut u64,
+        ) -> i32;
+    }
+    let wide: Vec<u16> = path
+        .as_os_str()
+        .encode_wide()
+        .chain(std::iter::once(0))
+        .collect();
+    let (mut available, mut total, mut free) = (0u64, 0u64, 0u64);
+    // SAFETY: wide is NUL-terminated; the three outputs are valid u64s.
+    if unsafe { GetDiskFreeSpaceExW(wide.as_ptr(), &mut available, &mut total, &mut free) } == 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(Space {
+        total,
+        used: total.saturating_sub(free),
+        available,
+        inodes: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::status::Status;
+
+    const H: i64 = 3600;
+    const GIB: u64 = 1 << 30;
+
+    fn probe_path(path: &str, memory: Option<serde_json::Value>) -> anyhow::Result<Outcome> {
+        let toml = format!("[[check]]\nname = \"d\"\ntype = \"disk\"\npath = '{path}'\n");
+        let config = crate::config::load_str("t.toml", &toml).unwrap();
+        let ctx = ProbeContext {
+            now: jiff::Timestamp::now(),
+            deadline: Instant::now() + Duration::from_secs(5),
+            memory,
+        };
+        config.checks[0].probe.probe(&ctx)
+    }
+
+    fn value(o: &Outcome, name: &str) -> Option<f64> {
+        o.readings.iter().find(|r| r.name == name).map(|r| r.value)
+    }
+
+    #[test]
+    fn full_in_follows_the_growth_rate() {
+        // 1 GiB per hour over 3 hours, 10 GiB left: 10 hours.
+        let points: Vec<Sample> = (0..4)
+            .map(|i| (1000 + i * H, 50 * GIB + i as u64 * GIB))
+            .collect();
+        let secs = full_in(&points, 10 * GIB).unwrap();
+        assert!((secs - 10.0 * H as f64).abs() < 1.0, "{secs}");
+        // Noise around the line does not change the answer much.
+        let noisy = [
+            (0, 50 * GIB),
+            (H, 51 * GIB + GIB / 4),
+            (2 * H, 52 * GIB - GIB / 4),
+            (3 * H, 53 * GIB),
+        ];
+        let secs = full_in(&noisy, 10 * GIB).unwrap();
+        assert!((secs / H as f64 - 10.0).abs() < 1.0, "{secs}");
+    }
+
+    #[test]
+    fn full_in_absent_unless_growing_over_enough_time() {
+        let flat = [(0, 5 * GIB), (H, 5 * GIB), (2 * H, 5 * GIB)];
+        assert_eq!(full_in(&flat, GIB), None);
+        let shrinking = [(0, 5 * GIB), (H, 4 * GIB)];
+        assert_eq!(full_in(&shrinking, GIB), None);
+        let too_short = [(0, GIB), (60, 2 * GIB)];
+        assert_eq!(full_in(&too_short, GIB), None);
+        assert_eq!(full_in(&[(0, GIB)], GIB), None);
+        assert_eq!(full_in(&[], GIB), None);
+    }
+
+    #[test]
+    fn samples_are_spaced_windowed_and_bounded() {
+        let mut samples = Vec::new();
+        // Runs every minute for two hours.
+        for minute in 0..120 {
+            samples = keep(samples, (minute * 60, minute as u64));
+        }
+        assert_eq!(samples.len(), KEEP);
+        assert!(
+            samples.windows(2).all(|w| w[1].0 - w[0].0 >= SPACING_SECS),
+            "{samples:?}"
+        );
+        assert_eq!(samples.last().unwrap().0, 115 * 60);
+        // A day later the old ones no longer count; nor do samples from the future.
+        let later = recent(samples.clone(), 115 * 60 + WINDOW_SECS + 1);
+        assert!(later.is_empty(), "{later:?}");
+        assert_eq!(recent(samples, 60 * 60), vec![(60 * 60, 60)]);
+    }
+
+    #[test]
+    fn root_is_measured_like_df() {
+        let o = probe_path("/", None).unwrap();
+        assert_eq!(o.status, Status::Ok);
+        let used = value(&o, "used_percent").unwrap();
+        assert!(used > 0.0 && used <= 100.0, "{o:?}");
+        assert!(value(&o, "free").unwrap() >= 0.0);
+        assert!(
+            o.message.starts_with("used ") && o.message.contains(" of /, "),
+            "{}",
+            o.message
+        );
+        assert_eq!(value(&o, "full_in"), None, "no history, no rate");
+        let history: History = serde_json::from_value(o.memory.unwrap()).unwrap();
+        assert_eq!(history.samples.len(), 1);
+    }
+
+    #[test]
+    fn a_tempdir_reports_its_filesystem_and_grows_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_str().unwrap();
+        let first = probe_path(path, None).unwrap();
+        assert!(
+            value(&first, "inodes_percent").is_none_or(|p| (0.0..=100.0).contains(&p)),
+            "{first:?}"
+        );
+        let mut history: History = serde_json::from_value(first.memory.unwrap()).unwrap();
+        // Pretend this filesystem had 1 GiB less used two and one hours ago:
+        // it grows 1 GiB per hour and must report a time until full.
+        let (t, used) = history.samples[0];
+        history.samples = vec![(t - 2 * H, used - 2 * GIB), (t - H, used - GIB)];
+        let second = probe_path(path, Some(serde_json::to_value(&history).unwrap())).unwrap();
+        let free = value(&second, "free").unwrap();
+        let secs = value(&second, "full_in").expect("growing disk has full_in");
+        let expected = free / GIB as f64 * H as f64;
+        assert!(
+            (secs - expected).abs() / expected < 0.05,
+            "{secs} vs {expected}"
+        );
+        assert!(second.message.contains("full in "), "{}", second.message);
+        // History from another filesystem (another size) is ignored.
+        history.total += 1;
+        let other = probe_path(path, Some(serde_json::to_value(&history).unwrap())).unwrap();
+        assert_eq!(value(&other, "full_in"), None);
+    }
+
+    #[test]
+    fn missing_path_is_critical() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("not-here");
+        let o = probe_path(gone.to_str().unwrap(), None).unwrap();
+        assert_eq!(o.status, Status::Critical);
+        assert!(o.message.starts_with("not found: "), "{}", o.message);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn other_errors_are_errors() {
+        // Any failure but "not found" means the check could not look (UNKNOWN).
+        // A path through a regular file fails with ENOTDIR, even for root.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let through = file.path().join("x");
+        let e = probe_path(through.to_str().unwrap(), None).unwrap_err();
+        assert!(e.to_string().starts_with(through.to_str().unwrap()), "{e}");
+        assert!(e.to_string().contains("ot a directory"), "{e}");
+    }
 }
