@@ -131,11 +131,7 @@ impl std::fmt::Display for OpenError {
                 "another healthcheck run is in progress (lock held past the deadline)"
             ),
             OpenError::Io(p, e) => write!(f, "state directory {}: {e}", p.display()),
-            OpenError::Unsafe(p, why) => write!(
-                f,
-                "refusing to use state directory {} as root: {why}",
-                p.display()
-            ),
+            OpenError::Unsafe(p, why) => write!(f, "refusing to use {} as root: {why}", p.display()),
         }
     }
 }
@@ -154,6 +150,12 @@ impl Store {
         let meta = fs::metadata(dir).map_err(|e| OpenError::Io(dir.to_path_buf(), e))?;
         if let Some(why) = crate::config::unsafe_for_root(&meta) {
             return Err(OpenError::Unsafe(dir.to_path_buf(), why));
+        }
+        let file = dir.join(FILE);
+        if let Ok(meta) = fs::symlink_metadata(&file)
+            && let Some(why) = crate::config::unsafe_for_root(&meta)
+        {
+            return Err(OpenError::Unsafe(file, why));
         }
         let path = dir.join(LOCK);
         let lock = File::options()

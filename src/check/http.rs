@@ -82,7 +82,7 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
             b.error("headers", format!("invalid header name \"{name}\""));
             continue;
         };
-        let Ok(mut value) = HeaderValue::from_str(value) else {
+        let Ok(mut value) = HeaderValue::from_str(value.expose()) else {
             // The value is a secret: say what is wrong without showing it.
             b.error(
                 "headers",

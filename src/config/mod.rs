@@ -33,7 +33,7 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 /// of a silent no-op.
 const PLANNED_SECTIONS: &[&str] = &["alert", "alerting", "schedule", "ping"];
 const PLANNED_TYPES: &[&str] = &["sql", "json"];
-const PLANNED_CHECK_KEYS: &[&str] = &["when", "per", "max_read", "total"];
+const PLANNED_CHECK_KEYS: &[&str] = &["when"];
 const PLANNED_SETTINGS: &[&str] = &["prometheus_file"];
 const SETTINGS_KEYS: &[&str] = &[
     "state_dir",

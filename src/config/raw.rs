@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
+
+use super::secret::Secret;
 use serde::de::{self, Deserializer, Visitor};
 
 #[derive(Deserialize, Default, Debug)]
@@ -47,6 +49,9 @@ pub struct RawCheck {
     pub missing: Option<String>,
     pub pattern: Option<String>,
     pub lines: Option<u64>,
+    pub per: Option<String>,
+    pub max_read: Option<String>,
+    pub total: Option<bool>,
     #[serde(rename = "match")]
     pub match_: Option<String>,
     pub pidfile: Option<String>,
@@ -54,7 +59,7 @@ pub struct RawCheck {
     pub method: Option<String>,
     pub status: Option<Vec<u16>>,
     pub body: Option<String>,
-    pub headers: Option<BTreeMap<String, String>>,
+    pub headers: Option<BTreeMap<String, Secret>>,
     pub insecure: Option<bool>,
     pub address: Option<String>,
     pub command: Option<Vec<String>>,

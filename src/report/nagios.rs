@@ -41,6 +41,9 @@ pub fn render(report: &Report) -> String {
             one_line(&c.message)
         ));
     }
+    for a in &report.actions {
+        out.push_str(&format!("ACTION: {}: {}: {}\n", a.subject(), a.outcome, one_line(&a.detail)));
+    }
     for n in report.notes.iter().filter(|n| !n.status.is_ok()) {
         out.push_str(&format!(
             "{}: healthcheck: {}\n",

@@ -204,3 +204,39 @@ fn two_runs_started_at_once_restart_at_most_once() {
     let count = std::fs::read_to_string(&restarts).map(|s| s.lines().count()).unwrap_or(0);
     assert_eq!(count, 1);
 }
+
+#[test]
+fn a_silenced_check_is_reported_but_not_acted_on_until_unsilenced() {
+    let env = Env::new();
+    let bot = Bot::new(&env, "muted");
+    env.config(&format!("{}{}", service(&bot, ""), process_check(&bot, "")));
+    let silence = env.run(&["silence", "bot-running", "--for", "1h", "--reason", "deploy"]);
+    assert_eq!(silence.code, 0, "{}", silence.stderr);
+    let run = env.run(&[]);
+    assert!(run.line("bot-running").starts_with("[SILENCED]"), "{}", run.stdout);
+    assert_eq!(run.code, 0, "a silenced check counts as OK");
+    assert_eq!(bot.starts(), 0);
+    let json = env.run(&["--format", "json"]).json();
+    assert_eq!(json["checks"][0]["silenced"], true);
+    assert_eq!(json["checks"][0]["status"], "critical", "the real status is kept");
+
+    let history = env.run(&["history", "--format", "json"]).json();
+    assert_eq!(history["silences"][0]["check"], "bot-running");
+    assert_eq!(history["silences"][0]["reason"], "deploy");
+    assert_eq!(history["checks"][0]["status"], "critical");
+    assert_eq!(env.run(&["silence", "nope", "--for", "1h"]).code, 3);
+
+    assert_eq!(env.run(&["unsilence", "bot-running"]).code, 0);
+    env.run(&[]);
+    assert_eq!(bot.starts(), 1);
+}
+
+#[test]
+fn nagios_output_lists_the_actions() {
+    let env = Env::new();
+    let bot = Bot::new(&env, "nagios");
+    env.config(&format!("{}{}", service(&bot, ""), process_check(&bot, "")));
+    let run = env.run(&["--format", "nagios"]);
+    let action = run.stdout.lines().find(|l| l.starts_with("ACTION: restart bot: ok: ")).unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(action.contains("bot-running OK, it helped"), "{action}");
+}

@@ -156,3 +156,27 @@ fn only_runs_the_named_checks_and_leaves_the_others_state_alone() {
     assert_eq!(after["checks"]["bot-log"], before["checks"]["bot-log"]);
     assert_eq!(env.run(&["--only", "nope"]).code, 3);
 }
+
+#[test]
+fn as_root_files_others_can_write_are_refused() {
+    if !crate::harness::is_root() {
+        eprintln!("SKIPPED: the root-only refusal needs root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    env.config("[[check]]\nname = \"mem\"\ntype = \"memory\"\n");
+    let config = env.path("healthcheck.toml");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = env.run(&[]);
+    assert_eq!(run.code, 3);
+    assert!(run.stderr.contains("refusing to use this config as root") && run.stderr.contains("writable by group or others"), "{}", run.stderr);
+
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::create_dir_all(env.path("state")).unwrap();
+    std::fs::set_permissions(env.path("state"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = env.run(&[]);
+    assert_eq!(run.code, 3);
+    assert!(run.stdout.contains("refusing to use") && run.stdout.contains("state"), "{}", run.stdout);
+    assert!(!env.path("state/state.json").exists());
+}

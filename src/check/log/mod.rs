@@ -1,11 +1,16 @@
-//! `log`: is the bot doing its work? Counts lines matching a pattern in the
-//! last N lines of a log (seed 004's `tail -n 100 | grep -c "VIX|Update"`).
-//! The tail is read backwards from the end in chunks, so the cost depends on
-//! N and the line length, never on the size of the file.
+//! `log`: is the bot doing its work, how many errors per hour? Two modes:
+//! `lines = N` counts lines matching a pattern in the last N lines (seed
+//! 004's `tail -n 100 | grep -c "VIX|Update"`), reading the tail backwards
+//! from the end in chunks, so the cost depends on N and the line length,
+//! never on the size of the file; `per = "1h"` counts matches appended
+//! within a trailing window (`rate`), see `rate.rs`.
+
+mod rate;
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::anyhow;
 use regex::bytes::Regex;
@@ -15,8 +20,8 @@ use crate::config::{Builder, RawCheck, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "log",
-    keys: &["path", "pattern", "lines", "missing"],
-    readings: &[("matches", Unit::Count)],
+    keys: &["path", "pattern", "lines", "per", "max_read", "total"],
+    readings: &[("matches", Unit::Count), ("rate", Unit::Count), ("ratio", Unit::Percent)],
     build,
 };
 
@@ -26,51 +31,99 @@ const CHUNK: usize = 64 * 1024;
 /// line must not be read whole.
 const MAX_TAIL_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Default `max_read`: the most read per run in `per` mode.
+const DEFAULT_MAX_READ: u64 = 256 * 1024 * 1024;
+
 struct LogCheck {
     path: PathBuf,
     pattern: Regex,
-    lines: usize,
+    mode: Mode,
+}
+
+enum Mode {
+    /// Matches among the last N lines.
+    Tail(usize),
+    /// Matches appended within the trailing window.
+    Rate { per: Duration, max_read: u64, total: bool },
 }
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let path = b.required("path", &raw.path).map(|p| expand_tilde(p));
     let pattern = b.required("pattern", &raw.pattern).cloned();
     let pattern = pattern.and_then(|p| b.bytes_regex("pattern", &p));
-    let lines = b.required("lines", &raw.lines).copied();
-    if lines == Some(0) {
-        b.error("lines", "must be at least 1");
-    }
-    if raw.missing.is_some() {
-        b.error(
-            "missing",
-            "applies to `file` checks only; a missing log is always CRITICAL",
-        );
-    }
-    Some(Box::new(LogCheck {
-        path: path?,
-        pattern: pattern?,
-        lines: usize::try_from(lines?).ok()?,
-    }))
+    let mode = match (raw.lines, &raw.per) {
+        (Some(_), Some(_)) | (None, None) => {
+            b.error("lines", "give exactly one of `lines = N` (the last N lines) or `per = \"1h\"` (matches per window)");
+            None
+        }
+        (Some(0), None) => {
+            b.error("lines", "must be at least 1");
+            None
+        }
+        (Some(n), None) => {
+            for key in ["max_read", "total"] {
+                let given = if key == "total" { raw.total.is_some() } else { raw.max_read.is_some() };
+                if given {
+                    b.error(key, format!("`{key}` goes with `per`, not with `lines`"));
+                }
+            }
+            usize::try_from(n).ok().map(Mode::Tail)
+        }
+        (None, Some(per)) => {
+            let per = b.duration("per", per).filter(|d| !d.is_zero());
+            let max_read = match &raw.max_read {
+                None => Some(DEFAULT_MAX_READ),
+                Some(text) => crate::config::parse_size(text).map_err(|e| b.error("max_read", e)).ok().map(|v| v as u64),
+            };
+            per.zip(max_read).map(|(per, max_read)| Mode::Rate { per, max_read, total: raw.total.unwrap_or(false) })
+        }
+    };
+    Some(Box::new(LogCheck { path: path?, pattern: pattern?, mode: mode? }))
 }
 
 impl Probe for LogCheck {
-    fn probe(&self, _ctx: &ProbeContext) -> anyhow::Result<Outcome> {
+    fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         let mut file = match open_regular(&self.path)? {
             Ok(f) => f,
             Err(outcome) => return Ok(outcome),
         };
-        let tail = last_lines(&mut file, self.lines)?;
+        match self.mode {
+            Mode::Tail(n) => Ok(self.tail(&mut file, n)?),
+            Mode::Rate { per, max_read, total } => self.rate(&mut file, ctx, per, max_read, total),
+        }
+    }
+}
+
+impl LogCheck {
+    fn tail(&self, file: &mut File, n: usize) -> std::io::Result<Outcome> {
+        let tail = last_lines(file, n)?;
         let seen = tail.split(|b| *b == b'\n').count();
-        let matches = tail
-            .split(|b| *b == b'\n')
-            .filter(|line| self.pattern.is_match(line))
-            .count();
-        let message = format!(
-            "{matches} of the last {} lines match /{}/",
-            seen.min(self.lines),
-            self.pattern.as_str()
-        );
+        let matches = tail.split(|b| *b == b'\n').filter(|line| self.pattern.is_match(line)).count();
+        let message = format!("{matches} of the last {} lines match /{}/", seen.min(n), self.pattern.as_str());
         Ok(Outcome::ok(message).reading("matches", matches as f64, Unit::Count))
+    }
+
+    fn rate(&self, file: &mut File, ctx: &ProbeContext, per: Duration, max_read: u64, total: bool) -> anyhow::Result<Outcome> {
+        let meta = file.metadata()?;
+        let prev = ctx.memory.clone().and_then(|m| serde_json::from_value::<rate::Memory>(m).ok());
+        let scan = rate::scan(file, rate::identity(&meta), meta.len(), prev, ctx.now, per, max_read, &self.pattern)?;
+        let window = Unit::Seconds.show(per.as_secs_f64());
+        let mut message = format!("{} lines matched /{}/ in the last {window}", scan.matches, self.pattern.as_str());
+        if let Some(why) = scan.restart {
+            message.push_str(&format!(" ({why})"));
+        }
+        let mut outcome = Outcome::ok("").reading("rate", scan.matches as f64, Unit::Count);
+        if total {
+            let ratio = if scan.lines == 0 { 0.0 } else { scan.matches as f64 / scan.lines as f64 * 100.0 };
+            message.push_str(&format!(", {} of {} lines", Unit::Percent.show(ratio), scan.lines));
+            outcome = outcome.reading("ratio", ratio, Unit::Percent);
+        }
+        if scan.skipped > 0 {
+            outcome.status = crate::status::Status::Warning;
+            message.push_str(&format!("; skipped {} appended since the last run (over max_read)", Unit::Bytes.show(scan.skipped as f64)));
+        }
+        outcome.message = message;
+        Ok(outcome.remember(serde_json::to_value(&scan.memory)?))
     }
 }
 
