@@ -135,7 +135,12 @@ const RUN_WINDOW: Duration = Duration::from_secs(3600);
 const RUN_COOLDOWN: Duration = Duration::from_secs(120);
 
 /// Update one check's history with this run's status.
-pub fn update_check(spec: &CheckSpec, before: Option<&CheckState>, judged: &Judged, now: jiff::Timestamp) -> (CheckState, Verdict) {
+pub fn update_check(
+    spec: &CheckSpec,
+    before: Option<&CheckState>,
+    judged: &Judged,
+    now: jiff::Timestamp,
+) -> (CheckState, Verdict) {
     let consecutive = match (judged.status, before) {
         (Status::Ok, _) => 0,
         (_, Some(b)) => b.consecutive.saturating_add(1),
@@ -145,7 +150,10 @@ pub fn update_check(spec: &CheckSpec, before: Option<&CheckState>, judged: &Judg
         Some(b) if b.status == judged.status => b.since.min(now),
         _ => now,
     };
-    let verdict = Verdict { consecutive, confirmed: judged.status.is_ok() || consecutive >= spec.after };
+    let verdict = Verdict {
+        consecutive,
+        confirmed: judged.status.is_ok() || consecutive >= spec.after,
+    };
     let state = CheckState {
         status: judged.status,
         since,
@@ -158,11 +166,20 @@ pub fn update_check(spec: &CheckSpec, before: Option<&CheckState>, judged: &Judg
 
 /// Decide from the checks that ran (`ran[i]` judged as `judged[i]`), the
 /// previous state and the clock.
-pub fn decide(config: &Config, ran: &[&CheckSpec], judged: &[Judged], prev: &State, now: jiff::Timestamp, mode: Mode) -> Plan {
+pub fn decide(
+    config: &Config,
+    ran: &[&CheckSpec],
+    judged: &[Judged],
+    prev: &State,
+    now: jiff::Timestamp,
+    mode: Mode,
+) -> Plan {
     let mut next = prev.clone();
     if mode.all_ran {
-        next.checks.retain(|name, _| ran.iter().any(|c| &c.name == name));
-        next.services.retain(|name, _| config.service(name).is_some());
+        next.checks
+            .retain(|name, _| ran.iter().any(|c| &c.name == name));
+        next.services
+            .retain(|name, _| config.service(name).is_some());
     }
     next.silences.retain(|_, s| s.until > now);
     let mut notes = Vec::new();
@@ -191,26 +208,81 @@ pub fn decide(config: &Config, ran: &[&CheckSpec], judged: &[Judged], prev: &Sta
     next.last_run = Some(now);
 
     // The checks that ask for action: confirmed CRITICAL and not silenced.
-    let status_of = |name: &str| ran.iter().position(|c| c.name == name).map(|i| judged[i].status);
+    let status_of = |name: &str| {
+        ran.iter()
+            .position(|c| c.name == name)
+            .map(|i| judged[i].status)
+    };
     let acting: Vec<usize> = (0..ran.len())
-        .filter(|i| judged[*i].status == Status::Critical && verdicts[*i].confirmed && !silenced[*i])
+        .filter(|i| {
+            judged[*i].status == Status::Critical && verdicts[*i].confirmed && !silenced[*i]
+        })
         .collect();
     let upstream_down = |i: usize| {
-        ran[i].depends_on.iter().find(|u| status_of(u).is_some_and(|s| !s.is_ok())).cloned()
+        ran[i]
+            .depends_on
+            .iter()
+            .find(|u| status_of(u).is_some_and(|s| !s.is_ok()))
+            .cloned()
     };
-    let why = |i: usize| format!("{} CRITICAL for {} run{}", ran[i].name, verdicts[i].consecutive, if verdicts[i].consecutive == 1 { "" } else { "s" });
+    let why = |i: usize| {
+        format!(
+            "{} CRITICAL for {} run{}",
+            ran[i].name,
+            verdicts[i].consecutive,
+            if verdicts[i].consecutive == 1 {
+                ""
+            } else {
+                "s"
+            }
+        )
+    };
 
     let mut actions = Vec::new();
     for i in acting.iter().copied().filter(|i| ran[*i].run.is_some()) {
-        let history = prev.checks.get(&ran[i].name).map(|c| c.runs.as_slice()).unwrap_or_default();
-        let budget = Budget { max: RUN_MAX, window: RUN_WINDOW, cooldown: RUN_COOLDOWN, grace: Duration::ZERO };
-        let (decision, reason) = budget.decide(history, upstream_down(i), prev.reset_at, now, mode, "run recovery command");
-        actions.push(Action { target: Target::Recover(ran[i].name.clone()), decision, reason: format!("{reason}: {}", why(i)), triggers: vec![ran[i].name.clone()] });
+        let history = prev
+            .checks
+            .get(&ran[i].name)
+            .map(|c| c.runs.as_slice())
+            .unwrap_or_default();
+        let budget = Budget {
+            max: RUN_MAX,
+            window: RUN_WINDOW,
+            cooldown: RUN_COOLDOWN,
+            grace: Duration::ZERO,
+        };
+        let (decision, reason) = budget.decide(
+            history,
+            upstream_down(i),
+            prev.reset_at,
+            now,
+            mode,
+            "run recovery command",
+        );
+        actions.push(Action {
+            target: Target::Recover(ran[i].name.clone()),
+            decision,
+            reason: format!("{reason}: {}", why(i)),
+            triggers: vec![ran[i].name.clone()],
+        });
     }
     for service in &config.services {
-        let triggers: Vec<usize> = acting.iter().copied().filter(|i| ran[*i].restart.as_deref() == Some(service.name.as_str())).collect();
-        let history = prev.services.get(&service.name).cloned().unwrap_or_default();
-        let budget = Budget { max: service.max_restarts, window: service.window, cooldown: service.cooldown, grace: service.grace };
+        let triggers: Vec<usize> = acting
+            .iter()
+            .copied()
+            .filter(|i| ran[*i].restart.as_deref() == Some(service.name.as_str()))
+            .collect();
+        let history = prev
+            .services
+            .get(&service.name)
+            .cloned()
+            .unwrap_or_default();
+        let budget = Budget {
+            max: service.max_restarts,
+            window: service.window,
+            cooldown: service.cooldown,
+            grace: service.grace,
+        };
         let entry = next.services.entry(service.name.clone()).or_default();
         if budget.used(&history.restarts, now) < budget.max {
             entry.suspended = false;
@@ -219,10 +291,23 @@ pub fn decide(config: &Config, ran: &[&CheckSpec], judged: &[Judged], prev: &Sta
             continue;
         }
         let upstream = triggers.iter().find_map(|i| upstream_down(*i));
-        let (decision, reason) = budget.decide(&history.restarts, upstream, prev.reset_at, now, mode, &format!("restart {}", service.name));
+        let (decision, reason) = budget.decide(
+            &history.restarts,
+            upstream,
+            prev.reset_at,
+            now,
+            mode,
+            &format!("restart {}", service.name),
+        );
         if decision == Decision::Suspended && !history.suspended {
             entry.suspended = true;
-            notes.push(Note::new(Status::Critical, format!("auto-restart of {} suspended: manual intervention required ({reason})", service.name)));
+            notes.push(Note::new(
+                Status::Critical,
+                format!(
+                    "auto-restart of {} suspended: manual intervention required ({reason})",
+                    service.name
+                ),
+            ));
         }
         let reasons: Vec<String> = triggers.iter().map(|i| why(*i)).collect();
         actions.push(Action {
@@ -232,7 +317,13 @@ pub fn decide(config: &Config, ran: &[&CheckSpec], judged: &[Judged], prev: &Sta
             triggers: triggers.iter().map(|i| ran[*i].name.clone()).collect(),
         });
     }
-    Plan { verdicts, silenced, actions, next_state: next, notes }
+    Plan {
+        verdicts,
+        silenced,
+        actions,
+        next_state: next,
+        notes,
+    }
 }
 
 /// How often an action may happen: `max` per sliding `window`, `cooldown`
@@ -248,7 +339,11 @@ impl Budget {
     /// The times inside the window; times in the future (a clock stepped
     /// back) count as now, never stretching the window.
     fn recent(&self, history: &[jiff::Timestamp], now: jiff::Timestamp) -> Vec<jiff::Timestamp> {
-        history.iter().map(|t| (*t).min(now)).filter(|t| now.duration_since(*t).unsigned_abs() < self.window).collect()
+        history
+            .iter()
+            .map(|t| (*t).min(now))
+            .filter(|t| now.duration_since(*t).unsigned_abs() < self.window)
+            .collect()
     }
 
     fn used(&self, history: &[jiff::Timestamp], now: jiff::Timestamp) -> u32 {
@@ -270,26 +365,53 @@ impl Budget {
         if recent.len() as u32 >= self.max {
             let oldest = recent.iter().min().copied().unwrap_or(now);
             let until = oldest + self.window;
-            return (Decision::Suspended, format!("{what} suspended until {}: {} of {} used in the last {window}", hhmm(until), recent.len(), self.max));
+            return (
+                Decision::Suspended,
+                format!(
+                    "{what} suspended until {}: {} of {} used in the last {window}",
+                    hhmm(until),
+                    recent.len(),
+                    self.max
+                ),
+            );
         }
         if mode.no_restart {
             return (Decision::Held, format!("{what} held: --no-restart"));
         }
         if let Some(upstream) = upstream_down {
-            return (Decision::Held, format!("{what} held: upstream {upstream} is down"));
+            return (
+                Decision::Held,
+                format!("{what} held: upstream {upstream} is down"),
+            );
         }
         if let Some(reset) = reset_at.map(|t| t.min(now))
             && now.duration_since(reset).unsigned_abs() < self.window
         {
-            return (Decision::Held, format!("{what} held until {}: the state file was reset at {}", hhmm(reset + self.window), hhmm(reset)));
+            return (
+                Decision::Held,
+                format!(
+                    "{what} held until {}: the state file was reset at {}",
+                    hhmm(reset + self.window),
+                    hhmm(reset)
+                ),
+            );
         }
         if let Some(last) = recent.iter().max().copied() {
             let since = now.duration_since(last).unsigned_abs();
             if since < self.grace {
-                return (Decision::Held, format!("{what} held: in grace, the last one was {} ago", ago(last)));
+                return (
+                    Decision::Held,
+                    format!("{what} held: in grace, the last one was {} ago", ago(last)),
+                );
             }
             if since < self.cooldown {
-                return (Decision::Held, format!("{what} held: cooling down, the last one was {} ago", ago(last)));
+                return (
+                    Decision::Held,
+                    format!(
+                        "{what} held: cooling down, the last one was {} ago",
+                        ago(last)
+                    ),
+                );
             }
         }
         let count = format!("{} of {} in the last {window}", recent.len() + 1, self.max);
@@ -382,7 +504,10 @@ mod tests {
             memory: None,
         };
         let ran: Vec<&CheckSpec> = c.checks.iter().collect();
-        let mode = Mode { all_ran: true, ..Mode::default() };
+        let mode = Mode {
+            all_ran: true,
+            ..Mode::default()
+        };
         decide(c, &ran, &[j], prev, t(now), mode)
     }
 
@@ -506,13 +631,28 @@ mod tests {
     }
 
     fn judged_as(status: Status) -> Judged {
-        Judged { status, message: String::new(), readings: vec![], memory: None }
+        Judged {
+            status,
+            message: String::new(),
+            readings: vec![],
+            memory: None,
+        }
     }
 
     /// Decide one run where bot-log has `bot` and internet has `net`.
     fn step(c: &Config, prev: &State, bot: Status, net: Status, now: &str, mode: Mode) -> Plan {
         let ran: Vec<&CheckSpec> = c.checks.iter().collect();
-        decide(c, &ran, &[judged_as(bot), judged_as(net)], prev, t(now), Mode { all_ran: true, ..mode })
+        decide(
+            c,
+            &ran,
+            &[judged_as(bot), judged_as(net)],
+            prev,
+            t(now),
+            Mode {
+                all_ran: true,
+                ..mode
+            },
+        )
     }
 
     fn restarted_at(state: &State, times: &[&str]) -> State {
@@ -526,18 +666,57 @@ mod tests {
         (plan.actions[0].decision, plan.actions[0].reason.as_str())
     }
 
-    const GO: Mode = Mode { all_ran: true, no_restart: false, dry_run: false };
+    const GO: Mode = Mode {
+        all_ran: true,
+        no_restart: false,
+        dry_run: false,
+    };
 
     #[test]
     fn a_confirmed_critical_restarts_with_the_budget_in_the_reason() {
         let c = service_config("", "");
-        let plan = step(&c, &State::default(), Status::Critical, Status::Ok, "2026-11-22T05:00:00Z", GO);
-        assert_eq!(only_action(&plan), (Decision::Go, "restart bot (1 of 3 in the last 1h): bot-log CRITICAL for 1 run"));
+        let plan = step(
+            &c,
+            &State::default(),
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:00:00Z",
+            GO,
+        );
+        assert_eq!(
+            only_action(&plan),
+            (
+                Decision::Go,
+                "restart bot (1 of 3 in the last 1h): bot-log CRITICAL for 1 run"
+            )
+        );
         assert_eq!(plan.actions[0].triggers, ["bot-log"]);
         // A warning, an OK or an unconfirmed problem asks for nothing.
-        assert!(step(&c, &State::default(), Status::Warning, Status::Ok, "2026-11-22T05:00:00Z", GO).actions.is_empty());
+        assert!(
+            step(
+                &c,
+                &State::default(),
+                Status::Warning,
+                Status::Ok,
+                "2026-11-22T05:00:00Z",
+                GO
+            )
+            .actions
+            .is_empty()
+        );
         let c3 = service_config("", "after = 3");
-        assert!(step(&c3, &State::default(), Status::Critical, Status::Ok, "2026-11-22T05:00:00Z", GO).actions.is_empty());
+        assert!(
+            step(
+                &c3,
+                &State::default(),
+                Status::Critical,
+                Status::Ok,
+                "2026-11-22T05:00:00Z",
+                GO
+            )
+            .actions
+            .is_empty()
+        );
     }
 
     #[test]
@@ -546,8 +725,21 @@ mod tests {
         let prev = restarted_at(&State::default(), &["2026-11-22T05:00:00Z"]);
         let at = |now| only_action(&step(&c, &prev, Status::Critical, Status::Ok, now, GO)).0;
         assert_eq!(at("2026-11-22T05:00:30Z"), Decision::Held);
-        let plan = step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T05:01:30Z", GO);
-        assert!(only_action(&plan).1.contains("cooling down, the last one was 1m 30s ago"), "{:?}", plan.actions);
+        let plan = step(
+            &c,
+            &prev,
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:01:30Z",
+            GO,
+        );
+        assert!(
+            only_action(&plan)
+                .1
+                .contains("cooling down, the last one was 1m 30s ago"),
+            "{:?}",
+            plan.actions
+        );
         assert_eq!(at("2026-11-22T05:02:01Z"), Decision::Go);
     }
 
@@ -555,25 +747,82 @@ mod tests {
     fn grace_holds_even_a_new_failure() {
         let c = service_config("grace = \"5m\"", "");
         let prev = restarted_at(&State::default(), &["2026-11-22T05:00:00Z"]);
-        let ok_then = step(&c, &prev, Status::Ok, Status::Ok, "2026-11-22T05:01:00Z", GO).next_state;
-        let plan = step(&c, &ok_then, Status::Critical, Status::Ok, "2026-11-22T05:02:00Z", GO);
-        assert!(only_action(&plan).1.contains("held: in grace"), "{:?}", plan.actions);
+        let ok_then = step(
+            &c,
+            &prev,
+            Status::Ok,
+            Status::Ok,
+            "2026-11-22T05:01:00Z",
+            GO,
+        )
+        .next_state;
+        let plan = step(
+            &c,
+            &ok_then,
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:02:00Z",
+            GO,
+        );
+        assert!(
+            only_action(&plan).1.contains("held: in grace"),
+            "{:?}",
+            plan.actions
+        );
     }
 
     #[test]
     fn a_full_budget_suspends_once_until_the_oldest_leaves_the_window() {
         let c = service_config("", "");
-        let prev = restarted_at(&State::default(), &["2026-11-22T05:00:00Z", "2026-11-22T05:10:00Z", "2026-11-22T05:20:00Z"]);
-        let plan = step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T05:30:00Z", GO);
-        assert_eq!(only_action(&plan), (Decision::Suspended, "restart bot suspended until 06:00 UTC: 3 of 3 used in the last 1h: bot-log CRITICAL for 1 run"));
+        let prev = restarted_at(
+            &State::default(),
+            &[
+                "2026-11-22T05:00:00Z",
+                "2026-11-22T05:10:00Z",
+                "2026-11-22T05:20:00Z",
+            ],
+        );
+        let plan = step(
+            &c,
+            &prev,
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:30:00Z",
+            GO,
+        );
+        assert_eq!(
+            only_action(&plan),
+            (
+                Decision::Suspended,
+                "restart bot suspended until 06:00 UTC: 3 of 3 used in the last 1h: bot-log CRITICAL for 1 run"
+            )
+        );
         assert_eq!(plan.notes.len(), 1);
-        assert!(plan.notes[0].message.contains("manual intervention required"));
+        assert!(
+            plan.notes[0]
+                .message
+                .contains("manual intervention required")
+        );
         assert_eq!(plan.notes[0].status, Status::Critical);
-        let again = step(&c, &plan.next_state, Status::Critical, Status::Ok, "2026-11-22T05:31:00Z", GO);
+        let again = step(
+            &c,
+            &plan.next_state,
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:31:00Z",
+            GO,
+        );
         assert_eq!(only_action(&again).0, Decision::Suspended);
         assert!(again.notes.is_empty(), "the suspension is announced once");
         // The oldest restart leaves the window: one restart is allowed again.
-        let later = step(&c, &again.next_state, Status::Critical, Status::Ok, "2026-11-22T06:00:01Z", GO);
+        let later = step(
+            &c,
+            &again.next_state,
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T06:00:01Z",
+            GO,
+        );
         assert_eq!(only_action(&later).0, Decision::Go);
         assert!(!later.next_state.services["bot"].suspended);
     }
@@ -581,13 +830,43 @@ mod tests {
     #[test]
     fn a_full_budget_and_a_silence_ask_for_nothing() {
         let c = service_config("", "");
-        let mut prev = restarted_at(&State::default(), &["2026-11-22T05:00:00Z", "2026-11-22T05:10:00Z", "2026-11-22T05:20:00Z"]);
-        prev.silences.insert("bot-log".into(), crate::state::Silence { until: t("2026-11-22T07:00:00Z"), reason: None });
-        let plan = step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T05:30:00Z", GO);
+        let mut prev = restarted_at(
+            &State::default(),
+            &[
+                "2026-11-22T05:00:00Z",
+                "2026-11-22T05:10:00Z",
+                "2026-11-22T05:20:00Z",
+            ],
+        );
+        prev.silences.insert(
+            "bot-log".into(),
+            crate::state::Silence {
+                until: t("2026-11-22T07:00:00Z"),
+                reason: None,
+            },
+        );
+        let plan = step(
+            &c,
+            &prev,
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:30:00Z",
+            GO,
+        );
         assert!(plan.actions.is_empty() && plan.notes.is_empty(), "{plan:?}");
         assert_eq!(plan.silenced, [true, false]);
         // An expired silence is dropped and acts no more.
-        let after = step(&c, &State { silences: prev.silences.clone(), ..State::default() }, Status::Critical, Status::Ok, "2026-11-22T07:00:01Z", GO);
+        let after = step(
+            &c,
+            &State {
+                silences: prev.silences.clone(),
+                ..State::default()
+            },
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T07:00:01Z",
+            GO,
+        );
         assert!(after.next_state.silences.is_empty());
         assert_eq!(only_action(&after).0, Decision::Go);
     }
@@ -595,17 +874,62 @@ mod tests {
     #[test]
     fn an_upstream_failure_holds() {
         let c = service_config("", "depends_on = [\"internet\"]");
-        let plan = step(&c, &State::default(), Status::Critical, Status::Critical, "2026-11-22T05:00:00Z", GO);
-        assert_eq!(only_action(&plan), (Decision::Held, "restart bot held: upstream internet is down: bot-log CRITICAL for 1 run"));
+        let plan = step(
+            &c,
+            &State::default(),
+            Status::Critical,
+            Status::Critical,
+            "2026-11-22T05:00:00Z",
+            GO,
+        );
+        assert_eq!(
+            only_action(&plan),
+            (
+                Decision::Held,
+                "restart bot held: upstream internet is down: bot-log CRITICAL for 1 run"
+            )
+        );
     }
 
     #[test]
     fn no_restart_holds_and_dry_run_says_what_it_would_do() {
         let c = service_config("", "");
-        let no = step(&c, &State::default(), Status::Critical, Status::Ok, "2026-11-22T05:00:00Z", Mode { no_restart: true, ..GO });
-        assert_eq!(only_action(&no), (Decision::Held, "restart bot held: --no-restart: bot-log CRITICAL for 1 run"));
-        let dry = step(&c, &State::default(), Status::Critical, Status::Ok, "2026-11-22T05:00:00Z", Mode { dry_run: true, ..GO });
-        assert_eq!(only_action(&dry), (Decision::DryRun, "would restart bot (1 of 3 in the last 1h): bot-log CRITICAL for 1 run"));
+        let no = step(
+            &c,
+            &State::default(),
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:00:00Z",
+            Mode {
+                no_restart: true,
+                ..GO
+            },
+        );
+        assert_eq!(
+            only_action(&no),
+            (
+                Decision::Held,
+                "restart bot held: --no-restart: bot-log CRITICAL for 1 run"
+            )
+        );
+        let dry = step(
+            &c,
+            &State::default(),
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:00:00Z",
+            Mode {
+                dry_run: true,
+                ..GO
+            },
+        );
+        assert_eq!(
+            only_action(&dry),
+            (
+                Decision::DryRun,
+                "would restart bot (1 of 3 in the last 1h): bot-log CRITICAL for 1 run"
+            )
+        );
     }
 
     #[test]
@@ -613,18 +937,62 @@ mod tests {
         let c = service_config("", "");
         // Restarts "in the future" count as now: the budget is full, not empty,
         // and the suspension ends one window from now at the latest.
-        let prev = restarted_at(&State::default(), &["2026-11-22T09:00:00Z", "2026-11-22T09:01:00Z", "2026-11-22T09:02:00Z"]);
-        let plan = step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T05:00:00Z", GO);
-        assert_eq!(only_action(&plan).1, "restart bot suspended until 06:00 UTC: 3 of 3 used in the last 1h: bot-log CRITICAL for 1 run");
+        let prev = restarted_at(
+            &State::default(),
+            &[
+                "2026-11-22T09:00:00Z",
+                "2026-11-22T09:01:00Z",
+                "2026-11-22T09:02:00Z",
+            ],
+        );
+        let plan = step(
+            &c,
+            &prev,
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:00:00Z",
+            GO,
+        );
+        assert_eq!(
+            only_action(&plan).1,
+            "restart bot suspended until 06:00 UTC: 3 of 3 used in the last 1h: bot-log CRITICAL for 1 run"
+        );
     }
 
     #[test]
     fn restarts_are_held_for_a_window_after_the_state_was_reset() {
         let c = service_config("", "");
-        let prev = State { reset_at: Some(t("2026-11-22T05:00:00Z")), ..State::default() };
-        let plan = step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T05:30:00Z", GO);
-        assert_eq!(only_action(&plan), (Decision::Held, "restart bot held until 06:00 UTC: the state file was reset at 05:00 UTC: bot-log CRITICAL for 1 run"));
-        assert_eq!(only_action(&step(&c, &prev, Status::Critical, Status::Ok, "2026-11-22T06:00:01Z", GO)).0, Decision::Go);
+        let prev = State {
+            reset_at: Some(t("2026-11-22T05:00:00Z")),
+            ..State::default()
+        };
+        let plan = step(
+            &c,
+            &prev,
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:30:00Z",
+            GO,
+        );
+        assert_eq!(
+            only_action(&plan),
+            (
+                Decision::Held,
+                "restart bot held until 06:00 UTC: the state file was reset at 05:00 UTC: bot-log CRITICAL for 1 run"
+            )
+        );
+        assert_eq!(
+            only_action(&step(
+                &c,
+                &prev,
+                Status::Critical,
+                Status::Ok,
+                "2026-11-22T06:00:01Z",
+                GO
+            ))
+            .0,
+            Decision::Go
+        );
     }
 
     #[test]
@@ -637,22 +1005,51 @@ mod tests {
         )
         .unwrap();
         let ran: Vec<&CheckSpec> = c.checks.iter().collect();
-        let plan = decide(&c, &ran, &[judged_as(Status::Critical), judged_as(Status::Critical)], &State::default(), t("2026-11-22T05:00:00Z"), GO);
+        let plan = decide(
+            &c,
+            &ran,
+            &[judged_as(Status::Critical), judged_as(Status::Critical)],
+            &State::default(),
+            t("2026-11-22T05:00:00Z"),
+            GO,
+        );
         assert_eq!(plan.actions.len(), 1);
         assert_eq!(plan.actions[0].triggers, ["a", "b"]);
     }
 
     #[test]
     fn recovery_commands_have_their_own_budget() {
-        let c = load_str("t.toml", "[[check]]\nname = \"token\"\ntype = \"memory\"\nrun = [\"refresh-token\"]\n").unwrap();
+        let c = load_str(
+            "t.toml",
+            "[[check]]\nname = \"token\"\ntype = \"memory\"\nrun = [\"refresh-token\"]\n",
+        )
+        .unwrap();
         let ran: Vec<&CheckSpec> = c.checks.iter().collect();
         let mut prev = State::default();
-        let first = decide(&c, &ran, &[judged_as(Status::Critical)], &prev, t("2026-11-22T05:00:00Z"), GO);
+        let first = decide(
+            &c,
+            &ran,
+            &[judged_as(Status::Critical)],
+            &prev,
+            t("2026-11-22T05:00:00Z"),
+            GO,
+        );
         assert_eq!(first.actions[0].target, Target::Recover("token".into()));
         assert_eq!(first.actions[0].decision, Decision::Go);
         prev = first.next_state;
-        prev.checks.get_mut("token").unwrap().runs = vec![t("2026-11-22T05:00:00Z"), t("2026-11-22T05:03:00Z"), t("2026-11-22T05:06:00Z")];
-        let plan = decide(&c, &ran, &[judged_as(Status::Critical)], &prev, t("2026-11-22T05:10:00Z"), GO);
+        prev.checks.get_mut("token").unwrap().runs = vec![
+            t("2026-11-22T05:00:00Z"),
+            t("2026-11-22T05:03:00Z"),
+            t("2026-11-22T05:06:00Z"),
+        ];
+        let plan = decide(
+            &c,
+            &ran,
+            &[judged_as(Status::Critical)],
+            &prev,
+            t("2026-11-22T05:10:00Z"),
+            GO,
+        );
         assert_eq!(plan.actions[0].decision, Decision::Suspended);
     }
 }

@@ -20,13 +20,19 @@ fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
         })?,
         None => config::embedded(),
     };
-    let store = Store::open(&config.settings.state_dir, Instant::now() + config.settings.deadline).map_err(|e| {
+    let store = Store::open(
+        &config.settings.state_dir,
+        Instant::now() + config.settings.deadline,
+    )
+    .map_err(|e| {
         eprintln!("healthcheck: {e}");
         3
     })?;
     let loaded = store.load(jiff::Timestamp::now());
     if let Some(v) = loaded.newer_version {
-        eprintln!("healthcheck: the state file has version {v}, newer than this healthcheck understands; not touching it");
+        eprintln!(
+            "healthcheck: the state file has version {v}, newer than this healthcheck understands; not touching it"
+        );
         return Err(3);
     }
     if let Some(message) = loaded.quarantined {
@@ -39,7 +45,10 @@ fn save(store: &Store, state: &State) -> u8 {
     match store.save(state) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("healthcheck: cannot save state in {}: {e}", store.dir().display());
+            eprintln!(
+                "healthcheck: cannot save state in {}: {e}",
+                store.dir().display()
+            );
             3
         }
     }
@@ -91,9 +100,16 @@ pub fn history(cli: &Cli) -> u8 {
             let restarts: Vec<jiff::Timestamp> = state
                 .services
                 .get(&s.name)
-                .map(|h| h.restarts.iter().map(|t| (*t).min(now)).filter(|t| now.duration_since(*t).unsigned_abs() < s.window).collect())
+                .map(|h| {
+                    h.restarts
+                        .iter()
+                        .map(|t| (*t).min(now))
+                        .filter(|t| now.duration_since(*t).unsigned_abs() < s.window)
+                        .collect()
+                })
                 .unwrap_or_default();
-            let suspended_until = (restarts.len() as u32 >= s.max_restarts).then(|| restarts.iter().min().copied().unwrap_or(now) + s.window);
+            let suspended_until = (restarts.len() as u32 >= s.max_restarts)
+                .then(|| restarts.iter().min().copied().unwrap_or(now) + s.window);
             ServiceHistory {
                 name: s.name.clone(),
                 manager: s.manager.kind(),
@@ -107,17 +123,33 @@ pub fn history(cli: &Cli) -> u8 {
     let checks = state
         .checks
         .iter()
-        .map(|(name, c)| CheckHistory { name: name.clone(), status: c.status, since: c.since, consecutive: c.consecutive })
+        .map(|(name, c)| CheckHistory {
+            name: name.clone(),
+            status: c.status,
+            since: c.since,
+            consecutive: c.consecutive,
+        })
         .collect();
     let silences = state
         .silences
         .iter()
         .filter(|(_, s)| s.until > now)
-        .map(|(name, s)| SilenceHistory { check: name.clone(), until: s.until, reason: s.reason.clone() })
+        .map(|(name, s)| SilenceHistory {
+            check: name.clone(),
+            until: s.until,
+            reason: s.reason.clone(),
+        })
         .collect();
-    let h = History { services, checks, silences };
+    let h = History {
+        services,
+        checks,
+        silences,
+    };
     if cli.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&h).expect("history serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&h).expect("history serializes")
+        );
     } else {
         print!("{}", render(&h));
     }
@@ -143,7 +175,11 @@ fn render(h: &History) -> String {
             out.push_str(&format!(", last at {}", time(last)));
         }
         if let Some(until) = &s.suspended_until {
-            out.push_str(&format!("; SUSPENDED until {} (healthcheck reset {})", time(until), s.name));
+            out.push_str(&format!(
+                "; SUSPENDED until {} (healthcheck reset {})",
+                time(until),
+                s.name
+            ));
         }
         out.push('\n');
     }
@@ -152,7 +188,12 @@ fn render(h: &History) -> String {
         out.push_str("  (none yet)\n");
     }
     for c in &h.checks {
-        out.push_str(&format!("  {}: {} since {}", c.name, c.status.name(), time(&c.since)));
+        out.push_str(&format!(
+            "  {}: {} since {}",
+            c.name,
+            c.status.name(),
+            time(&c.since)
+        ));
         if c.consecutive > 0 {
             out.push_str(&format!(", {} run(s) in a row", c.consecutive));
         }
@@ -161,7 +202,11 @@ fn render(h: &History) -> String {
     if !h.silences.is_empty() {
         out.push_str("silences:\n");
         for s in &h.silences {
-            let name = if s.check == ALL { "all checks" } else { s.check.as_str() };
+            let name = if s.check == ALL {
+                "all checks"
+            } else {
+                s.check.as_str()
+            };
             out.push_str(&format!("  {name} until {}", time(&s.until)));
             if let Some(r) = &s.reason {
                 out.push_str(&format!(" ({r})"));
@@ -181,7 +226,10 @@ pub fn reset(cli: &Cli, target: &TargetArgs) -> u8 {
         Some(name) => {
             if config.service(name).is_none() {
                 let known: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
-                eprintln!("healthcheck: no [[service]] named `{name}` (services: {})", known.join(", "));
+                eprintln!(
+                    "healthcheck: no [[service]] named `{name}` (services: {})",
+                    known.join(", ")
+                );
                 return 3;
             }
             state.services.remove(name);
@@ -213,8 +261,22 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
         Err(code) => return code,
     };
     let until = jiff::Timestamp::now() + duration;
-    state.silences.insert(key.clone(), Silence { until, reason: args.reason.clone() });
-    println!("silenced {} until {}", if key == ALL { "all checks" } else { key.as_str() }, until.strftime("%Y-%m-%d %H:%M UTC"));
+    state.silences.insert(
+        key.clone(),
+        Silence {
+            until,
+            reason: args.reason.clone(),
+        },
+    );
+    println!(
+        "silenced {} until {}",
+        if key == ALL {
+            "all checks"
+        } else {
+            key.as_str()
+        },
+        until.strftime("%Y-%m-%d %H:%M UTC")
+    );
     save(&store, &state)
 }
 
@@ -232,7 +294,14 @@ pub fn unsilence(cli: &Cli, target: &TargetArgs) -> u8 {
     } else {
         state.silences.remove(&key);
     }
-    println!("unsilenced {}", if key == ALL { "all checks" } else { key.as_str() });
+    println!(
+        "unsilenced {}",
+        if key == ALL {
+            "all checks"
+        } else {
+            key.as_str()
+        }
+    );
     save(&store, &state)
 }
 
@@ -242,7 +311,10 @@ fn check_key(config: &Config, target: &TargetArgs) -> Result<String, u8> {
         Some(name) if config.check(name).is_some() => Ok(name.clone()),
         Some(name) => {
             let known: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
-            eprintln!("healthcheck: no check named `{name}` (checks: {})", known.join(", "));
+            eprintln!(
+                "healthcheck: no check named `{name}` (checks: {})",
+                known.join(", ")
+            );
             Err(3)
         }
     }

@@ -62,13 +62,20 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
                 return 3;
             }
             Err(e) => {
-                notes.push(Note::new(Status::Unknown, format!("{e}; nothing is saved and nothing restarted this run")));
+                notes.push(Note::new(
+                    Status::Unknown,
+                    format!("{e}; nothing is saved and nothing restarted this run"),
+                ));
                 own_failure = true;
                 None
             }
         }
     };
-    log.info(format!("config {}; state in {}", config.origin, settings.state_dir.display()));
+    log.info(format!(
+        "config {}; state in {}",
+        config.origin,
+        settings.state_dir.display()
+    ));
     let loaded = store.as_ref().map(|s| s.load(now)).unwrap_or_default();
     if let Some(message) = &loaded.quarantined {
         notes.push(Note::new(Status::Warning, message.clone()));
@@ -85,10 +92,27 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
 
     let reserve = (settings.deadline / 10).min(Duration::from_secs(5));
     let checks_deadline = deadline - reserve;
-    let memories = selected.iter().map(|c| loaded.state.checks.get(&c.name).and_then(|s| s.memory.clone())).collect();
+    let memories = selected
+        .iter()
+        .map(|c| {
+            loaded
+                .state
+                .checks
+                .get(&c.name)
+                .and_then(|s| s.memory.clone())
+        })
+        .collect();
     let finished = runner::run(&selected, memories, now, checks_deadline);
-    let judged: Vec<Judged> = selected.iter().zip(&finished).map(|(spec, f)| decide::judge(spec, f.outcome.clone())).collect();
-    let mode = Mode { all_ran: args.only.is_empty(), no_restart: args.no_restart, dry_run: args.dry_run };
+    let judged: Vec<Judged> = selected
+        .iter()
+        .zip(&finished)
+        .map(|(spec, f)| decide::judge(spec, f.outcome.clone()))
+        .collect();
+    let mode = Mode {
+        all_ran: args.only.is_empty(),
+        no_restart: args.no_restart,
+        dry_run: args.dry_run,
+    };
     let plan = decide::decide(&config, &selected, &judged, &loaded.state, now, mode);
     notes.extend(plan.notes.iter().cloned());
     let mut rows: Vec<Row> = selected
@@ -96,16 +120,41 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         .zip(judged)
         .zip(&finished)
         .enumerate()
-        .map(|(i, ((spec, judged), f))| Row { spec, judged, verdict: plan.verdicts[i], silenced: plan.silenced[i], duration: f.duration })
+        .map(|(i, ((spec, judged), f))| Row {
+            spec,
+            judged,
+            verdict: plan.verdicts[i],
+            silenced: plan.silenced[i],
+            duration: f.duration,
+        })
         .collect();
     let mut next_state = plan.next_state;
 
-    let ctx = act::Ctx { settings, deadline: checks_deadline };
+    let ctx = act::Ctx {
+        settings,
+        deadline: checks_deadline,
+    };
     let mut actions = Vec::new();
     for action in &plan.actions {
-        let mut report = act_on(&config, action, &ctx, store.as_ref().filter(|_| can_record), &mut next_state, now, &mut own_failure, &mut notes);
+        let mut report = act_on(
+            &config,
+            action,
+            &ctx,
+            store.as_ref().filter(|_| can_record),
+            &mut next_state,
+            now,
+            &mut own_failure,
+            &mut notes,
+        );
         if report.outcome == "ok" {
-            let verdicts = recheck(&action.triggers, &mut rows, &loaded.state, &mut next_state, now, checks_deadline);
+            let verdicts = recheck(
+                &action.triggers,
+                &mut rows,
+                &loaded.state,
+                &mut next_state,
+                now,
+                checks_deadline,
+            );
             report.detail = format!("{}; re-checked: {}", report.detail, verdicts.join(", "));
         }
         actions.push(report);
@@ -115,19 +164,32 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         && let Some(store) = &store
         && let Err(e) = store.save(&next_state)
     {
-        notes.push(Note::new(Status::Unknown, format!("cannot save state in {}: {e}", store.dir().display())));
+        notes.push(Note::new(
+            Status::Unknown,
+            format!("cannot save state in {}: {e}", store.dir().display()),
+        ));
         own_failure = true;
     }
 
     // Silenced checks are reported with their real status but count as OK.
     let worst = Status::worst(
-        rows.iter().filter(|r| !r.silenced).map(|r| r.judged.status).chain(notes.iter().map(|n| n.status)),
+        rows.iter()
+            .filter(|r| !r.silenced)
+            .map(|r| r.judged.status)
+            .chain(notes.iter().map(|n| n.status)),
     );
     let status = if own_failure { Status::Unknown } else { worst };
     let checks = rows
         .iter()
         .map(|r| {
-            let mut c = CheckReport::new(&r.spec.name, r.spec.kind, r.spec.hint.as_deref(), &r.judged, r.verdict, r.duration.as_secs_f64() * 1000.0);
+            let mut c = CheckReport::new(
+                &r.spec.name,
+                r.spec.kind,
+                r.spec.hint.as_deref(),
+                &r.judged,
+                r.verdict,
+                r.duration.as_secs_f64() * 1000.0,
+            );
             c.silenced = r.silenced;
             c
         })
@@ -144,10 +206,11 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         alerts: Vec::new(),
         notes,
     };
-    if can_record
-        && let Err(e) = report::save(&settings.state_dir, &report, settings.reports)
-    {
-        eprintln!("healthcheck: cannot write report in {}: {e}", settings.state_dir.join("reports").display());
+    if can_record && let Err(e) = report::save(&settings.state_dir, &report, settings.reports) {
+        eprintln!(
+            "healthcheck: cannot write report in {}: {e}",
+            settings.state_dir.join("reports").display()
+        );
     }
     print(cli.format, args, cli.verbose, &report);
     status.exit_code()
@@ -174,7 +237,13 @@ fn act_on(
         Decision::Go => {}
     }
     let Some(store) = store else {
-        return report("held", format!("{}; held: the state cannot be saved, so it could not be recorded", action.reason));
+        return report(
+            "held",
+            format!(
+                "{}; held: the state cannot be saved, so it could not be recorded",
+                action.reason
+            ),
+        );
     };
     let service = match &action.target {
         Target::Restart(name) => config.service(name),
@@ -186,7 +255,12 @@ fn act_on(
         return report("held", format!("{}; held: {why}", action.reason));
     }
     match &action.target {
-        Target::Restart(name) => next_state.services.entry(name.clone()).or_default().restarts.push(now),
+        Target::Restart(name) => next_state
+            .services
+            .entry(name.clone())
+            .or_default()
+            .restarts
+            .push(now),
         Target::Recover(check) => {
             if let Some(c) = next_state.checks.get_mut(check) {
                 c.runs.push(now);
@@ -195,8 +269,14 @@ fn act_on(
     }
     if let Err(e) = store.save(next_state) {
         *own_failure = true;
-        notes.push(Note::new(Status::Unknown, format!("cannot record the action in state: {e}")));
-        return report("held", format!("{}; held: it could not be recorded in state", action.reason));
+        notes.push(Note::new(
+            Status::Unknown,
+            format!("cannot record the action in state: {e}"),
+        ));
+        return report(
+            "held",
+            format!("{}; held: it could not be recorded in state", action.reason),
+        );
     }
     let result = match (&action.target, service) {
         (Target::Restart(_), Some(spec)) => act::restart(spec, ctx),
@@ -223,9 +303,17 @@ fn recheck(
     deadline: Instant,
 ) -> Vec<String> {
     let mut verdicts = Vec::new();
-    let indexes: Vec<usize> = rows.iter().enumerate().filter(|(_, r)| triggers.contains(&r.spec.name)).map(|(i, _)| i).collect();
+    let indexes: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| triggers.contains(&r.spec.name))
+        .map(|(i, _)| i)
+        .collect();
     let specs: Vec<&CheckSpec> = indexes.iter().map(|i| rows[*i].spec).collect();
-    let memories = indexes.iter().map(|i| rows[*i].judged.memory.clone()).collect();
+    let memories = indexes
+        .iter()
+        .map(|i| rows[*i].judged.memory.clone())
+        .collect();
     let again = runner::run(&specs, memories, now, deadline);
     for (i, finished) in indexes.into_iter().zip(again) {
         let row = &mut rows[i];
@@ -235,9 +323,14 @@ fn recheck(
         verdicts.push(if helped {
             format!("{} OK, it helped", row.spec.name)
         } else {
-            format!("{} still {}, it did not help", row.spec.name, judged.status.word())
+            format!(
+                "{} still {}, it did not help",
+                row.spec.name,
+                judged.status.word()
+            )
         });
-        let (mut state, verdict) = decide::update_check(row.spec, before.checks.get(&row.spec.name), &judged, now);
+        let (mut state, verdict) =
+            decide::update_check(row.spec, before.checks.get(&row.spec.name), &judged, now);
         if let Some(current) = next_state.checks.get(&row.spec.name) {
             state.runs = current.runs.clone();
         }
@@ -263,7 +356,11 @@ fn load_config(cli: &Cli, log: &Log) -> Result<Config, u8> {
     match config::discover(cli.config.as_deref()) {
         Some(path) => config::load(&path).map_err(|errors| {
             eprintln!("{errors}");
-            eprintln!("healthcheck: {} has {} error(s); nothing was run", path.display(), errors.0.len());
+            eprintln!(
+                "healthcheck: {} has {} error(s); nothing was run",
+                path.display(),
+                errors.0.len()
+            );
             3
         }),
         None => {
@@ -281,18 +378,30 @@ fn load_config(cli: &Cli, log: &Log) -> Result<Config, u8> {
 fn select<'c>(config: &'c Config, only: &[String]) -> Result<Vec<&'c CheckSpec>, String> {
     if let Some(unknown) = only.iter().find(|n| config.check(n).is_none()) {
         let names: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
-        return Err(format!("--only {unknown}: no such check (checks: {})", names.join(", ")));
+        return Err(format!(
+            "--only {unknown}: no such check (checks: {})",
+            names.join(", ")
+        ));
     }
-    Ok(config.checks.iter().filter(|c| only.is_empty() || only.contains(&c.name)).collect())
+    Ok(config
+        .checks
+        .iter()
+        .filter(|c| only.is_empty() || only.contains(&c.name))
+        .collect())
 }
 
 /// However stuck the run is (a hung write, a wedged lock), the process ends
 /// `after` from now with UNKNOWN.
 fn start_backstop(after: Duration) {
-    let _ = std::thread::Builder::new().name("backstop".into()).spawn(move || {
-        std::thread::sleep(after);
-        eprintln!("healthcheck: still running {}s past the deadline; giving up", BACKSTOP_GRACE.as_secs());
-        // SAFETY: _exit ends the process at once; no Rust state is touched after it.
-        unsafe { libc::_exit(3) }
-    });
+    let _ = std::thread::Builder::new()
+        .name("backstop".into())
+        .spawn(move || {
+            std::thread::sleep(after);
+            eprintln!(
+                "healthcheck: still running {}s past the deadline; giving up",
+                BACKSTOP_GRACE.as_secs()
+            );
+            // SAFETY: _exit ends the process at once; no Rust state is touched after it.
+            unsafe { libc::_exit(3) }
+        });
 }

@@ -131,7 +131,9 @@ impl std::fmt::Display for OpenError {
                 "another healthcheck run is in progress (lock held past the deadline)"
             ),
             OpenError::Io(p, e) => write!(f, "state directory {}: {e}", p.display()),
-            OpenError::Unsafe(p, why) => write!(f, "refusing to use {} as root: {why}", p.display()),
+            OpenError::Unsafe(p, why) => {
+                write!(f, "refusing to use {} as root: {why}", p.display())
+            }
         }
     }
 }
@@ -408,7 +410,13 @@ mod tests {
             let at = now() + jiff::SignedDuration::from_secs(i as i64);
             let loaded = s.load(at);
             // Fresh state, remembering when it was reset (restarts wait a window).
-            assert_eq!(loaded.state, State { reset_at: Some(at), ..State::default() });
+            assert_eq!(
+                loaded.state,
+                State {
+                    reset_at: Some(at),
+                    ..State::default()
+                }
+            );
             assert!(loaded.quarantined.unwrap().contains("moved it to"));
             assert!(!dir.path().join(FILE).exists());
         }

@@ -8,32 +8,51 @@ use std::time::Duration;
 
 use super::{Ctx, argv};
 
-const INSPECT_FORMAT: &str = "{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{end}}";
+const INSPECT_FORMAT: &str =
+    "{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{end}}";
 
 pub fn restart(container: &str, verify: Duration, ctx: &Ctx) -> Result<String, String> {
-    ctx.run_ok(&argv(&ctx.settings.docker, &["restart", "-t", "10", container]))?;
+    ctx.run_ok(&argv(
+        &ctx.settings.docker,
+        &["restart", "-t", "10", container],
+    ))?;
     wait_running(container, verify, ctx)?;
     Ok(format!("restarted container {container}; it is running"))
 }
 
-pub fn restart_compose(file: &Path, service: &str, verify: Duration, ctx: &Ctx) -> Result<String, String> {
+pub fn restart_compose(
+    file: &Path,
+    service: &str,
+    verify: Duration,
+    ctx: &Ctx,
+) -> Result<String, String> {
     let file = file.to_string_lossy();
     let compose = &ctx.settings.compose;
     ctx.run_ok(&argv(compose, &["-f", &file, "restart", service]))?;
     let ps = ctx.run_ok(&argv(compose, &["-f", &file, "ps", "-q", service]))?;
-    let ids: Vec<String> = String::from_utf8_lossy(&ps.stdout).split_whitespace().map(str::to_string).collect();
+    let ids: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
     if ids.is_empty() {
-        return Err(format!("compose service {service} has no container after the restart"));
+        return Err(format!(
+            "compose service {service} has no container after the restart"
+        ));
     }
     for id in &ids {
         wait_running(id, verify, ctx)?;
     }
-    Ok(format!("restarted compose service {service}; it is running"))
+    Ok(format!(
+        "restarted compose service {service}; it is running"
+    ))
 }
 
 fn wait_running(container: &str, verify: Duration, ctx: &Ctx) -> Result<(), String> {
     ctx.wait_until(verify, || {
-        let out = ctx.run_ok(&argv(&ctx.settings.docker, &["inspect", "--format", INSPECT_FORMAT, container]))?;
+        let out = ctx.run_ok(&argv(
+            &ctx.settings.docker,
+            &["inspect", "--format", INSPECT_FORMAT, container],
+        ))?;
         let text = String::from_utf8_lossy(&out.stdout);
         let mut words = text.split_whitespace();
         let running = words.next() == Some("true");

@@ -36,11 +36,20 @@ impl Ctx<'_> {
     fn run(&self, argv: &[String]) -> Result<proc::Output, String> {
         let timeout = self.remaining().min(STEP_TIMEOUT);
         if timeout.is_zero() {
-            return Err(format!("no time left before the deadline to run {}", argv[0]));
+            return Err(format!(
+                "no time left before the deadline to run {}",
+                argv[0]
+            ));
         }
-        let out = proc::Job::new(argv, timeout).run().map_err(|e| e.to_string())?;
+        let out = proc::Job::new(argv, timeout)
+            .run()
+            .map_err(|e| e.to_string())?;
         if out.timed_out {
-            return Err(format!("{} timed out after {}s and was killed", show_argv(argv), timeout.as_secs()));
+            return Err(format!(
+                "{} timed out after {}s and was killed",
+                show_argv(argv),
+                timeout.as_secs()
+            ));
         }
         Ok(out)
     }
@@ -51,12 +60,20 @@ impl Ctx<'_> {
         if out.code == Some(0) {
             Ok(out)
         } else {
-            Err(format!("{} failed: {}", show_argv(argv), describe_exit(&out)))
+            Err(format!(
+                "{} failed: {}",
+                show_argv(argv),
+                describe_exit(&out)
+            ))
         }
     }
 
     /// Poll `probe` until it says done (`Ok(true)`), fails, or `verify` runs out.
-    fn wait_until(&self, verify: Duration, mut probe: impl FnMut() -> Result<bool, String>) -> Result<(), String> {
+    fn wait_until(
+        &self,
+        verify: Duration,
+        mut probe: impl FnMut() -> Result<bool, String>,
+    ) -> Result<(), String> {
         let until = (Instant::now() + verify).min(self.deadline);
         loop {
             if probe()? {
@@ -72,8 +89,17 @@ impl Ctx<'_> {
 
 /// "exit 1: Unit not found" / "killed by signal 9".
 fn describe_exit(out: &proc::Output) -> String {
-    let first_line = |b: &[u8]| String::from_utf8_lossy(b).lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim().to_string();
-    let said = [first_line(&out.stderr), first_line(&out.stdout)].into_iter().find(|s| !s.is_empty());
+    let first_line = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let said = [first_line(&out.stderr), first_line(&out.stdout)]
+        .into_iter()
+        .find(|s| !s.is_empty());
     let how = match out.code {
         Some(c) => format!("exit {c}"),
         None => "killed by a signal".to_string(),
@@ -90,7 +116,11 @@ fn show_argv(argv: &[String]) -> String {
 
 /// Prefix + arguments.
 fn argv(prefix: &[String], args: &[&str]) -> Vec<String> {
-    prefix.iter().cloned().chain(args.iter().map(|s| s.to_string())).collect()
+    prefix
+        .iter()
+        .cloned()
+        .chain(args.iter().map(|s| s.to_string()))
+        .collect()
 }
 
 /// Run a guard: exit 0 allows the action.
@@ -99,7 +129,11 @@ pub fn guard(argv: &[String], ctx: &Ctx) -> Result<(), String> {
     if out.code == Some(0) {
         Ok(())
     } else {
-        Err(format!("guard {} refused ({})", show_argv(argv), describe_exit(&out)))
+        Err(format!(
+            "guard {} refused ({})",
+            show_argv(argv),
+            describe_exit(&out)
+        ))
     }
 }
 
@@ -108,10 +142,23 @@ pub fn restart(service: &ServiceSpec, ctx: &Ctx) -> Result<String, String> {
     match &service.manager {
         Manager::Systemd { unit } => systemd::restart(unit, service.verify, ctx),
         Manager::Docker { container } => docker::restart(container, service.verify, ctx),
-        Manager::Compose { file, service: name } => docker::restart_compose(file, name, service.verify, ctx),
-        Manager::Process { pattern, start, cwd, log } => {
-            process::restart(pattern, start, cwd.as_deref(), log.as_deref(), service.verify, ctx)
-        }
+        Manager::Compose {
+            file,
+            service: name,
+        } => docker::restart_compose(file, name, service.verify, ctx),
+        Manager::Process {
+            pattern,
+            start,
+            cwd,
+            log,
+        } => process::restart(
+            pattern,
+            start,
+            cwd.as_deref(),
+            log.as_deref(),
+            service.verify,
+            ctx,
+        ),
         Manager::Command { restart } => command::run(restart, ctx),
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 
 use super::Ctx;
+use crate::check::process::matching_pids;
 
 /// How long stopped processes get to exit after SIGTERM.
 const TERM_WAIT: Duration = Duration::from_secs(5);
@@ -30,7 +31,10 @@ pub fn restart(
     let until = (Instant::now() + verify).min(ctx.deadline);
     while Instant::now() < until {
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("started {} (pid {pid}) but it exited at once ({status})", start[0]));
+            return Err(format!(
+                "started {} (pid {pid}) but it exited at once ({status})",
+                start[0]
+            ));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -39,25 +43,11 @@ pub fn restart(
         (n, 0) => format!("stopped {n} process(es)"),
         (n, k) => format!("stopped {n} process(es), {k} with SIGKILL"),
     };
-    Ok(format!("{stopped}; started {} as pid {pid}, alive after {}s", start[0], verify.as_secs()))
-}
-
-/// Pids whose full command line matches, healthcheck itself excepted.
-fn matching_pids(pattern: &Regex) -> std::io::Result<Vec<u32>> {
-    let me = std::process::id();
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc")?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        if pid == me {
-            continue;
-        }
-        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
-        if pattern.is_match(cmdline.trim_end()) {
-            pids.push(pid);
-        }
-    }
-    Ok(pids)
+    Ok(format!(
+        "{stopped}; started {} as pid {pid}, alive after {}s",
+        start[0],
+        verify.as_secs()
+    ))
 }
 
 /// SIGTERM (and SIGCONT, so that a stopped process can act on it, as
@@ -68,7 +58,12 @@ fn stop(pids: &[u32], ctx: &Ctx) -> usize {
         signal(*pid, libc::SIGCONT);
     }
     let until = (Instant::now() + TERM_WAIT).min(ctx.deadline);
-    let alive = |pids: &[u32]| pids.iter().copied().filter(|p| signal(*p, 0)).collect::<Vec<_>>();
+    let alive = |pids: &[u32]| {
+        pids.iter()
+            .copied()
+            .filter(|p| signal(*p, 0))
+            .collect::<Vec<_>>()
+    };
     let mut left = alive(pids);
     while !left.is_empty() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(100));
@@ -82,16 +77,24 @@ fn stop(pids: &[u32], ctx: &Ctx) -> usize {
 
 /// Send `sig` (0 only asks whether it exists); true when delivered.
 fn signal(pid: u32, sig: i32) -> bool {
-    let Ok(pid) = i32::try_from(pid) else { return false };
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(pid, sig) == 0 }
 }
 
 /// Start `argv` in its own session, so that it outlives this run and is
 /// never mistaken for one of healthcheck's own children.
-fn spawn_detached(argv: &[String], cwd: Option<&Path>, log: Option<&Path>) -> Result<std::process::Child, String> {
+fn spawn_detached(
+    argv: &[String],
+    cwd: Option<&Path>,
+    log: Option<&Path>,
+) -> Result<std::process::Child, String> {
     let program: PathBuf = match cwd {
-        Some(dir) if argv[0].contains('/') && Path::new(&argv[0]).is_relative() => dir.join(&argv[0]),
+        Some(dir) if argv[0].contains('/') && Path::new(&argv[0]).is_relative() => {
+            dir.join(&argv[0])
+        }
         _ => PathBuf::from(&argv[0]),
     };
     let mut cmd = Command::new(&program);
@@ -127,5 +130,6 @@ fn spawn_detached(argv: &[String], cwd: Option<&Path>, log: Option<&Path>) -> Re
             Ok(())
         });
     }
-    cmd.spawn().map_err(|e| format!("cannot start {}: {e}", program.display()))
+    cmd.spawn()
+        .map_err(|e| format!("cannot start {}: {e}", program.display()))
 }

@@ -10,7 +10,10 @@ use super::{Ctx, argv};
 
 pub fn restart(unit: &str, verify: Duration, ctx: &Ctx) -> Result<String, String> {
     let systemctl = &ctx.settings.systemctl;
-    ctx.run_ok(&argv(systemctl, &["restart", "--no-block", "--no-ask-password", "--", unit]))?;
+    ctx.run_ok(&argv(
+        systemctl,
+        &["restart", "--no-block", "--no-ask-password", "--", unit],
+    ))?;
     ctx.wait_until(verify, || {
         let out = ctx.run(&argv(systemctl, &["is-active", "--", unit]))?;
         let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -20,7 +23,9 @@ pub fn restart(unit: &str, verify: Duration, ctx: &Ctx) -> Result<String, String
                 let show = ctx.run(&argv(systemctl, &["show", "--property=Result", "--", unit]))?;
                 let result = String::from_utf8_lossy(&show.stdout);
                 if result.contains("start-limit-hit") {
-                    Err(format!("{unit} hit its start limit (start-limit-hit); not retried"))
+                    Err(format!(
+                        "{unit} hit its start limit (start-limit-hit); not retried"
+                    ))
                 } else {
                     Err(format!("{unit} failed to start ({})", result.trim()))
                 }

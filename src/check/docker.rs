@@ -26,10 +26,16 @@ struct DockerCheck {
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let container = b.required("container", &raw.container)?.clone();
     if container.is_empty() || container.starts_with('-') {
-        b.error("container", format!("invalid container name \"{container}\""));
+        b.error(
+            "container",
+            format!("invalid container name \"{container}\""),
+        );
         return None;
     }
-    Some(Box::new(DockerCheck { docker: b.settings().docker.clone(), container }))
+    Some(Box::new(DockerCheck {
+        docker: b.settings().docker.clone(),
+        container,
+    }))
 }
 
 impl Probe for DockerCheck {
@@ -43,9 +49,17 @@ impl Probe for DockerCheck {
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.code != Some(0) {
             if stderr.to_lowercase().contains("no such") {
-                return Ok(Outcome::critical(format!("no such container: {}", self.container)));
+                return Ok(Outcome::critical(format!(
+                    "no such container: {}",
+                    self.container
+                )));
             }
-            return Err(anyhow!("{} inspect {} failed: {}", argv[0], self.container, stderr.trim()));
+            return Err(anyhow!(
+                "{} inspect {} failed: {}",
+                argv[0],
+                self.container,
+                stderr.trim()
+            ));
         }
         let text = String::from_utf8_lossy(&out.stdout);
         let mut lines = text.lines();
@@ -61,10 +75,16 @@ fn judge(name: &str, state: &Value, restarts: Option<f64>) -> Outcome {
     let running = state["Running"].as_bool().unwrap_or(false);
     let status = state["Status"].as_str().unwrap_or("unknown");
     // Docker calls it Health, older podman Healthcheck.
-    let health = state["Health"]["Status"].as_str().or(state["Healthcheck"]["Status"].as_str()).unwrap_or("");
+    let health = state["Health"]["Status"]
+        .as_str()
+        .or(state["Healthcheck"]["Status"].as_str())
+        .unwrap_or("");
     let oom = state["OOMKilled"].as_bool().unwrap_or(false);
     let mut outcome = if !running {
-        let code = state["ExitCode"].as_i64().map(|c| format!(", exit code {c}")).unwrap_or_default();
+        let code = state["ExitCode"]
+            .as_i64()
+            .map(|c| format!(", exit code {c}"))
+            .unwrap_or_default();
         let oom_note = if oom { ", OOM-killed" } else { "" };
         Outcome::critical(format!("container {name} is {status}{code}{oom_note}"))
     } else if health == "unhealthy" {
@@ -90,13 +110,25 @@ mod tests {
     fn running_healthy_starting_unhealthy_exited() {
         let running = json!({"Status": "running", "Running": true, "OOMKilled": false});
         assert_eq!(judge("c", &running, Some(2.0)).status, Status::Ok);
-        let starting = json!({"Status": "running", "Running": true, "Health": {"Status": "starting"}});
+        let starting =
+            json!({"Status": "running", "Running": true, "Health": {"Status": "starting"}});
         assert_eq!(judge("c", &starting, None).status, Status::Ok);
-        let unhealthy = json!({"Status": "running", "Running": true, "Healthcheck": {"Status": "unhealthy"}});
-        assert_eq!(judge("c", &unhealthy, None).message, "container c is running but unhealthy");
-        let exited = json!({"Status": "exited", "Running": false, "ExitCode": 137, "OOMKilled": true});
+        let unhealthy =
+            json!({"Status": "running", "Running": true, "Healthcheck": {"Status": "unhealthy"}});
+        assert_eq!(
+            judge("c", &unhealthy, None).message,
+            "container c is running but unhealthy"
+        );
+        let exited =
+            json!({"Status": "exited", "Running": false, "ExitCode": 137, "OOMKilled": true});
         let o = judge("c", &exited, Some(5.0));
-        assert_eq!((o.status, o.message.as_str()), (Status::Critical, "container c is exited, exit code 137, OOM-killed"));
+        assert_eq!(
+            (o.status, o.message.as_str()),
+            (
+                Status::Critical,
+                "container c is exited, exit code 137, OOM-killed"
+            )
+        );
         assert_eq!(o.readings[1].value, 1.0);
     }
 }

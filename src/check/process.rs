@@ -88,6 +88,9 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Stat {
     parent: u32,
+    /// The session; a process healthcheck started in a session of its own
+    /// (a restarted bot) is not one of its children for counting.
+    session: u32,
     /// The state letter as ps shows it: R, S, D, T, t, Z...
     state: char,
     rss: u64,
@@ -132,14 +135,7 @@ impl Probe for ProcessCheck {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         let table = Table::read()?;
         let (what, candidates) = match &self.target {
-            Target::Match(re) => {
-                let pids = table
-                    .command_lines()
-                    .into_iter()
-                    .filter(|(_, cmd)| re.is_match(cmd))
-                    .map(|(pid, _)| pid);
-                (format!("/{}/", re.as_str()), pids.collect())
-            }
+            Target::Match(re) => (format!("/{}/", re.as_str()), table.matching(re)),
             Target::Pidfile(path) => match std::fs::read_to_string(path) {
                 Ok(text) => match text
                     .split_whitespace()
@@ -163,12 +159,7 @@ impl Probe for ProcessCheck {
                 Err(e) => return Err(anyhow!("{}: {e}", path.display())),
             },
         };
-        let mut parents = HashMap::new();
-        let found: Vec<(u32, Stat)> = candidates
-            .into_iter()
-            .filter_map(|pid| table.stat(pid).map(|s| (pid, s)))
-            .filter(|(pid, stat)| !is_ours(&table, &mut parents, *pid, stat.parent))
-            .collect();
+        let found = table.not_ours(candidates);
         let sample = CpuSample {
             at: jiff::Timestamp::now().as_millisecond(),
             pids: found
@@ -274,6 +265,44 @@ fn list(pids: &[u32]) -> String {
 
 /// Whether `pid` is healthcheck itself or a descendant of it, following
 /// parents up from `parent`. `parents` caches what was looked up.
+/// The pids whose full command line matches `pattern`, healthcheck itself
+/// and its children excepted (the processes a restart must stop).
+pub fn matching_pids(pattern: &regex::Regex) -> anyhow::Result<Vec<u32>> {
+    let table = Table::read()?;
+    let candidates = table.matching(pattern);
+    Ok(table
+        .not_ours(candidates)
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .collect())
+}
+
+impl Table {
+    fn matching(&self, pattern: &regex::Regex) -> Vec<u32> {
+        self.command_lines()
+            .into_iter()
+            .filter(|(_, cmd)| pattern.is_match(cmd))
+            .map(|(pid, _)| pid)
+            .collect()
+    }
+
+    /// The candidates that still run, with their stat, without healthcheck
+    /// and its children. A child in a session of its own (a bot that a
+    /// restart started) is not healthcheck's and counts.
+    fn not_ours(&self, candidates: Vec<u32>) -> Vec<(u32, Stat)> {
+        // SAFETY: getsid(0) asks for our own session and cannot fail.
+        let our_session = u32::try_from(unsafe { libc::getsid(0) }).unwrap_or(0);
+        let mut parents = HashMap::new();
+        candidates
+            .into_iter()
+            .filter_map(|pid| self.stat(pid).map(|s| (pid, s)))
+            .filter(|(pid, stat)| {
+                stat.session != our_session || !is_ours(self, &mut parents, *pid, stat.parent)
+            })
+            .collect()
+    }
+}
+
 fn is_ours(table: &Table, parents: &mut HashMap<u32, u32>, pid: u32, parent: u32) -> bool {
     let me = std::process::id();
     let (mut current, mut next) = (pid, parent);
@@ -370,6 +399,7 @@ fn parse_stat(text: &str, page_size: u64, ticks_per_sec: u64) -> Option<Stat> {
     Some(Stat {
         state: f.first()?.chars().next()?,
         parent: f.get(1)?.parse().ok()?,
+        session: f.get(3)?.parse().ok()?,
         cpu_ms: ticks * 1000 / ticks_per_sec,
         start: num(19)?,
         rss: num(21)? * page_size,
@@ -428,6 +458,7 @@ impl Table {
         };
         Some(Stat {
             parent: p.parent().map_or(0, |pp| pp.as_u32()),
+            session: p.session_id().map_or(0, |s| s.as_u32()),
             state,
             rss: p.memory(),
             cpu_ms: p.accumulated_cpu_time(),
@@ -794,6 +825,7 @@ mod tests {
             s,
             Stat {
                 parent: 1,
+                session: 1234,
                 state: 'S',
                 rss: 2560 * 4096,
                 cpu_ms: 2000,
@@ -810,6 +842,7 @@ mod tests {
         assert_eq!(list(&many), "1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 5 more");
         let stat = |state| Stat {
             parent: 1,
+            session: 1,
             state,
             rss: 0,
             cpu_ms: 0,

@@ -15,7 +15,11 @@ use crate::proc;
 pub const KIND: Kind = Kind {
     name: "systemd",
     keys: &["unit"],
-    readings: &[("restarts", Unit::Count), ("memory", Unit::Bytes), ("memory_percent", Unit::Percent)],
+    readings: &[
+        ("restarts", Unit::Count),
+        ("memory", Unit::Bytes),
+        ("memory_percent", Unit::Percent),
+    ],
     build,
 };
 
@@ -29,16 +33,32 @@ struct SystemdCheck {
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let unit = b.required("unit", &raw.unit)?.clone();
     if unit.is_empty() || unit.starts_with('-') || unit.contains('/') {
-        b.error("unit", format!("invalid unit name \"{unit}\": it must not be empty, start with `-` or hold `/`"));
+        b.error(
+            "unit",
+            format!(
+                "invalid unit name \"{unit}\": it must not be empty, start with `-` or hold `/`"
+            ),
+        );
         return None;
     }
-    Some(Box::new(SystemdCheck { systemctl: b.settings().systemctl.clone(), unit }))
+    Some(Box::new(SystemdCheck {
+        systemctl: b.settings().systemctl.clone(),
+        unit,
+    }))
 }
 
 impl Probe for SystemdCheck {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         let mut argv = self.systemctl.clone();
-        argv.extend(["show", &format!("--property={PROPERTIES}"), "--", &self.unit].map(String::from));
+        argv.extend(
+            [
+                "show",
+                &format!("--property={PROPERTIES}"),
+                "--",
+                &self.unit,
+            ]
+            .map(String::from),
+        );
         let out = proc::Job::new(&argv, ctx.remaining()).run()?;
         if out.timed_out {
             return Err(anyhow!("{} show timed out", argv[0]));
@@ -47,14 +67,23 @@ impl Probe for SystemdCheck {
         let props: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
         if out.code != Some(0) && props.is_empty() {
             let err = String::from_utf8_lossy(&out.stderr);
-            return Err(anyhow!("{} show {} failed: {}", argv[0], self.unit, err.trim()));
+            return Err(anyhow!(
+                "{} show {} failed: {}",
+                argv[0],
+                self.unit,
+                err.trim()
+            ));
         }
         Ok(judge(&self.unit, &props))
     }
 }
 
 fn number(props: &HashMap<&str, &str>, key: &str) -> Option<f64> {
-    props.get(key).and_then(|v| v.trim().parse::<u64>().ok()).filter(|v| *v != u64::MAX).map(|v| v as f64)
+    props
+        .get(key)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|v| *v != u64::MAX)
+        .map(|v| v as f64)
 }
 
 /// The outcome for a unit's `systemctl show` properties.
@@ -66,7 +95,11 @@ fn judge(unit: &str, props: &HashMap<&str, &str>) -> Outcome {
     } else if active == "active" {
         Outcome::ok(format!("{unit} is active ({sub})"))
     } else {
-        let result = props.get("Result").filter(|r| **r != "success").map(|r| format!(", result {r}")).unwrap_or_default();
+        let result = props
+            .get("Result")
+            .filter(|r| **r != "success")
+            .map(|r| format!(", result {r}"))
+            .unwrap_or_default();
         Outcome::critical(format!("{unit} is {active} ({sub}{result})"))
     };
     if let Some(n) = number(props, "NRestarts") {
@@ -94,7 +127,9 @@ mod tests {
     fn active_unit_with_memory_limit() {
         let o = judge(
             "bot.service",
-            &props("LoadState=loaded\nActiveState=active\nSubState=running\nNRestarts=2\nMemoryCurrent=1020054732\nMemoryMax=1073741824"),
+            &props(
+                "LoadState=loaded\nActiveState=active\nSubState=running\nNRestarts=2\nMemoryCurrent=1020054732\nMemoryMax=1073741824",
+            ),
         );
         assert_eq!(o.status, Status::Ok);
         let names: Vec<&str> = o.readings.iter().map(|r| r.name.as_str()).collect();
@@ -104,17 +139,39 @@ mod tests {
 
     #[test]
     fn failed_and_missing_units_are_critical() {
-        let o = judge("bot.service", &props("LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=exit-code"));
-        assert_eq!((o.status, o.message.as_str()), (Status::Critical, "bot.service is failed (failed, result exit-code)"));
-        assert_eq!(judge("x.service", &props("LoadState=not-found\nActiveState=inactive")).status, Status::Critical);
+        let o = judge(
+            "bot.service",
+            &props("LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=exit-code"),
+        );
+        assert_eq!(
+            (o.status, o.message.as_str()),
+            (
+                Status::Critical,
+                "bot.service is failed (failed, result exit-code)"
+            )
+        );
+        assert_eq!(
+            judge(
+                "x.service",
+                &props("LoadState=not-found\nActiveState=inactive")
+            )
+            .status,
+            Status::Critical
+        );
     }
 
     #[test]
     fn absent_or_unlimited_properties_are_absent_readings() {
-        let o = judge("bot.service", &props("ActiveState=active\nMemoryCurrent=[not set]\nMemoryMax=infinity"));
+        let o = judge(
+            "bot.service",
+            &props("ActiveState=active\nMemoryCurrent=[not set]\nMemoryMax=infinity"),
+        );
         assert_eq!(o.status, Status::Ok);
         assert!(o.readings.is_empty());
-        let o = judge("bot.service", &props("ActiveState=active\nMemoryCurrent=100\nMemoryMax=18446744073709551615"));
+        let o = judge(
+            "bot.service",
+            &props("ActiveState=active\nMemoryCurrent=100\nMemoryMax=18446744073709551615"),
+        );
         assert_eq!(o.readings.len(), 1);
     }
 }

@@ -20,9 +20,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::check::{self, Probe, Thresholds, Unit};
 use crate::status::Status;
+use raw::RawService;
 use raw::{COMMON_CHECK_KEYS, RawSettings};
 pub use raw::{Limit, RawCheck};
-use raw::RawService;
 pub use service::{Manager, ServiceSpec};
 
 /// The starter config used when no file is found (SPEC 13).
@@ -362,7 +362,9 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                 }
             }
             "check" | "service" => match value.into_inner() {
-                DeValue::Array(items) if name == "check" => check_tables.extend(items.iter().cloned()),
+                DeValue::Array(items) if name == "check" => {
+                    check_tables.extend(items.iter().cloned())
+                }
                 DeValue::Array(items) => service_tables.extend(items.iter().cloned()),
                 _ => errors.push(
                     key.span(),
@@ -417,7 +419,11 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
     for (spec, span) in &checks {
         for upstream in &spec.depends_on {
             if upstream == &spec.name {
-                errors.push(span.clone(), format!("check `{}`.depends_on", spec.name), "a check cannot depend on itself");
+                errors.push(
+                    span.clone(),
+                    format!("check `{}`.depends_on", spec.name),
+                    "a check cannot depend on itself",
+                );
             } else if !all_names.contains(&upstream.as_str()) {
                 errors.push(
                     span.clone(),
@@ -534,7 +540,13 @@ fn compile_settings(
         expected_interval: expected_interval.filter(|d| !d.is_zero()),
         systemctl: argv_prefix(errors, &span_of, "systemctl", raw.systemctl, &["systemctl"]),
         docker: argv_prefix(errors, &span_of, "docker", raw.docker, &["docker"]),
-        compose: argv_prefix(errors, &span_of, "compose", raw.compose, &["docker", "compose"]),
+        compose: argv_prefix(
+            errors,
+            &span_of,
+            "compose",
+            raw.compose,
+            &["docker", "compose"],
+        ),
     }
 }
 
@@ -547,7 +559,11 @@ fn argv_prefix(
 ) -> Vec<String> {
     match given {
         Some(v) if v.is_empty() => {
-            errors.push(span_of(key), format!("settings.{key}"), "must name a program");
+            errors.push(
+                span_of(key),
+                format!("settings.{key}"),
+                "must name a program",
+            );
             Vec::new()
         }
         Some(v) => v,
@@ -565,11 +581,19 @@ fn compile_services(errors: &mut Errors, tables: Vec<Spanned<DeValue>>) -> Vec<S
             DeValue::Table(t) => table_key_spans(t),
             _ => Vec::new(),
         };
-        let Some(raw) = deserialize_table::<RawService>(errors, &prefix, value, &[], service::SERVICE_KEYS) else {
+        let Some(raw) =
+            deserialize_table::<RawService>(errors, &prefix, value, &[], service::SERVICE_KEYS)
+        else {
             continue;
         };
         let before = errors.list.len();
-        let mut b = Builder { errors, prefix: &prefix, key_spans: &key_spans, table_span: span, settings: None };
+        let mut b = Builder {
+            errors,
+            prefix: &prefix,
+            key_spans: &key_spans,
+            table_span: span,
+            settings: None,
+        };
         if services.iter().any(|s| s.name == raw.name) {
             b.error("name", format!("duplicate service name `{}`", raw.name));
         }
@@ -584,7 +608,10 @@ fn compile_services(errors: &mut Errors, tables: Vec<Spanned<DeValue>>) -> Vec<S
 }
 
 fn table_key_spans(table: &DeTable) -> Vec<(String, Range<usize>)> {
-    table.iter().map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end)).collect()
+    table
+        .iter()
+        .map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end))
+        .collect()
 }
 
 /// SPEC 4.4: `$STATE_DIRECTORY`, else `/var/lib/healthcheck` for root, else the XDG state dir.
@@ -760,10 +787,19 @@ fn compile_check(
         && !services.iter().any(|s| &s.name == service)
     {
         let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
-        b.error("restart", format!("no [[service]] named `{service}` (services: {})", known.join(", ")));
+        b.error(
+            "restart",
+            format!(
+                "no [[service]] named `{service}` (services: {})",
+                known.join(", ")
+            ),
+        );
     }
     if raw.run.as_ref().is_some_and(Vec::is_empty) {
-        b.error("run", "must name a program: run = [\"/usr/local/bin/refresh-token\"]");
+        b.error(
+            "run",
+            "must name a program: run = [\"/usr/local/bin/refresh-token\"]",
+        );
     }
 
     let timeout = match &raw.timeout {

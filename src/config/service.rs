@@ -11,11 +11,25 @@ use super::{Builder, expand_tilde};
 /// How a service is restarted.
 #[derive(Debug, Clone)]
 pub enum Manager {
-    Systemd { unit: String },
-    Docker { container: String },
-    Compose { file: PathBuf, service: String },
-    Process { pattern: regex::Regex, start: Vec<String>, cwd: Option<PathBuf>, log: Option<PathBuf> },
-    Command { restart: Vec<String> },
+    Systemd {
+        unit: String,
+    },
+    Docker {
+        container: String,
+    },
+    Compose {
+        file: PathBuf,
+        service: String,
+    },
+    Process {
+        pattern: regex::Regex,
+        start: Vec<String>,
+        cwd: Option<PathBuf>,
+        log: Option<PathBuf>,
+    },
+    Command {
+        restart: Vec<String>,
+    },
 }
 
 impl Manager {
@@ -73,7 +87,12 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     let mut managers = Vec::new();
     if let Some(unit) = raw.systemd {
         if unit.is_empty() || unit.starts_with('-') || unit.contains('/') {
-            b.error("systemd", format!("invalid unit name \"{unit}\": it must not be empty, start with `-` or hold `/`"));
+            b.error(
+                "systemd",
+                format!(
+                    "invalid unit name \"{unit}\": it must not be empty, start with `-` or hold `/`"
+                ),
+            );
         }
         managers.push(Manager::Systemd { unit });
     }
@@ -85,13 +104,22 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     }
     if let Some(c) = raw.compose {
         if c.service.is_empty() || c.service.starts_with('-') {
-            b.error("compose", format!("invalid compose service name \"{}\"", c.service));
+            b.error(
+                "compose",
+                format!("invalid compose service name \"{}\"", c.service),
+            );
         }
-        managers.push(Manager::Compose { file: expand_tilde(&c.file), service: c.service });
+        managers.push(Manager::Compose {
+            file: expand_tilde(&c.file),
+            service: c.service,
+        });
     }
     if let Some(p) = raw.process {
         if p.start.is_empty() {
-            b.error("process", "`start` must name a program: start = [\"./venv/bin/python\", \"main.py\"]");
+            b.error(
+                "process",
+                "`start` must name a program: start = [\"./venv/bin/python\", \"main.py\"]",
+            );
         }
         if let Some(pattern) = b.regex("process", &p.match_) {
             managers.push(Manager::Process {
@@ -127,7 +155,10 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     let verify = duration("verify", raw.verify, DEFAULT_VERIFY);
     let max_restarts = raw.max_restarts.unwrap_or(DEFAULT_MAX_RESTARTS);
     if max_restarts == 0 {
-        b.error("max_restarts", "must be at least 1 (leave `restart` off the checks to never restart)");
+        b.error(
+            "max_restarts",
+            "must be at least 1 (leave `restart` off the checks to never restart)",
+        );
     }
     if window.is_zero() {
         b.error("window", "must be longer than 0s");

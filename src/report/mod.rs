@@ -69,12 +69,25 @@ impl ActionReport {
             Target::Restart(s) => ("restart", Some(s.clone()), None),
             Target::Recover(c) => ("run", None, Some(c.clone())),
         };
-        ActionReport { kind, service, check, outcome: outcome.to_string(), detail: redact(&detail) }
+        ActionReport {
+            kind,
+            service,
+            check,
+            outcome: outcome.to_string(),
+            detail: redact(&detail),
+        }
     }
 
     /// "restart bot", "run token-refresh".
     pub fn subject(&self) -> String {
-        format!("{} {}", self.kind, self.service.as_deref().or(self.check.as_deref()).unwrap_or(""))
+        format!(
+            "{} {}",
+            self.kind,
+            self.service
+                .as_deref()
+                .or(self.check.as_deref())
+                .unwrap_or("")
+        )
     }
 }
 

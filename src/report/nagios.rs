@@ -42,7 +42,12 @@ pub fn render(report: &Report) -> String {
         ));
     }
     for a in &report.actions {
-        out.push_str(&format!("ACTION: {}: {}: {}\n", a.subject(), a.outcome, one_line(&a.detail)));
+        out.push_str(&format!(
+            "ACTION: {}: {}: {}\n",
+            a.subject(),
+            a.outcome,
+            one_line(&a.detail)
+        ));
     }
     for n in report.notes.iter().filter(|n| !n.status.is_ok()) {
         out.push_str(&format!(

@@ -63,7 +63,11 @@ pub fn render(report: &Report, style: &Style) -> String {
         if style.quiet && (c.status.is_ok() || c.silenced) {
             continue;
         }
-        let tag = if c.silenced { "[SILENCED]" } else { tag(c.status) };
+        let tag = if c.silenced {
+            "[SILENCED]"
+        } else {
+            tag(c.status)
+        };
         let label = paint(style, c.status, &format!("{tag:<9}"));
         let _ = write!(out, "{label} {:<width$}  {}", c.name, c.message);
         if !c.status.is_ok() && !c.confirmed {
@@ -89,7 +93,13 @@ pub fn render(report: &Report, style: &Style) -> String {
             _ => Status::Critical,
         };
         let label = paint(style, status, &format!("{:<9}", "[ACTION]"));
-        let _ = writeln!(out, "{label} {:<width$}  {}: {}", a.subject(), a.outcome, a.detail);
+        let _ = writeln!(
+            out,
+            "{label} {:<width$}  {}: {}",
+            a.subject(),
+            a.outcome,
+            a.detail
+        );
     }
     for n in &report.notes {
         let label = paint(style, n.status, &format!("{:<9}", tag(n.status)));

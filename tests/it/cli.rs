@@ -33,13 +33,30 @@ fn global_options_work_after_the_subcommand() {
 #[test]
 fn without_a_config_the_embedded_default_runs_and_says_how_to_make_one() {
     let env = Env::new();
-    let run = env.cmd().env("STATE_DIRECTORY", env.path("systemd-state")).arg("--format").arg("json").output().unwrap();
+    let run = env
+        .cmd()
+        .env("STATE_DIRECTORY", env.path("systemd-state"))
+        .arg("--format")
+        .arg("json")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("no config found") && stderr.contains("healthcheck init"), "{stderr}");
+    assert!(
+        stderr.contains("no config found") && stderr.contains("healthcheck init"),
+        "{stderr}"
+    );
     let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
-    let names: Vec<&str> = json["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["disk", "memory", "load"]);
-    assert!(env.path("systemd-state/state.json").exists(), "state goes to $STATE_DIRECTORY");
+    assert!(
+        env.path("systemd-state/state.json").exists(),
+        "state goes to $STATE_DIRECTORY"
+    );
 }
 
 #[test]

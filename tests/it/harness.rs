@@ -133,7 +133,11 @@ impl Bot {
                 log.display()
             ),
         );
-        Bot { script, log, starts }
+        Bot {
+            script,
+            log,
+            starts,
+        }
     }
 
     /// A regex matching this bot's command line and nothing else.
@@ -150,8 +154,15 @@ impl Bot {
     }
 
     pub fn pids(&self) -> Vec<u32> {
-        let out = Command::new("pgrep").arg("-f").arg(self.script.display().to_string()).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|p| p.parse().ok()).collect()
+        let out = Command::new("pgrep")
+            .arg("-f")
+            .arg(self.script.display().to_string())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
     }
 
     pub fn kill(&self) {
@@ -168,7 +179,9 @@ impl Bot {
     }
 
     pub fn starts(&self) -> usize {
-        std::fs::read_to_string(&self.starts).map(|s| s.lines().count()).unwrap_or(0)
+        std::fs::read_to_string(&self.starts)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
     }
 }
 

@@ -11,15 +11,22 @@ use crate::harness::{Bot, Env, missing};
 /// `python3 systemctl3.py` from the venv `scripts/test` makes.
 fn systemctl() -> Option<(PathBuf, PathBuf)> {
     let venv = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/venv/bin"));
-    let script = std::env::var_os("HEALTHCHECK_TEST_SYSTEMCTL").map(PathBuf::from).unwrap_or_else(|| venv.join("systemctl3.py"));
-    let python = std::env::var_os("HEALTHCHECK_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|| venv.join("python3"));
+    let script = std::env::var_os("HEALTHCHECK_TEST_SYSTEMCTL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| venv.join("systemctl3.py"));
+    let python = std::env::var_os("HEALTHCHECK_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| venv.join("python3"));
     (script.exists() && python.exists()).then_some((python, script))
 }
 
 #[test]
 fn a_dead_systemd_unit_is_restarted_through_systemctl() {
     let Some((python, script)) = systemctl() else {
-        missing("docker-systemctl-replacement", "run scripts/test, which installs it into target/venv");
+        missing(
+            "docker-systemctl-replacement",
+            "run scripts/test, which installs it into target/venv",
+        );
         return;
     };
     let env = Env::new();
@@ -29,8 +36,16 @@ fn a_dead_systemd_unit_is_restarted_through_systemctl() {
         "root/etc/systemd/system/bot.service",
         &format!("[Unit]\nDescription=test bot\n[Service]\nExecStart=/bin/sh {}\n[Install]\nWantedBy=multi-user.target\n", bot.script.display()),
     );
-    let prefix = [python.display().to_string(), script.display().to_string(), format!("--root={}", root.display())];
-    let started = Command::new(&prefix[0]).args(&prefix[1..]).args(["start", "bot.service"]).status().unwrap();
+    let prefix = [
+        python.display().to_string(),
+        script.display().to_string(),
+        format!("--root={}", root.display()),
+    ];
+    let started = Command::new(&prefix[0])
+        .args(&prefix[1..])
+        .args(["start", "bot.service"])
+        .status()
+        .unwrap();
     assert!(started.success());
     std::thread::sleep(Duration::from_millis(300));
     env.config(&format!(
@@ -41,14 +56,25 @@ fn a_dead_systemd_unit_is_restarted_through_systemctl() {
     ));
     let first = env.run(&["--format", "json"]).json();
     assert_eq!(first["checks"][0]["status"], "ok", "{first:#}");
-    assert!(first["checks"][0]["message"].as_str().unwrap().contains("bot.service is active"));
+    assert!(
+        first["checks"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bot.service is active")
+    );
 
     bot.kill();
     let run = env.run(&["--format", "json"]);
     let json = run.json();
     let action = &json["actions"][0];
     assert_eq!(action["outcome"], "ok", "{json:#}");
-    assert!(action["detail"].as_str().unwrap().contains("bot-unit OK, it helped"), "{json:#}");
+    assert!(
+        action["detail"]
+            .as_str()
+            .unwrap()
+            .contains("bot-unit OK, it helped"),
+        "{json:#}"
+    );
     assert_eq!(bot.pids().len(), 1, "the unit runs the bot again");
     assert_eq!(run.code, 0);
 }
@@ -61,7 +87,10 @@ struct Podman {
 
 impl Podman {
     fn new(env: &Env) -> Option<Podman> {
-        let found = Command::new("podman").arg("--version").output().is_ok_and(|o| o.status.success());
+        let found = Command::new("podman")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
         if !found {
             return None;
         }
@@ -82,23 +111,58 @@ impl Podman {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
         let tar = env.path("rootfs.tar");
-        assert!(Command::new("tar").arg("-C").arg(env.path("rootfs")).arg("-cf").arg(&tar).arg(".").status().unwrap().success());
-        let imported = Command::new(&wrapper).arg("import").arg(&tar).arg("localhost/mini").output().unwrap();
-        assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
-        Some(Podman { wrapper, containers: Vec::new() })
+        assert!(
+            Command::new("tar")
+                .arg("-C")
+                .arg(env.path("rootfs"))
+                .arg("-cf")
+                .arg(&tar)
+                .arg(".")
+                .status()
+                .unwrap()
+                .success()
+        );
+        let imported = Command::new(&wrapper)
+            .arg("import")
+            .arg(&tar)
+            .arg("localhost/mini")
+            .output()
+            .unwrap();
+        assert!(
+            imported.status.success(),
+            "{}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+        Some(Podman {
+            wrapper,
+            containers: Vec::new(),
+        })
     }
 
     fn run_container(&mut self, name: &str, health: &str) {
-        let out = Command::new("sh").arg("-c").arg("ulimit -Hn").output().unwrap();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -Hn")
+            .output()
+            .unwrap();
         let n = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let ok = Command::new(&self.wrapper)
             .args(["run", "-d", "--name", name, "--network=none"])
-            .args(["--ulimit", &format!("nofile={n}:{n}"), "--ulimit", "nproc=1024:1024"])
+            .args([
+                "--ulimit",
+                &format!("nofile={n}:{n}"),
+                "--ulimit",
+                "nproc=1024:1024",
+            ])
             .args(["--health-cmd", health, "--health-retries", "1"])
             .args(["localhost/mini", "/bin/sleep", "1000"])
             .output()
             .unwrap();
-        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
         self.containers.push(name.to_string());
     }
 
@@ -110,7 +174,9 @@ impl Podman {
 impl Drop for Podman {
     fn drop(&mut self) {
         for c in &self.containers {
-            let _ = Command::new(&self.wrapper).args(["rm", "-f", "-t", "0", c]).output();
+            let _ = Command::new(&self.wrapper)
+                .args(["rm", "-f", "-t", "0", c])
+                .output();
         }
     }
 }
@@ -119,7 +185,10 @@ impl Drop for Podman {
 fn a_dead_container_is_restarted_and_an_unhealthy_one_is_critical() {
     let env = Env::new();
     let Some(mut podman) = Podman::new(&env) else {
-        missing("podman", "scripts/test installs podman, runc and busybox-static with apt-get");
+        missing(
+            "podman",
+            "scripts/test installs podman, runc and busybox-static with apt-get",
+        );
         return;
     };
     let name = format!("hc-it-{}", std::process::id());
@@ -136,13 +205,33 @@ fn a_dead_container_is_restarted_and_an_unhealthy_one_is_critical() {
         podman.wrapper.display()
     ));
     let first = env.run(&[]);
-    assert!(first.line("collector").starts_with("[OK]"), "{}{}", first.stdout, first.stderr);
-    assert!(first.line("sick").starts_with("[CRIT]") && first.line("sick").contains("unhealthy"), "{}", first.stdout);
-    assert!(first.line("ghost").starts_with("[CRIT]") && first.line("ghost").contains("no such container"), "{}", first.stdout);
+    assert!(
+        first.line("collector").starts_with("[OK]"),
+        "{}{}",
+        first.stdout,
+        first.stderr
+    );
+    assert!(
+        first.line("sick").starts_with("[CRIT]") && first.line("sick").contains("unhealthy"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.line("ghost").starts_with("[CRIT]")
+            && first.line("ghost").contains("no such container"),
+        "{}",
+        first.stdout
+    );
 
     podman.cmd(&["kill", &name]);
     let json = env.run(&["--format", "json"]).json();
     let action = &json["actions"][0];
     assert_eq!(action["outcome"], "ok", "{json:#}");
-    assert!(action["detail"].as_str().unwrap().contains("collector OK, it helped"), "{json:#}");
+    assert!(
+        action["detail"]
+            .as_str()
+            .unwrap()
+            .contains("collector OK, it helped"),
+        "{json:#}"
+    );
 }

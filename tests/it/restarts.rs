@@ -16,7 +16,10 @@ fn service(bot: &Bot, extra: &str) -> String {
 }
 
 fn process_check(bot: &Bot, extra: &str) -> String {
-    format!("[[check]]\nname = \"bot-running\"\ntype = \"process\"\nmatch = '{}'\nrestart = \"bot\"\n{extra}\n", bot.pattern())
+    format!(
+        "[[check]]\nname = \"bot-running\"\ntype = \"process\"\nmatch = '{}'\nrestart = \"bot\"\n{extra}\n",
+        bot.pattern()
+    )
 }
 
 fn actions(json: &serde_json::Value) -> Vec<(String, String)> {
@@ -24,7 +27,12 @@ fn actions(json: &serde_json::Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["outcome"].as_str().unwrap().to_string(), a["detail"].as_str().unwrap().to_string()))
+        .map(|a| {
+            (
+                a["outcome"].as_str().unwrap().to_string(),
+                a["detail"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -36,7 +44,7 @@ fn a_frozen_bot_is_restarted_and_writes_again() {
     std::thread::sleep(Duration::from_millis(500));
     env.config(&format!(
         "{}[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"2s\"\nrestart = \"bot\"\n",
-        service(&bot, "grace = \"0s\"\ncooldown = \"0s\"\nverify = \"1s\""),
+        service(&bot, "grace = \"0s\"\ncooldown = \"0s\""),
         bot.log.display()
     ));
     let first = env.run(&["--format", "json"]).json();
@@ -54,33 +62,76 @@ fn a_frozen_bot_is_restarted_and_writes_again() {
     assert!(acts[0].1.contains("bot-log OK, it helped"), "{}", acts[0].1);
     assert_eq!(run.code, 0, "the re-check found it fixed: {}", run.stdout);
     let now = bot.pids();
-    assert!(!now.contains(&old) && now.len() == 1, "old {old}, now {now:?}");
+    assert!(
+        !now.contains(&old) && now.len() == 1,
+        "old {old}, now {now:?}"
+    );
     let size = std::fs::metadata(&bot.log).unwrap().len();
     std::thread::sleep(Duration::from_millis(600));
-    assert!(std::fs::metadata(&bot.log).unwrap().len() > size, "the new bot does not write");
+    assert!(
+        std::fs::metadata(&bot.log).unwrap().len() > size,
+        "the new bot does not write"
+    );
 }
 
 #[test]
 fn a_bot_that_keeps_dying_is_restarted_max_restarts_times_then_suspended_until_reset() {
     let env = Env::new();
     let bot = Bot::new(&env, "dying");
-    env.config(&format!("{}{}", service(&bot, "max_restarts = 2\nwindow = \"1h\"\ngrace = \"0s\"\ncooldown = \"0s\""), process_check(&bot, "")));
+    env.config(&format!(
+        "{}{}",
+        service(
+            &bot,
+            "max_restarts = 2\nwindow = \"1h\"\ngrace = \"0s\"\ncooldown = \"0s\""
+        ),
+        process_check(&bot, "")
+    ));
     let mut outcomes = Vec::new();
     let mut suspension_notes = Vec::new();
     for _ in 0..4 {
         let json = env.run(&["--format", "json"]).json();
-        outcomes.push(actions(&json).into_iter().map(|(o, _)| o).collect::<Vec<_>>().join(","));
-        let notes: Vec<String> = json["notes"].as_array().unwrap().iter().map(|n| n["message"].as_str().unwrap().to_string()).collect();
-        suspension_notes.push(notes.iter().filter(|n| n.contains("manual intervention required")).count());
+        outcomes.push(
+            actions(&json)
+                .into_iter()
+                .map(|(o, _)| o)
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        let notes: Vec<String> = json["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["message"].as_str().unwrap().to_string())
+            .collect();
+        suspension_notes.push(
+            notes
+                .iter()
+                .filter(|n| n.contains("manual intervention required"))
+                .count(),
+        );
         bot.kill();
     }
     assert_eq!(outcomes, ["ok", "ok", "suspended", "suspended"]);
-    assert_eq!(suspension_notes, [0, 0, 1, 0], "one suspension event, not one per run");
+    assert_eq!(
+        suspension_notes,
+        [0, 0, 1, 0],
+        "one suspension event, not one per run"
+    );
     assert_eq!(bot.starts(), 2);
 
     let history = env.run(&["history"]);
-    assert!(history.stdout.contains("bot (process): 2 of 2 restarts in the last 1h"), "{}", history.stdout);
-    assert!(history.stdout.contains("SUSPENDED until"), "{}", history.stdout);
+    assert!(
+        history
+            .stdout
+            .contains("bot (process): 2 of 2 restarts in the last 1h"),
+        "{}",
+        history.stdout
+    );
+    assert!(
+        history.stdout.contains("SUSPENDED until"),
+        "{}",
+        history.stdout
+    );
     let reset = env.run(&["reset", "bot"]);
     assert_eq!(reset.code, 0, "{}", reset.stderr);
     let json = env.run(&["--format", "json"]).json();
@@ -92,7 +143,11 @@ fn a_bot_that_keeps_dying_is_restarted_max_restarts_times_then_suspended_until_r
 fn after_3_restarts_only_on_the_third_failing_run() {
     let env = Env::new();
     let bot = Bot::new(&env, "after");
-    env.config(&format!("{}{}", service(&bot, ""), process_check(&bot, "after = 3")));
+    env.config(&format!(
+        "{}{}",
+        service(&bot, ""),
+        process_check(&bot, "after = 3")
+    ));
     let mut seen = Vec::new();
     for _ in 0..3 {
         let json = env.run(&["--format", "json"]).json();
@@ -106,21 +161,42 @@ fn after_3_restarts_only_on_the_third_failing_run() {
 fn a_guard_that_exits_1_prevents_the_restart() {
     let env = Env::new();
     let bot = Bot::new(&env, "guarded");
-    env.config(&format!("{}{}", service(&bot, "guard = [\"sh\", \"-c\", \"echo open orders; exit 1\"]"), process_check(&bot, "")));
+    env.config(&format!(
+        "{}{}",
+        service(
+            &bot,
+            "guard = [\"sh\", \"-c\", \"echo open orders; exit 1\"]"
+        ),
+        process_check(&bot, "")
+    ));
     let json = env.run(&["--format", "json"]).json();
     let acts = actions(&json);
     assert_eq!(acts[0].0, "held");
-    assert!(acts[0].1.contains("refused (exit 1: open orders)"), "{}", acts[0].1);
+    assert!(
+        acts[0].1.contains("refused (exit 1: open orders)"),
+        "{}",
+        acts[0].1
+    );
     assert_eq!(bot.starts(), 0);
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(env.path("state/state.json")).unwrap()).unwrap();
-    assert!(state["services"]["bot"]["restarts"].as_array().is_none_or(|r| r.is_empty()), "a refused restart is not counted: {state:#}");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("state/state.json")).unwrap())
+            .unwrap();
+    assert!(
+        state["services"]["bot"]["restarts"]
+            .as_array()
+            .is_none_or(|r| r.is_empty()),
+        "a refused restart is not counted: {state:#}"
+    );
 }
 
 #[test]
 fn an_upstream_failure_holds_the_restart() {
     let env = Env::new();
     let bot = Bot::new(&env, "held");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     env.config(&format!(
         "{}{}[[check]]\nname = \"internet\"\ntype = \"tcp\"\naddress = \"{closed}\"\n",
         service(&bot, ""),
@@ -129,7 +205,11 @@ fn an_upstream_failure_holds_the_restart() {
     let json = env.run(&["--format", "json"]).json();
     let acts = actions(&json);
     assert_eq!(acts[0].0, "held");
-    assert!(acts[0].1.contains("upstream internet is down"), "{}", acts[0].1);
+    assert!(
+        acts[0].1.contains("upstream internet is down"),
+        "{}",
+        acts[0].1
+    );
     assert_eq!(bot.starts(), 0);
 }
 
@@ -141,10 +221,21 @@ fn no_restart_and_dry_run_never_restart_and_never_write_state() {
     let no_restart = env.run(&["--no-restart", "--format", "json"]).json();
     assert_eq!(actions(&no_restart)[0].0, "held");
     assert!(actions(&no_restart)[0].1.contains("--no-restart"));
-    assert!(!env.path("state/state.json").exists(), "--no-restart wrote state");
+    assert!(
+        !env.path("state/state.json").exists(),
+        "--no-restart wrote state"
+    );
     let dry = env.run(&["--dry-run"]);
-    assert!(dry.stdout.contains("would restart bot (1 of 3 in the last 1h): bot-running CRITICAL for 1 run"), "{}", dry.stdout);
-    assert!(!env.path("state/state.json").exists(), "--dry-run wrote state");
+    assert!(
+        dry.stdout
+            .contains("would restart bot (1 of 3 in the last 1h): bot-running CRITICAL for 1 run"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        !env.path("state/state.json").exists(),
+        "--dry-run wrote state"
+    );
     assert_eq!(bot.starts(), 0);
 
     // With state present, a dry run leaves it byte-identical.
@@ -161,11 +252,19 @@ fn no_restart_and_dry_run_never_restart_and_never_write_state() {
 fn a_hanging_systemctl_is_killed_and_the_run_ends_before_its_deadline() {
     let env = Env::new();
     // A systemctl that never answers, with a grandchild holding its output open.
-    let stub = env.write("systemctl-stub", "#!/bin/sh\n(sleep 100; echo late) &\nsleep 100\n");
+    let stub = env.write(
+        "systemctl-stub",
+        "#!/bin/sh\n(sleep 100; echo late) &\nsleep 100\n",
+    );
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
     let stale = env.write("stale.log", "x\n");
-    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(std::time::SystemTime::now() - Duration::from_secs(600)).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(600))
+        .unwrap();
     env.config(&format!(
         "[settings]\nstate_dir = \"{}\"\ndeadline = \"5s\"\nsystemctl = [\"{}\"]\n\n[[service]]\nname = \"bot\"\nsystemd = \"bot.service\"\n\n\
          [[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"1m\"\nrestart = \"bot\"\n",
@@ -176,12 +275,21 @@ fn a_hanging_systemctl_is_killed_and_the_run_ends_before_its_deadline() {
     let started = Instant::now();
     let run = env.run(&["--format", "json"]);
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(5), "the run took {took:?}, past its 5s deadline");
+    assert!(
+        took < Duration::from_secs(5),
+        "the run took {took:?}, past its 5s deadline"
+    );
     let acts = actions(&run.json());
     assert_eq!(acts[0].0, "failed", "{acts:?}");
     assert!(acts[0].1.contains("timed out"), "{}", acts[0].1);
-    let leftovers = std::process::Command::new("pgrep").args(["-f", &stub.display().to_string()]).output().unwrap();
-    assert!(leftovers.stdout.is_empty(), "the stub's process group survived");
+    let leftovers = std::process::Command::new("pgrep")
+        .args(["-f", &stub.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        leftovers.stdout.is_empty(),
+        "the stub's process group survived"
+    );
 }
 
 #[test]
@@ -189,19 +297,32 @@ fn two_runs_started_at_once_restart_at_most_once() {
     let env = Env::new();
     let restarts = env.path("restarts.txt");
     let stale = env.write("stale.log", "x\n");
-    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(std::time::SystemTime::now() - Duration::from_secs(600)).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(600))
+        .unwrap();
     env.config(&format!(
         "[[service]]\nname = \"bot\"\ncommand = {{ restart = [\"sh\", \"-c\", \"echo restart >> {}; sleep 0.5\"] }}\n\n\
          [[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"1m\"\nrestart = \"bot\"\n",
         restarts.display(),
         stale.display()
     ));
-    let a = env.cmd().spawn().unwrap();
-    let b = env.cmd().spawn().unwrap();
+    let quiet = || {
+        let mut c = env.cmd();
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let a = quiet().spawn().unwrap();
+    let b = quiet().spawn().unwrap();
     for mut child in [a, b] {
         child.wait().unwrap();
     }
-    let count = std::fs::read_to_string(&restarts).map(|s| s.lines().count()).unwrap_or(0);
+    let count = std::fs::read_to_string(&restarts)
+        .map(|s| s.lines().count())
+        .unwrap_or(0);
     assert_eq!(count, 1);
 }
 
@@ -210,15 +331,29 @@ fn a_silenced_check_is_reported_but_not_acted_on_until_unsilenced() {
     let env = Env::new();
     let bot = Bot::new(&env, "muted");
     env.config(&format!("{}{}", service(&bot, ""), process_check(&bot, "")));
-    let silence = env.run(&["silence", "bot-running", "--for", "1h", "--reason", "deploy"]);
+    let silence = env.run(&[
+        "silence",
+        "bot-running",
+        "--for",
+        "1h",
+        "--reason",
+        "deploy",
+    ]);
     assert_eq!(silence.code, 0, "{}", silence.stderr);
     let run = env.run(&[]);
-    assert!(run.line("bot-running").starts_with("[SILENCED]"), "{}", run.stdout);
+    assert!(
+        run.line("bot-running").starts_with("[SILENCED]"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.code, 0, "a silenced check counts as OK");
     assert_eq!(bot.starts(), 0);
     let json = env.run(&["--format", "json"]).json();
     assert_eq!(json["checks"][0]["silenced"], true);
-    assert_eq!(json["checks"][0]["status"], "critical", "the real status is kept");
+    assert_eq!(
+        json["checks"][0]["status"], "critical",
+        "the real status is kept"
+    );
 
     let history = env.run(&["history", "--format", "json"]).json();
     assert_eq!(history["silences"][0]["check"], "bot-running");
@@ -237,6 +372,10 @@ fn nagios_output_lists_the_actions() {
     let bot = Bot::new(&env, "nagios");
     env.config(&format!("{}{}", service(&bot, ""), process_check(&bot, "")));
     let run = env.run(&["--format", "nagios"]);
-    let action = run.stdout.lines().find(|l| l.starts_with("ACTION: restart bot: ok: ")).unwrap_or_else(|| panic!("{}", run.stdout));
+    let action = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ACTION: restart bot: ok: "))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
     assert!(action.contains("bot-running OK, it helped"), "{action}");
 }

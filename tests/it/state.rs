@@ -170,13 +170,22 @@ fn as_root_files_others_can_write_are_refused() {
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
     let run = env.run(&[]);
     assert_eq!(run.code, 3);
-    assert!(run.stderr.contains("refusing to use this config as root") && run.stderr.contains("writable by group or others"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refusing to use this config as root")
+            && run.stderr.contains("writable by group or others"),
+        "{}",
+        run.stderr
+    );
 
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::create_dir_all(env.path("state")).unwrap();
     std::fs::set_permissions(env.path("state"), std::fs::Permissions::from_mode(0o777)).unwrap();
     let run = env.run(&[]);
     assert_eq!(run.code, 3);
-    assert!(run.stdout.contains("refusing to use") && run.stdout.contains("state"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("refusing to use") && run.stdout.contains("state"),
+        "{}",
+        run.stdout
+    );
     assert!(!env.path("state/state.json").exists());
 }

@@ -21,7 +21,11 @@ use crate::config::{Builder, RawCheck, expand_tilde};
 pub const KIND: Kind = Kind {
     name: "log",
     keys: &["path", "pattern", "lines", "per", "max_read", "total"],
-    readings: &[("matches", Unit::Count), ("rate", Unit::Count), ("ratio", Unit::Percent)],
+    readings: &[
+        ("matches", Unit::Count),
+        ("rate", Unit::Count),
+        ("ratio", Unit::Percent),
+    ],
     build,
 };
 
@@ -44,7 +48,11 @@ enum Mode {
     /// Matches among the last N lines.
     Tail(usize),
     /// Matches appended within the trailing window.
-    Rate { per: Duration, max_read: u64, total: bool },
+    Rate {
+        per: Duration,
+        max_read: u64,
+        total: bool,
+    },
 }
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
@@ -62,7 +70,11 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
         }
         (Some(n), None) => {
             for key in ["max_read", "total"] {
-                let given = if key == "total" { raw.total.is_some() } else { raw.max_read.is_some() };
+                let given = if key == "total" {
+                    raw.total.is_some()
+                } else {
+                    raw.max_read.is_some()
+                };
                 if given {
                     b.error(key, format!("`{key}` goes with `per`, not with `lines`"));
                 }
@@ -73,12 +85,23 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
             let per = b.duration("per", per).filter(|d| !d.is_zero());
             let max_read = match &raw.max_read {
                 None => Some(DEFAULT_MAX_READ),
-                Some(text) => crate::config::parse_size(text).map_err(|e| b.error("max_read", e)).ok().map(|v| v as u64),
+                Some(text) => crate::config::parse_size(text)
+                    .map_err(|e| b.error("max_read", e))
+                    .ok()
+                    .map(|v| v as u64),
             };
-            per.zip(max_read).map(|(per, max_read)| Mode::Rate { per, max_read, total: raw.total.unwrap_or(false) })
+            per.zip(max_read).map(|(per, max_read)| Mode::Rate {
+                per,
+                max_read,
+                total: raw.total.unwrap_or(false),
+            })
         }
     };
-    Some(Box::new(LogCheck { path: path?, pattern: pattern?, mode: mode? }))
+    Some(Box::new(LogCheck {
+        path: path?,
+        pattern: pattern?,
+        mode: mode?,
+    }))
 }
 
 impl Probe for LogCheck {
@@ -89,7 +112,11 @@ impl Probe for LogCheck {
         };
         match self.mode {
             Mode::Tail(n) => Ok(self.tail(&mut file, n)?),
-            Mode::Rate { per, max_read, total } => self.rate(&mut file, ctx, per, max_read, total),
+            Mode::Rate {
+                per,
+                max_read,
+                total,
+            } => self.rate(&mut file, ctx, per, max_read, total),
         }
     }
 }
@@ -98,29 +125,62 @@ impl LogCheck {
     fn tail(&self, file: &mut File, n: usize) -> std::io::Result<Outcome> {
         let tail = last_lines(file, n)?;
         let seen = tail.split(|b| *b == b'\n').count();
-        let matches = tail.split(|b| *b == b'\n').filter(|line| self.pattern.is_match(line)).count();
-        let message = format!("{matches} of the last {} lines match /{}/", seen.min(n), self.pattern.as_str());
+        let matches = tail
+            .split(|b| *b == b'\n')
+            .filter(|line| self.pattern.is_match(line))
+            .count();
+        let message = format!(
+            "{matches} of the last {} lines match /{}/",
+            seen.min(n),
+            self.pattern.as_str()
+        );
         Ok(Outcome::ok(message).reading("matches", matches as f64, Unit::Count))
     }
 
-    fn rate(&self, file: &mut File, ctx: &ProbeContext, per: Duration, max_read: u64, total: bool) -> anyhow::Result<Outcome> {
+    fn rate(
+        &self,
+        file: &mut File,
+        ctx: &ProbeContext,
+        per: Duration,
+        max_read: u64,
+        total: bool,
+    ) -> anyhow::Result<Outcome> {
         let meta = file.metadata()?;
-        let prev = ctx.memory.clone().and_then(|m| serde_json::from_value::<rate::Memory>(m).ok());
-        let scan = rate::scan(file, rate::identity(&meta), meta.len(), prev, ctx.now, per, max_read, &self.pattern)?;
+        let prev = ctx
+            .memory
+            .clone()
+            .and_then(|m| serde_json::from_value::<rate::Memory>(m).ok());
+        let limits = rate::Limits { per, max_read };
+        let scan = rate::scan(file, &meta, prev, ctx.now, limits, &self.pattern)?;
         let window = Unit::Seconds.show(per.as_secs_f64());
-        let mut message = format!("{} lines matched /{}/ in the last {window}", scan.matches, self.pattern.as_str());
+        let mut message = format!(
+            "{} lines matched /{}/ in the last {window}",
+            scan.matches,
+            self.pattern.as_str()
+        );
         if let Some(why) = scan.restart {
             message.push_str(&format!(" ({why})"));
         }
         let mut outcome = Outcome::ok("").reading("rate", scan.matches as f64, Unit::Count);
         if total {
-            let ratio = if scan.lines == 0 { 0.0 } else { scan.matches as f64 / scan.lines as f64 * 100.0 };
-            message.push_str(&format!(", {} of {} lines", Unit::Percent.show(ratio), scan.lines));
+            let ratio = if scan.lines == 0 {
+                0.0
+            } else {
+                scan.matches as f64 / scan.lines as f64 * 100.0
+            };
+            message.push_str(&format!(
+                ", {} of {} lines",
+                Unit::Percent.show(ratio),
+                scan.lines
+            ));
             outcome = outcome.reading("ratio", ratio, Unit::Percent);
         }
         if scan.skipped > 0 {
             outcome.status = crate::status::Status::Warning;
-            message.push_str(&format!("; skipped {} appended since the last run (over max_read)", Unit::Bytes.show(scan.skipped as f64)));
+            message.push_str(&format!(
+                "; skipped {} appended since the last run (over max_read)",
+                Unit::Bytes.show(scan.skipped as f64)
+            ));
         }
         outcome.message = message;
         Ok(outcome.remember(serde_json::to_value(&scan.memory)?))

@@ -44,7 +44,7 @@ pub struct Scan {
 }
 
 /// The file's identity: (device, inode).
-pub fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -57,22 +57,41 @@ pub fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
     }
 }
 
+/// How much a run looks at: the trailing window and the most it reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub per: Duration,
+    pub max_read: u64,
+}
+
 /// Count the lines appended since `prev` and fold them into the window.
 pub fn scan(
     file: &mut File,
-    identity: (u64, u64),
-    size: u64,
+    meta: &std::fs::Metadata,
     prev: Option<Memory>,
     now: jiff::Timestamp,
-    per: Duration,
-    max_read: u64,
+    limits: Limits,
     pattern: &Regex,
 ) -> std::io::Result<Scan> {
-    let (dev, ino) = identity;
+    let Limits { per, max_read } = limits;
+    let size = meta.len();
+    let (dev, ino) = identity(meta);
     let (start, restart, window) = match prev {
-        None => (size, Some("first run: counting from the end of the file"), Vec::new()),
-        Some(m) if (m.dev, m.ino) != (dev, ino) => (0, Some("the file was rotated: counting from its start"), m.window),
-        Some(m) if size < m.offset => (0, Some("the file was truncated: counting from its start"), m.window),
+        None => (
+            size,
+            Some("first run: counting from the end of the file"),
+            Vec::new(),
+        ),
+        Some(m) if (m.dev, m.ino) != (dev, ino) => (
+            0,
+            Some("the file was rotated: counting from its start"),
+            m.window,
+        ),
+        Some(m) if size < m.offset => (
+            0,
+            Some("the file was truncated: counting from its start"),
+            m.window,
+        ),
         Some(m) => (m.offset, None, m.window),
     };
     let available = size - start;
@@ -81,7 +100,11 @@ pub fn scan(
     file.seek(SeekFrom::Start(start))?;
     let counted = count_lines(&mut file.take(to_read), pattern)?;
     // Resume after the last complete line; after a skip, at the end.
-    let offset = if skipped > 0 { size } else { start + counted.consumed };
+    let offset = if skipped > 0 {
+        size
+    } else {
+        start + counted.consumed
+    };
     let mut window: Vec<(jiff::Timestamp, u64, u64)> = window
         .into_iter()
         .map(|(t, m, l)| (t.min(now), m, l))
@@ -90,7 +113,18 @@ pub fn scan(
     window.push((now, counted.matches, counted.lines));
     let matches = window.iter().map(|(_, m, _)| m).sum();
     let lines = window.iter().map(|(_, _, l)| l).sum();
-    Ok(Scan { matches, lines, skipped, restart, memory: Memory { dev, ino, offset, window } })
+    Ok(Scan {
+        matches,
+        lines,
+        skipped,
+        restart,
+        memory: Memory {
+            dev,
+            ino,
+            offset,
+            window,
+        },
+    })
 }
 
 struct Counted {
@@ -103,7 +137,11 @@ struct Counted {
 /// Count newline-terminated lines and the ones matching `pattern`, reading
 /// in chunks; a line's bytes past `MAX_LINE` are not kept.
 fn count_lines(reader: &mut impl Read, pattern: &Regex) -> std::io::Result<Counted> {
-    let mut counted = Counted { matches: 0, lines: 0, consumed: 0 };
+    let mut counted = Counted {
+        matches: 0,
+        lines: 0,
+        consumed: 0,
+    };
     let mut carry: Vec<u8> = Vec::new();
     let mut carry_len: u64 = 0;
     let mut chunk = vec![0u8; CHUNK];
@@ -162,14 +200,22 @@ mod tests {
             self.dir.path().join("app.log")
         }
         fn append(&self, text: &[u8]) {
-            std::fs::File::options().append(true).open(self.path()).unwrap().write_all(text).unwrap();
+            std::fs::File::options()
+                .append(true)
+                .open(self.path())
+                .unwrap()
+                .write_all(text)
+                .unwrap();
         }
         fn run_with(&mut self, now: &str, max_read: u64) -> Scan {
             let mut f = File::open(self.path()).unwrap();
             let meta = f.metadata().unwrap();
             let pattern = Regex::new("ERROR").unwrap();
-            let s = scan(&mut f, identity(&meta), meta.len(), self.memory.clone(), t(now), Duration::from_secs(3600), max_read, &pattern)
-                .unwrap();
+            let limits = Limits {
+                per: Duration::from_secs(3600),
+                max_read,
+            };
+            let s = scan(&mut f, &meta, self.memory.clone(), t(now), limits, &pattern).unwrap();
             self.memory = Some(s.memory.clone());
             s
         }
@@ -197,7 +243,11 @@ mod tests {
         assert_eq!(log.run("2026-11-22T05:01:00Z").matches, 1);
         log.append(b" way\n");
         let s = log.run("2026-11-22T05:02:00Z");
-        assert_eq!((s.matches, s.lines), (2, 2), "the half line counts once, when complete");
+        assert_eq!(
+            (s.matches, s.lines),
+            (2, 2),
+            "the half line counts once, when complete"
+        );
     }
 
     #[test]
@@ -208,7 +258,11 @@ mod tests {
         assert_eq!(log.run("2026-11-22T05:10:00Z").matches, 1);
         log.append(b"ERROR 2\n");
         assert_eq!(log.run("2026-11-22T05:50:00Z").matches, 2);
-        assert_eq!(log.run("2026-11-22T06:20:00Z").matches, 1, "the 05:10 run left the 1h window");
+        assert_eq!(
+            log.run("2026-11-22T06:20:00Z").matches,
+            1,
+            "the 05:10 run left the 1h window"
+        );
     }
 
     #[test]
@@ -220,12 +274,18 @@ mod tests {
         std::fs::rename(log.path(), log.dir.path().join("app.log.1")).unwrap();
         std::fs::write(log.path(), b"ERROR new\n").unwrap();
         let rotated = log.run("2026-11-22T05:02:00Z");
-        assert_eq!(rotated.restart, Some("the file was rotated: counting from its start"));
+        assert_eq!(
+            rotated.restart,
+            Some("the file was rotated: counting from its start")
+        );
         assert_eq!(rotated.matches, 3);
         std::fs::write(log.path(), b"").unwrap();
         log.append(b"x\n");
         let truncated = log.run("2026-11-22T05:03:00Z");
-        assert_eq!(truncated.restart, Some("the file was truncated: counting from its start"));
+        assert_eq!(
+            truncated.restart,
+            Some("the file was truncated: counting from its start")
+        );
         assert_eq!(truncated.lines, 4);
     }
 
@@ -237,7 +297,11 @@ mod tests {
         let s = log.run_with("2026-11-22T05:01:00Z", 80);
         assert_eq!((s.matches, s.skipped), (10, 720));
         log.append(b"ERROR y\n");
-        assert_eq!(log.run_with("2026-11-22T05:02:00Z", 80).matches, 11, "reading resumed at the end");
+        assert_eq!(
+            log.run_with("2026-11-22T05:02:00Z", 80).matches,
+            11,
+            "reading resumed at the end"
+        );
     }
 
     #[test]
@@ -250,6 +314,9 @@ mod tests {
         log.append(b"\xff\xfe ERROR \xc3\n");
         let s = log.run("2026-11-22T05:01:00Z");
         assert_eq!((s.lines, s.matches), (2, 1));
-        assert_eq!(s.memory.offset, std::fs::metadata(log.path()).unwrap().len());
+        assert_eq!(
+            s.memory.offset,
+            std::fs::metadata(log.path()).unwrap().len()
+        );
     }
 }
