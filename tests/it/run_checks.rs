@@ -381,3 +381,56 @@ fn log_tail_counts_only_the_last_lines() {
         .unwrap();
     assert_eq!(s, content, "the log is never modified");
 }
+
+#[test]
+fn log_rate_counts_errors_appended_between_runs() {
+    let env = Env::new();
+    let log = env.write("collector.log", "ERROR before the first run\n");
+    env.config(&format!(
+        "[[check]]\nname = \"errors\"\ntype = \"log\"\npath = \"{}\"\npattern = \"ERROR\"\nper = \"1h\"\nwarn_above = 2\ncrit_above = 4\ntotal = true\n",
+        log.display()
+    ));
+    let append = |text: &str| {
+        use std::io::Write;
+        std::fs::File::options()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    };
+    let first = env.run(&[]);
+    assert!(
+        first.line("errors").starts_with("[OK]")
+            && first.line("errors").contains("0 lines matched"),
+        "{}",
+        first.stdout
+    );
+    append("ERROR one\ninfo\nERROR two\nERROR three\n");
+    let second = env.run(&["--format", "json"]).json();
+    assert_eq!(second["checks"][0]["status"], "warning", "{second:#}");
+    assert_eq!(second["checks"][0]["readings"][0]["name"], "rate");
+    assert_eq!(second["checks"][0]["readings"][0]["value"], 3.0);
+    assert_eq!(
+        second["checks"][0]["readings"][1]["value"], 75.0,
+        "3 of 4 lines"
+    );
+    append("ERROR four\nERROR five\n");
+    let third = env.run(&[]);
+    assert!(
+        third.line("errors").starts_with("[CRIT]")
+            && third.line("errors").contains("5 lines matched"),
+        "{}",
+        third.stdout
+    );
+    // Rotation: the new file is read from its start.
+    std::fs::rename(&log, env.path("collector.log.1")).unwrap();
+    std::fs::write(&log, "ERROR six\n").unwrap();
+    let fourth = env.run(&[]);
+    assert!(
+        fourth.line("errors").contains("6 lines matched")
+            && fourth.line("errors").contains("rotated"),
+        "{}",
+        fourth.stdout
+    );
+}
