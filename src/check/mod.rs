@@ -11,10 +11,13 @@ pub mod cpu;
 pub mod disk;
 pub mod file;
 pub mod http;
+pub mod json;
 pub mod log;
 pub mod memory;
 pub mod process;
+pub mod sql;
 pub mod tcp;
+pub mod timestamp;
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +37,8 @@ pub const KINDS: &[&Kind] = &[
     &http::KIND,
     &tcp::KIND,
     &command::KIND,
+    &sql::KIND,
+    &json::KIND,
 ];
 
 pub fn kind(name: &str) -> Option<&'static Kind> {
@@ -177,6 +182,28 @@ impl Reading {
             value,
             unit,
         }
+    }
+
+    /// One of several readings of one kind told apart by a label (one per
+    /// row of a `sql` query): named `family[label]`, as in `until[MAIN_DATA]`,
+    /// and judged by the thresholds of `family`.
+    pub fn labelled(family: &str, label: &str, value: f64, unit: Unit) -> Reading {
+        Reading::new(format!("{family}[{label}]"), value, unit)
+    }
+
+    /// `until` for `until[MAIN_DATA]`; the whole name for a plain reading.
+    pub fn family(&self) -> &str {
+        self.split().map_or(&self.name, |(family, _)| family)
+    }
+
+    /// `MAIN_DATA` for `until[MAIN_DATA]`.
+    pub fn label(&self) -> Option<&str> {
+        self.split().map(|(_, label)| label)
+    }
+
+    fn split(&self) -> Option<(&str, &str)> {
+        let inner = self.name.strip_suffix(']')?;
+        inner.split_once('[')
     }
 }
 
@@ -426,6 +453,17 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(t.contradiction(), None);
+    }
+
+    #[test]
+    fn labelled_readings_belong_to_their_family() {
+        let r = Reading::labelled("until", "MAIN_DATA", 2520.0, Unit::Seconds);
+        assert_eq!(
+            (r.name.as_str(), r.family(), r.label()),
+            ("until[MAIN_DATA]", "until", Some("MAIN_DATA"))
+        );
+        let plain = Reading::new("age", 1.0, Unit::Seconds);
+        assert_eq!((plain.family(), plain.label()), ("age", None));
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 /// does not implement yet: named so that a user gets a clear word instead
 /// of a silent no-op.
 const PLANNED_SECTIONS: &[&str] = &["service", "alert", "alerting", "schedule", "ping"];
-const PLANNED_TYPES: &[&str] = &["systemd", "docker", "sql", "json"];
+const PLANNED_TYPES: &[&str] = &["systemd", "docker"];
 const PLANNED_CHECK_KEYS: &[&str] = &[
     "restart",
     "run",
@@ -709,6 +709,8 @@ fn compile_check(
 }
 
 /// Which reading the thresholds judge, and the limits in that reading's unit.
+/// The judged reading is `reading` if given, else the one `expect` names
+/// (`sql`, `json`), else the type's first.
 fn compile_thresholds(
     b: &mut Builder,
     kind: &check::Kind,
@@ -720,7 +722,12 @@ fn compile_thresholds(
         ("warn_below", &raw.warn_below),
         ("crit_below", &raw.crit_below),
     ];
-    let unit = match (&raw.reading, kind.readings.first()) {
+    let expected = raw
+        .expect
+        .as_ref()
+        .filter(|e| kind.readings.iter().any(|(n, _)| n == e));
+    let primary = raw.reading.as_ref().or(expected);
+    let unit = match (primary, kind.readings.first()) {
         (Some(r), _) if kind.readings.is_empty() => {
             return (Some(r.clone()), convert_limits(b, &limits, None));
         }
@@ -742,9 +749,8 @@ fn compile_thresholds(
         (None, Some((_, unit))) => Some(*unit),
         (None, None) => None,
     };
-    let judged = raw
-        .reading
-        .clone()
+    let judged = primary
+        .cloned()
         .or_else(|| kind.readings.first().map(|(n, _)| n.to_string()));
     let thresholds = convert_limits(b, &limits, unit);
     if judged.is_none() && !thresholds.is_empty() {

@@ -52,6 +52,15 @@ pub struct RawCheck {
     pub insecure: Option<bool>,
     pub address: Option<String>,
     pub command: Option<Vec<String>>,
+    pub driver: Option<String>,
+    pub database: Option<String>,
+    pub query: Option<String>,
+    pub expect: Option<String>,
+    pub label_column: Option<u32>,
+    pub empty: Option<String>,
+    pub naive_timezone: Option<String>,
+    pub pointer: Option<String>,
+    pub offset: Option<String>,
 }
 
 /// Keys every check accepts, whatever its type.
