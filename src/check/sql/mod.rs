@@ -459,9 +459,9 @@ impl Measure {
 /// Where a `sql` check's rows come from.
 enum Source {
     Sqlite(sqlite::Sqlite),
-    Postgres(postgres::Postgres),
+    Postgres(Box<postgres::Postgres>),
     #[cfg(feature = "mssql")]
-    Mssql(mssql::Mssql),
+    Mssql(Box<mssql::Mssql>),
 }
 
 impl Source {
@@ -517,7 +517,7 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
             }
             let url = b.required("url", &raw.url)?;
             let built = if driver == "postgres" {
-                postgres::Postgres::new(url).map(Source::Postgres)
+                postgres::Postgres::new(url).map(|p| Source::Postgres(Box::new(p)))
             } else {
                 mssql_source(url)
             };
@@ -540,7 +540,7 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
 
 #[cfg(feature = "mssql")]
 fn mssql_source(url: &str) -> Result<Source, String> {
-    mssql::Mssql::new(url).map(Source::Mssql)
+    mssql::Mssql::new(url).map(|m| Source::Mssql(Box::new(m)))
 }
 
 #[cfg(not(feature = "mssql"))]
