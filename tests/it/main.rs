@@ -6,4 +6,5 @@ mod harness;
 mod cli;
 mod config_errors;
 mod run_checks;
+mod sql;
 mod state;
