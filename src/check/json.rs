@@ -135,12 +135,12 @@ impl Probe for JsonCheck {
             Err(outcome) => return Ok(outcome),
         };
         let doc: Value = serde_json::from_str(&text).map_err(|e| anyhow!("not valid JSON: {e}"))?;
+        let at = if self.pointer.is_empty() {
+            "the document"
+        } else {
+            &self.pointer
+        };
         let Some(value) = doc.pointer(&self.pointer) else {
-            let at = if self.pointer.is_empty() {
-                "/"
-            } else {
-                &self.pointer
-            };
             return Ok(Outcome::new(
                 self.measure.empty,
                 format!("no data: nothing at {at}"),
@@ -154,8 +154,8 @@ impl Probe for JsonCheck {
                 None => Datum::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             Value::String(s) => Datum::Text(s.clone()),
-            Value::Array(_) => bail!("{} is an array, not a number or a timestamp", self.pointer),
-            Value::Object(_) => bail!("{} is an object, not a number or a timestamp", self.pointer),
+            Value::Array(_) => bail!("{at} is an array, not a number or a timestamp"),
+            Value::Object(_) => bail!("{at} is an object, not a number or a timestamp"),
         };
         let table = Table {
             rows: vec![vec![datum]],
