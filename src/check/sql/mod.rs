@@ -771,6 +771,43 @@ mod tests {
         );
     }
 
+    #[track_caller]
+    fn config_errors(check: &str) -> Vec<String> {
+        let text = format!("[[check]]\nname = \"c\"\ntype = \"sql\"\n{check}");
+        match crate::config::load_str("t.toml", &text) {
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                e.0.iter()
+                    .map(|e| format!("{}: {}", e.key, e.message))
+                    .collect()
+            }
+        }
+    }
+
+    #[test]
+    fn config_mistakes_are_named_at_their_key() {
+        assert_eq!(
+            config_errors("driver = \"oracle\"\nquery = \"SELECT 1\""),
+            ["check[0].driver: must be \"sqlite\", \"postgres\" or \"mssql\", not \"oracle\""]
+        );
+        assert_eq!(
+            config_errors(
+                "driver = \"sqlite\"\ndatabase = \"/x.db\"\nquery = \"SELECT 1\"\nexpect = \"rows\"\nlabel_column = 1\nnaive_timezone = \"Mars/Olympus\""
+            ),
+            [
+                "check[0].label_column: does not apply to expect = \"rows\"",
+                "check[0].naive_timezone: unknown time zone \"Mars/Olympus\" (write an IANA name such as \"America/New_York\" or \"UTC\")",
+            ]
+        );
+        let e = config_errors(
+            "driver = \"postgres\"\nurl = \"postgres://u:pw@h/db?sslmode=sometimes\"\nquery = \"SELECT 1\"",
+        );
+        assert!(e[0].starts_with("check[0].url: sslmode must be"), "{e:?}");
+        // Thresholds are in the unit of the reading `expect` names.
+        assert!(config_errors("driver = \"sqlite\"\ndatabase = \"/x.db\"\nquery = \"SELECT 1\"\nexpect = \"age\"\ncrit_above = \"15m\"").is_empty());
+        assert!(!config_errors("driver = \"sqlite\"\ndatabase = \"/x.db\"\nquery = \"SELECT 1\"\ncrit_above = \"15m\"").is_empty());
+    }
+
     #[test]
     fn long_results_are_summarised() {
         let m = measure(Expect::Value, Some(0));
