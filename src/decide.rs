@@ -38,19 +38,27 @@ impl Note {
     }
 }
 
-/// Apply thresholds to the judged reading and the `severity` cap.
+/// Apply thresholds to the judged reading and the `severity` cap. The
+/// judged reading may come once per row (`until[MAIN_DATA]`,
+/// `until[TRADER]`): every reading of its family is judged, and a breach
+/// names the row.
 pub fn judge(spec: &CheckSpec, outcome: Outcome) -> Judged {
     let mut status = outcome.status;
     let mut message = outcome.message;
     let judged_name = spec.judged.as_deref();
     let mut readings = Vec::with_capacity(outcome.readings.len());
     for reading in outcome.readings {
-        let limits = (Some(reading.name.as_str()) == judged_name && !spec.thresholds.is_empty())
-            .then_some(spec.thresholds);
+        let is_judged =
+            Some(reading.name.as_str()) == judged_name || Some(reading.family()) == judged_name;
+        let limits = (is_judged && !spec.thresholds.is_empty()).then_some(spec.thresholds);
         if let Some(breach) = limits.and_then(|t| t.judge(reading.value)) {
             status = status.max(breach.status);
+            let row = match reading.label() {
+                Some(label) if Some(reading.name.as_str()) != judged_name => format!("{label} "),
+                _ => String::new(),
+            };
             message = format!(
-                "{message} ({} {})",
+                "{message} ({row}{} {})",
                 breach.word,
                 reading.unit.show(breach.limit)
             );
@@ -474,6 +482,26 @@ mod tests {
         );
         // Only the judged reading carries thresholds into the report.
         assert!(j.readings[0].1.is_some() && j.readings[1].1.is_none());
+    }
+
+    #[test]
+    fn per_row_readings_are_each_judged_and_named_in_the_message() {
+        let c = load_str(
+            "t.toml",
+            "[[check]]\nname = \"tokens\"\ntype = \"sql\"\ndriver = \"sqlite\"\ndatabase = \"/x.db\"\nquery = \"SELECT 1\"\nexpect = \"until\"\nlabel_column = 1\nwarn_below = \"30m\"\ncrit_below = \"10m\"\n",
+        )
+        .unwrap();
+        let outcome = Outcome::ok("MAIN_DATA: 42m left, TRADER: 5m left, OHLC: 20m left")
+            .reading("until[MAIN_DATA]", 2520.0, Unit::Seconds)
+            .reading("until[TRADER]", 300.0, Unit::Seconds)
+            .reading("until[OHLC]", 1200.0, Unit::Seconds);
+        let j = judge(&c.checks[0], outcome);
+        assert_eq!(j.status, Status::Critical);
+        assert_eq!(
+            j.message,
+            "MAIN_DATA: 42m left, TRADER: 5m left, OHLC: 20m left (TRADER crit below 10m) (OHLC warn below 30m)"
+        );
+        assert!(j.readings.iter().all(|(_, t)| t.is_some()));
     }
 
     #[test]

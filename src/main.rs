@@ -8,6 +8,9 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() -> ExitCode {
+    // Two rustls crypto providers are linked (ring, and aws-lc through
+    // tiberius); with no process default the first TLS connection panics.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = match healthcheck::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

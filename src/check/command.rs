@@ -16,6 +16,7 @@ pub const KIND: Kind = Kind {
     name: "command",
     keys: &["command"],
     readings: &[],
+    primary: super::by_order,
     build,
 };
 

@@ -23,6 +23,7 @@ pub const KIND: Kind = Kind {
         ("load5", Unit::Number),
         ("load15", Unit::Number),
     ],
+    primary: super::by_order,
     build,
 };
 

@@ -23,6 +23,7 @@ pub const KIND: Kind = Kind {
         ("inodes_percent", Unit::Percent),
         ("full_in", Unit::Seconds),
     ],
+    primary: super::by_order,
     build,
 };
 

@@ -13,6 +13,7 @@ pub const KIND: Kind = Kind {
     name: "docker",
     keys: &["container"],
     readings: &[("restarts", Unit::Count), ("oom_killed", Unit::Count)],
+    primary: super::by_order,
     build,
 };
 

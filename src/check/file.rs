@@ -14,6 +14,7 @@ pub const KIND: Kind = Kind {
     name: "file",
     keys: &["path", "missing"],
     readings: &[("age", Unit::Seconds), ("size", Unit::Bytes)],
+    primary: super::by_order,
     build,
 };
 

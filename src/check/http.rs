@@ -22,6 +22,7 @@ pub const KIND: Kind = Kind {
     name: "http",
     keys: &["url", "method", "status", "body", "headers", "insecure"],
     readings: &[("latency", Unit::Seconds), ("status", Unit::Number)],
+    primary: super::by_order,
     build,
 };
 

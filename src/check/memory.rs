@@ -13,6 +13,7 @@ pub const KIND: Kind = Kind {
         ("used_percent", Unit::Percent),
         ("swap_percent", Unit::Percent),
     ],
+    primary: super::by_order,
     build,
 };
 

@@ -12,11 +12,14 @@ pub mod disk;
 pub mod docker;
 pub mod file;
 pub mod http;
+pub mod json;
 pub mod log;
 pub mod memory;
 pub mod process;
+pub mod sql;
 pub mod systemd;
 pub mod tcp;
+pub mod timestamp;
 
 use std::time::{Duration, Instant};
 
@@ -38,7 +41,14 @@ pub const KINDS: &[&Kind] = &[
     &command::KIND,
     &systemd::KIND,
     &docker::KIND,
+    &sql::KIND,
+    &json::KIND,
 ];
+
+/// For kinds whose judged reading is simply their first.
+pub fn by_order(_raw: &RawCheck) -> Option<&str> {
+    None
+}
 
 pub fn kind(name: &str) -> Option<&'static Kind> {
     KINDS.iter().copied().find(|k| k.name == name)
@@ -52,6 +62,10 @@ pub struct Kind {
     pub keys: &'static [&'static str],
     /// Empty when the readings are only known at run time (command perfdata).
     pub readings: &'static [(&'static str, Unit)],
+    /// The reading the thresholds judge when the check names none, chosen
+    /// by the check's mode (`expect = "age"`, `per = "1h"`); `by_order`
+    /// leaves it to the order of `readings`.
+    pub primary: fn(&RawCheck) -> Option<&str>,
     pub build: fn(&RawCheck, &mut Builder) -> Option<Box<dyn Probe>>,
 }
 
@@ -181,6 +195,28 @@ impl Reading {
             value,
             unit,
         }
+    }
+
+    /// One of several readings of one kind told apart by a label (one per
+    /// row of a `sql` query): named `family[label]`, as in `until[MAIN_DATA]`,
+    /// and judged by the thresholds of `family`.
+    pub fn labelled(family: &str, label: &str, value: f64, unit: Unit) -> Reading {
+        Reading::new(format!("{family}[{label}]"), value, unit)
+    }
+
+    /// `until` for `until[MAIN_DATA]`; the whole name for a plain reading.
+    pub fn family(&self) -> &str {
+        self.split().map_or(&self.name, |(family, _)| family)
+    }
+
+    /// `MAIN_DATA` for `until[MAIN_DATA]`.
+    pub fn label(&self) -> Option<&str> {
+        self.split().map(|(_, label)| label)
+    }
+
+    fn split(&self) -> Option<(&str, &str)> {
+        let inner = self.name.strip_suffix(']')?;
+        inner.split_once('[')
     }
 }
 
@@ -430,6 +466,17 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(t.contradiction(), None);
+    }
+
+    #[test]
+    fn labelled_readings_belong_to_their_family() {
+        let r = Reading::labelled("until", "MAIN_DATA", 2520.0, Unit::Seconds);
+        assert_eq!(
+            (r.name.as_str(), r.family(), r.label()),
+            ("until[MAIN_DATA]", "until", Some("MAIN_DATA"))
+        );
+        let plain = Reading::new("age", 1.0, Unit::Seconds);
+        assert_eq!((plain.family(), plain.label()), ("age", None));
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub const KIND: Kind = Kind {
         ("rss", Unit::Bytes),
         ("cpu", Unit::Percent),
     ],
+    primary: super::by_order,
     build,
 };
 

@@ -20,6 +20,7 @@ pub const KIND: Kind = Kind {
         ("memory", Unit::Bytes),
         ("memory_percent", Unit::Percent),
     ],
+    primary: super::by_order,
     build,
 };
 

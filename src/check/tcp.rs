@@ -14,6 +14,7 @@ pub const KIND: Kind = Kind {
     name: "tcp",
     keys: &["address"],
     readings: &[("latency", Unit::Seconds)],
+    primary: super::by_order,
     build,
 };
 

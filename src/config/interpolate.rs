@@ -17,11 +17,17 @@ const SECRET_KEYS: &[&str] = &["password", "bot_token", "token", "headers"];
 /// Keys that may be given as `X_file`.
 const FILE_KEYS: &[&str] = &["url", "password", "bot_token", "token"];
 
-/// Is the value at this key path a secret?
-fn is_secret(path: &[String]) -> bool {
+/// Is the value at this key path a secret? `kind` is the `type` of the
+/// table the key is in: a `sql` check's `url` is a database URL, which
+/// may hold a password in its options as well as in its user part.
+fn is_secret(path: &[String], kind: Option<&str>) -> bool {
+    let url = path.last().is_some_and(|k| k == "url");
     path.iter().any(|p| SECRET_KEYS.contains(&p.as_str()))
-        || (path.last().is_some_and(|k| k == "url")
-            && path.first().is_some_and(|s| s == "alert" || s == "ping"))
+        || (url
+            && path
+                .first()
+                .is_some_and(|s| s == "ping" || s == "alert" || s.starts_with("alert[")))
+        || (url && kind == Some("sql"))
 }
 
 /// Expand the whole document. Returns whether a secret was written inline.
@@ -83,9 +89,13 @@ fn expand_table(
             ),
         }
     }
+    let kind = table
+        .get("type")
+        .and_then(|t| t.get_ref().as_str())
+        .map(str::to_string);
     for (key, value) in table.iter_mut() {
         path.push(key.get_ref().to_string());
-        expand_value(value, path, errors, inline);
+        expand_value(value, path, kind.as_deref(), errors, inline);
         path.pop();
     }
 }
@@ -93,13 +103,14 @@ fn expand_table(
 fn expand_value(
     value: &mut Spanned<DeValue>,
     path: &mut Vec<String>,
+    kind: Option<&str>,
     errors: &mut Errors,
     inline: &mut bool,
 ) {
     let span = value.span();
     match value.get_mut() {
         DeValue::String(s) => {
-            let secret = is_secret(path);
+            let secret = is_secret(path, kind);
             if s.contains('$') {
                 match substitute(s, |name| std::env::var(name).ok()) {
                     Ok(out) => {
@@ -112,7 +123,10 @@ fn expand_value(
                 }
             } else if secret {
                 secret::register(s);
-                *inline = true;
+                // A database URL without a password gives nothing away.
+                *inline |= kind != Some("sql")
+                    || secret::url_password(s).is_some()
+                    || s.to_ascii_lowercase().contains("password=");
             }
             if let Some(p) = secret::url_password(s) {
                 secret::register(p);
@@ -122,7 +136,7 @@ fn expand_value(
             for (i, item) in items.iter_mut().enumerate() {
                 let last = path.pop().unwrap_or_default();
                 path.push(format!("{last}[{i}]"));
-                expand_value(item, path, errors, inline);
+                expand_value(item, path, kind, errors, inline);
                 path.pop();
                 path.push(last);
             }
@@ -201,7 +215,7 @@ fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
 
 #[cfg(test)]
 mod tests {
-    use super::substitute;
+    use super::{is_secret, substitute};
 
     fn env(name: &str) -> Option<String> {
         (name == "HOME_X").then(|| "/home/x".to_string())
@@ -213,6 +227,20 @@ mod tests {
             substitute(input, env).as_deref(),
             expected.map_err(|e| e.to_string()).as_deref()
         );
+    }
+
+    #[test]
+    fn a_sql_check_url_is_a_secret_and_other_urls_are_not() {
+        let path = |k: &str| vec!["check[0]".to_string(), k.to_string()];
+        assert!(is_secret(&path("url"), Some("sql")));
+        assert!(!is_secret(&path("url"), Some("http")));
+        assert!(!is_secret(&path("query"), Some("sql")));
+        // [[alert]] tables are array items: their path starts "alert[N]".
+        assert!(is_secret(
+            &["alert[1]".into(), "url".into()],
+            Some("discord")
+        ));
+        assert!(is_secret(&["ping".into(), "url".into()], None));
     }
 
     #[test]

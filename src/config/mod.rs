@@ -32,7 +32,6 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 /// does not implement yet: named so that a user gets a clear word instead
 /// of a silent no-op.
 const PLANNED_SECTIONS: &[&str] = &["alert", "alerting", "schedule", "ping"];
-const PLANNED_TYPES: &[&str] = &["sql", "json"];
 const PLANNED_CHECK_KEYS: &[&str] = &["when"];
 const PLANNED_SETTINGS: &[&str] = &["prometheus_file"];
 const SETTINGS_KEYS: &[&str] = &[
@@ -714,11 +713,7 @@ fn compile_check(
             if found.is_none() {
                 let at = table.get("type").map_or(span.clone(), |v| v.span());
                 let all: Vec<&str> = check::KINDS.iter().map(|k| k.name).collect();
-                let message = if PLANNED_TYPES.contains(&k) {
-                    format!("check type `{k}` is not supported by this version of healthcheck yet")
-                } else {
-                    format!("unknown check type `{k}` (one of: {})", all.join(", "))
-                };
+                let message = format!("unknown check type `{k}` (one of: {})", all.join(", "));
                 errors.push(at, format!("{prefix}.type"), message);
             }
             found
@@ -846,6 +841,8 @@ fn compile_check(
 }
 
 /// Which reading the thresholds judge, and the limits in that reading's unit.
+/// The judged reading is `reading` if given, else the one `expect` names
+/// (`sql`, `json`), else the type's first.
 fn compile_thresholds(
     b: &mut Builder,
     kind: &check::Kind,
@@ -857,7 +854,11 @@ fn compile_thresholds(
         ("warn_below", &raw.warn_below),
         ("crit_below", &raw.crit_below),
     ];
-    let unit = match (&raw.reading, kind.readings.first()) {
+    let by_mode = (kind.primary)(raw)
+        .filter(|name| kind.readings.iter().any(|(n, _)| n == name))
+        .map(str::to_string);
+    let primary = raw.reading.as_ref().or(by_mode.as_ref());
+    let unit = match (primary, kind.readings.first()) {
         (Some(r), _) if kind.readings.is_empty() => {
             return (Some(r.clone()), convert_limits(b, &limits, None));
         }
@@ -879,9 +880,8 @@ fn compile_thresholds(
         (None, Some((_, unit))) => Some(*unit),
         (None, None) => None,
     };
-    let judged = raw
-        .reading
-        .clone()
+    let judged = primary
+        .cloned()
         .or_else(|| kind.readings.first().map(|(n, _)| n.to_string()));
     let thresholds = convert_limits(b, &limits, unit);
     if judged.is_none() && !thresholds.is_empty() {

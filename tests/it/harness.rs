@@ -190,3 +190,210 @@ impl Drop for Bot {
         self.kill();
     }
 }
+
+/// A throwaway PostgreSQL cluster from the distribution's server binaries,
+/// on a free loopback port, with its data and socket in a temp dir. It is
+/// stopped (`pg_ctl -m immediate`) when dropped, pass or fail, and resumed
+/// first in case a test stopped it with SIGSTOP.
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+}
+
+impl Postgres {
+    /// Start a cluster, or `None` when the server binaries are missing on a
+    /// developer's machine (the test is skipped, saying why). Under
+    /// `CI=true` a missing server fails the test.
+    pub fn start() -> Option<Postgres> {
+        let Some(bin) = postgres_bin() else {
+            missing(
+                "PostgreSQL",
+                "no server binaries in /usr/lib/postgresql/*/bin (apt-get install postgresql; scripts/test does it)",
+            );
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        if is_root() {
+            let (uid, gid) = postgres_user();
+            for p in [dir.path(), &data] {
+                std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+            }
+        }
+        let port = TcpListenerPort::free();
+        let pg = Postgres { dir, bin, port };
+        let data = data.to_str().unwrap();
+        pg.as_postgres(
+            "initdb",
+            &[
+                "-D",
+                data,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            pg.dir.path().display()
+        );
+        let log = pg.dir.path().join("server.log");
+        pg.as_postgres(
+            "pg_ctl",
+            &[
+                "-D",
+                data,
+                "-w",
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+                "start",
+            ],
+        );
+        Some(pg)
+    }
+
+    /// Run one of the cluster's programs as the `postgres` user when we
+    /// are root (initdb refuses root), else as ourselves.
+    fn as_postgres(&self, program: &str, args: &[&str]) -> String {
+        let exe = self.bin.join(program);
+        let mut cmd = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let out = cmd
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A URL for `database` (TLS off: the test cluster has no certificate).
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{database}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// Run SQL with psql in `database`; its unaligned output.
+    pub fn sql(&self, database: &str, sql: &str) -> String {
+        let port = self.port.to_string();
+        self.as_postgres(
+            "psql",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-X",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ],
+        )
+    }
+
+    /// The postmaster's pid: the first line of `postmaster.pid`.
+    pub fn postmaster_pid(&self) -> i32 {
+        let text = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")).unwrap();
+        text.lines().next().unwrap().trim().parse().unwrap()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Ok(text) = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid"))
+            && let Some(pid) = text
+                .lines()
+                .next()
+                .and_then(|l| l.trim().parse::<i32>().ok())
+        {
+            // SAFETY: a plain signal to the server this test started.
+            unsafe { libc::kill(pid, libc::SIGCONT) };
+        }
+        let exe = self.bin.join("pg_ctl");
+        let data = self.dir.path().join("data");
+        let mut cmd = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let _ = cmd
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ])
+            .output();
+    }
+}
+
+/// The newest `/usr/lib/postgresql/<version>/bin` that has `initdb`.
+fn postgres_bin() -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
+}
+
+fn postgres_user() -> (u32, u32) {
+    let name = std::ffi::CString::new("postgres").unwrap();
+    // SAFETY: getpwnam reads a NUL-terminated name; the result is checked for NULL.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    assert!(
+        !pw.is_null(),
+        "no `postgres` user: install the postgresql package"
+    );
+    // SAFETY: pw is a valid passwd entry (checked above).
+    unsafe { ((*pw).pw_uid, (*pw).pw_gid) }
+}
+
+/// Loopback ports for servers and for "nothing listens here".
+pub struct TcpListenerPort;
+
+impl TcpListenerPort {
+    /// A port that was free a moment ago.
+    pub fn free() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+}

@@ -8,4 +8,5 @@ mod config_errors;
 mod managers;
 mod restarts;
 mod run_checks;
+mod sql;
 mod state;

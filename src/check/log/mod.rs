@@ -26,6 +26,7 @@ pub const KIND: Kind = Kind {
         ("rate", Unit::Count),
         ("ratio", Unit::Percent),
     ],
+    primary: |raw| raw.per.as_ref().map(|_| "rate"),
     build,
 };
 

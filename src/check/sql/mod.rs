@@ -1,0 +1,822 @@
+//! `sql`: is the data still arriving? Runs one read-only query on SQLite,
+//! PostgreSQL or SQL Server and turns its answer into a reading: the age of
+//! the newest row (seed 000's cache table, seed 002's newest tick), a number
+//! (seed 001's token minutes, one reading per API with `label_column`), or
+//! a row count. Each driver lives in its own file and only fetches rows;
+//! what the rows mean (`Measure`) is decided here, and `json` reuses it.
+//!
+//! A query never writes: SQLite is opened read-only and statements that can
+//! write are refused before they run; PostgreSQL runs it in a READ ONLY
+//! transaction and accepts exactly one statement; SQL Server runs it inside
+//! a transaction that is rolled back.
+
+#[cfg(feature = "mssql")]
+mod mssql;
+mod postgres;
+mod sqlite;
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail};
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use super::{Kind, Outcome, Probe, ProbeContext, Reading, Unit, timestamp};
+use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::status::Status;
+
+pub const KIND: Kind = Kind {
+    name: "sql",
+    keys: &[
+        "driver",
+        "database",
+        "url",
+        "query",
+        "expect",
+        "label_column",
+        "empty",
+        "naive_timezone",
+    ],
+    // `value` first: it is what `expect` defaults to.
+    readings: &[
+        ("value", Unit::Number),
+        ("age", Unit::Seconds),
+        ("rows", Unit::Count),
+        ("until", Unit::Seconds),
+    ],
+    primary: |raw| raw.expect.as_deref(),
+    build,
+};
+
+/// Rows kept from a result (all are counted): enough for one reading per
+/// API token or per table, bounded against a `SELECT *` on a big table.
+pub const MAX_ROWS: usize = 100;
+
+/// Row texts shown in a message before "and N more".
+const MAX_SHOWN: usize = 10;
+
+/// A timestamp this far in the future is suspicious, not just clock jitter.
+const FUTURE_SLACK: f64 = 60.0;
+
+/// The drivers stop this long before the runner gives up on the check, so
+/// that a slow query is cancelled and reported by us, not just abandoned.
+const MARGIN: Duration = Duration::from_millis(250);
+
+/// One value of a result, whatever the database called its type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Datum {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    /// A point in time with its zone (timestamptz, datetimeoffset).
+    Instant(Timestamp),
+    /// A wall-clock date-time without a zone (timestamp, datetime, date).
+    Civil(DateTime),
+    /// A length of time (a PostgreSQL interval), in seconds.
+    Seconds(f64),
+    /// A type this check cannot read, by name.
+    Other(String),
+}
+
+impl Datum {
+    /// The value as a label of a reading.
+    fn label(&self) -> String {
+        match self {
+            Datum::Null => "NULL".into(),
+            Datum::Bool(b) => b.to_string(),
+            Datum::Int(i) => i.to_string(),
+            Datum::Float(f) => f.to_string(),
+            Datum::Text(t) => t.trim().to_string(),
+            Datum::Instant(t) => t.to_string(),
+            Datum::Civil(dt) => dt.to_string(),
+            Datum::Seconds(s) => Unit::Seconds.show(*s),
+            Datum::Other(t) => format!("({t})"),
+        }
+    }
+
+    fn number(&self) -> anyhow::Result<f64> {
+        match self {
+            Datum::Bool(b) => Ok(f64::from(u8::from(*b))),
+            Datum::Int(i) => Ok(*i as f64),
+            Datum::Float(f) => Ok(*f),
+            Datum::Seconds(s) => Ok(*s),
+            Datum::Text(t) => t
+                .trim()
+                .parse()
+                .map_err(|_| anyhow!("\"{}\" is not a number", t.trim())),
+            Datum::Instant(_) | Datum::Civil(_) => {
+                bail!("the value is a timestamp: set expect = \"age\" or \"until\"")
+            }
+            Datum::Null => bail!("the value is NULL"),
+            Datum::Other(t) => bail!("cannot read a value of type {t} as a number"),
+        }
+    }
+
+    fn instant(&self, tz: &TimeZone) -> anyhow::Result<Timestamp> {
+        match self {
+            Datum::Int(i) => timestamp::from_epoch(*i as f64),
+            Datum::Float(f) => timestamp::from_epoch(*f),
+            Datum::Text(t) => timestamp::parse(t, tz),
+            Datum::Instant(t) => Ok(*t),
+            Datum::Civil(dt) => timestamp::from_civil(*dt, tz),
+            Datum::Bool(_) | Datum::Seconds(_) | Datum::Null => {
+                bail!("{} is not a timestamp", self.label())
+            }
+            Datum::Other(t) => bail!("cannot read a value of type {t} as a timestamp"),
+        }
+    }
+}
+
+/// What a query returned: the first `MAX_ROWS` rows and how many there were.
+#[derive(Debug, Default)]
+pub struct Table {
+    pub rows: Vec<Vec<Datum>>,
+    pub count: usize,
+}
+
+impl Table {
+    /// Whether the next row will be kept (all are counted).
+    pub fn keeps_more(&self) -> bool {
+        self.rows.len() < MAX_ROWS
+    }
+
+    /// Count a row, and keep it if there is room.
+    pub fn push(&mut self, row: Vec<Datum>) {
+        self.count += 1;
+        if self.keeps_more() {
+            self.rows.push(row);
+        }
+    }
+}
+
+/// What the answer is read as, and the name of the reading it gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// A timestamp: time since it.
+    Age,
+    /// A number.
+    Value,
+    /// How many rows came back.
+    Rows,
+    /// A timestamp: time left until it.
+    Until,
+}
+
+impl Expect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Expect::Age => "age",
+            Expect::Value => "value",
+            Expect::Rows => "rows",
+            Expect::Until => "until",
+        }
+    }
+
+    fn unit(self) -> Unit {
+        match self {
+            Expect::Age | Expect::Until => Unit::Seconds,
+            Expect::Value => Unit::Number,
+            Expect::Rows => Unit::Count,
+        }
+    }
+}
+
+/// How to read a result into readings; shared by `sql` and `json`.
+pub struct Measure {
+    pub expect: Expect,
+    /// 0-based column whose values name one reading per row.
+    pub label_column: Option<usize>,
+    /// The status of "no data": no row, or NULL.
+    pub empty: Status,
+    /// The zone of timestamps written without one.
+    pub tz: TimeZone,
+    /// Added to timestamps (`json`'s `offset = "7d"`).
+    pub offset: SignedDuration,
+}
+
+/// Read `expect`, `label_column`, `empty`, `naive_timezone` and `offset`
+/// (each where the check type has it), allowing the `expect` values given.
+pub fn measure(raw: &RawCheck, b: &mut Builder, allowed: &[Expect]) -> Option<Measure> {
+    let expect = match raw.expect.as_deref() {
+        None => Some(Expect::Value),
+        Some(text) => {
+            let found = allowed.iter().copied().find(|e| e.name() == text);
+            if found.is_none() {
+                let names: Vec<String> = allowed
+                    .iter()
+                    .map(|e| format!("\"{}\"", e.name()))
+                    .collect();
+                b.error(
+                    "expect",
+                    format!("must be one of {}, not \"{text}\"", names.join(", ")),
+                );
+            }
+            found
+        }
+    };
+    if let (Some(r), Some(e)) = (&raw.reading, expect)
+        && r != e.name()
+    {
+        b.error(
+            "reading",
+            format!(
+                "with expect = \"{}\" the only reading is `{}`",
+                e.name(),
+                e.name()
+            ),
+        );
+    }
+    let label_column = match raw.label_column {
+        None => None,
+        Some(0) => {
+            b.error("label_column", "columns are counted from 1");
+            None
+        }
+        Some(n) => {
+            if expect == Some(Expect::Rows) {
+                b.error("label_column", "does not apply to expect = \"rows\"");
+            }
+            usize::try_from(n - 1).ok()
+        }
+    };
+    let empty = match raw.empty.as_deref() {
+        None | Some("critical") => Status::Critical,
+        Some("warning") => Status::Warning,
+        Some("ok") => Status::Ok,
+        Some(other) => {
+            b.error(
+                "empty",
+                format!("must be \"critical\", \"warning\" or \"ok\", not \"{other}\""),
+            );
+            Status::Critical
+        }
+    };
+    let tz = match raw.naive_timezone.as_deref() {
+        None => Some(TimeZone::UTC),
+        Some(name) => TimeZone::get(name)
+            .map_err(|_| {
+                b.error(
+                    "naive_timezone",
+                    format!("unknown time zone \"{name}\" (write an IANA name such as \"America/New_York\" or \"UTC\")"),
+                );
+            })
+            .ok(),
+    };
+    let offset = match &raw.offset {
+        None => Some(SignedDuration::ZERO),
+        Some(text) => {
+            if matches!(expect, Some(Expect::Value | Expect::Rows)) {
+                b.error(
+                    "offset",
+                    "applies to timestamps only (expect = \"age\" or \"until\")",
+                );
+            }
+            b.duration("offset", text)
+                .and_then(|d| SignedDuration::try_from(d).ok())
+        }
+    };
+    Some(Measure {
+        expect: expect?,
+        label_column,
+        empty,
+        tz: tz?,
+        offset: offset?,
+    })
+}
+
+/// One row's reading and what it says, before the check's thresholds.
+struct Row {
+    status: Status,
+    text: String,
+    reading: Option<Reading>,
+}
+
+impl Measure {
+    /// Readings and a message from a result. `Err`: the value cannot be
+    /// read as asked (a word where a number belongs), so the check is UNKNOWN.
+    pub fn evaluate(&self, table: &Table, now: Timestamp) -> anyhow::Result<Outcome> {
+        let unit = self.expect.unit();
+        if self.expect == Expect::Rows {
+            let n = table.count;
+            let outcome = if n == 0 {
+                Outcome::new(self.empty, "no data (no rows)")
+            } else {
+                Outcome::ok(if n == 1 {
+                    "1 row".into()
+                } else {
+                    format!("{n} rows")
+                })
+            };
+            return Ok(outcome.reading("rows", n as f64, unit));
+        }
+        if table.rows.is_empty() {
+            return Ok(Outcome::new(self.empty, "no data (no rows)"));
+        }
+        let Some(label_column) = self.label_column else {
+            let first = table.rows[0]
+                .first()
+                .ok_or_else(|| anyhow!("the query returned no columns"))?;
+            let row = self.row(first, None, now)?;
+            let mut outcome = Outcome::new(row.status, row.text);
+            outcome.readings.extend(row.reading);
+            return Ok(outcome);
+        };
+        let mut status = Status::Ok;
+        let mut texts = Vec::new();
+        let mut readings = Vec::new();
+        for cells in &table.rows {
+            let value_column = usize::from(label_column == 0);
+            let (Some(label), Some(value)) = (cells.get(label_column), cells.get(value_column))
+            else {
+                bail!(
+                    "label_column = {} needs at least {} columns; the query returns {}",
+                    label_column + 1,
+                    label_column.max(value_column) + 1,
+                    cells.len()
+                );
+            };
+            let row = self.row(value, Some(&label.label()), now)?;
+            status = status.max(row.status);
+            texts.push(row.text);
+            readings.extend(row.reading);
+        }
+        let mut message = texts
+            .iter()
+            .take(MAX_SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if texts.len() > MAX_SHOWN {
+            message.push_str(&format!(" and {} more", texts.len() - MAX_SHOWN));
+        }
+        if table.count > table.rows.len() {
+            message.push_str(&format!(
+                " (first {} of {} rows)",
+                table.rows.len(),
+                table.count
+            ));
+        }
+        let mut outcome = Outcome::new(status, message);
+        outcome.readings = readings;
+        Ok(outcome)
+    }
+
+    fn row(&self, value: &Datum, label: Option<&str>, now: Timestamp) -> anyhow::Result<Row> {
+        let name = self.expect.name();
+        let unit = self.expect.unit();
+        let said = |text: String| match label {
+            Some(l) => format!("{l}: {text}"),
+            None => text,
+        };
+        if *value == Datum::Null {
+            let text = if label.is_some() {
+                "no data".to_string()
+            } else {
+                "no data (NULL)".to_string()
+            };
+            return Ok(Row {
+                status: self.empty,
+                text: said(text),
+                reading: None,
+            });
+        }
+        let reading = |v: f64| match label {
+            Some(l) => Reading::labelled(name, l, v, unit),
+            None => Reading::new(name, v, unit),
+        };
+        let context = |e: anyhow::Error| match label {
+            Some(l) => anyhow!("{l}: {e}"),
+            None => e,
+        };
+        let (status, text, v) = match self.expect {
+            Expect::Value => {
+                let v = value.number().map_err(context)?;
+                let text = match label {
+                    Some(_) => unit.show(v),
+                    None => format!("value is {}", unit.show(v)),
+                };
+                (Status::Ok, text, v)
+            }
+            Expect::Age => {
+                let age = self.seconds(value, now).map_err(context)?;
+                if age < -FUTURE_SLACK {
+                    let text = format!(
+                        "{} in the future (is naive_timezone right?)",
+                        unit.show(-age)
+                    );
+                    (Status::Warning, text, 0.0)
+                } else {
+                    let age = age.max(0.0);
+                    let text = match label {
+                        Some(_) => format!("{} ago", unit.show(age)),
+                        None => format!("last update {} ago", unit.show(age)),
+                    };
+                    (Status::Ok, text, age)
+                }
+            }
+            Expect::Until => {
+                let left = self.seconds(value, now).map_err(context)?;
+                if left < 0.0 {
+                    (
+                        Status::Critical,
+                        format!("expired {} ago", unit.show(-left)),
+                        left,
+                    )
+                } else {
+                    (Status::Ok, format!("{} left", unit.show(left)), left)
+                }
+            }
+            Expect::Rows => unreachable!("rows are counted, not read"),
+        };
+        Ok(Row {
+            status,
+            text: said(text),
+            reading: Some(reading(v)),
+        })
+    }
+
+    /// Age (since) or time left (until) of a timestamp value, in seconds.
+    /// An interval is taken as that time itself.
+    fn seconds(&self, value: &Datum, now: Timestamp) -> anyhow::Result<f64> {
+        if let Datum::Seconds(s) = value {
+            return Ok(*s);
+        }
+        let at = value
+            .instant(&self.tz)?
+            .checked_add(self.offset)
+            .map_err(|_| anyhow!("the timestamp plus the offset is out of range"))?;
+        let since = now.duration_since(at).as_secs_f64();
+        Ok(if self.expect == Expect::Until {
+            -since
+        } else {
+            since
+        })
+    }
+}
+
+/// Where a `sql` check's rows come from.
+enum Source {
+    Sqlite(sqlite::Sqlite),
+    Postgres(Box<postgres::Postgres>),
+    #[cfg(feature = "mssql")]
+    Mssql(Box<mssql::Mssql>),
+}
+
+impl Source {
+    /// The rows, or (inner `Err`) the outcome of a database that is not
+    /// there: a missing file or a refused connection is CRITICAL.
+    fn fetch(&self, query: &str, budget: Duration) -> anyhow::Result<Result<Table, Outcome>> {
+        match self {
+            Source::Sqlite(s) => s.fetch(query, budget),
+            Source::Postgres(p) => p.fetch(query, budget),
+            #[cfg(feature = "mssql")]
+            Source::Mssql(m) => m.fetch(query, budget),
+        }
+    }
+}
+
+struct SqlCheck {
+    source: Source,
+    query: String,
+    measure: Measure,
+}
+
+fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+    let measure = measure(
+        raw,
+        b,
+        &[Expect::Age, Expect::Value, Expect::Rows, Expect::Until],
+    );
+    let query = b.required("query", &raw.query).cloned();
+    if query.as_deref().is_some_and(|q| q.trim().is_empty()) {
+        b.error("query", "must not be empty");
+    }
+    let source = match raw.driver.as_deref() {
+        None => {
+            b.required("driver", &raw.driver);
+            None
+        }
+        Some("sqlite") => {
+            if raw.url.is_some() {
+                b.error(
+                    "url",
+                    "a sqlite check reads a file: give its path as `database`",
+                );
+            }
+            b.required("database", &raw.database)
+                .map(|p| Source::Sqlite(sqlite::Sqlite::new(expand_tilde(p))))
+        }
+        Some(driver @ ("postgres" | "mssql")) => {
+            if raw.database.is_some() {
+                b.error(
+                    "database",
+                    format!("a {driver} check connects with `url`; name the database in the URL"),
+                );
+            }
+            let url = b.required("url", &raw.url)?;
+            let built = if driver == "postgres" {
+                postgres::Postgres::new(url).map(|p| Source::Postgres(Box::new(p)))
+            } else {
+                mssql_source(url)
+            };
+            built.map_err(|e| b.error("url", e)).ok()
+        }
+        Some(other) => {
+            b.error(
+                "driver",
+                format!("must be \"sqlite\", \"postgres\" or \"mssql\", not \"{other}\""),
+            );
+            None
+        }
+    };
+    Some(Box::new(SqlCheck {
+        source: source?,
+        query: query?,
+        measure: measure?,
+    }))
+}
+
+#[cfg(feature = "mssql")]
+fn mssql_source(url: &str) -> Result<Source, String> {
+    mssql::Mssql::new(url).map(|m| Source::Mssql(Box::new(m)))
+}
+
+#[cfg(not(feature = "mssql"))]
+fn mssql_source(_url: &str) -> Result<Source, String> {
+    Err("this healthcheck was built without SQL Server support (cargo feature `mssql`)".into())
+}
+
+/// The time a driver may take: the check's remaining time less `MARGIN`.
+pub fn budget(ctx: &ProbeContext) -> Duration {
+    ctx.remaining()
+        .saturating_sub(MARGIN)
+        .max(Duration::from_millis(10))
+}
+
+impl Probe for SqlCheck {
+    fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
+        match self.source.fetch(&self.query, budget(ctx))? {
+            Ok(table) => self.measure.evaluate(&table, ctx.now),
+            Err(outcome) => Ok(outcome),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        "2026-11-22T05:00:00Z".parse().unwrap()
+    }
+
+    fn measure(expect: Expect, label_column: Option<usize>) -> Measure {
+        Measure {
+            expect,
+            label_column,
+            empty: Status::Critical,
+            tz: TimeZone::UTC,
+            offset: SignedDuration::ZERO,
+        }
+    }
+
+    fn table(rows: Vec<Vec<Datum>>) -> Table {
+        Table {
+            count: rows.len(),
+            rows,
+        }
+    }
+
+    fn text(s: &str) -> Datum {
+        Datum::Text(s.into())
+    }
+
+    #[track_caller]
+    fn case(
+        m: &Measure,
+        rows: Vec<Vec<Datum>>,
+        status: Status,
+        message: &str,
+        readings: &[(&str, f64)],
+    ) {
+        let o = m.evaluate(&table(rows), now()).unwrap();
+        assert_eq!((o.status, o.message.as_str()), (status, message));
+        let got: Vec<(&str, f64)> = o
+            .readings
+            .iter()
+            .map(|r| (r.name.as_str(), r.value))
+            .collect();
+        assert_eq!(got, readings);
+    }
+
+    #[test]
+    fn age_of_the_newest_row_in_every_timestamp_form() {
+        let m = measure(Expect::Age, None);
+        let ago = [("last update 18m ago", 1080.0)];
+        for v in [
+            text("2026-11-22 04:42:00"),
+            text("2026-11-22T04:42:00Z"),
+            text("2026-11-22 05:42:00+01"),
+            Datum::Int(1_795_322_520),
+            Datum::Int(1_795_322_520_000),
+            Datum::Float(1_795_322_520.0),
+            Datum::Civil("2026-11-22T04:42:00".parse().unwrap()),
+            Datum::Instant("2026-11-22T04:42:00Z".parse().unwrap()),
+            Datum::Seconds(1080.0),
+        ] {
+            case(
+                &m,
+                vec![vec![v]],
+                Status::Ok,
+                ago[0].0,
+                &[("age", ago[0].1)],
+            );
+        }
+    }
+
+    #[test]
+    fn naive_timestamps_follow_naive_timezone() {
+        let mut m = measure(Expect::Age, None);
+        m.tz = TimeZone::get("America/New_York").unwrap();
+        case(
+            &m,
+            vec![vec![text("2026-11-21 23:42:00")]],
+            Status::Ok,
+            "last update 18m ago",
+            &[("age", 1080.0)],
+        );
+        // Read as UTC, New York wall-clock time lies in the past; the other
+        // way round it lies in the future, which hides staleness: warned.
+        let m = measure(Expect::Age, None);
+        let mut tokyo = measure(Expect::Age, None);
+        tokyo.tz = TimeZone::get("Asia/Tokyo").unwrap();
+        case(
+            &m,
+            vec![vec![text("2026-11-22 13:42:00")]],
+            Status::Warning,
+            "8h 42m in the future (is naive_timezone right?)",
+            &[("age", 0.0)],
+        );
+        case(
+            &tokyo,
+            vec![vec![text("2026-11-22 13:42:00")]],
+            Status::Ok,
+            "last update 18m ago",
+            &[("age", 1080.0)],
+        );
+    }
+
+    #[test]
+    fn no_row_or_null_is_no_data_with_the_empty_status() {
+        let mut m = measure(Expect::Age, None);
+        case(&m, vec![], Status::Critical, "no data (no rows)", &[]);
+        case(
+            &m,
+            vec![vec![Datum::Null]],
+            Status::Critical,
+            "no data (NULL)",
+            &[],
+        );
+        m.empty = Status::Warning;
+        case(
+            &m,
+            vec![vec![Datum::Null]],
+            Status::Warning,
+            "no data (NULL)",
+            &[],
+        );
+    }
+
+    #[test]
+    fn rows_counts_every_row_even_past_the_kept_ones() {
+        let m = measure(Expect::Rows, None);
+        let t = Table {
+            rows: vec![vec![Datum::Int(1)]],
+            count: 5000,
+        };
+        let o = m.evaluate(&t, now()).unwrap();
+        assert_eq!(
+            (o.status, o.message.as_str(), o.readings[0].value),
+            (Status::Ok, "5000 rows", 5000.0)
+        );
+        case(
+            &m,
+            vec![],
+            Status::Critical,
+            "no data (no rows)",
+            &[("rows", 0.0)],
+        );
+    }
+
+    #[test]
+    fn values_are_numbers_and_timestamps_are_not() {
+        let m = measure(Expect::Value, None);
+        case(
+            &m,
+            vec![vec![Datum::Int(42)]],
+            Status::Ok,
+            "value is 42",
+            &[("value", 42.0)],
+        );
+        case(
+            &m,
+            vec![vec![text(" 17.5 ")]],
+            Status::Ok,
+            "value is 17.5",
+            &[("value", 17.5)],
+        );
+        let e = m
+            .evaluate(&table(vec![vec![text("abc")]]), now())
+            .unwrap_err();
+        assert_eq!(e.to_string(), "\"abc\" is not a number");
+        let e = m
+            .evaluate(&table(vec![vec![Datum::Instant(now())]]), now())
+            .unwrap_err();
+        assert!(e.to_string().contains("set expect = \"age\""));
+    }
+
+    #[test]
+    fn label_column_makes_one_reading_per_row() {
+        // Seed 001: SELECT api_name, DATEDIFF(minute, GETDATE(), expires_at) FROM OPT.SCHWAB.API
+        let m = measure(Expect::Value, Some(0));
+        case(
+            &m,
+            vec![
+                vec![text("MAIN_DATA"), Datum::Int(42)],
+                vec![text("TRADER"), Datum::Null],
+            ],
+            Status::Critical,
+            "MAIN_DATA: 42, TRADER: no data",
+            &[("value[MAIN_DATA]", 42.0)],
+        );
+        let m = measure(Expect::Until, Some(1));
+        case(
+            &m,
+            vec![
+                vec![text("2026-11-22 05:42:00"), text("MAIN_DATA")],
+                vec![text("2026-11-22 04:00:00"), text("TRADER")],
+            ],
+            Status::Critical,
+            "MAIN_DATA: 42m left, TRADER: expired 1h ago",
+            &[("until[MAIN_DATA]", 2520.0), ("until[TRADER]", -3600.0)],
+        );
+        let e = m
+            .evaluate(&table(vec![vec![text("x")]]), now())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "label_column = 2 needs at least 2 columns; the query returns 1"
+        );
+    }
+
+    #[track_caller]
+    fn config_errors(check: &str) -> Vec<String> {
+        let text = format!("[[check]]\nname = \"c\"\ntype = \"sql\"\n{check}");
+        match crate::config::load_str("t.toml", &text) {
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                e.0.iter()
+                    .map(|e| format!("{}: {}", e.key, e.message))
+                    .collect()
+            }
+        }
+    }
+
+    #[test]
+    fn config_mistakes_are_named_at_their_key() {
+        assert_eq!(
+            config_errors("driver = \"oracle\"\nquery = \"SELECT 1\""),
+            ["check[0].driver: must be \"sqlite\", \"postgres\" or \"mssql\", not \"oracle\""]
+        );
+        assert_eq!(
+            config_errors(
+                "driver = \"sqlite\"\ndatabase = \"/x.db\"\nquery = \"SELECT 1\"\nexpect = \"rows\"\nlabel_column = 1\nnaive_timezone = \"Mars/Olympus\""
+            ),
+            [
+                "check[0].label_column: does not apply to expect = \"rows\"",
+                "check[0].naive_timezone: unknown time zone \"Mars/Olympus\" (write an IANA name such as \"America/New_York\" or \"UTC\")",
+            ]
+        );
+        let e = config_errors(
+            "driver = \"postgres\"\nurl = \"postgres://u:pw@h/db?sslmode=sometimes\"\nquery = \"SELECT 1\"",
+        );
+        assert!(e[0].starts_with("check[0].url: sslmode must be"), "{e:?}");
+        // Thresholds are in the unit of the reading `expect` names.
+        assert!(config_errors("driver = \"sqlite\"\ndatabase = \"/x.db\"\nquery = \"SELECT 1\"\nexpect = \"age\"\ncrit_above = \"15m\"").is_empty());
+        assert!(!config_errors("driver = \"sqlite\"\ndatabase = \"/x.db\"\nquery = \"SELECT 1\"\ncrit_above = \"15m\"").is_empty());
+    }
+
+    #[test]
+    fn long_results_are_summarised() {
+        let m = measure(Expect::Value, Some(0));
+        let rows: Vec<Vec<Datum>> = (0..12)
+            .map(|i| vec![Datum::Int(i), Datum::Int(i)])
+            .collect();
+        let o = m.evaluate(&table(rows), now()).unwrap();
+        assert!(o.message.ends_with("9: 9 and 2 more"), "{}", o.message);
+        assert_eq!(o.readings.len(), 12);
+    }
+}

@@ -1,0 +1,121 @@
+//! The SQLite driver of the `sql` check. The database file is opened
+//! read-only and never created (a missing file is the problem to report,
+//! not something to paper over with an empty database), a statement that
+//! could write is refused before it runs, a locked database is waited for
+//! at most the check's time, and a query still running then is interrupted.
+
+use std::io::ErrorKind;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, ErrorCode, InterruptHandle, OpenFlags};
+
+use super::{Datum, Table};
+use crate::check::{Outcome, not_regular_file};
+
+pub struct Sqlite {
+    path: PathBuf,
+}
+
+impl Sqlite {
+    pub fn new(path: PathBuf) -> Sqlite {
+        Sqlite { path }
+    }
+
+    pub fn fetch(&self, query: &str, budget: Duration) -> anyhow::Result<Result<Table, Outcome>> {
+        let shown = self.path.display();
+        match std::fs::metadata(&self.path) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Ok(Err(Outcome::critical(format!(
+                    "database file not found: {shown}"
+                ))));
+            }
+            Err(e) => bail!("{shown}: {e}"),
+            Ok(meta) => {
+                if let Some(why) = not_regular_file(&meta) {
+                    return Ok(Err(Outcome::unknown(format!(
+                        "{shown} is {why}, not a database file"
+                    ))));
+                }
+            }
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)
+            .map_err(|e| anyhow!("cannot open {shown}: {e}"))?;
+        conn.busy_timeout(budget)?;
+        let _timer = Interrupter::arm(conn.get_interrupt_handle(), budget);
+        run(&conn, query).map(Ok)
+    }
+}
+
+fn run(conn: &Connection, query: &str) -> anyhow::Result<Table> {
+    let mut stmt = conn.prepare(query).map_err(explain)?;
+    if !stmt.readonly() {
+        bail!("refusing to run a statement that can write: a sql check only reads");
+    }
+    let columns = stmt.column_count();
+    let mut rows = stmt.query([]).map_err(explain)?;
+    let mut table = Table::default();
+    while let Some(row) = rows.next().map_err(explain)? {
+        let cells = if table.keeps_more() {
+            (0..columns)
+                .map(|i| row.get_ref(i).map(datum))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(explain)?
+        } else {
+            Vec::new()
+        };
+        table.push(cells);
+    }
+    Ok(table)
+}
+
+/// SQLite's errors in the words of this check.
+fn explain(e: rusqlite::Error) -> anyhow::Error {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::OperationInterrupted) => {
+            anyhow!("query still running at the timeout: interrupted")
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            anyhow!("database locked by another process for the whole timeout: {e}")
+        }
+        _ => match e {
+            rusqlite::Error::MultipleStatement => {
+                anyhow!("the query holds more than one statement; a sql check runs exactly one")
+            }
+            other => anyhow!("{other}"),
+        },
+    }
+}
+
+/// SQLite stores dates as text or numbers; both are read by the `Measure`.
+fn datum(value: ValueRef) -> Datum {
+    match value {
+        ValueRef::Null => Datum::Null,
+        ValueRef::Integer(i) => Datum::Int(i),
+        ValueRef::Real(f) => Datum::Float(f),
+        ValueRef::Text(t) => Datum::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(_) => Datum::Other("BLOB".into()),
+    }
+}
+
+/// Interrupts the connection's query when the budget is spent, unless it
+/// is dropped first (the query finished).
+struct Interrupter {
+    _done: mpsc::Sender<()>,
+}
+
+impl Interrupter {
+    fn arm(handle: InterruptHandle, budget: Duration) -> Interrupter {
+        let (done, wait) = mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(budget) {
+                handle.interrupt();
+            }
+        });
+        Interrupter { _done: done }
+    }
+}
