@@ -73,7 +73,7 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// Starter to write: default, python-process, systemd-bot or docker-collector
+    /// Starter to write: default, python-process, systemd-bot, docker-collector or sql-pipeline
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub preset: String,
     /// Overwrite an existing file

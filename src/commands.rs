@@ -17,10 +17,8 @@ const PRESETS: &[(&str, &str)] = &[
         "docker-collector",
         include_str!("../presets/docker-collector.toml"),
     ),
+    ("sql-pipeline", include_str!("../presets/sql-pipeline.toml")),
 ];
-
-/// Presets of the contract that need check types this version lacks.
-const PLANNED_PRESETS: &[&str] = &["sql-pipeline"];
 
 pub fn preset(name: &str) -> Option<&'static str> {
     PRESETS
@@ -58,19 +56,11 @@ pub fn validate(cli: &Cli) -> u8 {
 pub fn init(args: &InitArgs) -> u8 {
     let Some(text) = preset(&args.preset) else {
         let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
-        if PLANNED_PRESETS.contains(&args.preset.as_str()) {
-            eprintln!(
-                "healthcheck: preset `{}` is not available in this version yet (available: {})",
-                args.preset,
-                names.join(", ")
-            );
-        } else {
-            eprintln!(
-                "healthcheck: unknown preset `{}` (available: {})",
-                args.preset,
-                names.join(", ")
-            );
-        }
+        eprintln!(
+            "healthcheck: unknown preset `{}` (available: {})",
+            args.preset,
+            names.join(", ")
+        );
         return 3;
     };
     let mut options = std::fs::File::options();

@@ -146,20 +146,17 @@ fn show_seconds(v: f64) -> String {
     }
     let neg = if v < 0.0 { "-" } else { "" };
     let s = v.abs().round() as u64;
-    // Keep the two largest units: "2d 3h", "18m 4s", "45s".
-    let parts = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
-    let mut out = Vec::new();
-    let mut rest = s;
-    for (size, name) in parts {
-        if rest >= size || (!out.is_empty() && out.len() < 2) {
-            let n = rest / size;
-            rest %= size;
-            if n > 0 {
-                out.push(format!("{n}{name}"));
-            }
-            if out.len() == 2 {
-                break;
-            }
+    // The largest unit and the one right below it: "2d 3h", "18m 4s", "3h".
+    let units = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    let first = units
+        .iter()
+        .position(|(size, _)| s >= *size)
+        .unwrap_or(units.len() - 1);
+    let mut out = vec![format!("{}{}", s / units[first].0, units[first].1)];
+    if let Some((size, name)) = units.get(first + 1) {
+        let n = s % units[first].0 / size;
+        if n > 0 {
+            out.push(format!("{n}{name}"));
         }
     }
     format!("{neg}{}", out.join(" "))
@@ -488,6 +485,13 @@ mod tests {
             "2d 3h"
         );
         assert_eq!(Unit::Seconds.show(3.25), "3.25s");
+        assert_eq!(
+            Unit::Seconds.show(3.0 * 3600.0 + 1.0),
+            "3h",
+            "never skips a unit"
+        );
+        assert_eq!(Unit::Seconds.show(3.0 * 3600.0 + 61.0), "3h 1m");
+        assert_eq!(Unit::Seconds.show(-125.0), "-2m 5s");
         assert_eq!(Unit::Bytes.show(1536.0), "1.5 KiB");
         assert_eq!(Unit::Percent.show(42.123), "42.1%");
     }
