@@ -251,13 +251,7 @@ mod tests {
     use crate::status::Status;
 
     fn probe(toml: &str, timeout: Duration) -> Outcome {
-        let config = load_str("t.toml", toml).unwrap_or_else(|e| panic!("{e}"));
-        let ctx = ProbeContext {
-            now: jiff::Timestamp::now(),
-            deadline: Instant::now() + timeout,
-            memory: None,
-        };
-        config.checks[0].probe.probe(&ctx).unwrap()
+        crate::check::probe_first(toml, timeout)
     }
 
     fn check(url: &str, extra: &str) -> String {

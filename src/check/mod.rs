@@ -378,6 +378,18 @@ pub fn not_regular_file(meta: &std::fs::Metadata) -> Option<&'static str> {
     Some("not a regular file")
 }
 
+/// Build the first check of a config and probe it once (for unit tests).
+#[cfg(test)]
+pub fn probe_first(toml: &str, timeout: Duration) -> Outcome {
+    let config = crate::config::load_str("t.toml", toml).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = ProbeContext {
+        now: jiff::Timestamp::now(),
+        deadline: Instant::now() + timeout,
+        memory: None,
+    };
+    config.checks[0].probe.probe(&ctx).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -147,13 +147,7 @@ mod tests {
     }
 
     fn probe(address: &str, timeout: Duration) -> Outcome {
-        let config = load_str("t.toml", &config(address)).unwrap_or_else(|e| panic!("{e}"));
-        let ctx = ProbeContext {
-            now: jiff::Timestamp::now(),
-            deadline: Instant::now() + timeout,
-            memory: None,
-        };
-        config.checks[0].probe.probe(&ctx).unwrap()
+        crate::check::probe_first(&config(address), timeout)
     }
 
     /// A port nothing listens on: bind one, then let it go.

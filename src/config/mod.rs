@@ -639,14 +639,7 @@ fn default_state_dir() -> PathBuf {
 }
 
 fn system_hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its whole length; gethostname writes at most that.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".into();
-    }
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    sysinfo::System::host_name().unwrap_or_else(|_| "localhost".into())
 }
 
 /// Humantime durations: "90s", "5m", "2h 30m", "7d".
