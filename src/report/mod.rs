@@ -124,7 +124,7 @@ impl CheckReport {
             name: name.to_string(),
             kind: kind.to_string(),
             status: judged.status,
-            message: redact(&judged.message),
+            message: redact(&one_line(&judged.message)),
             hint: hint.map(str::to_string),
             duration_ms: (duration_ms * 1000.0).round() / 1000.0,
             confirmed: verdict.confirmed,
@@ -165,6 +165,11 @@ impl Report {
     pub fn to_json(&self) -> String {
         redact(&serde_json::to_string_pretty(self).expect("a report always serializes"))
     }
+}
+
+/// A message on one line: a command's multi-line stderr joined with "; ".
+fn one_line(text: &str) -> String {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 /// Keep the report as `reports/<time>.json`, and only the newest `keep`.
