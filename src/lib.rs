@@ -9,6 +9,7 @@ pub mod commands; // validate, init, completions
 pub mod config; // TOML -> validated Config; secrets
 pub mod decide; // the rules, pure
 pub mod manage; // history, reset, silence, unsilence
+pub mod notify; // alert digests, channels, delivery
 pub mod proc; // child processes: argv, own process group, timeout
 pub mod report; // text, JSON, Nagios
 pub mod run; // the `run` pipeline

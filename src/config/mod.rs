@@ -3,6 +3,7 @@
 //! resolved. A config with any error yields every error at once, each with
 //! `file:line:column` and the key path, and nothing runs.
 
+pub mod alert;
 mod interpolate;
 pub mod raw;
 pub mod secret;
@@ -19,6 +20,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::check::{self, Probe, Thresholds, Unit};
+use crate::notify;
 use crate::status::Status;
 use raw::RawService;
 use raw::{COMMON_CHECK_KEYS, RawSettings};
@@ -31,7 +33,7 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 /// Top-level sections and check types of the contract that this version
 /// does not implement yet: named so that a user gets a clear word instead
 /// of a silent no-op.
-const PLANNED_SECTIONS: &[&str] = &["alert", "alerting", "schedule", "ping"];
+const PLANNED_SECTIONS: &[&str] = &["schedule", "ping"];
 const PLANNED_CHECK_KEYS: &[&str] = &["when"];
 const PLANNED_SETTINGS: &[&str] = &["prometheus_file"];
 const SETTINGS_KEYS: &[&str] = &[
@@ -53,6 +55,8 @@ pub struct Config {
     pub settings: Settings,
     pub services: Vec<ServiceSpec>,
     pub checks: Vec<CheckSpec>,
+    pub alerting: alert::Alerting,
+    pub alerts: Vec<alert::AlertSpec>,
 }
 
 impl Config {
@@ -340,6 +344,8 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
     let mut settings_spans: Vec<(String, Range<usize>)> = Vec::new();
     let mut check_tables: Vec<Spanned<DeValue>> = Vec::new();
     let mut service_tables: Vec<Spanned<DeValue>> = Vec::new();
+    let mut alert_tables: Vec<Spanned<DeValue>> = Vec::new();
+    let mut alerting_table: Option<Spanned<DeValue>> = None;
     for (key, value) in doc {
         let name = key.get_ref().to_string();
         match name.as_str() {
@@ -360,9 +366,13 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                     settings_raw = s;
                 }
             }
-            "check" | "service" => match value.into_inner() {
+            "alerting" => alerting_table = Some(value),
+            "check" | "service" | "alert" => match value.into_inner() {
                 DeValue::Array(items) if name == "check" => {
                     check_tables.extend(items.iter().cloned())
+                }
+                DeValue::Array(items) if name == "alert" => {
+                    alert_tables.extend(items.iter().cloned())
                 }
                 DeValue::Array(items) => service_tables.extend(items.iter().cloned()),
                 _ => errors.push(
@@ -386,13 +396,15 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
             n => errors.push(
                 key.span(),
                 n,
-                unknown_key_message(n, &["settings", "check", "service"]),
+                unknown_key_message(n, &["settings", "check", "service", "alert", "alerting"]),
             ),
         }
     }
 
     let settings = compile_settings(&mut errors, settings_raw, &settings_spans);
     let services = compile_services(&mut errors, service_tables);
+    let alerting = compile_alerting_table(&mut errors, alerting_table);
+    let alerts = compile_alerts(&mut errors, alert_tables);
     let mut checks: Vec<(CheckSpec, Range<usize>)> = Vec::new();
     let mut first_seen: Vec<(String, String)> = Vec::new();
     for (i, table) in check_tables.into_iter().enumerate() {
@@ -441,6 +453,8 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                 settings,
                 services,
                 checks,
+                alerting,
+                alerts,
             },
             inline_secrets,
         ))
@@ -568,6 +582,123 @@ fn argv_prefix(
         Some(v) => v,
         None => default.iter().map(|s| s.to_string()).collect(),
     }
+}
+
+fn compile_alerting_table(errors: &mut Errors, table: Option<Spanned<DeValue>>) -> alert::Alerting {
+    let Some(value) = table else {
+        return alert::Alerting::default();
+    };
+    let span = value.span();
+    let key_spans = match value.get_ref() {
+        DeValue::Table(t) => table_key_spans(t),
+        _ => Vec::new(),
+    };
+    let Some(raw) = deserialize_table::<alert::RawAlerting>(
+        errors,
+        "alerting",
+        value,
+        &["quiet"],
+        alert::ALERTING_KEYS,
+    ) else {
+        return alert::Alerting::default();
+    };
+    let mut b = Builder {
+        errors,
+        prefix: "alerting",
+        key_spans: &key_spans,
+        table_span: span,
+        settings: None,
+    };
+    alert::compile_alerting(raw, &mut b)
+}
+
+/// Compile every `[[alert]]`: the channel type's own keys, unique names,
+/// fallbacks that name another channel.
+fn compile_alerts(errors: &mut Errors, tables: Vec<Spanned<DeValue>>) -> Vec<alert::AlertSpec> {
+    let mut alerts: Vec<alert::AlertSpec> = Vec::new();
+    let mut fallbacks: Vec<(String, Range<usize>, String)> = Vec::new();
+    for (i, value) in tables.into_iter().enumerate() {
+        let prefix = format!("alert[{i}]");
+        let span = value.span();
+        let DeValue::Table(table) = value.get_ref() else {
+            errors.push(span, prefix, "each [[alert]] must be a table");
+            continue;
+        };
+        let type_name = table
+            .get("type")
+            .and_then(|v| v.get_ref().as_str())
+            .map(str::to_string);
+        let kind = type_name.as_deref().and_then(notify::channel_kind);
+        match (&type_name, kind) {
+            (None, _) => errors.push(span.start..span.start, prefix.clone(), "missing key `type`"),
+            (Some(t), None) => {
+                let all: Vec<&str> = notify::CHANNELS.iter().map(|k| k.name).collect();
+                let at = table.get("type").map_or(span.clone(), |v| v.span());
+                errors.push(
+                    at,
+                    format!("{prefix}.type"),
+                    format!("unknown alert type `{t}` (one of: {})", all.join(", ")),
+                );
+            }
+            _ => {}
+        }
+        let known: Vec<&str> = alert::COMMON_ALERT_KEYS
+            .iter()
+            .chain(kind.map_or(&[][..], |k| k.keys))
+            .copied()
+            .collect();
+        let key_spans = table_key_spans(table);
+        let Some(raw) = deserialize_table::<alert::RawAlert>(errors, &prefix, value, &[], &known)
+        else {
+            continue;
+        };
+        let Some(kind) = kind else { continue };
+        let before = errors.list.len();
+        let mut b = Builder {
+            errors,
+            prefix: &prefix,
+            key_spans: &key_spans,
+            table_span: span.clone(),
+            settings: None,
+        };
+        let spec = alert::compile_alert(&raw, kind, &mut b);
+        if let Some(spec) = spec.filter(|_| errors.list.len() == before) {
+            if alerts.iter().any(|a| a.name == spec.name) {
+                let at = key_spans
+                    .iter()
+                    .find(|(k, _)| k == "name")
+                    .map_or(span.clone(), |(_, s)| s.clone());
+                errors.push(
+                    at,
+                    format!("{prefix}.name"),
+                    format!(
+                        "duplicate alert name `{}` (give each channel its own `name`)",
+                        spec.name
+                    ),
+                );
+                continue;
+            }
+            if let Some(f) = &spec.fallback {
+                let at = key_spans
+                    .iter()
+                    .find(|(k, _)| k == "fallback")
+                    .map_or(span.clone(), |(_, s)| s.clone());
+                fallbacks.push((format!("{prefix}.fallback"), at, f.clone()));
+            }
+            alerts.push(spec);
+        }
+    }
+    for (key, at, name) in fallbacks {
+        if !alerts.iter().any(|a| a.name == name) {
+            let known: Vec<&str> = alerts.iter().map(|a| a.name.as_str()).collect();
+            errors.push(
+                at,
+                key,
+                format!("no [[alert]] named `{name}` (alerts: {})", known.join(", ")),
+            );
+        }
+    }
+    alerts
 }
 
 /// Compile every `[[service]]`; duplicate names are errors.

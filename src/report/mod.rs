@@ -169,7 +169,11 @@ impl Report {
 
 /// A message on one line: a command's multi-line stderr joined with "; ".
 fn one_line(text: &str) -> String {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Keep the report as `reports/<time>.json`, and only the newest `keep`.
