@@ -10,7 +10,14 @@
 //! `Channel`), listed in `CHANNELS`. Keep the payload a pure function of the
 //! digest, and the `deliver` thin.
 
+pub mod command;
+pub mod discord;
+pub mod http;
 pub mod message;
+pub mod ntfy;
+pub mod slack;
+pub mod telegram;
+pub mod webhook;
 
 use std::time::Instant;
 
@@ -21,7 +28,14 @@ use crate::config::alert::RawAlert;
 use crate::status::Status;
 
 /// Every channel type, by its `type = "..."` name.
-pub const CHANNELS: &[&ChannelKind] = &[];
+pub const CHANNELS: &[&ChannelKind] = &[
+    &discord::KIND,
+    &slack::KIND,
+    &telegram::KIND,
+    &webhook::KIND,
+    &ntfy::KIND,
+    &command::KIND,
+];
 
 pub fn channel_kind(name: &str) -> Option<&'static ChannelKind> {
     CHANNELS.iter().copied().find(|k| k.name == name)

@@ -1,0 +1,49 @@
+//! The `command` channel: run your own program with the digest as text on
+//! stdin and `HEALTHCHECK_STATUS`, `HEALTHCHECK_HOST`, `HEALTHCHECK_TITLE`,
+//! `HEALTHCHECK_EVENTS` in its environment; exit 0 means delivered.
+
+use std::time::Instant;
+
+use super::message::text;
+use super::{Channel, ChannelKind, Digest, Failure};
+use crate::config::Builder;
+use crate::config::alert::RawAlert;
+use crate::proc::Job;
+
+pub const KIND: ChannelKind = ChannelKind { name: "command", keys: &["command"], build };
+
+struct CommandChannel {
+    argv: Vec<String>,
+}
+
+fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let argv = b.required("command", &raw.command)?.clone();
+    if argv.is_empty() {
+        b.error("command", "must name a program");
+        return None;
+    }
+    Some(Box::new(CommandChannel { argv }))
+}
+
+impl Channel for CommandChannel {
+    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let body = text(digest);
+        let status = digest.status().word();
+        let title = digest.title();
+        let count = digest.events.len().to_string();
+        let out = Job::new(&self.argv, timeout)
+            .stdin(body.as_bytes())
+            .env("HEALTHCHECK_STATUS", status)
+            .env("HEALTHCHECK_HOST", &digest.host)
+            .env("HEALTHCHECK_TITLE", &title)
+            .env("HEALTHCHECK_EVENTS", &count)
+            .run()
+            .map_err(|e| Failure::permanent(e.to_string()))?;
+        if out.code == Some(0) {
+            Ok(())
+        } else {
+            Err(Failure::retry(format!("{} {}", self.argv[0], out.describe())))
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Discord webhooks: one embed coloured by the worst severity, a field per
+//! event, within Discord's limits (title 256, description 4096, field name
+//! 256 and value 1024, 25 fields, 6000 characters in all), and
+//! `allowed_mentions` empty so that log text can never ping @everyone.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::http::{self, HttpRequest};
+use super::message::{cut, label};
+use super::{Channel, ChannelKind, Digest, Failure};
+use crate::config::Builder;
+use crate::config::alert::RawAlert;
+use crate::status::Status;
+
+pub const KIND: ChannelKind = ChannelKind { name: "discord", keys: &["url"], build };
+
+struct Discord {
+    url: String,
+}
+
+fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let url = super::webhook::http_url(raw, b)?;
+    Some(Box::new(Discord { url }))
+}
+
+impl Channel for Discord {
+    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
+        http::send(&HttpRequest::post_json(&self.url, &payload(digest)), deadline)
+    }
+}
+
+pub fn colour(status: Status) -> u32 {
+    match status {
+        Status::Ok => 0x2ECC71,
+        Status::Warning => 0xF1C40F,
+        Status::Critical => 0xE74C3C,
+        Status::Unknown => 0x9B59B6,
+    }
+}
+
+/// The webhook body for a digest.
+pub fn payload(digest: &Digest) -> Value {
+    const TOTAL: usize = 6000;
+    let title = cut(&digest.title(), 256);
+    let mut used = title.chars().count();
+    let mut fields = Vec::new();
+    let mut left_out = 0;
+    for e in &digest.events {
+        let name = cut(&format!("{}: {}", label(e.kind, e.status), e.subject), 256);
+        let mut value = e.message.clone();
+        if let Some(hint) = &e.hint {
+            value.push_str(&format!("\nAction: {hint}"));
+        }
+        let value = cut(&value, 1024);
+        let size = name.chars().count() + value.chars().count();
+        if fields.len() == 25 || used + size > TOTAL - 200 {
+            left_out += 1;
+            continue;
+        }
+        used += size;
+        fields.push(json!({"name": name, "value": value, "inline": false}));
+    }
+    let mut description = String::new();
+    if left_out > 0 {
+        description.push_str(&format!("{left_out} more events did not fit in this message. "));
+    }
+    if digest.suppressed > 0 {
+        description.push_str(&format!("{} alerts suppressed (max_per_hour).", digest.suppressed));
+    }
+    let mut embed = json!({
+        "title": title,
+        "color": colour(digest.status()),
+        "timestamp": digest.at.to_string(),
+        "fields": fields,
+    });
+    if !description.is_empty() {
+        embed["description"] = Value::String(cut(&description, 4096));
+    }
+    json!({
+        "username": "healthcheck",
+        "allowed_mentions": {"parse": []},
+        "embeds": [embed],
+    })
+}

@@ -1,0 +1,35 @@
+//! Slack incoming webhooks: the digest as text (Slack renders it as is).
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::http::{self, HttpRequest};
+use super::message::{cut, text};
+use super::{Channel, ChannelKind, Digest, Failure};
+use crate::config::Builder;
+use crate::config::alert::RawAlert;
+
+pub const KIND: ChannelKind = ChannelKind { name: "slack", keys: &["url"], build };
+
+/// Slack truncates messages past 40,000 characters; stay well inside.
+const LIMIT: usize = 39_000;
+
+struct Slack {
+    url: String,
+}
+
+fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let url = super::webhook::http_url(raw, b)?;
+    Some(Box::new(Slack { url }))
+}
+
+impl Channel for Slack {
+    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
+        http::send(&HttpRequest::post_json(&self.url, &payload(digest)), deadline)
+    }
+}
+
+pub fn payload(digest: &Digest) -> Value {
+    json!({"text": cut(&text(digest), LIMIT)})
+}

@@ -1,0 +1,53 @@
+//! Generic webhooks: the digest as JSON (title, status, host, time, events)
+//! POSTed to a URL with optional headers, for anything that takes JSON.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::http::{self, HttpRequest};
+use super::{Channel, ChannelKind, Digest, Failure};
+use crate::config::Builder;
+use crate::config::alert::RawAlert;
+
+pub const KIND: ChannelKind = ChannelKind { name: "webhook", keys: &["url", "headers"], build };
+
+struct Webhook {
+    url: String,
+    headers: Vec<(String, String)>,
+}
+
+/// The channel's `url`: required, http(s).
+pub fn http_url(raw: &RawAlert, b: &mut Builder) -> Option<String> {
+    let url = b.required("url", &raw.url)?.expose().to_string();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        b.error("url", "must start with https:// (or http://)");
+        return None;
+    }
+    Some(url)
+}
+
+fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let url = http_url(raw, b)?;
+    let headers = raw.headers.iter().flatten().map(|(k, v)| (k.clone(), v.expose().to_string())).collect();
+    Some(Box::new(Webhook { url, headers }))
+}
+
+impl Channel for Webhook {
+    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
+        let mut request = HttpRequest::post_json(&self.url, &payload(digest));
+        request.headers.extend(self.headers.iter().cloned());
+        http::send(&request, deadline)
+    }
+}
+
+pub fn payload(digest: &Digest) -> Value {
+    json!({
+        "title": digest.title(),
+        "status": digest.status(),
+        "host": digest.host,
+        "at": digest.at,
+        "events": digest.events,
+        "suppressed": digest.suppressed,
+    })
+}
