@@ -45,6 +45,12 @@ pub enum Command {
     Silence(SilenceArgs),
     /// Remove a silence
     Unsilence(TargetArgs),
+    /// Send a test message through each alert channel (or one)
+    TestAlert {
+        /// Only this channel (its `name`)
+        #[arg(long, value_name = "NAME")]
+        channel: Option<String>,
+    },
     /// Print shell completions
     Completions {
         #[arg(value_enum)]

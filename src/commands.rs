@@ -4,6 +4,7 @@ use std::io::Write;
 
 use crate::cli::{Cli, InitArgs};
 use crate::config;
+use crate::notify;
 
 /// Starter configs for `init --preset`.
 const PRESETS: &[(&str, &str)] = &[
@@ -95,6 +96,66 @@ pub fn init(args: &InitArgs) -> u8 {
             3
         }
     }
+}
+
+/// Send a test digest through each channel (or the one named) and say,
+/// per channel, whether it was delivered or why not. Exit 0 when all were.
+pub fn test_alert(cli: &Cli, only: Option<&str>) -> u8 {
+    let config = match config::discover(cli.config.as_deref()) {
+        Some(path) => match config::load(&path) {
+            Ok(c) => c,
+            Err(errors) => {
+                eprintln!("{errors}");
+                return 3;
+            }
+        },
+        None => config::embedded(),
+    };
+    let chosen: Vec<_> = config
+        .alerts
+        .iter()
+        .filter(|a| only.is_none_or(|n| a.name == n))
+        .collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = config.alerts.iter().map(|a| a.name.as_str()).collect();
+        match only {
+            Some(n) => eprintln!(
+                "healthcheck: no [[alert]] named `{n}` (alerts: {})",
+                names.join(", ")
+            ),
+            None => eprintln!("healthcheck: {} has no [[alert]] channels", config.origin),
+        }
+        return 3;
+    }
+    let digest = notify::Digest {
+        host: config.settings.hostname.clone(),
+        at: jiff::Timestamp::now(),
+        events: vec![notify::Event {
+            kind: notify::EventKind::Test,
+            subject: "healthcheck".into(),
+            status: crate::status::Status::Ok,
+            message: "This is a test message from `healthcheck test-alert`.".into(),
+            hint: None,
+        }],
+        suppressed: 0,
+    };
+    let deadline = std::time::Instant::now() + config.settings.deadline;
+    let mut failed = 0;
+    for alert in chosen {
+        match alert.channel.deliver(&digest, deadline) {
+            Ok(()) => println!("{} ({}): delivered", alert.name, alert.kind),
+            Err(f) => {
+                failed += 1;
+                println!(
+                    "{} ({}): NOT delivered: {}",
+                    alert.name,
+                    alert.kind,
+                    crate::config::secret::redact(&f.message)
+                );
+            }
+        }
+    }
+    if failed == 0 { 0 } else { 2 }
 }
 
 pub fn completions(shell: clap_complete::Shell) -> u8 {

@@ -9,8 +9,10 @@ use serde::Serialize;
 use crate::check::{Outcome, Reading, Thresholds, Unit};
 use std::time::Duration;
 
+use crate::config::alert::Alerting;
 use crate::config::{CheckSpec, Config};
-use crate::state::{CheckState, State};
+use crate::notify::{Event, EventKind};
+use crate::state::{CheckState, Notified, State};
 use crate::status::Status;
 
 /// A check's outcome after its thresholds and severity cap.
@@ -91,6 +93,9 @@ pub struct Mode {
     pub all_ran: bool,
     pub no_restart: bool,
     pub dry_run: bool,
+    /// Alerts are decided and reported but not sent: what was announced
+    /// stays as it was.
+    pub no_alert: bool,
 }
 
 /// What an action is about.
@@ -132,6 +137,8 @@ pub struct Plan {
     /// Per check that ran: muted by a silence.
     pub silenced: Vec<bool>,
     pub actions: Vec<Action>,
+    /// What the checks have to tell (problems, reminders, recoveries, flapping).
+    pub events: Vec<Event>,
     pub next_state: State,
     pub notes: Vec<Note>,
 }
@@ -141,6 +148,100 @@ pub struct Plan {
 const RUN_MAX: u32 = 3;
 const RUN_WINDOW: Duration = Duration::from_secs(3600);
 const RUN_COOLDOWN: Duration = Duration::from_secs(120);
+
+/// The flapping rule looks at this many runs; this many status changes
+/// among them make a check flap (SPEC 9).
+const FLAP_RUNS: usize = 10;
+const FLAP_CHANGES: usize = 5;
+/// OK runs in a row before a recovery is announced: one OK run between two
+/// failures is not news (and keeps a flip-flopping check quiet).
+const RECOVERY_RUNS: usize = 2;
+
+/// What one check has to tell this run (a problem, a reminder, a recovery,
+/// a flapping notice), updating what its state says was announced.
+pub fn check_events(
+    spec: &CheckSpec,
+    judged: &Judged,
+    verdict: Verdict,
+    state: &mut CheckState,
+    alerting: &Alerting,
+    now: jiff::Timestamp,
+) -> Vec<Event> {
+    let event = |kind, status, message: String| Event {
+        kind,
+        subject: spec.name.clone(),
+        status,
+        message,
+        hint: spec.hint.clone(),
+    };
+    let changes = state.history.windows(2).filter(|w| w[0] != w[1]).count();
+    if !state.flapping && changes >= FLAP_CHANGES {
+        state.flapping = true;
+        let worst = Status::worst(state.history.iter().copied());
+        let message = format!(
+            "changed status {changes} times in its last {} runs (now {}: {}); its alerts are held until it settles",
+            state.history.len(),
+            judged.status.word(),
+            judged.message
+        );
+        return vec![event(EventKind::Flapping, worst, message)];
+    }
+    if state.flapping {
+        let settled = state.history.len() >= FLAP_RUNS && changes == 0;
+        if !settled {
+            return Vec::new();
+        }
+        state.flapping = false;
+    }
+    if judged.status.is_ok() {
+        let ok_runs = state.history.iter().rev().take_while(|s| s.is_ok()).count();
+        if let Some(announced) = state.notified.filter(|_| ok_runs >= RECOVERY_RUNS) {
+            state.notified = None;
+            if alerting.resolved {
+                return vec![event(
+                    EventKind::Recovery,
+                    announced.status,
+                    format!("OK again: {}", judged.message),
+                )];
+            }
+        }
+        return Vec::new();
+    }
+    if !verdict.confirmed {
+        return Vec::new();
+    }
+    match state.notified {
+        Some(n) if n.status == judged.status => {
+            let due = alerting
+                .renotify
+                .is_some_and(|every| now.duration_since(n.at.min(now)).unsigned_abs() >= every);
+            if !due {
+                return Vec::new();
+            }
+            state.notified = Some(Notified {
+                status: n.status,
+                at: now,
+            });
+            let since = Unit::Seconds.show(now.duration_since(state.since.min(now)).as_secs_f64());
+            vec![event(
+                EventKind::Reminder,
+                judged.status,
+                format!("{} (for {since})", judged.message),
+            )]
+        }
+        _ => {
+            state.notified = Some(Notified {
+                status: judged.status,
+                at: now,
+            });
+            vec![event(
+                EventKind::Problem,
+                judged.status,
+                judged.message.clone(),
+            )]
+        }
+    }
+}
 
 /// Update one check's history with this run's status.
 pub fn update_check(
@@ -162,11 +263,18 @@ pub fn update_check(
         consecutive,
         confirmed: judged.status.is_ok() || consecutive >= spec.after,
     };
+    let mut history = before.map(|b| b.history.clone()).unwrap_or_default();
+    history.push(judged.status);
+    let excess = history.len().saturating_sub(FLAP_RUNS);
+    history.drain(..excess);
     let state = CheckState {
         status: judged.status,
         since,
         consecutive,
         runs: before.map(|b| b.runs.clone()).unwrap_or_default(),
+        notified: before.and_then(|b| b.notified),
+        history,
+        flapping: before.is_some_and(|b| b.flapping),
         memory: judged.memory.clone(),
     };
     (state, verdict)
@@ -207,10 +315,21 @@ pub fn decide(
     }
     let mut verdicts = Vec::with_capacity(ran.len());
     let mut silenced = Vec::with_capacity(ran.len());
+    let mut events = Vec::new();
     for (spec, j) in ran.iter().zip(judged) {
-        let (state, verdict) = update_check(spec, prev.checks.get(&spec.name), j, now);
+        let before = prev.checks.get(&spec.name);
+        let (mut state, verdict) = update_check(spec, before, j, now);
+        let muted = prev.silenced(&spec.name, now).is_some();
+        if !muted {
+            let told = check_events(spec, j, verdict, &mut state, &config.alerting, now);
+            if mode.no_alert {
+                state.notified = before.and_then(|b| b.notified);
+                state.flapping = before.is_some_and(|b| b.flapping);
+            }
+            events.extend(told);
+        }
         verdicts.push(verdict);
-        silenced.push(prev.silenced(&spec.name, now).is_some());
+        silenced.push(muted);
         next.checks.insert(spec.name.clone(), state);
     }
     next.last_run = Some(now);
@@ -329,6 +448,7 @@ pub fn decide(
         verdicts,
         silenced,
         actions,
+        events,
         next_state: next,
         notes,
     }
@@ -635,8 +755,7 @@ mod tests {
                 status: Status::Critical,
                 since: t("2026-11-22T05:00:00Z"),
                 consecutive: 4,
-                runs: vec![],
-                memory: None,
+                ..CheckState::default()
             },
         );
         let plan = run(&c, &prev, Status::Ok, "2026-11-22T05:01:00Z");
@@ -698,6 +817,7 @@ mod tests {
         all_ran: true,
         no_restart: false,
         dry_run: false,
+        no_alert: false,
     };
 
     #[test]
@@ -1079,5 +1199,120 @@ mod tests {
             GO,
         );
         assert_eq!(plan.actions[0].decision, Decision::Suspended);
+    }
+
+    // Alert events, with a fixed clock: one problem message, reminders,
+    // one recovery, and a flip-flopping check kept quiet.
+
+    /// Run the single `bot-log` check through `statuses`, one run a minute
+    /// (or `every`), and collect the events of each run.
+    fn told(
+        extra_alerting: &str,
+        statuses: &[Status],
+        every: i64,
+    ) -> Vec<Vec<(EventKind, Status)>> {
+        let c = load_str(
+            "t.toml",
+            &format!("[alerting]\n{extra_alerting}\n[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/x\"\n"),
+        )
+        .unwrap();
+        let ran: Vec<&CheckSpec> = c.checks.iter().collect();
+        let mut state = State::default();
+        let start = t("2026-11-22T05:00:00Z");
+        let mut out = Vec::new();
+        for (i, status) in statuses.iter().enumerate() {
+            let now = start + jiff::SignedDuration::from_secs(i as i64 * every);
+            let plan = decide(&c, &ran, &[judged_as(*status)], &state, now, GO);
+            out.push(plan.events.iter().map(|e| (e.kind, e.status)).collect());
+            state = plan.next_state;
+        }
+        out
+    }
+
+    fn flat(runs: &[Vec<(EventKind, Status)>]) -> Vec<(usize, EventKind, Status)> {
+        runs.iter()
+            .enumerate()
+            .flat_map(|(i, r)| r.iter().map(move |(k, s)| (i, *k, *s)))
+            .collect()
+    }
+
+    use Status::{Critical as C, Ok as O, Warning as W};
+
+    #[test]
+    fn a_lasting_problem_is_told_once_reminded_per_renotify_and_recovered_once() {
+        // Ten runs CRITICAL, one every 30 minutes, renotify 2h; then OK twice.
+        let mut statuses = vec![C; 10];
+        statuses.extend([O, O, O]);
+        let runs = told("renotify = \"2h\"", &statuses, 1800);
+        assert_eq!(
+            flat(&runs),
+            vec![
+                (0, EventKind::Problem, C),
+                (4, EventKind::Reminder, C),
+                (8, EventKind::Reminder, C),
+                (11, EventKind::Recovery, C),
+            ]
+        );
+    }
+
+    #[test]
+    fn renotify_never_and_resolved_false_are_honoured() {
+        let runs = told(
+            "renotify = \"never\"\nresolved = false",
+            &[C, C, C, C, C, O, O, O],
+            3600,
+        );
+        assert_eq!(flat(&runs), vec![(0, EventKind::Problem, C)]);
+    }
+
+    #[test]
+    fn a_changed_severity_is_a_new_problem() {
+        let runs = told("", &[W, W, C, C, W], 60);
+        assert_eq!(
+            flat(&runs),
+            vec![
+                (0, EventKind::Problem, W),
+                (2, EventKind::Problem, C),
+                (4, EventKind::Problem, W)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_check_flipping_every_run_for_10_runs_gives_at_most_3_messages() {
+        let flipping = [O, C, O, C, O, C, O, C, O, C];
+        let runs = told("", &flipping, 60);
+        let all = flat(&runs);
+        assert!(all.len() <= 3, "{all:?}");
+        assert_eq!(
+            all,
+            vec![(1, EventKind::Problem, C), (5, EventKind::Flapping, C)]
+        );
+        let starting_critical = [C, O, C, O, C, O, C, O, C, O];
+        assert!(flat(&told("", &starting_critical, 60)).len() <= 3);
+    }
+
+    #[test]
+    fn a_flapping_check_that_settles_tells_its_recovery() {
+        let mut statuses = vec![O, C, O, C, O, C];
+        statuses.extend([O; 10]);
+        let all = flat(&told("", &statuses, 60));
+        assert_eq!(
+            all,
+            vec![
+                (1, EventKind::Problem, C),
+                (5, EventKind::Flapping, C),
+                (15, EventKind::Recovery, C)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_single_ok_run_is_no_recovery() {
+        let all = flat(&told("", &[C, O, C, C, O, O], 60));
+        assert_eq!(
+            all,
+            vec![(0, EventKind::Problem, C), (5, EventKind::Recovery, C)]
+        );
     }
 }

@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> u8 {
         Some(Command::Init(args)) => commands::init(args),
         Some(Command::Completions { shell }) => commands::completions(*shell),
         Some(Command::History) => manage::history(&cli),
+        Some(Command::TestAlert { channel }) => commands::test_alert(&cli, channel.as_deref()),
         Some(Command::Reset(target)) => manage::reset(&cli, target),
         Some(Command::Silence(args)) => manage::silence(&cli, args),
         Some(Command::Unsilence(target)) => manage::unsilence(&cli, target),

@@ -11,6 +11,7 @@ use crate::act;
 use crate::cli::{Cli, Format, RunArgs};
 use crate::config::{self, CheckSpec, Config};
 use crate::decide::{self, Action, Decision, Judged, Mode, Note, Target, Verdict};
+use crate::notify;
 use crate::report::{self, ActionReport, CheckReport, Report, text};
 use crate::runner;
 use crate::state::{OpenError, State, Store};
@@ -108,10 +109,14 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         .zip(&finished)
         .map(|(spec, f)| decide::judge(spec, f.outcome.clone()))
         .collect();
+    // Alerts need the state to remember what was sent: the read-only
+    // diagnoses (--dry-run, --no-restart) decide them but send nothing.
+    let send_alerts = !args.no_alert && !read_only;
     let mode = Mode {
         all_ran: args.only.is_empty(),
         no_restart: args.no_restart,
         dry_run: args.dry_run,
+        no_alert: !send_alerts,
     };
     let plan = decide::decide(&config, &selected, &judged, &loaded.state, now, mode);
     notes.extend(plan.notes.iter().cloned());
@@ -160,6 +165,41 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         actions.push(report);
     }
 
+    let mut events = plan.events.clone();
+    events.extend(notify::action_events(&plan.actions, &actions, &plan.events));
+    events.extend(
+        notes
+            .iter()
+            .filter(|n| !n.status.is_ok())
+            .map(|n| notify::Event {
+                kind: notify::EventKind::Trouble,
+                subject: "healthcheck".into(),
+                status: n.status,
+                message: n.message.clone(),
+                hint: None,
+            }),
+    );
+    let alerts = if send_alerts {
+        let (reports, dropped) = notify::outbox::deliver(
+            &config.alerts,
+            &config.alerting,
+            &events,
+            &settings.hostname,
+            now,
+            &mut next_state,
+            deadline,
+        );
+        notes.extend(dropped.into_iter().map(|m| Note::new(Status::Warning, m)));
+        reports
+    } else {
+        let why = if args.no_alert {
+            "--no-alert"
+        } else {
+            "a read-only diagnosis sends no alerts"
+        };
+        notify::outbox::not_sent(&config.alerts, &events, why)
+    };
+
     if can_record
         && let Some(store) = &store
         && let Err(e) = store.save(&next_state)
@@ -203,7 +243,8 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         exit_code: status.exit_code(),
         checks,
         actions,
-        alerts: Vec::new(),
+        alerts,
+        events,
         notes,
     };
     if can_record && let Err(e) = report::save(&settings.state_dir, &report, settings.reports) {
@@ -332,7 +373,15 @@ fn recheck(
         let (mut state, verdict) =
             decide::update_check(row.spec, before.checks.get(&row.spec.name), &judged, now);
         if let Some(current) = next_state.checks.get(&row.spec.name) {
+            // The first look of this run already counted in the history and
+            // in what was announced; the re-check replaces its status only.
             state.runs = current.runs.clone();
+            state.notified = current.notified;
+            state.flapping = current.flapping;
+            state.history = current.history.clone();
+            if let Some(last) = state.history.last_mut() {
+                *last = judged.status;
+            }
         }
         next_state.checks.insert(row.spec.name.clone(), state);
         row.judged = judged;

@@ -40,6 +40,25 @@ pub struct State {
     /// automatic restarts are held for one window after it (SPEC 8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_at: Option<jiff::Timestamp>,
+    /// Digests waiting for their channel, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<Pending>,
+    /// Per channel: when digests were delivered in the last hour, and how
+    /// many events `max_per_hour` held back since the last delivery.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deliveries: BTreeMap<String, Deliveries>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct Deliveries {
+    #[serde(default)]
+    pub sent: Vec<jiff::Timestamp>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub suppressed: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Default for State {
@@ -51,6 +70,8 @@ impl Default for State {
             services: BTreeMap::new(),
             silences: BTreeMap::new(),
             reset_at: None,
+            outbox: Vec::new(),
+            deliveries: BTreeMap::new(),
         }
     }
 }
@@ -64,6 +85,20 @@ pub struct ServiceState {
     /// The suspension was announced (one event per suspension).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspended: bool,
+}
+
+/// An announced problem.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+pub struct Notified {
+    pub status: Status,
+    pub at: jiff::Timestamp,
+}
+
+/// A digest not yet accepted by its channel.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub channel: String,
+    pub digest: crate::notify::Digest,
 }
 
 /// A silence: alerts and actions muted until `until`.
@@ -87,7 +122,7 @@ impl State {
 /// The silence key that mutes every check.
 pub const ALL: &str = "*";
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 pub struct CheckState {
     pub status: Status,
     /// When the check entered `status`.
@@ -97,6 +132,15 @@ pub struct CheckState {
     /// When this check's recovery command (`run`) was started, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<jiff::Timestamp>,
+    /// The problem last announced, and when (for reminders and recoveries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified: Option<Notified>,
+    /// The statuses of the last runs, newest last (flapping).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Status>,
+    /// Its alerts are folded into one flapping notice until it settles.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flapping: bool,
     /// What the check asked to remember for its next run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<serde_json::Value>,
@@ -384,6 +428,12 @@ mod tests {
                 since: now(),
                 consecutive: 2,
                 runs: vec![now()],
+                notified: Some(Notified {
+                    status: Status::Warning,
+                    at: now(),
+                }),
+                history: vec![Status::Ok, Status::Warning],
+                flapping: true,
                 memory: Some(serde_json::json!({"a": 1})),
             },
         );

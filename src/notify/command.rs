@@ -10,7 +10,11 @@ use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::proc::Job;
 
-pub const KIND: ChannelKind = ChannelKind { name: "command", keys: &["command"], build };
+pub const KIND: ChannelKind = ChannelKind {
+    name: "command",
+    keys: &["command"],
+    build,
+};
 
 struct CommandChannel {
     argv: Vec<String>,
@@ -43,7 +47,11 @@ impl Channel for CommandChannel {
         if out.code == Some(0) {
             Ok(())
         } else {
-            Err(Failure::retry(format!("{} {}", self.argv[0], out.describe())))
+            Err(Failure::retry(format!(
+                "{} {}",
+                self.argv[0],
+                out.describe()
+            )))
         }
     }
 }

@@ -14,7 +14,11 @@ use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::status::Status;
 
-pub const KIND: ChannelKind = ChannelKind { name: "discord", keys: &["url"], build };
+pub const KIND: ChannelKind = ChannelKind {
+    name: "discord",
+    keys: &["url"],
+    build,
+};
 
 struct Discord {
     url: String,
@@ -27,7 +31,10 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
 
 impl Channel for Discord {
     fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
-        http::send(&HttpRequest::post_json(&self.url, &payload(digest)), deadline)
+        http::send(
+            &HttpRequest::post_json(&self.url, &payload(digest)),
+            deadline,
+        )
     }
 }
 
@@ -64,10 +71,15 @@ pub fn payload(digest: &Digest) -> Value {
     }
     let mut description = String::new();
     if left_out > 0 {
-        description.push_str(&format!("{left_out} more events did not fit in this message. "));
+        description.push_str(&format!(
+            "{left_out} more events did not fit in this message. "
+        ));
     }
     if digest.suppressed > 0 {
-        description.push_str(&format!("{} alerts suppressed (max_per_hour).", digest.suppressed));
+        description.push_str(&format!(
+            "{} alerts suppressed (max_per_hour).",
+            digest.suppressed
+        ));
     }
     let mut embed = json!({
         "title": title,

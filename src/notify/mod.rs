@@ -15,6 +15,7 @@ pub mod discord;
 pub mod http;
 pub mod message;
 pub mod ntfy;
+pub mod outbox;
 pub mod slack;
 pub mod telegram;
 pub mod webhook;
@@ -25,6 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
+use crate::decide::Action;
+use crate::report::ActionReport;
 use crate::status::Status;
 
 /// Every channel type, by its `type = "..."` name.
@@ -146,6 +149,46 @@ impl Digest {
     pub fn title(&self) -> String {
         message::title(self)
     }
+}
+
+/// The events of this run's actions: each restart or recovery command
+/// done (and whether it helped) or failed, and a held action when its
+/// problem is announced in this run (so the alert says why nothing
+/// happened). A suspension is told by its own note, once.
+pub fn action_events(decided: &[Action], done: &[ActionReport], announced: &[Event]) -> Vec<Event> {
+    decided
+        .iter()
+        .zip(done)
+        .filter_map(|(action, report)| {
+            let subject = report
+                .service
+                .clone()
+                .or_else(|| report.check.clone())
+                .unwrap_or_default();
+            let (kind, status) = match report.outcome.as_str() {
+                "ok" if report.detail.contains("did not help") => {
+                    (EventKind::Action, Status::Critical)
+                }
+                "ok" => (EventKind::Action, Status::Warning),
+                "failed" => (EventKind::ActionFailed, Status::Critical),
+                "held"
+                    if announced
+                        .iter()
+                        .any(|e| action.triggers.contains(&e.subject)) =>
+                {
+                    (EventKind::Held, Status::Warning)
+                }
+                _ => return None,
+            };
+            Some(Event {
+                kind,
+                subject,
+                status,
+                message: report.detail.clone(),
+                hint: None,
+            })
+        })
+        .collect()
 }
 
 /// Does `status` reach `min`? UNKNOWN counts as a warning.

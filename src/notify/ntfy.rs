@@ -10,7 +10,11 @@ use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::status::Status;
 
-pub const KIND: ChannelKind = ChannelKind { name: "ntfy", keys: &["url", "token"], build };
+pub const KIND: ChannelKind = ChannelKind {
+    name: "ntfy",
+    keys: &["url", "token"],
+    build,
+};
 
 /// ntfy turns longer messages into attachments.
 const LIMIT: usize = 4000;
@@ -22,14 +26,19 @@ struct Ntfy {
 
 fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
     let url = super::webhook::http_url(raw, b)?;
-    Some(Box::new(Ntfy { url, token: raw.token.as_ref().map(|t| t.expose().to_string()) }))
+    Some(Box::new(Ntfy {
+        url,
+        token: raw.token.as_ref().map(|t| t.expose().to_string()),
+    }))
 }
 
 impl Channel for Ntfy {
     fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
         let mut request = payload(digest, &self.url);
         if let Some(token) = &self.token {
-            request.headers.push(("Authorization".into(), format!("Bearer {token}")));
+            request
+                .headers
+                .push(("Authorization".into(), format!("Bearer {token}")));
         }
         http::send(&request, deadline)
     }
@@ -45,7 +54,11 @@ pub fn priority(status: Status) -> u8 {
 
 pub fn payload(digest: &Digest, url: &str) -> HttpRequest {
     let body = text(digest);
-    let body = body.split_once('\n').map_or(body.as_str(), |(_, rest)| rest).trim().to_string();
+    let body = body
+        .split_once('\n')
+        .map_or(body.as_str(), |(_, rest)| rest)
+        .trim()
+        .to_string();
     HttpRequest {
         method: "POST",
         url: url.to_string(),

@@ -10,7 +10,11 @@ use super::{Channel, ChannelKind, Digest, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 
-pub const KIND: ChannelKind = ChannelKind { name: "slack", keys: &["url"], build };
+pub const KIND: ChannelKind = ChannelKind {
+    name: "slack",
+    keys: &["url"],
+    build,
+};
 
 /// Slack truncates messages past 40,000 characters; stay well inside.
 const LIMIT: usize = 39_000;
@@ -26,7 +30,10 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
 
 impl Channel for Slack {
     fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
-        http::send(&HttpRequest::post_json(&self.url, &payload(digest)), deadline)
+        http::send(
+            &HttpRequest::post_json(&self.url, &payload(digest)),
+            deadline,
+        )
     }
 }
 

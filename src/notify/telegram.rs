@@ -12,7 +12,11 @@ use super::{Channel, ChannelKind, Digest, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 
-pub const KIND: ChannelKind = ChannelKind { name: "telegram", keys: &["bot_token", "chat_id", "api_url"], build };
+pub const KIND: ChannelKind = ChannelKind {
+    name: "telegram",
+    keys: &["bot_token", "chat_id", "api_url"],
+    build,
+};
 
 const LIMIT: usize = 4096;
 const DEFAULT_API: &str = "https://api.telegram.org";
@@ -23,11 +27,20 @@ struct Telegram {
 }
 
 fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
-    let token = b.required("bot_token", &raw.bot_token)?.expose().to_string();
+    let token = b
+        .required("bot_token", &raw.bot_token)?
+        .expose()
+        .to_string();
     let chat_id = b.required("chat_id", &raw.chat_id)?.clone();
-    let api = raw.api_url.clone().unwrap_or_else(|| DEFAULT_API.to_string());
+    let api = raw
+        .api_url
+        .clone()
+        .unwrap_or_else(|| DEFAULT_API.to_string());
     if !(api.starts_with("http://") || api.starts_with("https://")) {
-        b.error("api_url", "must start with https:// (or http:// for a local test server)");
+        b.error(
+            "api_url",
+            "must start with https:// (or http:// for a local test server)",
+        );
         return None;
     }
     let url = format!("{}/bot{token}/sendMessage", api.trim_end_matches('/'));
@@ -36,12 +49,17 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
 
 impl Channel for Telegram {
     fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
-        http::send(&HttpRequest::post_json(&self.url, &payload(digest, &self.chat_id)), deadline)
+        http::send(
+            &HttpRequest::post_json(&self.url, &payload(digest, &self.chat_id)),
+            deadline,
+        )
     }
 }
 
 pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The `sendMessage` body: a bold title, then a block per event.
@@ -59,11 +77,21 @@ pub fn payload(digest: &Digest, chat_id: &str) -> Value {
         }
     }
     if digest.suppressed > 0 {
-        html.push_str(&format!("\n{} alerts suppressed (max_per_hour)\n", digest.suppressed));
+        html.push_str(&format!(
+            "\n{} alerts suppressed (max_per_hour)\n",
+            digest.suppressed
+        ));
     }
     let html = if html.chars().count() > LIMIT {
         // Cutting HTML could break a tag: fall back to the escaped title and a note.
-        cut(&format!("<b>{}</b>\n{} events; the full digest is too long for Telegram", escape(&digest.title()), digest.events.len()), LIMIT)
+        cut(
+            &format!(
+                "<b>{}</b>\n{} events; the full digest is too long for Telegram",
+                escape(&digest.title()),
+                digest.events.len()
+            ),
+            LIMIT,
+        )
     } else {
         html
     };

@@ -10,7 +10,11 @@ use super::{Channel, ChannelKind, Digest, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 
-pub const KIND: ChannelKind = ChannelKind { name: "webhook", keys: &["url", "headers"], build };
+pub const KIND: ChannelKind = ChannelKind {
+    name: "webhook",
+    keys: &["url", "headers"],
+    build,
+};
 
 struct Webhook {
     url: String,
@@ -29,7 +33,12 @@ pub fn http_url(raw: &RawAlert, b: &mut Builder) -> Option<String> {
 
 fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
     let url = http_url(raw, b)?;
-    let headers = raw.headers.iter().flatten().map(|(k, v)| (k.clone(), v.expose().to_string())).collect();
+    let headers = raw
+        .headers
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.expose().to_string()))
+        .collect();
     Some(Box::new(Webhook { url, headers }))
 }
 

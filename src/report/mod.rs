@@ -26,8 +26,10 @@ pub struct Report {
     pub checks: Vec<CheckReport>,
     /// Restarts and recovery commands, done or decided against.
     pub actions: Vec<ActionReport>,
-    /// Alert deliveries (none in this version).
-    pub alerts: Vec<serde_json::Value>,
+    /// What each alert channel was told and whether it took it.
+    pub alerts: Vec<crate::notify::outbox::AlertReport>,
+    /// What this run had to tell: problems, reminders, recoveries, actions.
+    pub events: Vec<crate::notify::Event>,
     /// healthcheck's own trouble: state file, missed runs.
     pub notes: Vec<Note>,
 }

@@ -177,6 +177,7 @@ mod tests {
             ],
             actions: vec![],
             alerts: vec![],
+            events: vec![],
             notes: vec![],
         };
         assert_eq!(

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod alerts;
 mod cli;
 mod config_errors;
 mod managers;
