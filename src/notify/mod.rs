@@ -200,3 +200,88 @@ pub fn reaches(status: Status, min: Status) -> bool {
     };
     rank(status) >= rank(min)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The payload of every channel for one digest, pinned as snapshots
+    //! (`src/notify/snapshots/`; review changes with `cargo insta review`).
+
+    use super::*;
+
+    fn digest() -> Digest {
+        Digest {
+            host: "vps-1".into(),
+            at: "2026-11-22T05:00:00Z".parse().unwrap(),
+            events: vec![
+                Event {
+                    kind: EventKind::Problem,
+                    subject: "watchlist".into(),
+                    status: Status::Critical,
+                    message: "last update 18m ago (crit above 15m) <@everyone> & co".into(),
+                    hint: Some("Check market-data-worker service".into()),
+                },
+                Event {
+                    kind: EventKind::Reminder,
+                    subject: "schwab-refresh-token".into(),
+                    status: Status::Warning,
+                    message: "1d 11h left (warn below 2d) (for 4h)".into(),
+                    hint: None,
+                },
+                Event {
+                    kind: EventKind::Action,
+                    subject: "market-data-worker".into(),
+                    status: Status::Warning,
+                    message: "restart market-data-worker (1 of 3 in the last 1h): restarted; re-checked: watchlist OK, it helped".into(),
+                    hint: None,
+                },
+                Event {
+                    kind: EventKind::Recovery,
+                    subject: "disk".into(),
+                    status: Status::Warning,
+                    message: "OK again: used 71% of /".into(),
+                    hint: None,
+                },
+            ],
+            suppressed: 2,
+        }
+    }
+
+    fn pretty(v: &serde_json::Value) -> String {
+        serde_json::to_string_pretty(v).unwrap()
+    }
+
+    #[test]
+    fn discord_payload() {
+        insta::assert_snapshot!(pretty(&discord::payload(&digest())));
+    }
+
+    #[test]
+    fn slack_payload() {
+        insta::assert_snapshot!(pretty(&slack::payload(&digest())));
+    }
+
+    #[test]
+    fn telegram_payload() {
+        insta::assert_snapshot!(pretty(&telegram::payload(&digest(), "42")));
+    }
+
+    #[test]
+    fn webhook_payload() {
+        insta::assert_snapshot!(pretty(&webhook::payload(&digest())));
+    }
+
+    #[test]
+    fn ntfy_payload() {
+        let r = ntfy::payload(&digest(), "https://ntfy.sh/topic");
+        let headers: Vec<String> = r.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        insta::assert_snapshot!(format!("{} {}\n{}\n\n{}", r.method, r.url, headers.join("\n"), String::from_utf8_lossy(&r.body)));
+    }
+
+    #[test]
+    fn unknown_counts_as_a_warning_for_min_severity() {
+        assert!(reaches(Status::Unknown, Status::Warning));
+        assert!(!reaches(Status::Unknown, Status::Critical));
+        assert!(reaches(Status::Critical, Status::Critical));
+        assert!(!reaches(Status::Ok, Status::Warning));
+    }
+}
