@@ -1127,7 +1127,7 @@ impl Builder<'_, '_> {
         if value.is_none() {
             self.error(
                 key,
-                format!("missing key `{key}`, which this check type requires"),
+                format!("missing key `{key}`, which this type requires"),
             );
         }
         value.as_ref()

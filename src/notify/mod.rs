@@ -274,7 +274,13 @@ mod tests {
     fn ntfy_payload() {
         let r = ntfy::payload(&digest(), "https://ntfy.sh/topic");
         let headers: Vec<String> = r.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        insta::assert_snapshot!(format!("{} {}\n{}\n\n{}", r.method, r.url, headers.join("\n"), String::from_utf8_lossy(&r.body)));
+        insta::assert_snapshot!(format!(
+            "{} {}\n{}\n\n{}",
+            r.method,
+            r.url,
+            headers.join("\n"),
+            String::from_utf8_lossy(&r.body)
+        ));
     }
 
     #[test]

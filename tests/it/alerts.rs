@@ -21,6 +21,9 @@ impl Log {
     }
 }
 
+/// A planned answer: status, headers, body.
+type Answer = (u16, Vec<(String, String)>, String);
+
 /// A receiver that answers each request with the next planned status
 /// (then 200), with optional headers and body, and records what it accepted.
 struct Receiver {
@@ -28,7 +31,7 @@ struct Receiver {
     log: Log,
     /// Requests seen, accepted or not.
     hits: Arc<Mutex<usize>>,
-    plan: Arc<Mutex<VecDeque<(u16, Vec<(String, String)>, String)>>>,
+    plan: Arc<Mutex<VecDeque<Answer>>>,
     down: Arc<Mutex<Option<u16>>>,
     server: Arc<tiny_http::Server>,
 }
@@ -39,7 +42,7 @@ impl Receiver {
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
         let log = Log::default();
         let hits = Arc::new(Mutex::new(0));
-        let plan: Arc<Mutex<VecDeque<(u16, Vec<(String, String)>, String)>>> = Arc::default();
+        let plan: Arc<Mutex<VecDeque<Answer>>> = Arc::default();
         let down: Arc<Mutex<Option<u16>>> = Arc::default();
         let (s, l, h, p, d) = (
             server.clone(),
