@@ -413,3 +413,50 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn max_per_hour_holds_back_digests_and_counts_them() {
+    let env = Env::new();
+    let hook = Receiver::start();
+    env.config(&format!(
+        "[alerting]\nmax_per_hour = 1\n\n[[alert]]\ntype = \"webhook\"\nurl = \"{}/hook\"\n\n{}",
+        hook.url,
+        code_check(&env)
+    ));
+    let mut outcomes = Vec::new();
+    for code in [2, 1, 2] {
+        set(&env, code);
+        let json = env.run(&["--format", "json"]).json();
+        outcomes.push(json["alerts"][0]["outcome"].as_str().unwrap().to_string());
+    }
+    assert_eq!(outcomes, ["sent", "suppressed", "suppressed"]);
+    assert_eq!(hook.log.accepted().len(), 1);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("state/state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["deliveries"]["webhook"]["suppressed"], 2);
+}
+
+#[test]
+fn a_failing_channel_sends_through_its_fallback() {
+    let env = Env::new();
+    let primary = Receiver::start();
+    let backup = Receiver::start();
+    primary.set_down(Some(500));
+    env.config(&format!(
+        "[settings]\nstate_dir = \"{}\"\ndeadline = \"2s\"\n\n\
+         [[alert]]\nname = \"primary\"\ntype = \"webhook\"\nurl = \"{}/p\"\nfallback = \"backup\"\n\n\
+         [[alert]]\nname = \"backup\"\ntype = \"webhook\"\nurl = \"{}/b\"\nmin_severity = \"critical\"\n\n{}",
+        env.path("state").display(),
+        primary.url,
+        backup.url,
+        code_check(&env)
+    ));
+    set(&env, 2);
+    let json = env.run(&["--format", "json"]).json();
+    let detail = json["alerts"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("sent through fallback backup"), "{detail}");
+    // The backup got the primary's digest (via the fallback) and its own.
+    assert_eq!(backup.log.accepted().len(), 2);
+    assert!(primary.log.accepted().is_empty());
+}
