@@ -148,17 +148,18 @@ fn a_lasting_problem_gives_one_message_a_reminder_per_renotify_and_one_recovery(
     env.config(&format!(
         "[alerting]\nrenotify = \"3s\"\n\n\
          [[alert]]\ntype = \"webhook\"\nurl = \"{}/hook\"\n\n\
-         [[alert]]\ntype = \"telegram\"\nbot_token = \"123:abc\"\nchat_id = \"42\"\napi_url = \"{}\"\n\n\
-         [[alert]]\ntype = \"discord\"\nurl = \"{}/api/webhooks/1/tok\"\n\n{}",
+         [[alert]]\ntype = \"telegram\"\nbot_token = \"123:tg-secret-AAA\"\nchat_id = \"42\"\napi_url = \"{}\"\n\n\
+         [[alert]]\ntype = \"discord\"\nurl = \"{}/api/webhooks/1/dc-secret-BBB\"\n\n{}",
         hook.url,
         chat.url,
         discord.url,
         code_check(&env)
     ));
     set(&env, 2);
+    let mut seen = String::new();
     let started = Instant::now();
     for _ in 0..10 {
-        env.run(&[]);
+        run_seen(&env, &mut seen, &["-v"]);
         std::thread::sleep(Duration::from_millis(400));
     }
     let lasted = started.elapsed();
@@ -180,7 +181,7 @@ fn a_lasting_problem_gives_one_message_a_reminder_per_renotify_and_one_recovery(
     );
     let telegram = chat.log.accepted();
     assert_eq!(telegram.len(), 3);
-    assert_eq!(telegram[0].0, "/bot123:abc/sendMessage");
+    assert_eq!(telegram[0].0, "/bot123:tg-secret-AAA/sendMessage");
     let first: serde_json::Value = serde_json::from_str(&telegram[0].1).unwrap();
     assert_eq!(first["parse_mode"], "HTML");
     assert_eq!(first["chat_id"], "42");
@@ -274,7 +275,7 @@ fn a_429_is_retried_after_its_retry_after_and_a_discord_404_is_not_retried() {
         r#"{"message": "You are being rate limited.", "retry_after": 0.3, "global": false}"#,
     );
     env.config(&format!(
-        "[[alert]]\ntype = \"slack\"\nurl = \"{}/services/T/B/x\"\n\n[[alert]]\ntype = \"discord\"\nurl = \"{}/api/webhooks/1/tok\"\n\n{}",
+        "[[alert]]\ntype = \"slack\"\nurl = \"{}/services/T/B/sl-secret-CCC\"\n\n[[alert]]\ntype = \"discord\"\nurl = \"{}/api/webhooks/1/dc-secret-DDD\"\n\n{}",
         slack.url,
         discord.url,
         code_check(&env)
@@ -399,6 +400,26 @@ fn test_alert_says_per_channel_delivered_or_why_not() {
     assert_eq!(env.run(&["test-alert", "--channel", "good"]).code, 0);
     let body: serde_json::Value = serde_json::from_str(&hook.log.accepted()[0].1).unwrap();
     assert_eq!(body["events"][0]["kind"], "test");
+}
+
+/// Run and keep everything the run printed, to look for secrets later.
+fn run_seen(env: &Env, seen: &mut String, args: &[&str]) -> crate::harness::Run {
+    let run = env.run(args);
+    seen.push_str(&run.stdout);
+    seen.push_str(&run.stderr);
+    run
+}
+
+/// No secret in what the runs printed, nor in state.json and the reports.
+#[track_caller]
+fn assert_secret_free(env: &Env, seen: &str, secrets: &[&str]) {
+    let mut all = seen.to_string();
+    for entry in walk(&env.path("state")) {
+        all.push_str(&std::fs::read_to_string(&entry).unwrap_or_default());
+    }
+    for secret in secrets {
+        assert!(!all.contains(secret), "{secret} leaked:\n{all}");
+    }
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
