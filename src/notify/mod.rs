@@ -10,6 +10,7 @@
 //! `Channel`), listed in `CHANNELS`. Keep the payload a pure function of the
 //! digest, and the `deliver` thin.
 
+pub mod email;
 pub mod message;
 
 use std::time::Instant;
@@ -21,7 +22,7 @@ use crate::config::alert::RawAlert;
 use crate::status::Status;
 
 /// Every channel type, by its `type = "..."` name.
-pub const CHANNELS: &[&ChannelKind] = &[];
+pub const CHANNELS: &[&ChannelKind] = &[&email::KIND];
 
 pub fn channel_kind(name: &str) -> Option<&'static ChannelKind> {
     CHANNELS.iter().copied().find(|k| k.name == name)

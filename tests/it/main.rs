@@ -5,6 +5,7 @@ mod harness;
 
 mod cli;
 mod config_errors;
+mod email;
 mod managers;
 mod restarts;
 mod run_checks;
