@@ -41,6 +41,9 @@ pub fn validate(cli: &Cli) -> u8 {
         }
         Some(path) => match config::load(&path) {
             Ok(c) => {
+                for w in &c.warnings {
+                    println!("warning: {w}");
+                }
                 println!("{}: valid ({} checks)", path.display(), c.checks.len());
                 0
             }

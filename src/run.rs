@@ -72,6 +72,9 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
             }
         }
     };
+    for w in &config.warnings {
+        log.info(format!("warning: {w}"));
+    }
     log.info(format!(
         "config {}; state in {}",
         config.origin,

@@ -94,6 +94,9 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
         value.set_sensitive(true);
         headers.push((header, value));
     }
+    if raw.insecure == Some(true) {
+        b.warn("insecure", "TLS certificates of this URL are not verified");
+    }
     Some(Box::new(HttpCheck {
         url: url?,
         method: method?,

@@ -57,6 +57,8 @@ pub struct Config {
     pub checks: Vec<CheckSpec>,
     pub alerting: alert::Alerting,
     pub alerts: Vec<alert::AlertSpec>,
+    /// Allowed but worth saying: `validate` and `-v` show them.
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -285,6 +287,8 @@ impl Source<'_> {
 struct Errors<'a> {
     src: Source<'a>,
     list: Vec<ConfigError>,
+    /// Things that are allowed but worth saying (`validate` and `-v` show them).
+    warnings: Vec<String>,
 }
 
 impl Errors<'_> {
@@ -326,6 +330,7 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
     let mut errors = Errors {
         src: Source { label, text },
         list: Vec::new(),
+        warnings: Vec::new(),
     };
     let (doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
@@ -455,6 +460,7 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                 checks,
                 alerting,
                 alerts,
+                warnings: errors.warnings,
             },
             inline_secrets,
         ))
@@ -1120,6 +1126,19 @@ impl Builder<'_, '_> {
     /// while building checks, which are compiled after the settings.
     pub fn settings(&self) -> &Settings {
         self.settings.expect("checks are built after the settings")
+    }
+
+    /// Something allowed but worth saying about `key` (shown by `validate` and `-v`).
+    pub fn warn(&mut self, key: &str, message: impl Into<String>) {
+        let span = self
+            .key_spans
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(self.table_span.start, |(_, s)| s.start);
+        let at = self.errors.src.location(span);
+        self.errors
+            .warnings
+            .push(format!("{at}: {}.{key}: {}", self.prefix, message.into()));
     }
 
     /// The value of a required key, or an error saying it is missing.

@@ -12,6 +12,7 @@
 
 pub mod command;
 pub mod discord;
+pub mod email;
 pub mod http;
 pub mod message;
 pub mod ntfy;
@@ -37,6 +38,7 @@ pub const CHANNELS: &[&ChannelKind] = &[
     &telegram::KIND,
     &webhook::KIND,
     &ntfy::KIND,
+    &email::KIND,
     &command::KIND,
 ];
 

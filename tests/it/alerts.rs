@@ -168,8 +168,9 @@ fn a_lasting_problem_gives_one_message_a_reminder_per_renotify_and_one_recovery(
         "{lasted:?}: one renotify interval"
     );
     set(&env, 0);
-    env.run(&[]);
-    env.run(&[]);
+    run_seen(&env, &mut seen, &["--format", "json"]);
+    run_seen(&env, &mut seen, &["--format", "nagios"]);
+    assert_secret_free(&env, &seen, &["tg-secret-AAA", "dc-secret-BBB"]);
     let got: Vec<Vec<String>> = hook.log.accepted().iter().map(|(_, b)| kinds(b)).collect();
     assert_eq!(
         got,
@@ -281,8 +282,9 @@ fn a_429_is_retried_after_its_retry_after_and_a_discord_404_is_not_retried() {
         code_check(&env)
     ));
     set(&env, 2);
+    let mut seen = String::new();
     let started = Instant::now();
-    let json = env.run(&["--format", "json"]).json();
+    let json = run_seen(&env, &mut seen, &["--format", "json"]).json();
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "Retry-After was honoured"
@@ -301,7 +303,7 @@ fn a_429_is_retried_after_its_retry_after_and_a_discord_404_is_not_retried() {
     // The webhook was deleted: one try, reported, not retried on later runs.
     discord.then(404, &[], r#"{"message": "Unknown Webhook", "code": 10015}"#);
     set(&env, 1);
-    let json = env.run(&["--format", "json"]).json();
+    let json = run_seen(&env, &mut seen, &["--format", "json"]).json();
     assert_eq!(json["alerts"][1]["outcome"], "failed", "{json:#}");
     assert!(
         json["alerts"][1]["detail"]
@@ -311,8 +313,9 @@ fn a_429_is_retried_after_its_retry_after_and_a_discord_404_is_not_retried() {
         "{json:#}"
     );
     assert_eq!(discord.hits(), 3);
-    env.run(&[]);
+    run_seen(&env, &mut seen, &["-v"]);
     assert_eq!(discord.hits(), 3, "a 404 is never retried");
+    assert_secret_free(&env, &seen, &["sl-secret-CCC", "dc-secret-DDD"]);
 }
 
 #[test]

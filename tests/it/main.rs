@@ -6,6 +6,7 @@ mod harness;
 mod alerts;
 mod cli;
 mod config_errors;
+mod email;
 mod managers;
 mod restarts;
 mod run_checks;
