@@ -176,8 +176,18 @@ fn every_example_config_is_valid() {
         }
         count += 1;
         let env = Env::new();
-        let run = env.run(&["validate", "-c", path.to_str().unwrap()]);
-        assert_eq!(run.code, 0, "{}:\n{}", path.display(), run.stderr);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut cmd = env.cmd();
+        cmd.args(["validate", "-c", path.to_str().unwrap()]);
+        crate::harness::placeholder_env(&mut cmd, &text, &[]);
+        let out = cmd.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert!(count >= 2, "no examples found in {}", dir.display());
 }

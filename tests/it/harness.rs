@@ -397,3 +397,21 @@ impl TcpListenerPort {
             .port()
     }
 }
+
+/// Give every `${NAME}` of an example config (without a default) a
+/// placeholder value, unless the test set it, so that the example loads.
+/// Runs that use it pass `--no-alert`: the placeholders go nowhere.
+pub fn placeholder_env(cmd: &mut Command, config_text: &str, set_by_test: &[&str]) {
+    let re = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}").unwrap();
+    for cap in re.captures_iter(config_text) {
+        let name = &cap[1];
+        if !set_by_test.contains(&name) {
+            let value = if name.contains("URL") {
+                "https://alerts.invalid/placeholder"
+            } else {
+                "placeholder@alerts.invalid"
+            };
+            cmd.env(name, value);
+        }
+    }
+}

@@ -35,10 +35,13 @@ fn epoch(seconds_from_now: i64) -> i64 {
 /// Run a config's data checks (`sql`, `json`): the examples also hold
 /// systemd and docker checks of services that do not exist here.
 fn run_file(env: &Env, config: &Path, vars: &[(&str, &str)]) -> Run {
-    let doc: toml::Table = std::fs::read_to_string(config).unwrap().parse().unwrap();
+    let text = std::fs::read_to_string(config).unwrap();
+    let doc: toml::Table = text.parse().unwrap();
     let mut cmd = env.cmd();
-    cmd.args(["run", "-c", config.to_str().unwrap()])
+    cmd.args(["run", "--no-alert", "-c", config.to_str().unwrap()])
         .env("STATE_DIRECTORY", env.path("state"));
+    let given: Vec<&str> = vars.iter().map(|(k, _)| *k).collect();
+    crate::harness::placeholder_env(&mut cmd, &text, &given);
     for check in doc["check"].as_array().unwrap() {
         if matches!(check["type"].as_str(), Some("sql" | "json")) {
             cmd.args(["--only", check["name"].as_str().unwrap()]);
@@ -392,14 +395,21 @@ fn postgres_stale_and_fresh_tables_and_per_row_token_readings() {
     let started = Instant::now();
     let run = run_file(&env, &config, &vars);
     let fresh_ms = started.elapsed().as_millis();
-    let out = env
-        .cmd()
-        .args(["run", "--format", "json", "-c", config.to_str().unwrap()])
-        .args(["--only", "newest-tick", "--only", "tick-rate"])
-        .env("STATE_DIRECTORY", env.path("state"))
-        .env("ETH_TICKS_DB_URL", &url)
-        .output()
-        .unwrap();
+    let mut cmd = env.cmd();
+    cmd.args([
+        "run",
+        "--no-alert",
+        "--format",
+        "json",
+        "-c",
+        config.to_str().unwrap(),
+    ])
+    .args(["--only", "newest-tick", "--only", "tick-rate"])
+    .env("STATE_DIRECTORY", env.path("state"))
+    .env("ETH_TICKS_DB_URL", &url);
+    let text = std::fs::read_to_string(&config).unwrap();
+    crate::harness::placeholder_env(&mut cmd, &text, &["ETH_TICKS_DB_URL"]);
+    let out = cmd.output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     eprintln!(
         "seed 002 on PostgreSQL: whole runs {stale_ms} ms (stale), {fresh_ms} ms (fresh); \
@@ -472,13 +482,19 @@ fn postgres_stale_and_fresh_tables_and_per_row_token_readings() {
     ] {
         assert!(tokens.contains(part), "{part} not in {tokens}");
     }
-    let out = env
-        .cmd()
-        .args(["run", "--format", "json", "-c", on_pg.to_str().unwrap()])
-        .args(["--only", "chains-freshness", "--only", "api-tokens"])
-        .env("STATE_DIRECTORY", env.path("state"))
-        .output()
-        .unwrap();
+    let mut cmd = env.cmd();
+    cmd.args([
+        "run",
+        "--no-alert",
+        "--format",
+        "json",
+        "-c",
+        on_pg.to_str().unwrap(),
+    ])
+    .args(["--only", "chains-freshness", "--only", "api-tokens"])
+    .env("STATE_DIRECTORY", env.path("state"));
+    crate::harness::placeholder_env(&mut cmd, &seed_001, &[]);
+    let out = cmd.output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let readings = &report["checks"][1]["readings"];
     let names: Vec<&str> = readings
