@@ -587,7 +587,11 @@ mod tests {
         let sleeper = Detached::start(&format!("exec sleep {mark}"));
         let p = matching(&format!("^sleep {}$", regex::escape(&mark)));
 
-        let o = until(&*p, |o| o.status == Status::Ok);
+        // Right after exec a process may not have its memory mapped yet:
+        // wait until it has some.
+        let o = until(&*p, |o| {
+            o.status == Status::Ok && value(o, "rss").is_some_and(|r| r > 0.0)
+        });
         assert_eq!(o.status, Status::Ok, "{o:?}");
         assert_eq!(value(&o, "count"), Some(1.0));
         assert!(value(&o, "rss").unwrap() > 0.0, "{o:?}");
