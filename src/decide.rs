@@ -292,8 +292,7 @@ pub fn decide(
 ) -> Plan {
     let mut next = prev.clone();
     if mode.all_ran {
-        next.checks
-            .retain(|name, _| ran.iter().any(|c| &c.name == name));
+        next.checks.retain(|name, _| config.check(name).is_some());
         next.services
             .retain(|name, _| config.service(name).is_some());
     }

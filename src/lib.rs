@@ -14,6 +14,7 @@ pub mod proc; // child processes: argv, own process group, timeout
 pub mod report; // text, JSON, Nagios
 pub mod run; // the `run` pipeline
 pub mod runner; // threads, timeouts, deadline
+pub mod schedule; // time windows: `when`, quiet hours
 pub mod state; // state.json, lock, atomic save
 pub mod status; // Status, worst-of, exit codes
 

@@ -47,6 +47,14 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
             return 3;
         }
     };
+    // Outside its `when` schedule a check is skipped: not run, state untouched.
+    let (selected, outside): (Vec<&CheckSpec>, Vec<&CheckSpec>) =
+        selected.into_iter().partition(|c| {
+            c.when
+                .as_deref()
+                .and_then(|w| config.schedule(w))
+                .is_none_or(|s| s.contains(now))
+        });
 
     let mut notes: Vec<Note> = Vec::new();
     // healthcheck's own trouble that must end the run with 3 (SPEC 8).
@@ -183,15 +191,8 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
             }),
     );
     let alerts = if send_alerts {
-        let (reports, dropped) = notify::outbox::deliver(
-            &config.alerts,
-            &config.alerting,
-            &events,
-            &settings.hostname,
-            now,
-            &mut next_state,
-            deadline,
-        );
+        let (reports, dropped) =
+            notify::outbox::deliver(&config, &events, now, &mut next_state, deadline);
         notes.extend(dropped.into_iter().map(|m| Note::new(Status::Warning, m)));
         reports
     } else {
@@ -222,21 +223,25 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
             .chain(notes.iter().map(|n| n.status)),
     );
     let status = if own_failure { Status::Unknown } else { worst };
-    let checks = rows
-        .iter()
-        .map(|r| {
-            let mut c = CheckReport::new(
-                &r.spec.name,
-                r.spec.kind,
-                r.spec.hint.as_deref(),
-                &r.judged,
-                r.verdict,
-                r.duration.as_secs_f64() * 1000.0,
-            );
-            c.silenced = r.silenced;
-            c
-        })
-        .collect();
+    let mut checks: Vec<CheckReport> =
+        rows.iter()
+            .map(|r| {
+                let mut c = CheckReport::new(
+                    &r.spec.name,
+                    r.spec.kind,
+                    r.spec.hint.as_deref(),
+                    &r.judged,
+                    r.verdict,
+                    r.duration.as_secs_f64() * 1000.0,
+                );
+                c.silenced = r.silenced;
+                c
+            })
+            .chain(outside.iter().map(|c| {
+                CheckReport::skipped(&c.name, c.kind, c.when.as_deref().unwrap_or_default())
+            }))
+            .collect();
+    checks.sort_by_key(|c| config.checks.iter().position(|s| s.name == c.name));
     let report = Report {
         schema: 1,
         host: settings.hostname.clone(),

@@ -99,6 +99,9 @@ pub struct Notified {
 pub struct Pending {
     pub channel: String,
     pub digest: crate::notify::Digest,
+    /// Non-critical events held during the quiet schedule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quiet: bool,
 }
 
 /// A silence: alerts and actions muted until `until`.

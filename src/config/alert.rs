@@ -19,6 +19,7 @@ pub struct RawAlerting {
     pub renotify: Option<String>,
     pub resolved: Option<bool>,
     pub max_per_hour: Option<u32>,
+    pub quiet: Option<String>,
 }
 
 /// Every key any channel accepts; which apply to which type is checked
@@ -50,10 +51,10 @@ pub struct RawAlert {
 /// Keys every `[[alert]]` accepts.
 pub const COMMON_ALERT_KEYS: &[&str] = &["name", "type", "min_severity", "fallback"];
 
-pub const ALERTING_KEYS: &[&str] = &["renotify", "resolved", "max_per_hour"];
+pub const ALERTING_KEYS: &[&str] = &["renotify", "resolved", "max_per_hour", "quiet"];
 
 /// When to tell.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Alerting {
     /// Remind while a problem lasts; `None`: never.
     pub renotify: Option<Duration>,
@@ -61,6 +62,8 @@ pub struct Alerting {
     pub resolved: bool,
     /// Per channel; beyond it, one "N alerts suppressed" line.
     pub max_per_hour: u32,
+    /// A schedule during which non-critical alerts wait.
+    pub quiet: Option<String>,
 }
 
 impl Default for Alerting {
@@ -69,6 +72,7 @@ impl Default for Alerting {
             renotify: Some(Duration::from_secs(4 * 3600)),
             resolved: true,
             max_per_hour: 20,
+            quiet: None,
         }
     }
 }
@@ -96,6 +100,7 @@ pub(super) fn compile_alerting(raw: RawAlerting, b: &mut Builder) -> Alerting {
         renotify,
         resolved: raw.resolved.unwrap_or(default.resolved),
         max_per_hour: raw.max_per_hour.unwrap_or(default.max_per_hour),
+        quiet: raw.quiet,
     }
 }
 

@@ -21,6 +21,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::check::{self, Probe, Thresholds, Unit};
 use crate::notify;
+use crate::schedule::{RawSchedule, SCHEDULE_KEYS, Schedule};
 use crate::status::Status;
 use raw::RawService;
 use raw::{COMMON_CHECK_KEYS, RawSettings};
@@ -33,8 +34,7 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 /// Top-level sections and check types of the contract that this version
 /// does not implement yet: named so that a user gets a clear word instead
 /// of a silent no-op.
-const PLANNED_SECTIONS: &[&str] = &["schedule", "ping"];
-const PLANNED_CHECK_KEYS: &[&str] = &["when"];
+const PLANNED_SECTIONS: &[&str] = &["ping"];
 const PLANNED_SETTINGS: &[&str] = &["prometheus_file"];
 const SETTINGS_KEYS: &[&str] = &[
     "state_dir",
@@ -57,11 +57,16 @@ pub struct Config {
     pub checks: Vec<CheckSpec>,
     pub alerting: alert::Alerting,
     pub alerts: Vec<alert::AlertSpec>,
+    pub schedules: Vec<Schedule>,
     /// Allowed but worth saying: `validate` and `-v` show them.
     pub warnings: Vec<String>,
 }
 
 impl Config {
+    pub fn schedule(&self, name: &str) -> Option<&Schedule> {
+        self.schedules.iter().find(|s| s.name == name)
+    }
+
     pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
         self.services.iter().find(|s| s.name == name)
     }
@@ -102,6 +107,8 @@ pub struct CheckSpec {
     pub run: Option<Vec<String>>,
     /// Checks whose trouble holds this check's actions back.
     pub depends_on: Vec<String>,
+    /// A schedule: outside it the check is skipped.
+    pub when: Option<String>,
     pub probe: Arc<dyn Probe>,
 }
 
@@ -351,6 +358,7 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
     let mut service_tables: Vec<Spanned<DeValue>> = Vec::new();
     let mut alert_tables: Vec<Spanned<DeValue>> = Vec::new();
     let mut alerting_table: Option<Spanned<DeValue>> = None;
+    let mut schedule_tables: Vec<(String, Spanned<DeValue>)> = Vec::new();
     for (key, value) in doc {
         let name = key.get_ref().to_string();
         match name.as_str() {
@@ -372,6 +380,16 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                 }
             }
             "alerting" => alerting_table = Some(value),
+            "schedule" => match value.into_inner() {
+                DeValue::Table(t) => {
+                    schedule_tables.extend(t.into_iter().map(|(k, v)| (k.get_ref().to_string(), v)))
+                }
+                _ => errors.push(
+                    key.span(),
+                    "schedule",
+                    "write each schedule as [schedule.NAME]",
+                ),
+            },
             "check" | "service" | "alert" => match value.into_inner() {
                 DeValue::Array(items) if name == "check" => {
                     check_tables.extend(items.iter().cloned())
@@ -401,14 +419,20 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
             n => errors.push(
                 key.span(),
                 n,
-                unknown_key_message(n, &["settings", "check", "service", "alert", "alerting"]),
+                unknown_key_message(
+                    n,
+                    &[
+                        "settings", "check", "service", "alert", "alerting", "schedule",
+                    ],
+                ),
             ),
         }
     }
 
     let settings = compile_settings(&mut errors, settings_raw, &settings_spans);
+    let schedules = compile_schedules(&mut errors, schedule_tables);
     let services = compile_services(&mut errors, service_tables);
-    let alerting = compile_alerting_table(&mut errors, alerting_table);
+    let alerting = compile_alerting_table(&mut errors, alerting_table, &schedules);
     let alerts = compile_alerts(&mut errors, alert_tables);
     let mut checks: Vec<(CheckSpec, Range<usize>)> = Vec::new();
     let mut first_seen: Vec<(String, String)> = Vec::new();
@@ -427,7 +451,14 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
             }
         }
         let table_span = table.span();
-        if let Some(spec) = compile_check(&mut errors, &prefix, table, &settings, &services) {
+        if let Some(spec) = compile_check(
+            &mut errors,
+            &prefix,
+            table,
+            &settings,
+            &services,
+            &schedules,
+        ) {
             checks.push((spec, table_span));
         }
     }
@@ -460,6 +491,7 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                 checks,
                 alerting,
                 alerts,
+                schedules,
                 warnings: errors.warnings,
             },
             inline_secrets,
@@ -590,7 +622,61 @@ fn argv_prefix(
     }
 }
 
-fn compile_alerting_table(errors: &mut Errors, table: Option<Spanned<DeValue>>) -> alert::Alerting {
+/// Compile every `[schedule.NAME]`.
+fn compile_schedules(
+    errors: &mut Errors,
+    tables: Vec<(String, Spanned<DeValue>)>,
+) -> Vec<Schedule> {
+    let mut schedules = Vec::new();
+    for (name, value) in tables {
+        let prefix = format!("schedule.{name}");
+        let span = value.span();
+        let key_spans = match value.get_ref() {
+            DeValue::Table(t) => table_key_spans(t),
+            _ => Vec::new(),
+        };
+        let Some(raw) =
+            deserialize_table::<RawSchedule>(errors, &prefix, value, &[], SCHEDULE_KEYS)
+        else {
+            continue;
+        };
+        match Schedule::compile(&name, raw) {
+            Ok(s) => schedules.push(s),
+            Err(problems) => {
+                let mut b = Builder {
+                    errors,
+                    prefix: &prefix,
+                    key_spans: &key_spans,
+                    table_span: span,
+                    settings: None,
+                };
+                for (key, message) in problems {
+                    b.error(key, message);
+                }
+            }
+        }
+    }
+    schedules
+}
+
+/// `when` and `quiet` must name a `[schedule.NAME]`.
+fn check_schedule_name(b: &mut Builder, key: &str, name: &str, schedules: &[Schedule]) {
+    if !schedules.iter().any(|s| s.name == name) {
+        let known: Vec<&str> = schedules.iter().map(|s| s.name.as_str()).collect();
+        let have = if known.is_empty() {
+            "there are none".to_string()
+        } else {
+            format!("schedules: {}", known.join(", "))
+        };
+        b.error(key, format!("no [schedule.{name}] ({have})"));
+    }
+}
+
+fn compile_alerting_table(
+    errors: &mut Errors,
+    table: Option<Spanned<DeValue>>,
+    schedules: &[Schedule],
+) -> alert::Alerting {
     let Some(value) = table else {
         return alert::Alerting::default();
     };
@@ -603,7 +689,7 @@ fn compile_alerting_table(errors: &mut Errors, table: Option<Spanned<DeValue>>) 
         errors,
         "alerting",
         value,
-        &["quiet"],
+        &[],
         alert::ALERTING_KEYS,
     ) else {
         return alert::Alerting::default();
@@ -615,6 +701,9 @@ fn compile_alerting_table(errors: &mut Errors, table: Option<Spanned<DeValue>>) 
         table_span: span,
         settings: None,
     };
+    if let Some(quiet) = &raw.quiet {
+        check_schedule_name(&mut b, "quiet", quiet, schedules);
+    }
     alert::compile_alerting(raw, &mut b)
 }
 
@@ -824,6 +913,7 @@ fn compile_check(
     value: Spanned<DeValue>,
     settings: &Settings,
     services: &[ServiceSpec],
+    schedules: &[Schedule],
 ) -> Option<CheckSpec> {
     let span = value.span();
     let DeValue::Table(table) = value.into_inner() else {
@@ -850,7 +940,7 @@ fn compile_check(
         }
     };
 
-    // Keys: planned, not for this type, or unknown. Reported here, dropped
+    // Keys: not for this type, or unknown. Reported here, dropped
     // before serde so that each problem is reported once.
     let mut kept = DeTable::new();
     let all_keys: Vec<&str> = check::KINDS
@@ -863,13 +953,7 @@ fn compile_check(
         let path = format!("{prefix}.{key}");
         let applies = COMMON_CHECK_KEYS.contains(&key.as_str())
             || kind.is_none_or(|kd| kd.keys.contains(&key.as_str()));
-        if PLANNED_CHECK_KEYS.contains(&key.as_str()) {
-            errors.push(
-                k.span(),
-                path,
-                format!("`{key}` is not supported by this version of healthcheck yet"),
-            );
-        } else if !all_keys.contains(&key.as_str()) {
+        if !all_keys.contains(&key.as_str()) {
             let allowed: Vec<&str> = COMMON_CHECK_KEYS
                 .iter()
                 .chain(kind.map_or(&[][..], |kd| kd.keys))
@@ -920,6 +1004,9 @@ fn compile_check(
             ),
         );
     }
+    if let Some(when) = &raw.when {
+        check_schedule_name(&mut b, "when", when, schedules);
+    }
     if raw.run.as_ref().is_some_and(Vec::is_empty) {
         b.error(
             "run",
@@ -966,6 +1053,7 @@ fn compile_check(
         restart: raw.restart,
         run: raw.run,
         depends_on: raw.depends_on.unwrap_or_default(),
+        when: raw.when,
         probe: Arc::from(probe?),
     })
 }

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{Digest, Event, EventKind, reaches};
-use crate::config::alert::{AlertSpec, Alerting};
+use crate::config::Config;
+use crate::config::alert::AlertSpec;
 use crate::state::{Pending, State};
+use crate::status::Status;
 
 /// How long an undelivered digest is kept.
 const KEEP: Duration = Duration::from_secs(24 * 3600);
@@ -54,17 +56,25 @@ pub fn not_sent(alerts: &[AlertSpec], events: &[Event], why: &str) -> Vec<AlertR
 }
 
 /// Queue this run's digests and deliver every channel's outbox, before
-/// `deadline`. `state` gets the new outbox and delivery counts. Returns a
+/// `deadline`; during `[alerting] quiet`, non-critical events wait. `state` gets the new outbox and delivery counts. Returns a
 /// report per channel that had something to do, and notes on dropped digests.
 pub fn deliver(
-    alerts: &[AlertSpec],
-    alerting: &Alerting,
+    config: &Config,
     events: &[Event],
-    host: &str,
     now: jiff::Timestamp,
     state: &mut State,
     deadline: Instant,
 ) -> (Vec<AlertReport>, Vec<String>) {
+    let (alerts, alerting, host) = (
+        &config.alerts,
+        &config.alerting,
+        config.settings.hostname.as_str(),
+    );
+    let quiet = alerting
+        .quiet
+        .as_deref()
+        .and_then(|q| config.schedule(q))
+        .is_some_and(|s| s.contains(now));
     let mut reports = Vec::new();
     let mut notes = Vec::new();
     state
@@ -102,22 +112,39 @@ pub fn deliver(
                 reports.push(report);
                 continue;
             }
-            let digest = Digest {
-                host: host.to_string(),
-                at: now,
-                events: wanted,
-                suppressed: counts.suppressed,
-            };
-            counts.suppressed = 0;
-            state.outbox.push(Pending {
-                channel: alert.name.clone(),
-                digest,
+            // During the quiet schedule only critical news goes out now.
+            let (now_events, later): (Vec<Event>, Vec<Event>) = wanted.into_iter().partition(|e| {
+                !quiet || (e.status == Status::Critical && e.kind != EventKind::Recovery)
             });
+            for (events, held) in [(now_events, false), (later, true)] {
+                if events.is_empty() {
+                    continue;
+                }
+                let digest = Digest {
+                    host: host.to_string(),
+                    at: now,
+                    events,
+                    suppressed: counts.suppressed,
+                };
+                counts.suppressed = 0;
+                state.outbox.push(Pending {
+                    channel: alert.name.clone(),
+                    digest,
+                    quiet: held,
+                });
+            }
         }
         let mine: Vec<usize> = (0..state.outbox.len())
-            .filter(|i| state.outbox[*i].channel == alert.name)
+            .filter(|i| {
+                state.outbox[*i].channel == alert.name && !(quiet && state.outbox[*i].quiet)
+            })
             .collect();
         if mine.is_empty() {
+            if quiet && state.outbox.iter().any(|p| p.channel == alert.name) {
+                report.outcome = "queued";
+                report.detail = Some("held until the quiet schedule ends".into());
+                reports.push(report);
+            }
             continue;
         }
         let mut delivered = Vec::new();

@@ -39,7 +39,12 @@ pub struct CheckReport {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// OK for a skipped check; `shown` says "skipped" in the JSON.
+    #[serde(skip)]
     pub status: Status,
+    /// The JSON `status`: ok, warning, critical, unknown or skipped.
+    #[serde(rename = "status")]
+    pub shown: &'static str,
     pub message: String,
     pub hint: Option<String>,
     pub duration_ms: f64,
@@ -126,6 +131,7 @@ impl CheckReport {
             name: name.to_string(),
             kind: kind.to_string(),
             status: judged.status,
+            shown: judged.status.name(),
             message: redact(&one_line(&judged.message)),
             hint: hint.map(str::to_string),
             duration_ms: (duration_ms * 1000.0).round() / 1000.0,
@@ -138,6 +144,27 @@ impl CheckReport {
                 .map(|(r, t)| ReadingReport::new(r, *t))
                 .collect(),
         }
+    }
+
+    /// A check outside its `when` schedule: not run, counts as OK.
+    pub fn skipped(name: &str, kind: &str, schedule: &str) -> CheckReport {
+        CheckReport {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            status: Status::Ok,
+            shown: "skipped",
+            message: format!("outside its schedule {schedule}"),
+            hint: None,
+            duration_ms: 0.0,
+            confirmed: true,
+            consecutive: 0,
+            silenced: false,
+            readings: Vec::new(),
+        }
+    }
+
+    pub fn is_skipped(&self) -> bool {
+        self.shown == "skipped"
     }
 }
 
@@ -153,9 +180,18 @@ impl Report {
         let parts: Vec<String> = order
             .iter()
             .filter_map(|s| {
-                let n = self.checks.iter().filter(|c| c.status == *s).count();
+                let n = self
+                    .checks
+                    .iter()
+                    .filter(|c| c.status == *s && !c.is_skipped())
+                    .count();
                 (n > 0).then(|| format!("{n} {}", s.name()))
             })
+            .collect();
+        let skipped = self.checks.iter().filter(|c| c.is_skipped()).count();
+        let parts: Vec<String> = parts
+            .into_iter()
+            .chain((skipped > 0).then(|| format!("{skipped} skipped")))
             .collect();
         if parts.is_empty() {
             "no checks".to_string()

@@ -122,6 +122,7 @@ mod tests {
             name: name.into(),
             kind: "file".into(),
             status,
+            shown: status.name(),
             message: message.into(),
             hint: None,
             duration_ms: 0.1,

@@ -65,6 +65,8 @@ pub fn render(report: &Report, style: &Style) -> String {
         }
         let tag = if c.silenced {
             "[SILENCED]"
+        } else if c.is_skipped() {
+            "[SKIP]"
         } else {
             tag(c.status)
         };

@@ -484,3 +484,34 @@ fn a_failing_channel_sends_through_its_fallback() {
     assert_eq!(backup.log.accepted().len(), 2);
     assert!(primary.log.accepted().is_empty());
 }
+
+#[test]
+fn quiet_hours_hold_warnings_and_let_critical_through() {
+    let env = Env::new();
+    let hook = Receiver::start();
+    let config = |quiet: &str| {
+        format!(
+            "[schedule.always]\n\n[schedule.closed]\ndays = []\n\n[alerting]\nquiet = \"{quiet}\"\n\n\
+             [[alert]]\ntype = \"webhook\"\nurl = \"{}/hook\"\n\n{}",
+            hook.url,
+            code_check(&env)
+        )
+    };
+    env.config(&config("always"));
+    set(&env, 1);
+    let json = env.run(&["--format", "json"]).json();
+    assert_eq!(json["alerts"][0]["outcome"], "queued", "{json:#}");
+    assert!(
+        hook.log.accepted().is_empty(),
+        "a warning waits for the quiet hours to end"
+    );
+    set(&env, 2);
+    env.run(&[]);
+    let got: Vec<Vec<String>> = hook.log.accepted().iter().map(|(_, b)| kinds(b)).collect();
+    assert_eq!(got, [vec!["problem:critical"]], "critical news is not held");
+    // The quiet hours end: the held warning goes out.
+    env.config(&config("closed"));
+    env.run(&[]);
+    let got: Vec<Vec<String>> = hook.log.accepted().iter().map(|(_, b)| kinds(b)).collect();
+    assert_eq!(got, [vec!["problem:critical"], vec!["problem:warning"]]);
+}

@@ -434,3 +434,44 @@ fn log_rate_counts_errors_appended_between_runs() {
         fourth.stdout
     );
 }
+
+#[test]
+fn a_check_outside_its_schedule_is_skipped_and_keeps_its_state() {
+    let env = Env::new();
+    env.config(
+        "[schedule.closed]\ndays = []\n\n[schedule.open]\ntimezone = \"America/New_York\"\n\n\
+         [[check]]\nname = \"market-data\"\ntype = \"file\"\npath = \"/nonexistent/market.db\"\nwhen = \"closed\"\n\n\
+         [[check]]\nname = \"always\"\ntype = \"memory\"\nwhen = \"open\"\n",
+    );
+    let run = env.run(&[]);
+    assert_eq!(run.code, 0, "a skipped check counts as OK: {}", run.stdout);
+    assert!(
+        run.line("market-data").starts_with("[SKIP]")
+            && run
+                .line("market-data")
+                .contains("outside its schedule closed"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.line("always").starts_with("[OK]"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 ok, 1 skipped"), "{}", run.stdout);
+    let json = env.run(&["--format", "json"]).json();
+    assert_eq!(json["checks"][0]["status"], "skipped");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("state/state.json")).unwrap())
+            .unwrap();
+    assert!(
+        state["checks"].get("market-data").is_none(),
+        "a skipped check is not run: {state:#}"
+    );
+    let bad = env.write(
+        "bad.toml",
+        "[[check]]\nname = \"x\"\ntype = \"memory\"\nwhen = \"nope\"\n",
+    );
+    let v = env.run(&["validate", "-c", bad.to_str().unwrap()]);
+    assert!(
+        v.stderr.contains("check[0].when: no [schedule.nope]"),
+        "{}",
+        v.stderr
+    );
+}
