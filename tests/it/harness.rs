@@ -58,6 +58,17 @@ impl Env {
         p
     }
 
+    /// Make a file look last modified `age` ago.
+    pub fn age(&self, path: &Path, age: std::time::Duration) {
+        let when = std::time::SystemTime::now() - age;
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
+
     /// Write `healthcheck.toml`, with the state dir inside this env unless the
     /// text sets its own `[settings]`.
     pub fn config(&self, toml: &str) -> &Env {

@@ -259,12 +259,7 @@ fn a_hanging_systemctl_is_killed_and_the_run_ends_before_its_deadline() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
     let stale = env.write("stale.log", "x\n");
-    std::fs::File::options()
-        .write(true)
-        .open(&stale)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() - Duration::from_secs(600))
-        .unwrap();
+    env.age(&stale, Duration::from_secs(600));
     env.config(&format!(
         "[settings]\nstate_dir = \"{}\"\ndeadline = \"5s\"\nsystemctl = [\"{}\"]\n\n[[service]]\nname = \"bot\"\nsystemd = \"bot.service\"\n\n\
          [[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"1m\"\nrestart = \"bot\"\n",
@@ -297,12 +292,7 @@ fn two_runs_started_at_once_restart_at_most_once() {
     let env = Env::new();
     let restarts = env.path("restarts.txt");
     let stale = env.write("stale.log", "x\n");
-    std::fs::File::options()
-        .write(true)
-        .open(&stale)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() - Duration::from_secs(600))
-        .unwrap();
+    env.age(&stale, Duration::from_secs(600));
     env.config(&format!(
         "[[service]]\nname = \"bot\"\ncommand = {{ restart = [\"sh\", \"-c\", \"echo restart >> {}; sleep 0.5\"] }}\n\n\
          [[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"1m\"\nrestart = \"bot\"\n",

@@ -44,13 +44,7 @@ fn one_check_of_each_type_gets_its_status_and_the_run_exits_worst_of() {
     let env = Env::new();
     let log = env.write("bot.log", "start\nVIX 17.2\nPosition AAPL\nnothing\n");
     let stale = env.write("stale.log", "old\n");
-    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
-    std::fs::File::options()
-        .write(true)
-        .open(&stale)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    env.age(&stale, Duration::from_secs(3600));
 
     let marker = format!("hc-it-stopped-{}", std::process::id());
     let stopped = Proc(
@@ -322,13 +316,7 @@ fn json_and_nagios_outputs_carry_the_contract_fields() {
         assert!(json.get(key).is_some(), "missing {key}");
     }
 
-    let old = std::time::SystemTime::now() - Duration::from_secs(18 * 60);
-    std::fs::File::options()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    env.age(&log, Duration::from_secs(18 * 60));
     let nagios = env.run(&["--format", "nagios"]);
     assert_eq!(nagios.code, 2);
     let first = nagios.stdout.lines().next().unwrap();

@@ -8,13 +8,7 @@ use crate::harness::Env;
 
 fn stale_file_config(env: &Env, extra: &str) -> std::path::PathBuf {
     let log = env.write("bot.log", "x\n");
-    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
-    std::fs::File::options()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    env.age(&log, Duration::from_secs(3600));
     env.config(&format!(
         "[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"5m\"\n{extra}\n[[check]]\nname = \"mem\"\ntype = \"memory\"\n",
         log.display()
