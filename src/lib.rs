@@ -10,6 +10,7 @@ pub mod config; // TOML -> validated Config; secrets
 pub mod decide; // the rules, pure
 pub mod manage; // history, reset, silence, unsilence
 pub mod notify; // alert digests, channels, delivery
+pub mod ping; // the dead man's switch
 pub mod proc; // child processes: argv, own process group, timeout
 pub mod report; // text, JSON, Nagios
 pub mod run; // the `run` pipeline

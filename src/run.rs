@@ -102,6 +102,12 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
     // Restarts must be recorded before they run: without a writable state, none run.
     let can_record = !read_only && store.is_some() && loaded.newer_version.is_none();
 
+    // The dead man's switch hears of scheduled runs only, not of diagnoses;
+    // `/start` goes out beside the checks, never delaying them.
+    let ping = config.ping.clone().filter(|_| !read_only);
+    let ping_start = ping
+        .clone()
+        .map(|p| std::thread::spawn(move || p.start(deadline)));
     let reserve = (settings.deadline / 10).min(Duration::from_secs(5));
     let checks_deadline = deadline - reserve;
     let memories = selected
@@ -260,6 +266,34 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
             "healthcheck: cannot write report in {}: {e}",
             settings.state_dir.join("reports").display()
         );
+    }
+    if let Some(p) = &ping {
+        let started = ping_start.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(notify::Failure::retry("the ping thread failed")))
+        });
+        let summary = text::render(
+            &report,
+            &text::Style {
+                colour: false,
+                quiet: true,
+                verbose: false,
+            },
+        );
+        let finished = p.finish(
+            status.exit_code(),
+            &config::secret::redact(&summary),
+            deadline,
+        );
+        for failure in [started.and_then(Result::err), finished.err()]
+            .into_iter()
+            .flatten()
+        {
+            eprintln!(
+                "healthcheck: the dead man's switch was not reached: {}",
+                failure.message
+            );
+        }
     }
     print(cli.format, args, cli.verbose, &report);
     status.exit_code()

@@ -31,10 +31,8 @@ pub use service::{Manager, ServiceSpec};
 /// The starter config used when no file is found (SPEC 13).
 pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 
-/// Top-level sections and check types of the contract that this version
-/// does not implement yet: named so that a user gets a clear word instead
-/// of a silent no-op.
-const PLANNED_SECTIONS: &[&str] = &["ping"];
+/// Keys of the contract that this version does not implement yet: named so
+/// that a user gets a clear word instead of a silent no-op.
 const PLANNED_SETTINGS: &[&str] = &["prometheus_file"];
 const SETTINGS_KEYS: &[&str] = &[
     "state_dir",
@@ -58,6 +56,8 @@ pub struct Config {
     pub alerting: alert::Alerting,
     pub alerts: Vec<alert::AlertSpec>,
     pub schedules: Vec<Schedule>,
+    /// The dead man's switch, if any.
+    pub ping: Option<crate::ping::Ping>,
     /// Allowed but worth saying: `validate` and `-v` show them.
     pub warnings: Vec<String>,
 }
@@ -359,6 +359,7 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
     let mut alert_tables: Vec<Spanned<DeValue>> = Vec::new();
     let mut alerting_table: Option<Spanned<DeValue>> = None;
     let mut schedule_tables: Vec<(String, Spanned<DeValue>)> = Vec::new();
+    let mut ping = None;
     for (key, value) in doc {
         let name = key.get_ref().to_string();
         match name.as_str() {
@@ -380,6 +381,7 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                 }
             }
             "alerting" => alerting_table = Some(value),
+            "ping" => ping = compile_ping(&mut errors, value),
             "schedule" => match value.into_inner() {
                 DeValue::Table(t) => {
                     schedule_tables.extend(t.into_iter().map(|(k, v)| (k.get_ref().to_string(), v)))
@@ -404,25 +406,13 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                     format!("must be an array of tables: write each one as [[{name}]]"),
                 ),
             },
-            n if PLANNED_SECTIONS.contains(&n) => {
-                let header = if value.get_ref().is_array() {
-                    format!("[[{n}]]")
-                } else {
-                    format!("[{n}]")
-                };
-                errors.push(
-                    key.span(),
-                    n,
-                    format!("{header} is not supported by this version of healthcheck yet"),
-                )
-            }
             n => errors.push(
                 key.span(),
                 n,
                 unknown_key_message(
                     n,
                     &[
-                        "settings", "check", "service", "alert", "alerting", "schedule",
+                        "settings", "check", "service", "alert", "alerting", "schedule", "ping",
                     ],
                 ),
             ),
@@ -492,6 +482,7 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                 alerting,
                 alerts,
                 schedules,
+                ping,
                 warnings: errors.warnings,
             },
             inline_secrets,
@@ -620,6 +611,29 @@ fn argv_prefix(
         Some(v) => v,
         None => default.iter().map(|s| s.to_string()).collect(),
     }
+}
+
+/// `[ping] url = "..."`: an http(s) URL (a secret).
+fn compile_ping(errors: &mut Errors, value: Spanned<DeValue>) -> Option<crate::ping::Ping> {
+    let span = value.span();
+    let key_spans = match value.get_ref() {
+        DeValue::Table(t) => table_key_spans(t),
+        _ => Vec::new(),
+    };
+    let raw = deserialize_table::<raw::RawPing>(errors, "ping", value, &[], &["url"])?;
+    let mut b = Builder {
+        errors,
+        prefix: "ping",
+        key_spans: &key_spans,
+        table_span: span,
+        settings: None,
+    };
+    let url = b.required("url", &raw.url)?.expose().to_string();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        b.error("url", "must start with https:// (or http://)");
+        return None;
+    }
+    Some(crate::ping::Ping::new(url))
 }
 
 /// Compile every `[schedule.NAME]`.

@@ -77,6 +77,13 @@ pub struct RawCheck {
     pub container: Option<String>,
 }
 
+/// `[ping]`: the dead man's switch.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPing {
+    pub url: Option<Secret>,
+}
+
 /// A `[[service]]`: something healthcheck may restart, and its budget.
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]

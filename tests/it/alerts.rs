@@ -515,3 +515,37 @@ fn quiet_hours_hold_warnings_and_let_critical_through() {
     let got: Vec<Vec<String>> = hook.log.accepted().iter().map(|(_, b)| kinds(b)).collect();
     assert_eq!(got, [vec!["problem:critical"], vec!["problem:warning"]]);
 }
+
+#[test]
+fn the_dead_mans_switch_hears_start_and_exit_code_of_scheduled_runs_only() {
+    let env = Env::new();
+    let hc = Receiver::start();
+    env.config(&format!(
+        "[ping]\nurl = \"{}/ping/uuid-0xF00D\"\n\n{}",
+        hc.url,
+        code_check(&env)
+    ));
+    let mut seen = String::new();
+    set(&env, 0);
+    run_seen(&env, &mut seen, &[]);
+    set(&env, 2);
+    run_seen(&env, &mut seen, &[]);
+    run_seen(&env, &mut seen, &["--dry-run"]);
+    run_seen(&env, &mut seen, &["--no-restart"]);
+    let paths: Vec<String> = hc.log.accepted().iter().map(|(p, _)| p.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/ping/uuid-0xF00D/start",
+            "/ping/uuid-0xF00D",
+            "/ping/uuid-0xF00D/start",
+            "/ping/uuid-0xF00D/2"
+        ]
+    );
+    let last = &hc.log.accepted()[3].1;
+    assert!(
+        last.contains("[CRIT]") && last.contains("CRITICAL: 1 critical"),
+        "the summary is the body: {last}"
+    );
+    assert_secret_free(&env, &seen, &["0xF00D"]);
+}
