@@ -410,6 +410,8 @@ pub fn decide(
             grace: service.grace,
         };
         let entry = next.services.entry(service.name.clone()).or_default();
+        // Only the restarts inside the window matter: the rest go.
+        entry.restarts = budget.recent(&history.restarts, now);
         if budget.used(&history.restarts, now) < budget.max {
             entry.suspended = false;
         }

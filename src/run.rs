@@ -267,6 +267,12 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
             settings.state_dir.join("reports").display()
         );
     }
+    if !read_only
+        && let Some(path) = &settings.prometheus_file
+        && let Err(e) = report::prometheus::write(path, &report, &next_state)
+    {
+        eprintln!("healthcheck: cannot write {}: {e}", path.display());
+    }
     if let Some(p) = &ping {
         let started = ping_start.map(|h| {
             h.join()
@@ -338,12 +344,11 @@ fn act_on(
         return report("held", format!("{}; held: {why}", action.reason));
     }
     match &action.target {
-        Target::Restart(name) => next_state
-            .services
-            .entry(name.clone())
-            .or_default()
-            .restarts
-            .push(now),
+        Target::Restart(name) => {
+            let service = next_state.services.entry(name.clone()).or_default();
+            service.restarts.push(now);
+            service.total += 1;
+        }
         Target::Recover(check) => {
             if let Some(c) = next_state.checks.get_mut(check) {
                 c.runs.push(now);

@@ -85,6 +85,9 @@ pub struct ServiceState {
     /// The suspension was announced (one event per suspension).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspended: bool,
+    /// Restarts ever recorded (`healthcheck_restarts_total`).
+    #[serde(default)]
+    pub total: u64,
 }
 
 /// An announced problem.
@@ -415,6 +418,7 @@ mod tests {
             ServiceState {
                 restarts: vec![now()],
                 suspended: true,
+                total: 7,
             },
         );
         state.silences.insert(

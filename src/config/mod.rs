@@ -31,9 +31,6 @@ pub use service::{Manager, ServiceSpec};
 /// The starter config used when no file is found (SPEC 13).
 pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 
-/// Keys of the contract that this version does not implement yet: named so
-/// that a user gets a clear word instead of a silent no-op.
-const PLANNED_SETTINGS: &[&str] = &["prometheus_file"];
 const SETTINGS_KEYS: &[&str] = &[
     "state_dir",
     "timeout",
@@ -44,6 +41,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "systemctl",
     "docker",
     "compose",
+    "prometheus_file",
 ];
 
 /// A validated config, ready to run.
@@ -82,6 +80,8 @@ pub struct Settings {
     pub hostname: String,
     pub reports: usize,
     pub expected_interval: Option<Duration>,
+    /// Where to write the node_exporter textfile, if anywhere.
+    pub prometheus_file: Option<PathBuf>,
     /// argv prefixes of the service managers' command lines.
     pub systemctl: Vec<String>,
     pub docker: Vec<String>,
@@ -370,13 +370,9 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
                         .map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end))
                         .collect();
                 }
-                if let Some(s) = deserialize_table::<RawSettings>(
-                    &mut errors,
-                    "settings",
-                    value,
-                    PLANNED_SETTINGS,
-                    SETTINGS_KEYS,
-                ) {
+                if let Some(s) =
+                    deserialize_table::<RawSettings>(&mut errors, "settings", value, SETTINGS_KEYS)
+                {
                     settings_raw = s;
                 }
             }
@@ -492,12 +488,11 @@ fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
     }
 }
 
-/// Deserialize a plain table, after reporting keys that are planned but not built yet.
+/// Deserialize a plain table, after reporting the keys it does not know.
 fn deserialize_table<'a, T: Deserialize<'a>>(
     errors: &mut Errors,
     prefix: &str,
     value: Spanned<DeValue<'a>>,
-    planned: &[&str],
     known: &[&str],
 ) -> Option<T> {
     let span = value.span();
@@ -508,13 +503,7 @@ fn deserialize_table<'a, T: Deserialize<'a>>(
     let mut kept = DeTable::new();
     for (k, v) in table {
         let key: &str = k.get_ref();
-        if planned.contains(&key) {
-            errors.push(
-                k.span(),
-                format!("{prefix}.{key}"),
-                "not supported by this version of healthcheck yet",
-            );
-        } else if !known.contains(&key) {
+        if !known.contains(&key) {
             errors.push(
                 k.span(),
                 format!("{prefix}.{key}"),
@@ -580,6 +569,7 @@ fn compile_settings(
         hostname: raw.hostname.unwrap_or_else(system_hostname),
         reports: raw.reports.unwrap_or(100),
         expected_interval: expected_interval.filter(|d| !d.is_zero()),
+        prometheus_file: raw.prometheus_file.as_deref().map(expand_tilde),
         systemctl: argv_prefix(errors, &span_of, "systemctl", raw.systemctl, &["systemctl"]),
         docker: argv_prefix(errors, &span_of, "docker", raw.docker, &["docker"]),
         compose: argv_prefix(
@@ -620,7 +610,7 @@ fn compile_ping(errors: &mut Errors, value: Spanned<DeValue>) -> Option<crate::p
         DeValue::Table(t) => table_key_spans(t),
         _ => Vec::new(),
     };
-    let raw = deserialize_table::<raw::RawPing>(errors, "ping", value, &[], &["url"])?;
+    let raw = deserialize_table::<raw::RawPing>(errors, "ping", value, &["url"])?;
     let mut b = Builder {
         errors,
         prefix: "ping",
@@ -649,8 +639,7 @@ fn compile_schedules(
             DeValue::Table(t) => table_key_spans(t),
             _ => Vec::new(),
         };
-        let Some(raw) =
-            deserialize_table::<RawSchedule>(errors, &prefix, value, &[], SCHEDULE_KEYS)
+        let Some(raw) = deserialize_table::<RawSchedule>(errors, &prefix, value, SCHEDULE_KEYS)
         else {
             continue;
         };
@@ -699,13 +688,9 @@ fn compile_alerting_table(
         DeValue::Table(t) => table_key_spans(t),
         _ => Vec::new(),
     };
-    let Some(raw) = deserialize_table::<alert::RawAlerting>(
-        errors,
-        "alerting",
-        value,
-        &[],
-        alert::ALERTING_KEYS,
-    ) else {
+    let Some(raw) =
+        deserialize_table::<alert::RawAlerting>(errors, "alerting", value, alert::ALERTING_KEYS)
+    else {
         return alert::Alerting::default();
     };
     let mut b = Builder {
@@ -757,8 +742,7 @@ fn compile_alerts(errors: &mut Errors, tables: Vec<Spanned<DeValue>>) -> Vec<ale
             .copied()
             .collect();
         let key_spans = table_key_spans(table);
-        let Some(raw) = deserialize_table::<alert::RawAlert>(errors, &prefix, value, &[], &known)
-        else {
+        let Some(raw) = deserialize_table::<alert::RawAlert>(errors, &prefix, value, &known) else {
             continue;
         };
         let Some(kind) = kind else { continue };
@@ -821,7 +805,7 @@ fn compile_services(errors: &mut Errors, tables: Vec<Spanned<DeValue>>) -> Vec<S
             _ => Vec::new(),
         };
         let Some(raw) =
-            deserialize_table::<RawService>(errors, &prefix, value, &[], service::SERVICE_KEYS)
+            deserialize_table::<RawService>(errors, &prefix, value, service::SERVICE_KEYS)
         else {
             continue;
         };

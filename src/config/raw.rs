@@ -19,6 +19,7 @@ pub struct RawSettings {
     pub hostname: Option<String>,
     pub reports: Option<usize>,
     pub expected_interval: Option<String>,
+    pub prometheus_file: Option<String>,
     pub systemctl: Option<Vec<String>>,
     pub docker: Option<Vec<String>>,
     pub compose: Option<Vec<String>>,

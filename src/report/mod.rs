@@ -4,6 +4,7 @@
 //! secret redaction on its way out.
 
 pub mod nagios;
+pub mod prometheus;
 pub mod text;
 
 use std::path::Path;

@@ -183,3 +183,47 @@ fn as_root_files_others_can_write_are_refused() {
     );
     assert!(!env.path("state/state.json").exists());
 }
+
+#[test]
+fn the_prometheus_textfile_carries_statuses_readings_and_restarts() {
+    let env = Env::new();
+    let prom = env.path("textfile/healthcheck.prom");
+    std::fs::create_dir_all(prom.parent().unwrap()).unwrap();
+    let log = env.write("bot.log", "x\n");
+    env.age(&log, Duration::from_secs(3600));
+    env.config(&format!(
+        "[settings]\nstate_dir = \"{}\"\nprometheus_file = \"{}\"\n\n\
+         [[service]]\nname = \"bot\"\ncommand = {{ restart = [\"true\"] }}\n\n\
+         [[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"5m\"\nrestart = \"bot\"\n",
+        env.path("state").display(),
+        prom.display(),
+        log.display()
+    ));
+    env.run(&[]);
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        text.contains("healthcheck_check_status{check=\"bot-log\",type=\"file\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("healthcheck_check_reading{check=\"bot-log\",reading=\"size\",unit=\"B\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("healthcheck_restarts_total{service=\"bot\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE healthcheck_run_duration_seconds gauge"),
+        "{text}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(prom.parent().unwrap()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temp file is left behind");
+    let before = text.clone();
+    env.run(&["--dry-run"]);
+    assert_eq!(
+        std::fs::read_to_string(&prom).unwrap(),
+        before,
+        "a dry run writes nothing"
+    );
+}
