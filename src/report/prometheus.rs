@@ -11,88 +11,103 @@ use crate::state::State;
 /// The metrics text for a run (pure).
 pub fn render(report: &Report, state: &State) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP healthcheck_check_status Check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
+    family(
+        &mut out,
+        "healthcheck_check_status",
+        "gauge",
+        "Check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
     );
-    let _ = writeln!(out, "# TYPE healthcheck_check_status gauge");
     for c in &report.checks {
-        let _ = writeln!(
-            out,
-            "healthcheck_check_status{{check=\"{}\",type=\"{}\"}} {}",
-            label(&c.name),
-            label(&c.kind),
-            c.status.exit_code()
+        let labels = format!("check=\"{}\",type=\"{}\"", label(&c.name), label(&c.kind));
+        sample(
+            &mut out,
+            "healthcheck_check_status",
+            &labels,
+            f64::from(c.status.exit_code()),
         );
     }
-    let _ = writeln!(
-        out,
-        "# HELP healthcheck_check_reading The readings of each check, in their unit."
+    family(
+        &mut out,
+        "healthcheck_check_reading",
+        "gauge",
+        "The readings of each check, in their unit.",
     );
-    let _ = writeln!(out, "# TYPE healthcheck_check_reading gauge");
     for c in &report.checks {
         for r in &c.readings {
             let unit = serde_json::to_value(r.unit)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "healthcheck_check_reading{{check=\"{}\",reading=\"{}\",unit=\"{}\"}} {}",
+            let labels = format!(
+                "check=\"{}\",reading=\"{}\",unit=\"{}\"",
                 label(&c.name),
                 label(&r.name),
-                label(&unit),
-                r.value
+                label(&unit)
             );
+            sample(&mut out, "healthcheck_check_reading", &labels, r.value);
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP healthcheck_check_duration_seconds How long each check took."
+    family(
+        &mut out,
+        "healthcheck_check_duration_seconds",
+        "gauge",
+        "How long each check took.",
     );
-    let _ = writeln!(out, "# TYPE healthcheck_check_duration_seconds gauge");
     for c in &report.checks {
-        let _ = writeln!(
-            out,
-            "healthcheck_check_duration_seconds{{check=\"{}\"}} {}",
-            label(&c.name),
-            c.duration_ms / 1000.0
+        sample(
+            &mut out,
+            "healthcheck_check_duration_seconds",
+            &format!("check=\"{}\"", label(&c.name)),
+            c.duration_ms / 1000.0,
         );
     }
-    let _ = writeln!(
-        out,
-        "# HELP healthcheck_restarts_total Automatic restarts of each service."
+    family(
+        &mut out,
+        "healthcheck_restarts_total",
+        "counter",
+        "Automatic restarts of each service.",
     );
-    let _ = writeln!(out, "# TYPE healthcheck_restarts_total counter");
     for (name, service) in &state.services {
-        let _ = writeln!(
-            out,
-            "healthcheck_restarts_total{{service=\"{}\"}} {}",
-            label(name),
-            service.total
+        sample(
+            &mut out,
+            "healthcheck_restarts_total",
+            &format!("service=\"{}\"", label(name)),
+            service.total as f64,
         );
     }
-    let _ = writeln!(
-        out,
-        "# HELP healthcheck_run_timestamp_seconds When the run started."
+    family(
+        &mut out,
+        "healthcheck_run_timestamp_seconds",
+        "gauge",
+        "When the run started.",
     );
-    let _ = writeln!(out, "# TYPE healthcheck_run_timestamp_seconds gauge");
     let _ = writeln!(
         out,
         "healthcheck_run_timestamp_seconds {}",
         report.started_at.as_millisecond() as f64 / 1000.0
     );
-    let _ = writeln!(
-        out,
-        "# HELP healthcheck_run_duration_seconds How long the run took."
+    family(
+        &mut out,
+        "healthcheck_run_duration_seconds",
+        "gauge",
+        "How long the run took.",
     );
-    let _ = writeln!(out, "# TYPE healthcheck_run_duration_seconds gauge");
     let _ = writeln!(
         out,
         "healthcheck_run_duration_seconds {}",
         report.duration_ms as f64 / 1000.0
     );
     out
+}
+
+/// The `# HELP` and `# TYPE` lines of a metric.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// One sample: `name{labels} value`.
+fn sample(out: &mut String, name: &str, labels: &str, value: f64) {
+    let _ = writeln!(out, "{name}{{{labels}}} {value}");
 }
 
 /// A label value with `\`, `"` and newlines escaped.
