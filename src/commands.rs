@@ -141,11 +141,16 @@ pub fn test_alert(cli: &Cli, only: Option<&str>) -> u8 {
             hint: None,
         }],
         suppressed: 0,
+        on_behalf_of: None,
     };
     let deadline = std::time::Instant::now() + config.settings.deadline;
     let mut failed = 0;
     for alert in chosen {
-        match alert.channel.deliver(&digest, deadline) {
+        let budget = notify::Budget {
+            deadline: deadline.min(std::time::Instant::now() + alert.timeout),
+            tries: notify::http::MAX_ATTEMPTS,
+        };
+        match alert.channel.deliver(&digest, budget) {
             Ok(()) => println!("{} ({}): delivered", alert.name, alert.kind),
             Err(f) => {
                 failed += 1;

@@ -315,11 +315,22 @@ pub fn decide(
     let mut verdicts = Vec::with_capacity(ran.len());
     let mut silenced = Vec::with_capacity(ran.len());
     let mut events = Vec::new();
+    // One root cause, one alert: a failing check whose `depends_on` check
+    // fails too is told inside that check's event, not on its own.
+    let mut folded: Vec<(String, String)> = Vec::new();
     for (spec, j) in ran.iter().zip(judged) {
         let before = prev.checks.get(&spec.name);
         let (mut state, verdict) = update_check(spec, before, j, now);
         let muted = prev.silenced(&spec.name, now).is_some();
-        if !muted {
+        let upstream = (!j.status.is_ok())
+            .then(|| failing_upstream(spec, ran, judged))
+            .flatten();
+        if let Some(upstream) = upstream {
+            folded.push((
+                upstream.to_string(),
+                format!("{}: not judged, {upstream} is down", spec.name),
+            ));
+        } else if !muted {
             let told = check_events(spec, j, verdict, &mut state, &config.alerting, now);
             if mode.no_alert {
                 state.notified = before.and_then(|b| b.notified);
@@ -330,6 +341,13 @@ pub fn decide(
         verdicts.push(verdict);
         silenced.push(muted);
         next.checks.insert(spec.name.clone(), state);
+    }
+    for (upstream, line) in folded {
+        if let Some(e) = events.iter_mut().find(|e| {
+            e.subject == upstream && matches!(e.kind, EventKind::Problem | EventKind::Reminder)
+        }) {
+            e.message = format!("{}; also {line}", e.message);
+        }
     }
     next.last_run = Some(now);
 
@@ -453,6 +471,18 @@ pub fn decide(
         next_state: next,
         notes,
     }
+}
+
+/// The first check `spec` depends on that ran and is not OK, if any.
+fn failing_upstream<'c>(
+    spec: &CheckSpec,
+    ran: &[&'c CheckSpec],
+    judged: &[Judged],
+) -> Option<&'c str> {
+    spec.depends_on.iter().find_map(|u| {
+        let i = ran.iter().position(|c| &c.name == u)?;
+        (!judged[i].status.is_ok()).then_some(ran[i].name.as_str())
+    })
 }
 
 /// How often an action may happen: `max` per sliding `window`, `cooldown`
@@ -1038,6 +1068,45 @@ mod tests {
                 "restart bot held: upstream internet is down: bot-log CRITICAL for 1 run"
             )
         );
+    }
+
+    #[test]
+    fn one_root_cause_gave_two_alerts() {
+        let c = service_config("", "depends_on = [\"internet\"]");
+        let plan = step(
+            &c,
+            &State::default(),
+            Status::Critical,
+            Status::Critical,
+            "2026-11-22T05:00:00Z",
+            GO,
+        );
+        let told: Vec<(&str, EventKind)> = plan
+            .events
+            .iter()
+            .map(|e| (e.subject.as_str(), e.kind))
+            .collect();
+        assert_eq!(told, [("internet", EventKind::Problem)]);
+        assert!(
+            plan.events[0]
+                .message
+                .ends_with("; also bot-log: not judged, internet is down"),
+            "{:?}",
+            plan.events[0]
+        );
+        // Nothing was announced for bot-log, so its recovery is no news;
+        // once internet is back, a lasting bot-log problem is its own.
+        assert!(plan.next_state.checks["bot-log"].notified.is_none());
+        let alone = step(
+            &c,
+            &plan.next_state,
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:05:00Z",
+            GO,
+        );
+        assert_eq!(alone.events[0].subject, "bot-log");
+        assert_eq!(alone.events[0].kind, EventKind::Problem);
     }
 
     #[test]

@@ -4,27 +4,39 @@
 //! then `<url>` for exit 0 or `<url>/<exit code>`, with the summary as body.
 //! The URL is a secret; failures are reported without it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::notify::Failure;
+use crate::config::secret::Secret;
 use crate::notify::http::{self, HttpRequest};
+use crate::notify::{Budget, Failure};
 
 #[derive(Debug, Clone)]
 pub struct Ping {
-    url: String,
+    url: Secret,
+    /// The most one ping may take (`[ping] timeout`, default 10s).
+    pub timeout: Duration,
 }
 
 impl Ping {
-    pub fn new(url: String) -> Ping {
+    pub fn new(url: String, timeout: Duration) -> Ping {
         Ping {
-            url: url.trim_end_matches('/').to_string(),
+            url: Secret::new(url.trim_end_matches('/').to_string()),
+            timeout,
+        }
+    }
+
+    /// Its own timeout, and never past the run's `deadline`.
+    fn budget(&self, deadline: Instant) -> Budget {
+        Budget {
+            deadline: deadline.min(Instant::now() + self.timeout),
+            tries: http::MAX_ATTEMPTS,
         }
     }
 
     fn request(&self, suffix: &str, body: &str) -> HttpRequest {
         HttpRequest {
             method: "POST",
-            url: format!("{}{suffix}", self.url),
+            url: format!("{}{suffix}", self.url.expose()),
             headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
             body: body.as_bytes().to_vec(),
         }
@@ -32,7 +44,11 @@ impl Ping {
 
     /// `<url>/start`.
     pub fn start(&self, deadline: Instant) -> Result<(), Failure> {
-        http::send(&self.request("/start", ""), deadline)
+        http::send(
+            &self.request("/start", ""),
+            self.budget(deadline),
+            http::never_final,
+        )
     }
 
     /// `<url>` for exit code 0, `<url>/<code>` otherwise, with `summary`.
@@ -42,6 +58,10 @@ impl Ping {
         } else {
             format!("/{exit_code}")
         };
-        http::send(&self.request(&suffix, summary), deadline)
+        http::send(
+            &self.request(&suffix, summary),
+            self.budget(deadline),
+            http::never_final,
+        )
     }
 }

@@ -12,7 +12,7 @@ use crate::cli::{Cli, Format, RunArgs};
 use crate::config::{self, CheckSpec, Config};
 use crate::decide::{self, Action, Decision, Judged, Mode, Note, Target, Verdict};
 use crate::notify;
-use crate::report::{self, ActionReport, CheckReport, Report, text};
+use crate::report::{self, ActionOutcome, ActionReport, CheckReport, Report, text};
 use crate::runner;
 use crate::state::{OpenError, State, Store};
 use crate::status::Status;
@@ -105,9 +105,13 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
     // The dead man's switch hears of scheduled runs only, not of diagnoses;
     // `/start` goes out beside the checks, never delaying them.
     let ping = config.ping.clone().filter(|_| !read_only);
-    let ping_start = ping
-        .clone()
-        .map(|p| std::thread::spawn(move || p.start(deadline)));
+    let ping_start = ping.clone().map(|p| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(p.start(deadline));
+        });
+        rx
+    });
     let reserve = (settings.deadline / 10).min(Duration::from_secs(5));
     let checks_deadline = deadline - reserve;
     let memories = selected
@@ -152,6 +156,38 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         .collect();
     let mut next_state = plan.next_state;
 
+    // Outbox first: this run's news is queued in the same save that
+    // records it as announced, before any restart runs or any channel is
+    // tried, so a run killed at any moment leaves it undecided or queued.
+    let mut events = plan.events.clone();
+    events.extend(trouble(&notes));
+    let told_notes = notes.len();
+    let mut queued = std::collections::BTreeMap::new();
+    let rules = notify::deliver::rules(&config, now);
+    // Without a state that is saved, what was told cannot be remembered.
+    let mut unsaved: Option<String> = (!read_only && !can_record).then(|| {
+        notes
+            .iter()
+            .find(|n| n.status == Status::Unknown)
+            .map_or("the state is not saved".to_string(), |n| n.message.clone())
+    });
+    if send_alerts && can_record {
+        add_queued(
+            &mut queued,
+            notify::plan::enqueue(&mut next_state, &rules, &events, now),
+        );
+    }
+    if can_record
+        && let Some(store) = &store
+        && let Err(e) = store.save(&next_state)
+    {
+        let message = format!("cannot save state in {}: {e}", store.dir().display());
+        notes.push(Note::new(Status::Unknown, message.clone()));
+        own_failure = true;
+        unsaved = Some(message);
+    }
+    let can_record = can_record && unsaved.is_none();
+
     let ctx = act::Ctx {
         settings,
         deadline: checks_deadline,
@@ -168,8 +204,8 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
             &mut own_failure,
             &mut notes,
         );
-        if report.outcome == "ok" {
-            let verdicts = recheck(
+        if report.outcome == ActionOutcome::Ok {
+            let (verdicts, helped) = recheck(
                 &action.triggers,
                 &mut rows,
                 &loaded.state,
@@ -178,36 +214,42 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
                 checks_deadline,
             );
             report.detail = format!("{}; re-checked: {}", report.detail, verdicts.join(", "));
+            report.helped = Some(helped);
         }
         actions.push(report);
     }
 
-    let mut events = plan.events.clone();
+    let news = events.len();
     events.extend(notify::action_events(&plan.actions, &actions, &plan.events));
-    events.extend(
-        notes
-            .iter()
-            .filter(|n| !n.status.is_ok())
-            .map(|n| notify::Event {
-                kind: notify::EventKind::Trouble,
-                subject: "healthcheck".into(),
-                status: n.status,
-                message: n.message.clone(),
-                hint: None,
-            }),
-    );
-    let alerts = if send_alerts {
-        let (reports, dropped) =
-            notify::outbox::deliver(&config, &events, now, &mut next_state, deadline);
-        notes.extend(dropped.into_iter().map(|m| Note::new(Status::Warning, m)));
-        reports
-    } else {
+    events.extend(trouble(&notes[told_notes..]));
+    // Each channel's share of the deadline ends before the final ping's.
+    let ping_share = config
+        .ping
+        .as_ref()
+        .filter(|_| !read_only)
+        .map_or(Duration::ZERO, |p| p.timeout.min(settings.deadline / 10));
+    let alerts_deadline = deadline.checked_sub(ping_share).unwrap_or(deadline);
+    let alerts = if !send_alerts {
         let why = if args.no_alert {
             "--no-alert"
+        } else if args.dry_run {
+            "--dry-run"
         } else {
-            "a read-only diagnosis sends no alerts"
+            "--no-restart is a diagnosis"
         };
-        notify::outbox::not_sent(&config.alerts, &events, why)
+        notify::plan::not_sent(&config.alerts, &events, why)
+    } else if let Some(why) = &unsaved {
+        notify::deliver::unsaved(&config, &events, why, now, alerts_deadline)
+    } else {
+        add_queued(
+            &mut queued,
+            notify::plan::enqueue(&mut next_state, &rules, &events[news..], now),
+        );
+        let (reports, dropped) =
+            notify::deliver::outbox(&config, &queued, &mut next_state, now, alerts_deadline);
+        notes.extend(dropped.into_iter().map(|m| Note::new(Status::Warning, m)));
+        notify::deliver::forget_unsaved(&config);
+        reports
     };
 
     if can_record
@@ -274,9 +316,15 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         eprintln!("healthcheck: cannot write {}: {e}", path.display());
     }
     if let Some(p) = &ping {
-        let started = ping_start.map(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(notify::Failure::retry("the ping thread failed")))
+        // The start ping had the checks' time; it is not waited for past
+        // its own timeout, so the final ping keeps its share.
+        let started = ping_start.map(|rx| {
+            let left = (started + p.timeout).saturating_duration_since(Instant::now());
+            rx.recv_timeout(left).unwrap_or_else(|_| {
+                Err(notify::Failure::retry(
+                    "the start ping got no answer within its timeout",
+                ))
+            })
         });
         let summary = text::render(
             &report,
@@ -318,16 +366,17 @@ fn act_on(
     own_failure: &mut bool,
     notes: &mut Vec<Note>,
 ) -> ActionReport {
-    let report = |outcome: &str, detail: String| ActionReport::new(&action.target, outcome, detail);
+    let report =
+        |outcome: ActionOutcome, detail: String| ActionReport::new(&action.target, outcome, detail);
     match action.decision {
-        Decision::DryRun => return report("dry-run", action.reason.clone()),
-        Decision::Held => return report("held", action.reason.clone()),
-        Decision::Suspended => return report("suspended", action.reason.clone()),
+        Decision::DryRun => return report(ActionOutcome::DryRun, action.reason.clone()),
+        Decision::Held => return report(ActionOutcome::Held, action.reason.clone()),
+        Decision::Suspended => return report(ActionOutcome::Suspended, action.reason.clone()),
         Decision::Go => {}
     }
     let Some(store) = store else {
         return report(
-            "held",
+            ActionOutcome::Held,
             format!(
                 "{}; held: the state cannot be saved, so it could not be recorded",
                 action.reason
@@ -341,7 +390,10 @@ fn act_on(
     if let Some(guard) = service.and_then(|s| s.guard.as_ref())
         && let Err(why) = act::guard(guard, ctx)
     {
-        return report("held", format!("{}; held: {why}", action.reason));
+        return report(
+            ActionOutcome::Held,
+            format!("{}; held: {why}", action.reason),
+        );
     }
     match &action.target {
         Target::Restart(name) => {
@@ -362,7 +414,7 @@ fn act_on(
             format!("cannot record the action in state: {e}"),
         ));
         return report(
-            "held",
+            ActionOutcome::Held,
             format!("{}; held: it could not be recorded in state", action.reason),
         );
     }
@@ -375,13 +427,14 @@ fn act_on(
         (Target::Restart(name), None) => Err(format!("no service named {name}")),
     };
     match result {
-        Ok(done) => report("ok", format!("{}: {done}", action.reason)),
-        Err(why) => report("failed", format!("{}: {why}", action.reason)),
+        Ok(done) => report(ActionOutcome::Ok, format!("{}: {done}", action.reason)),
+        Err(why) => report(ActionOutcome::Failed, format!("{}: {why}", action.reason)),
     }
 }
 
 /// Run the checks that triggered an action once more; says per check
-/// whether the action helped ("bot-log OK, it helped").
+/// whether the action helped ("bot-log OK, it helped"), and whether it
+/// helped them all.
 fn recheck(
     triggers: &[String],
     rows: &mut [Row],
@@ -389,8 +442,9 @@ fn recheck(
     next_state: &mut State,
     now: jiff::Timestamp,
     deadline: Instant,
-) -> Vec<String> {
+) -> (Vec<String>, bool) {
     let mut verdicts = Vec::new();
+    let mut all_helped = true;
     let indexes: Vec<usize> = rows
         .iter()
         .enumerate()
@@ -407,6 +461,7 @@ fn recheck(
         let row = &mut rows[i];
         let mut judged = decide::judge(row.spec, finished.outcome);
         let helped = judged.status.is_ok();
+        all_helped &= helped;
         judged.message = format!("{} (re-checked after the action)", judged.message);
         verdicts.push(if helped {
             format!("{} OK, it helped", row.spec.name)
@@ -434,7 +489,34 @@ fn recheck(
         row.judged = judged;
         row.verdict = verdict;
     }
-    verdicts
+    (verdicts, all_helped)
+}
+
+/// healthcheck's own trouble, as events for the alert channels.
+fn trouble(notes: &[Note]) -> Vec<notify::Event> {
+    notes
+        .iter()
+        .filter(|n| !n.status.is_ok())
+        .map(|n| notify::Event {
+            kind: notify::EventKind::Trouble,
+            subject: "healthcheck".into(),
+            status: n.status,
+            message: n.message.clone(),
+            hint: None,
+        })
+        .collect()
+}
+
+/// Add what a second `enqueue` queued to the first one's counts.
+fn add_queued(
+    into: &mut std::collections::BTreeMap<String, notify::plan::Queued>,
+    more: std::collections::BTreeMap<String, notify::plan::Queued>,
+) {
+    for (channel, q) in more {
+        let entry = into.entry(channel).or_default();
+        entry.events += q.events;
+        entry.suppressed |= q.suppressed;
+    }
 }
 
 fn print(format: Format, args: &RunArgs, verbosity: u8, report: &Report) {

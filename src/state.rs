@@ -55,6 +55,20 @@ pub struct Deliveries {
     pub sent: Vec<jiff::Timestamp>,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub suppressed: u32,
+    /// The channel has been failing since then (absent: it works).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<jiff::Timestamp>,
+    /// When it was last tried while failing (its backoff counts from there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_try: Option<jiff::Timestamp>,
+    /// Its receiver asked not to be tried before then (429 `Retry-After`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<jiff::Timestamp>,
+    /// Digests its fallback took while it failed, not yet told to it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub handed_over: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handed_to: Option<String>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -105,6 +119,10 @@ pub struct Pending {
     /// Non-critical events held during the quiet schedule.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub quiet: bool,
+    /// Queued by this run: this run's later news joins it (one digest per
+    /// channel per run). Never saved: to the next run it is old.
+    #[serde(skip)]
+    pub fresh: bool,
 }
 
 /// A silence: alerts and actions muted until `until`.

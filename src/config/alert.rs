@@ -32,6 +32,8 @@ pub struct RawAlert {
     pub kind: String,
     pub min_severity: Option<String>,
     pub fallback: Option<String>,
+    pub fallback_after: Option<String>,
+    pub timeout: Option<String>,
     pub url: Option<Secret>,
     pub headers: Option<BTreeMap<String, Secret>>,
     pub bot_token: Option<Secret>,
@@ -49,7 +51,19 @@ pub struct RawAlert {
 }
 
 /// Keys every `[[alert]]` accepts.
-pub const COMMON_ALERT_KEYS: &[&str] = &["name", "type", "min_severity", "fallback"];
+pub const COMMON_ALERT_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "min_severity",
+    "fallback",
+    "fallback_after",
+    "timeout",
+];
+
+/// How long one channel may take in a run, unless its `timeout` says otherwise.
+pub const DEFAULT_CHANNEL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a digest may fail on a channel before its `fallback` gets it.
+pub const DEFAULT_FALLBACK_AFTER: Duration = Duration::from_secs(5 * 60);
 
 pub const ALERTING_KEYS: &[&str] = &["renotify", "resolved", "max_per_hour", "quiet"];
 
@@ -84,8 +98,12 @@ pub struct AlertSpec {
     pub kind: &'static str,
     /// Events below this are not sent here.
     pub min_severity: Status,
-    /// Another channel's name: sent there when this one fails.
+    /// Another channel's name: it gets each digest this one could not
+    /// deliver (refused for good, or still failing after `fallback_after`).
     pub fallback: Option<String>,
+    pub fallback_after: Duration,
+    /// The most this channel may take in one run (all tries together).
+    pub timeout: Duration,
     pub channel: Arc<dyn Channel>,
 }
 
@@ -96,10 +114,17 @@ pub(super) fn compile_alerting(raw: RawAlerting, b: &mut Builder) -> Alerting {
         Some("never") => None,
         Some(text) => b.duration("renotify", text).or(default.renotify),
     };
+    let max_per_hour = raw.max_per_hour.unwrap_or(default.max_per_hour);
+    if max_per_hour == 0 {
+        b.error(
+            "max_per_hour",
+            "must be at least 1 (to send nothing, leave out the [[alert]] channels or use min_severity)",
+        );
+    }
     Alerting {
         renotify,
         resolved: raw.resolved.unwrap_or(default.resolved),
-        max_per_hour: raw.max_per_hour.unwrap_or(default.max_per_hour),
+        max_per_hour: max_per_hour.max(1),
         quiet: raw.quiet,
     }
 }
@@ -121,12 +146,32 @@ pub(super) fn compile_alert(
             Status::Warning
         }
     };
+    let timeout = match raw.timeout.as_deref() {
+        None => Some(DEFAULT_CHANNEL_TIMEOUT),
+        Some(text) => b.duration("timeout", text).filter(|t| {
+            let ok = !t.is_zero();
+            if !ok {
+                b.error("timeout", "must be more than 0s");
+            }
+            ok
+        }),
+    };
+    let fallback_after = match raw.fallback_after.as_deref() {
+        None => Some(DEFAULT_FALLBACK_AFTER),
+        Some(_) if raw.fallback.is_none() => {
+            b.error("fallback_after", "goes with `fallback`, which is not set");
+            None
+        }
+        Some(text) => b.duration("fallback_after", text),
+    };
     let channel = (kind.build)(raw, b)?;
     Some(AlertSpec {
         name: raw.name.clone().unwrap_or_else(|| kind.name.to_string()),
         kind: kind.name,
         min_severity,
         fallback: raw.fallback.clone(),
+        fallback_after: fallback_after?,
+        timeout: timeout?,
         channel: Arc::from(channel),
     })
 }

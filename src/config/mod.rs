@@ -610,7 +610,7 @@ fn compile_ping(errors: &mut Errors, value: Spanned<DeValue>) -> Option<crate::p
         DeValue::Table(t) => table_key_spans(t),
         _ => Vec::new(),
     };
-    let raw = deserialize_table::<raw::RawPing>(errors, "ping", value, &["url"])?;
+    let raw = deserialize_table::<raw::RawPing>(errors, "ping", value, &["url", "timeout"])?;
     let mut b = Builder {
         errors,
         prefix: "ping",
@@ -623,7 +623,11 @@ fn compile_ping(errors: &mut Errors, value: Spanned<DeValue>) -> Option<crate::p
         b.error("url", "must start with https:// (or http://)");
         return None;
     }
-    Some(crate::ping::Ping::new(url))
+    let timeout = match raw.timeout.as_deref() {
+        None => alert::DEFAULT_CHANNEL_TIMEOUT,
+        Some(text) => b.duration("timeout", text)?,
+    };
+    Some(crate::ping::Ping::new(url, timeout))
 }
 
 /// Compile every `[schedule.NAME]`.

@@ -83,6 +83,7 @@ pub struct RawCheck {
 #[serde(deny_unknown_fields)]
 pub struct RawPing {
     pub url: Option<Secret>,
+    pub timeout: Option<String>,
 }
 
 /// A `[[service]]`: something healthcheck may restart, and its budget.

@@ -2,10 +2,8 @@
 //! stdin and `HEALTHCHECK_STATUS`, `HEALTHCHECK_HOST`, `HEALTHCHECK_TITLE`,
 //! `HEALTHCHECK_EVENTS` in its environment; exit 0 means delivered.
 
-use std::time::Instant;
-
 use super::message::text;
-use super::{Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Digest, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::proc::Job;
@@ -30,8 +28,10 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
 }
 
 impl Channel for CommandChannel {
-    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
-        let timeout = deadline.saturating_duration_since(Instant::now());
+    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
+        let timeout = budget
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
         let body = text(digest);
         let status = digest.status().word();
         let title = digest.title();
@@ -43,7 +43,9 @@ impl Channel for CommandChannel {
             .env("HEALTHCHECK_TITLE", &title)
             .env("HEALTHCHECK_EVENTS", &count)
             .run()
-            .map_err(|e| Failure::permanent(e.to_string()))?;
+            // Cannot start it now (EAGAIN, a missing program that a fix
+            // may bring back): the digest waits, as for any failure.
+            .map_err(|e| Failure::retry(e.to_string()))?;
         if out.code == Some(0) {
             Ok(())
         } else {

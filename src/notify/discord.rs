@@ -3,13 +3,11 @@
 //! 256 and value 1024, 25 fields, 6000 characters in all), and
 //! `allowed_mentions` empty so that log text can never ping @everyone.
 
-use std::time::Instant;
-
 use serde_json::{Value, json};
 
 use super::http::{self, HttpRequest};
 use super::message::{cut, label};
-use super::{Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Digest, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::status::Status;
@@ -30,12 +28,19 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
 }
 
 impl Channel for Discord {
-    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
+    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
         http::send(
             &HttpRequest::post_json(&self.url, &payload(digest)),
-            deadline,
+            budget,
+            is_final,
         )
     }
+}
+
+/// Discord's final answers: 401 (the webhook's token is wrong) and 404
+/// (the webhook was deleted).
+fn is_final(status: u16, _body: &str) -> bool {
+    matches!(status, 401 | 404)
 }
 
 pub fn colour(status: Status) -> u32 {

@@ -16,7 +16,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{SmtpTransport, Transport};
 
-use super::{Channel, ChannelKind, Digest, Failure, message};
+use super::{Budget, Channel, ChannelKind, Digest, Failure, message};
 use crate::check::Unit;
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
@@ -202,9 +202,11 @@ impl EmailChannel {
         ))
     }
 
-    /// A 5xx reply or a server that cannot do what the config asks (no
-    /// STARTTLS, no usable login) will say the same next run; anything
-    /// else (refused, timeout, 4xx, TLS trouble) may pass.
+    /// Only a 5xx refusal of the recipient (550, 551, 553: no such
+    /// mailbox, not local, name not allowed) is final; anything else
+    /// (refused, timeout, 4xx, TLS trouble, no STARTTLS, a failed login)
+    /// may pass with a fix, so the digest waits, and goes to the fallback
+    /// after `fallback_after`.
     fn failure(&self, e: &lettre::transport::smtp::Error, timeout: Duration) -> Failure {
         let server = self.server();
         if e.is_timeout() {
@@ -220,8 +222,11 @@ impl EmailChannel {
             _ => e.to_string(),
         };
         let text = format!("{server}: {}", one_line(&detail));
-        if e.is_permanent() || e.is_client() {
-            Failure::permanent(text)
+        let recipient_refused = e.is_permanent()
+            && e.status()
+                .is_some_and(|code| matches!(code.to_string().as_str(), "550" | "551" | "553"));
+        if recipient_refused {
+            Failure::refused(text)
         } else {
             Failure::retry(text)
         }
@@ -229,10 +234,10 @@ impl EmailChannel {
 }
 
 impl Channel for EmailChannel {
-    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
+    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
         let mail = compose(digest, &self.from, &self.to)
-            .map_err(|e| Failure::permanent(format!("cannot write the mail: {e}")))?;
-        let left = deadline.saturating_duration_since(Instant::now());
+            .map_err(|e| Failure::retry(format!("cannot write the mail: {e}")))?;
+        let left = budget.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(self.no_answer(left));
         }
@@ -307,6 +312,7 @@ mod tests {
                 hint: Some("Check market-data-worker service".into()),
             }],
             suppressed: 0,
+            on_behalf_of: None,
         }
     }
 
@@ -316,7 +322,11 @@ mod tests {
         let config = load_str("t.toml", &config(keys)).unwrap_or_else(|e| panic!("{e}"));
         let spec = &config.alerts[0];
         assert_eq!((spec.kind, spec.name.as_str()), ("email", "email"));
-        let failure = spec.channel.deliver(&digest(), Instant::now()).unwrap_err();
+        let budget = Budget {
+            deadline: Instant::now(),
+            tries: 1,
+        };
+        let failure = spec.channel.deliver(&digest(), budget).unwrap_err();
         assert!(failure.retry, "{failure:?}");
         failure
             .message

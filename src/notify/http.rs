@@ -1,9 +1,12 @@
 //! Delivering a channel's HTTP request, the same way for every HTTP
-//! channel: one overall timeout (the run's deadline), 429 honours
-//! `Retry-After` (the header, or Discord's `retry_after` in the body) while
-//! the wait fits before the deadline, 5xx and transport errors are retried
-//! with backoff within the deadline, a 404 (a deleted webhook) is not
-//! retried at all. Nothing here prints a URL: channel URLs hold secrets.
+//! channel: one overall budget (the channel's timeout within the run's
+//! deadline, and a number of tries), 429 honours `Retry-After` (the
+//! header, or Discord's `retry_after` in the body) while the wait fits,
+//! 5xx and transport errors are retried with backoff while tries are left.
+//! Only the answers the channel calls final (`is_final`, e.g. Discord's
+//! 404 for a deleted webhook) end a digest's life on the channel; any
+//! other failure is worth another try on a later run. Nothing here prints a
+//! URL: channel URLs hold secrets.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -11,15 +14,28 @@ use std::time::{Duration, Instant};
 use ureq::Agent;
 use ureq::http::{Method, Request};
 
-use super::Failure;
+use super::{Budget, Failure};
 
-/// One HTTP request, built by a channel's pure `payload`.
-#[derive(Debug, Clone, PartialEq)]
+/// One HTTP request, built by a channel's pure `payload`. Its URL and
+/// headers may hold secrets (webhook paths, bot tokens, `Authorization`),
+/// so its `Debug` shows neither.
+#[derive(Clone, PartialEq)]
 pub struct HttpRequest {
     pub method: &'static str,
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &"***")
+            .field("headers", &self.headers.len())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 impl HttpRequest {
@@ -35,23 +51,34 @@ impl HttpRequest {
 
 /// The first wait after a 5xx or transport error; doubled each time.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-/// Tries per digest in one run (waits of 0.5 s, 1 s, 2 s between them):
-/// a receiver that is down costs a run seconds, not its whole deadline.
-const MAX_ATTEMPTS: u32 = 4;
+/// Tries per digest in one run for a channel that was fine until now
+/// (waits of 0.5 s, 1 s, 2 s between them).
+pub const MAX_ATTEMPTS: u32 = 4;
 /// Most of a response body kept for an error message.
 const BODY_KEPT: u64 = 64 * 1024;
 
-/// Send `request` until it is accepted (2xx) or the deadline leaves no room.
-pub fn send(request: &HttpRequest, deadline: Instant) -> Result<(), Failure> {
+/// Is this answer (status, body) known to be final? For receivers whose
+/// failures all may pass.
+pub fn never_final(_status: u16, _body: &str) -> bool {
+    false
+}
+
+/// Send `request` until it is accepted (2xx), or the budget's tries or
+/// time are spent, or the receiver gives an answer `is_final` knows.
+pub fn send(
+    request: &HttpRequest,
+    budget: Budget,
+    is_final: fn(u16, &str) -> bool,
+) -> Result<(), Failure> {
     let mut backoff = FIRST_BACKOFF;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let remaining = deadline.saturating_duration_since(Instant::now());
+        let remaining = budget.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(Failure::retry("no time left before the run's deadline"));
+            return Err(Failure::retry("no time left in the channel's timeout"));
         }
-        let (wait, failure) = match attempt(request, remaining) {
+        let (wait, failure) = match attempt(request, remaining, is_final) {
             Ok(()) => return Ok(()),
             Err(Attempt::Final(f)) => return Err(f),
             Err(Attempt::RetryAfter(wait, f)) => (wait, f),
@@ -61,7 +88,7 @@ pub fn send(request: &HttpRequest, deadline: Instant) -> Result<(), Failure> {
                 (wait, f)
             }
         };
-        if attempts >= MAX_ATTEMPTS || Instant::now() + wait >= deadline {
+        if attempts >= budget.tries || Instant::now() + wait >= budget.deadline {
             return Err(failure);
         }
         std::thread::sleep(wait);
@@ -69,7 +96,7 @@ pub fn send(request: &HttpRequest, deadline: Instant) -> Result<(), Failure> {
 }
 
 enum Attempt {
-    /// Not worth another try in this run or a later one.
+    /// Not worth another try in this run.
     Final(Failure),
     /// The receiver said when to come back.
     RetryAfter(Duration, Failure),
@@ -77,21 +104,25 @@ enum Attempt {
     Backoff(Failure),
 }
 
-fn attempt(request: &HttpRequest, timeout: Duration) -> Result<(), Attempt> {
+fn attempt(
+    request: &HttpRequest,
+    timeout: Duration,
+    is_final: fn(u16, &str) -> bool,
+) -> Result<(), Attempt> {
     let config = Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .build();
     let agent = Agent::new_with_config(config);
     let method = Method::from_bytes(request.method.as_bytes())
-        .map_err(|e| Attempt::Final(Failure::permanent(e.to_string())))?;
+        .map_err(|e| Attempt::Final(Failure::retry(e.to_string())))?;
     let mut builder = Request::builder().method(method).uri(&request.url);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
     let built = builder
         .body(request.body.clone())
-        .map_err(|e| Attempt::Final(Failure::permanent(format!("invalid request: {e}"))))?;
+        .map_err(|e| Attempt::Final(Failure::retry(format!("invalid request: {e}"))))?;
     let mut response = agent
         .run(built)
         .map_err(|e| Attempt::Backoff(Failure::retry(transport(&e))))?;
@@ -112,39 +143,33 @@ fn attempt(request: &HttpRequest, timeout: Duration) -> Result<(), Attempt> {
         .read_to_string(&mut body);
     let said = body.split_whitespace().collect::<Vec<_>>().join(" ");
     let said: String = said.chars().take(200).collect();
-    let failure = |retry: bool, what: String| {
-        if retry {
-            Failure::retry(what)
-        } else {
-            Failure::permanent(what)
-        }
-    };
+    if is_final(status, &body) {
+        let what = match status {
+            404 => format!("404 Not Found: the webhook or chat does not exist (deleted?) {said}"),
+            _ => format!("{status} from the receiver, which means it will never take it: {said}"),
+        };
+        return Err(Attempt::Final(Failure::refused(what)));
+    }
     match status {
         429 => {
             let seconds = retry_after_header
                 .or_else(|| discord_retry_after(&body))
-                .unwrap_or(1.0);
-            let wait = Duration::from_secs_f64(seconds.clamp(0.0, 3600.0));
-            Err(Attempt::RetryAfter(
-                wait,
-                failure(
-                    true,
-                    format!("429 Too Many Requests (retry after {seconds}s)"),
-                ),
-            ))
+                .unwrap_or(1.0)
+                .clamp(0.0, 24.0 * 3600.0);
+            let wait = Duration::from_secs_f64(seconds);
+            let mut failure =
+                Failure::retry(format!("429 Too Many Requests (retry after {seconds}s)"));
+            failure.retry_after = Some(wait);
+            Err(Attempt::RetryAfter(wait, failure))
         }
-        404 => Err(Attempt::Final(failure(
-            false,
-            format!("404 Not Found: the webhook or chat does not exist (deleted?) {said}"),
-        ))),
-        500..=599 => Err(Attempt::Backoff(failure(
-            true,
-            format!("{status} from the receiver: {said}"),
-        ))),
-        _ => Err(Attempt::Final(failure(
-            false,
-            format!("{status} from the receiver: {said}"),
-        ))),
+        500..=599 => Err(Attempt::Backoff(Failure::retry(format!(
+            "{status} from the receiver: {said}"
+        )))),
+        // Another 4xx: a misconfiguration that a fix may cure; the digest
+        // waits, and the fallback takes it after `fallback_after`.
+        _ => Err(Attempt::Final(Failure::retry(format!(
+            "{status} from the receiver: {said}"
+        )))),
     }
 }
 

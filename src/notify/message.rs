@@ -26,7 +26,11 @@ pub fn title(d: &Digest) -> String {
     if count(&[EventKind::Test]) > 0 {
         parts.push("test message".into());
     }
-    format!("[{}] {}: {}", d.status().word(), d.host, parts.join(", "))
+    let mut title = format!("[{}] {}: {}", d.status().word(), d.host, parts.join(", "));
+    if let Some(primary) = &d.on_behalf_of {
+        title.push_str(&format!(" (for {primary}, which is failing)"));
+    }
+    title
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -114,6 +118,7 @@ mod tests {
                 },
             ],
             suppressed: 0,
+            on_behalf_of: None,
         }
     }
 

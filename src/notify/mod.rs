@@ -1,34 +1,37 @@
 //! Alerts: what happened this run, as one digest per channel, delivered
 //! so that nothing is lost and nothing is sent twice on purpose. `decide`
-//! chooses the events; this module turns them into a digest per channel,
-//! delivers it (with the outbox of earlier undelivered digests first, in
-//! order) and reports what each channel said. A digest counts as sent
-//! only after the channel accepted it.
+//! chooses the events; `plan` (pure) queues them as one digest per channel
+//! in the state's outbox and decides what each channel is to be given this
+//! run and what its answers mean (fallback, backoff, expiry); `deliver`
+//! does the sending, every channel at once within its own timeout. A digest
+//! counts as sent only after the channel accepted it.
 //!
 //! Adding a channel: a file here with a `KIND: ChannelKind` (its type name,
 //! its keys, a `build` that validates the raw `[[alert]]` and returns a
 //! `Channel`), listed in `CHANNELS`. Keep the payload a pure function of the
-//! digest, and the `deliver` thin.
+//! digest, and the `deliver` thin; say which of the receiver's answers are
+//! final (a deleted webhook), everything else is tried again.
 
 pub mod command;
+pub mod deliver;
 pub mod discord;
 pub mod email;
 pub mod http;
 pub mod message;
 pub mod ntfy;
-pub mod outbox;
+pub mod plan;
 pub mod slack;
 pub mod telegram;
 pub mod webhook;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::decide::Action;
-use crate::report::ActionReport;
+use crate::report::{ActionOutcome, ActionReport};
 use crate::status::Status;
 
 /// Every channel type, by its `type = "..."` name.
@@ -55,17 +58,29 @@ pub struct ChannelKind {
 
 /// Delivers a digest somewhere.
 pub trait Channel: Send + Sync {
-    /// Deliver before `deadline`. `Ok` means the receiver accepted it.
-    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure>;
+    /// Deliver within `budget`. `Ok` means the receiver accepted it.
+    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure>;
+}
+
+/// What one delivery may spend: the time, and how many tries (a channel
+/// that already failed on an earlier run gets one, not a burst each run).
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub deadline: Instant,
+    pub tries: u32,
 }
 
 /// Why a delivery failed, already free of secrets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub message: String,
-    /// Worth trying again on a later run (a 5xx or a timeout is; a
-    /// deleted webhook, a 404, is not).
+    /// Worth trying again. Only an answer known to be final (a deleted
+    /// Discord webhook, a Telegram chat that is gone, an SMTP server
+    /// refusing the recipient) is not: the digest then leaves the channel
+    /// for its fallback.
     pub retry: bool,
+    /// The receiver said when to come back (429 `Retry-After`).
+    pub retry_after: Option<Duration>,
 }
 
 impl Failure {
@@ -73,12 +88,15 @@ impl Failure {
         Failure {
             message: crate::config::secret::redact(&message.into()),
             retry: true,
+            retry_after: None,
         }
     }
-    pub fn permanent(message: impl Into<String>) -> Failure {
+    /// The receiver's answer is known to be final.
+    pub fn refused(message: impl Into<String>) -> Failure {
         Failure {
             message: crate::config::secret::redact(&message.into()),
             retry: false,
+            retry_after: None,
         }
     }
 }
@@ -129,6 +147,9 @@ pub struct Digest {
     /// Events left out by `max_per_hour`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub suppressed: u32,
+    /// Delivered here as the fallback of this channel, which could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -167,13 +188,11 @@ pub fn action_events(decided: &[Action], done: &[ActionReport], announced: &[Eve
                 .clone()
                 .or_else(|| report.check.clone())
                 .unwrap_or_default();
-            let (kind, status) = match report.outcome.as_str() {
-                "ok" if report.detail.contains("did not help") => {
-                    (EventKind::Action, Status::Critical)
-                }
-                "ok" => (EventKind::Action, Status::Warning),
-                "failed" => (EventKind::ActionFailed, Status::Critical),
-                "held"
+            let (kind, status) = match (report.outcome, report.helped) {
+                (ActionOutcome::Ok, Some(false)) => (EventKind::Action, Status::Critical),
+                (ActionOutcome::Ok, _) => (EventKind::Action, Status::Warning),
+                (ActionOutcome::Failed, _) => (EventKind::ActionFailed, Status::Critical),
+                (ActionOutcome::Held, _)
                     if announced
                         .iter()
                         .any(|e| action.triggers.contains(&e.subject)) =>
@@ -245,6 +264,7 @@ mod tests {
                 },
             ],
             suppressed: 2,
+            on_behalf_of: None,
         }
     }
 
@@ -283,6 +303,22 @@ mod tests {
             headers.join("\n"),
             String::from_utf8_lossy(&r.body)
         ));
+    }
+
+    #[test]
+    fn a_non_ascii_host_name_made_the_ntfy_title_an_invalid_header() {
+        let mut d = digest();
+        d.host = "сервер-1".into();
+        let request = ntfy::payload(&d, "https://ntfy.example/topic");
+        let title = &request.headers[0].1;
+        assert!(
+            title.starts_with("=?UTF-8?B?") && title.is_ascii(),
+            "{title}"
+        );
+        let built = ureq::http::Request::builder()
+            .header("Title", title.as_str())
+            .body(());
+        assert!(built.is_ok(), "a valid header value");
     }
 
     #[test]

@@ -1,11 +1,9 @@
 //! ntfy: the digest as a push notification, its priority by severity
 //! (5 critical, 4 warning or unknown, 3 otherwise), with an optional token.
 
-use std::time::Instant;
-
 use super::http::{self, HttpRequest};
 use super::message::{cut, text};
-use super::{Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Digest, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::status::Status;
@@ -33,14 +31,14 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
 }
 
 impl Channel for Ntfy {
-    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
+    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
         let mut request = payload(digest, &self.url);
         if let Some(token) = &self.token {
             request
                 .headers
                 .push(("Authorization".into(), format!("Bearer {token}")));
         }
-        http::send(&request, deadline)
+        http::send(&request, budget, http::never_final)
     }
 }
 
@@ -50,6 +48,19 @@ pub fn priority(status: Status) -> u8 {
         Status::Warning | Status::Unknown => 4,
         Status::Ok => 3,
     }
+}
+
+/// An HTTP header value carries ASCII only: other text (a host name in
+/// Cyrillic, say) goes as an RFC 2047 encoded word, which ntfy decodes.
+fn header_text(text: &str) -> String {
+    use base64::Engine;
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return text.to_string();
+    }
+    format!(
+        "=?UTF-8?B?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
 }
 
 pub fn payload(digest: &Digest, url: &str) -> HttpRequest {
@@ -63,7 +74,7 @@ pub fn payload(digest: &Digest, url: &str) -> HttpRequest {
         method: "POST",
         url: url.to_string(),
         headers: vec![
-            ("Title".into(), digest.title()),
+            ("Title".into(), header_text(&digest.title())),
             ("Priority".into(), priority(digest.status()).to_string()),
             ("Tags".into(), digest.status().name().into()),
         ],

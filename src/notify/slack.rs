@@ -1,12 +1,10 @@
 //! Slack incoming webhooks: the digest as text (Slack renders it as is).
 
-use std::time::Instant;
-
 use serde_json::{Value, json};
 
 use super::http::{self, HttpRequest};
 use super::message::{cut, text};
-use super::{Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Digest, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 
@@ -29,12 +27,19 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
 }
 
 impl Channel for Slack {
-    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
+    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
         http::send(
             &HttpRequest::post_json(&self.url, &payload(digest)),
-            deadline,
+            budget,
+            is_final,
         )
     }
+}
+
+/// Slack's final answers: 404 `no_service` (the webhook was revoked) and
+/// 410 `channel_is_archived`.
+fn is_final(status: u16, _body: &str) -> bool {
+    matches!(status, 404 | 410)
 }
 
 pub fn payload(digest: &Digest) -> Value {

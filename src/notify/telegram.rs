@@ -2,13 +2,11 @@
 //! piece of text escaped, within Telegram's 4096 characters. `api_url`
 //! (default https://api.telegram.org) points it at another server.
 
-use std::time::Instant;
-
 use serde_json::{Value, json};
 
 use super::http::{self, HttpRequest};
 use super::message::{cut, label};
-use super::{Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Digest, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 
@@ -48,11 +46,23 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
 }
 
 impl Channel for Telegram {
-    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
+    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
         http::send(
             &HttpRequest::post_json(&self.url, &payload(digest, &self.chat_id)),
-            deadline,
+            budget,
+            is_final,
         )
+    }
+}
+
+/// Telegram's final answers: 400 "chat not found", 403 "bot was blocked
+/// by the user" (or kicked from the group), 401/404 for a revoked token.
+fn is_final(status: u16, body: &str) -> bool {
+    match status {
+        400 => body.contains("chat not found"),
+        403 => body.contains("blocked") || body.contains("kicked"),
+        401 | 404 => true,
+        _ => false,
     }
 }
 

@@ -1,12 +1,10 @@
 //! Generic webhooks: the digest as JSON (title, status, host, time, events)
 //! POSTed to a URL with optional headers, for anything that takes JSON.
 
-use std::time::Instant;
-
 use serde_json::{Value, json};
 
 use super::http::{self, HttpRequest};
-use super::{Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Digest, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 
@@ -43,10 +41,10 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
 }
 
 impl Channel for Webhook {
-    fn deliver(&self, digest: &Digest, deadline: Instant) -> Result<(), Failure> {
+    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
         let mut request = HttpRequest::post_json(&self.url, &payload(digest));
         request.headers.extend(self.headers.iter().cloned());
-        http::send(&request, deadline)
+        http::send(&request, budget, http::never_final)
     }
 }
 

@@ -28,7 +28,7 @@ pub struct Report {
     /// Restarts and recovery commands, done or decided against.
     pub actions: Vec<ActionReport>,
     /// What each alert channel was told and whether it took it.
-    pub alerts: Vec<crate::notify::outbox::AlertReport>,
+    pub alerts: Vec<crate::notify::plan::AlertReport>,
     /// What this run had to tell: problems, reminders, recoveries, actions.
     pub events: Vec<crate::notify::Event>,
     /// healthcheck's own trouble: state file, missed runs.
@@ -66,13 +66,38 @@ pub struct ActionReport {
     pub service: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<String>,
-    /// `ok`, `failed`, `suspended`, `held` or `dry-run`.
-    pub outcome: String,
+    pub outcome: ActionOutcome,
+    /// After a done action, whether the re-check found its checks OK.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helped: Option<bool>,
     pub detail: String,
 }
 
+/// What became of an action: `ok`, `failed`, `suspended`, `held` or `dry-run`.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionOutcome {
+    Ok,
+    Failed,
+    Suspended,
+    Held,
+    DryRun,
+}
+
+impl ActionOutcome {
+    pub fn word(self) -> &'static str {
+        match self {
+            ActionOutcome::Ok => "ok",
+            ActionOutcome::Failed => "failed",
+            ActionOutcome::Suspended => "suspended",
+            ActionOutcome::Held => "held",
+            ActionOutcome::DryRun => "dry-run",
+        }
+    }
+}
+
 impl ActionReport {
-    pub fn new(target: &Target, outcome: &str, detail: String) -> ActionReport {
+    pub fn new(target: &Target, outcome: ActionOutcome, detail: String) -> ActionReport {
         let (kind, service, check) = match target {
             Target::Restart(s) => ("restart", Some(s.clone()), None),
             Target::Recover(c) => ("run", None, Some(c.clone())),
@@ -81,7 +106,8 @@ impl ActionReport {
             kind,
             service,
             check,
-            outcome: outcome.to_string(),
+            outcome,
+            helped: None,
             detail: redact(&detail),
         }
     }

@@ -45,7 +45,7 @@ pub fn render(report: &Report) -> String {
         out.push_str(&format!(
             "ACTION: {}: {}: {}\n",
             a.subject(),
-            a.outcome,
+            a.outcome.word(),
             one_line(&a.detail)
         ));
     }

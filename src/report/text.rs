@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::{ActionOutcome, Report};
 use crate::status::Status;
 
 pub struct Style {
@@ -89,19 +89,38 @@ pub fn render(report: &Report, style: &Style) -> String {
         }
     }
     for a in &report.actions {
-        let status = match a.outcome.as_str() {
-            "ok" | "dry-run" => Status::Ok,
-            "held" => Status::Warning,
-            _ => Status::Critical,
+        let status = match a.outcome {
+            ActionOutcome::Ok | ActionOutcome::DryRun => Status::Ok,
+            ActionOutcome::Held => Status::Warning,
+            ActionOutcome::Failed | ActionOutcome::Suspended => Status::Critical,
         };
         let label = paint(style, status, &format!("{:<9}", "[ACTION]"));
         let _ = writeln!(
             out,
             "{label} {:<width$}  {}: {}",
             a.subject(),
-            a.outcome,
+            a.outcome.word(),
             a.detail
         );
+    }
+    for a in &report.alerts {
+        let status = match a.outcome {
+            "sent" | "suppressed" => Status::Ok,
+            "queued" => Status::Warning,
+            _ => Status::Critical,
+        };
+        if style.quiet && status.is_ok() {
+            continue;
+        }
+        let label = paint(style, status, &format!("{:<9}", "[ALERT]"));
+        let mut line = format!("{}: {} event(s)", a.outcome, a.events);
+        if let Some(detail) = &a.detail {
+            line.push_str(&format!("; {detail}"));
+        }
+        if a.waiting > 0 {
+            line.push_str(&format!("; {} digest(s) waiting", a.waiting));
+        }
+        let _ = writeln!(out, "{label} {:<width$}  {line}", a.channel);
     }
     for n in &report.notes {
         let label = paint(style, n.status, &format!("{:<9}", tag(n.status)));

@@ -13,10 +13,10 @@ use crate::harness::Env;
 
 /// What a receiver got: path and body of each request it accepted (2xx).
 #[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<(String, String)>>>);
+pub(crate) struct Log(Arc<Mutex<Vec<(String, String)>>>);
 
 impl Log {
-    fn accepted(&self) -> Vec<(String, String)> {
+    pub(crate) fn accepted(&self) -> Vec<(String, String)> {
         self.0.lock().unwrap().clone()
     }
 }
@@ -26,9 +26,9 @@ type Answer = (u16, Vec<(String, String)>, String);
 
 /// A receiver that answers each request with the next planned status
 /// (then 200), with optional headers and body, and records what it accepted.
-struct Receiver {
-    url: String,
-    log: Log,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) log: Log,
     /// Requests seen, accepted or not.
     hits: Arc<Mutex<usize>>,
     plan: Arc<Mutex<VecDeque<Answer>>>,
@@ -37,7 +37,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    fn start() -> Receiver {
+    pub(crate) fn start() -> Receiver {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
         let log = Log::default();
@@ -84,7 +84,7 @@ impl Receiver {
         }
     }
 
-    fn then(&self, status: u16, headers: &[(&str, &str)], body: &str) {
+    pub(crate) fn then(&self, status: u16, headers: &[(&str, &str)], body: &str) {
         let headers = headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -95,11 +95,11 @@ impl Receiver {
             .push_back((status, headers, body.to_string()));
     }
 
-    fn set_down(&self, code: Option<u16>) {
+    pub(crate) fn set_down(&self, code: Option<u16>) {
         *self.down.lock().unwrap() = code;
     }
 
-    fn hits(&self) -> usize {
+    pub(crate) fn hits(&self) -> usize {
         *self.hits.lock().unwrap()
     }
 }
@@ -111,7 +111,7 @@ impl Drop for Receiver {
 }
 
 /// A check whose status is the exit code written in `code` (0, 1, 2).
-fn code_check(env: &Env) -> String {
+pub(crate) fn code_check(env: &Env) -> String {
     env.write("code", "0");
     format!(
         "[[check]]\nname = \"bot\"\ntype = \"command\"\ncommand = [\"sh\", \"-c\", \"echo bot status; exit $(cat {})\"]\nhint = \"restart the bot\"\n",
@@ -119,11 +119,11 @@ fn code_check(env: &Env) -> String {
     )
 }
 
-fn set(env: &Env, code: u8) {
+pub(crate) fn set(env: &Env, code: u8) {
     std::fs::write(env.path("code"), code.to_string()).unwrap();
 }
 
-fn kinds(body: &str) -> Vec<String> {
+pub(crate) fn kinds(body: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
     v["events"]
         .as_array()
@@ -406,7 +406,7 @@ fn test_alert_says_per_channel_delivered_or_why_not() {
 }
 
 /// Run and keep everything the run printed, to look for secrets later.
-fn run_seen(env: &Env, seen: &mut String, args: &[&str]) -> crate::harness::Run {
+pub(crate) fn run_seen(env: &Env, seen: &mut String, args: &[&str]) -> crate::harness::Run {
     let run = env.run(args);
     seen.push_str(&run.stdout);
     seen.push_str(&run.stderr);
@@ -415,7 +415,7 @@ fn run_seen(env: &Env, seen: &mut String, args: &[&str]) -> crate::harness::Run 
 
 /// No secret in what the runs printed, nor in state.json and the reports.
 #[track_caller]
-fn assert_secret_free(env: &Env, seen: &str, secrets: &[&str]) {
+pub(crate) fn assert_secret_free(env: &Env, seen: &str, secrets: &[&str]) {
     let mut all = seen.to_string();
     for entry in walk(&env.path("state")) {
         all.push_str(&std::fs::read_to_string(&entry).unwrap_or_default());
@@ -425,7 +425,7 @@ fn assert_secret_free(env: &Env, seen: &str, secrets: &[&str]) {
     }
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
@@ -468,20 +468,29 @@ fn a_failing_channel_sends_through_its_fallback() {
     let backup = Receiver::start();
     primary.set_down(Some(500));
     env.config(&format!(
-        "[settings]\nstate_dir = \"{}\"\ndeadline = \"2s\"\n\n\
-         [[alert]]\nname = \"primary\"\ntype = \"webhook\"\nurl = \"{}/p\"\nfallback = \"backup\"\n\n\
+        "[settings]\nstate_dir = \"{}\"\ndeadline = \"4s\"\n\n\
+         [[alert]]\nname = \"primary\"\ntype = \"webhook\"\nurl = \"{}/p\"\nfallback = \"backup\"\nfallback_after = \"0s\"\ntimeout = \"1s\"\n\n\
          [[alert]]\nname = \"backup\"\ntype = \"webhook\"\nurl = \"{}/b\"\nmin_severity = \"critical\"\n\n{}",
         env.path("state").display(),
         primary.url,
         backup.url,
         code_check(&env)
     ));
-    set(&env, 2);
+    set(&env, 1);
     let json = env.run(&["--format", "json"]).json();
     let detail = json["alerts"][0]["detail"].as_str().unwrap();
-    assert!(detail.contains("sent through fallback backup"), "{detail}");
-    // The backup got the primary's digest (via the fallback) and its own.
-    assert_eq!(backup.log.accepted().len(), 2);
+    assert!(
+        detail.contains("1 digest(s) handed to fallback backup"),
+        "{detail}"
+    );
+    // The backup got the primary's warning, which it does not take on its own.
+    let got = backup.log.accepted();
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].1.contains("(for primary, which is failing)"),
+        "{}",
+        got[0].1
+    );
     assert!(primary.log.accepted().is_empty());
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use healthcheck::notify::{Digest, Event, EventKind, Failure, message};
+use healthcheck::notify::{Budget, Digest, Event, EventKind, Failure, message};
 use healthcheck::status::Status;
 
 use crate::harness::{TcpListenerPort, missing};
@@ -147,6 +147,7 @@ fn digest() -> Digest {
             },
         ],
         suppressed: 0,
+        on_behalf_of: None,
     }
 }
 
@@ -156,9 +157,13 @@ fn deliver(keys: &str, timeout: Duration) -> Result<(), Failure> {
         "[[alert]]\ntype = \"email\"\nfrom = \"vps-1 <alerts@example.com>\"\nto = [\"ops@example.com\", \"Backup <backup@example.com>\"]\n{keys}\n"
     );
     let config = healthcheck::config::load_str("t.toml", &text).unwrap_or_else(|e| panic!("{e}"));
-    config.alerts[0]
-        .channel
-        .deliver(&digest(), Instant::now() + timeout)
+    config.alerts[0].channel.deliver(
+        &digest(),
+        Budget {
+            deadline: Instant::now() + timeout,
+            tries: 1,
+        },
+    )
 }
 
 fn plain(port: u16) -> String {
@@ -264,7 +269,9 @@ fn starttls_is_required_and_a_server_without_it_gets_nothing() {
         smtp.port
     );
     let failure = deliver(&keys, Duration::from_secs(10)).unwrap_err();
-    assert!(!failure.retry, "{failure:?}");
+    // Not final: a server fixed to offer STARTTLS takes the digest later
+    // (and the fallback takes it after `fallback_after`).
+    assert!(failure.retry, "{failure:?}");
     assert!(
         failure.message.contains("STARTTLS is not supported"),
         "{failure:?}"
@@ -283,7 +290,10 @@ fn a_login_the_server_does_not_offer_fails_without_showing_the_password() {
         plain(smtp.port)
     );
     let failure = deliver(&keys, Duration::from_secs(10)).unwrap_err();
-    assert!(!failure.retry, "{failure:?}");
+    assert!(
+        failure.retry,
+        "a login fixed on the server may pass later: {failure:?}"
+    );
     assert!(
         failure
             .message

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod alert_trust;
 mod alerts;
 mod cli;
 mod config_errors;
