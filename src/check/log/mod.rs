@@ -152,7 +152,7 @@ impl LogCheck {
             .clone()
             .and_then(|m| serde_json::from_value::<rate::Memory>(m).ok());
         let limits = rate::Limits { per, max_read };
-        let log = rate::Log {
+        let log = rate::LogFile {
             path: &self.path,
             file,
             meta: &meta,

@@ -80,7 +80,7 @@ pub struct Limits {
 
 /// The log as opened this run: its configured path, the open file and its
 /// metadata.
-pub struct Log<'a> {
+pub struct LogFile<'a> {
     pub path: &'a Path,
     pub file: &'a mut File,
     pub meta: &'a Metadata,
@@ -98,13 +98,13 @@ struct Start {
 
 /// Count the lines appended since `prev` and fold them into the window.
 pub fn scan(
-    log: Log,
+    log: LogFile,
     prev: Option<Memory>,
     now: jiff::Timestamp,
     limits: Limits,
     pattern: &Regex,
 ) -> std::io::Result<Scan> {
-    let Log { path, file, meta } = log;
+    let LogFile { path, file, meta } = log;
     let Limits { per, max_read } = limits;
     let size = meta.len();
     let (dev, ino) = identity(meta);
@@ -394,7 +394,7 @@ mod tests {
                 max_read,
             };
             let path = self.path();
-            let log = super::Log {
+            let log = super::LogFile {
                 path: &path,
                 file: &mut f,
                 meta: &meta,
