@@ -4,6 +4,7 @@
 //! -> save state -> report -> exit code. Only this file sequences the side
 //! effects; the rules live in `decide`.
 
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::Log;
@@ -19,6 +20,9 @@ use crate::status::Status;
 
 /// How long past the deadline the backstop lets a stuck run live.
 const BACKSTOP_GRACE: Duration = Duration::from_secs(10);
+/// How long reading the config may take before its deadline is known: the
+/// default deadline and the grace.
+const LOAD_BACKSTOP: Duration = Duration::from_secs(60);
 
 /// This run's view of one check: its spec and what was found.
 struct Row<'c> {
@@ -32,13 +36,28 @@ struct Row<'c> {
 pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
     let started = Instant::now();
     let now = jiff::Timestamp::now();
+    // Reading the config (or a *_file) can hang on a stalled mount: the
+    // backstop runs before the config's deadline is known.
+    let backstop = Backstop::start(
+        LOAD_BACKSTOP,
+        format!(
+            "the config was not read within {}s",
+            LOAD_BACKSTOP.as_secs()
+        ),
+    );
     let config = match load_config(cli, log) {
         Ok(c) => c,
         Err(code) => return code,
     };
     let settings = &config.settings;
     let deadline = started + settings.deadline;
-    start_backstop(settings.deadline + BACKSTOP_GRACE);
+    backstop.set(
+        settings.deadline.saturating_add(BACKSTOP_GRACE),
+        format!(
+            "still running {}s past the deadline",
+            BACKSTOP_GRACE.as_secs()
+        ),
+    );
 
     let selected = match select(&config, &args.only) {
         Ok(s) => s,
@@ -568,18 +587,48 @@ fn select<'c>(config: &'c Config, only: &[String]) -> Result<Vec<&'c CheckSpec>,
         .collect())
 }
 
-/// However stuck the run is (a hung write, a wedged lock), the process ends
-/// `after` from now with UNKNOWN.
-fn start_backstop(after: Duration) {
-    let _ = std::thread::Builder::new()
-        .name("backstop".into())
-        .spawn(move || {
-            std::thread::sleep(after);
-            eprintln!(
-                "healthcheck: still running {}s past the deadline; giving up",
-                BACKSTOP_GRACE.as_secs()
-            );
-            // SAFETY: _exit ends the process at once; no Rust state is touched after it.
-            unsafe { libc::_exit(3) }
-        });
+/// However stuck the run is (a config on a stalled mount, a hung write, a
+/// wedged lock), the process ends with UNKNOWN when the backstop's time
+/// comes; `set` moves that time.
+struct Backstop(Arc<(Mutex<Due>, Condvar)>);
+
+/// When the backstop ends the process (never: `None`), and what it says then.
+type Due = (Option<Instant>, String);
+
+impl Backstop {
+    fn start(after: Duration, why: String) -> Backstop {
+        let backstop = Backstop(Arc::new((
+            Mutex::new((None, String::new())),
+            Condvar::new(),
+        )));
+        backstop.set(after, why);
+        let shared = backstop.0.clone();
+        let _ = std::thread::Builder::new()
+            .name("backstop".into())
+            .spawn(move || {
+                let (slot, moved) = &*shared;
+                let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    let Some(due) = guard.0 else { return };
+                    let left = due.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        eprintln!("healthcheck: {}; giving up", guard.1);
+                        // SAFETY: _exit ends the process at once; no Rust state is touched after it.
+                        unsafe { libc::_exit(3) }
+                    }
+                    guard = moved
+                        .wait_timeout(guard, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            });
+        backstop
+    }
+
+    /// End the process `after` from now (never, if that is past the clock's range).
+    fn set(&self, after: Duration, why: String) {
+        let (slot, moved) = &*self.0;
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = (Instant::now().checked_add(after), why);
+        moved.notify_all();
+    }
 }

@@ -2,6 +2,8 @@
 //! timeout and the run's deadline. A check that does not answer in time is
 //! UNKNOWN "timed out after 10s" and its thread is left behind: the run
 //! never waits for a stuck probe, and a panicking probe is UNKNOWN too.
+//! An outcome that brings no memory (a timeout, an error, a missing file)
+//! keeps the memory the check was given, so one bad run loses no counters.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
@@ -28,6 +30,7 @@ pub fn run(
     let started = Instant::now();
     let (tx, rx) = mpsc::channel::<(usize, Outcome, Duration)>();
     let mut due = Vec::with_capacity(checks.len());
+    let given = memories.clone();
     for (i, (spec, memory)) in checks.iter().zip(memories).enumerate() {
         let check_deadline = (started + spec.timeout).min(deadline);
         due.push(check_deadline);
@@ -92,8 +95,15 @@ pub fn run(
     }
     results
         .into_iter()
+        .zip(given)
         .enumerate()
-        .map(|(i, r)| r.unwrap_or_else(|| timed_out(checks[i], due[i], deadline, started)))
+        .map(|(i, (r, given))| {
+            let mut finished = r.unwrap_or_else(|| timed_out(checks[i], due[i], deadline, started));
+            if finished.outcome.memory.is_none() {
+                finished.outcome.memory = given;
+            }
+            finished
+        })
         .collect()
 }
 
@@ -121,5 +131,33 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         redact(s)
     } else {
         "panic".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_without_memory_keeps_the_memory_it_was_given() {
+        let config = crate::config::load_str(
+            "t.toml",
+            "[[check]]\nname = \"hang\"\ntype = \"command\"\ncommand = [\"sleep\", \"5\"]\ntimeout = \"100ms\"\n\n\
+             [[check]]\nname = \"gone\"\ntype = \"file\"\npath = \"/nonexistent/file\"\n",
+        )
+        .unwrap();
+        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
+        let memory = serde_json::json!({"offset": 42});
+        let results = run(
+            &checks,
+            vec![Some(memory.clone()), Some(memory.clone())],
+            jiff::Timestamp::now(),
+            Instant::now() + Duration::from_secs(10),
+        );
+        assert!(results[0].outcome.message.contains("timed out"));
+        assert!(results[1].outcome.message.contains("not found"));
+        for r in &results {
+            assert_eq!(r.outcome.memory.as_ref(), Some(&memory));
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! The small JSON memory between runs (SPEC 8): per-check status history,
 //! what checks asked to remember, the last run time. Loading never fails a
-//! run: a broken file is moved aside and the run starts fresh. Saving is
+//! run: a broken file is moved aside and the run starts fresh; when it
+//! cannot be moved aside it is kept, and the store refuses to save over it
+//! for the rest of the run. A FIFO or device is never opened blocking, and
+//! an oversized file never read. Saving is
 //! atomic (temp file, fsync, rename, fsync dir), so a run killed at any
 //! instant leaves the old file or the new one, never a mix. One run at a
 //! time holds `healthcheck.lock`; the OS drops the lock when a run dies.
@@ -9,6 +12,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -211,6 +215,9 @@ pub struct Store {
     dir: PathBuf,
     /// Held for the life of the run; closing it releases the lock.
     _lock: Option<File>,
+    /// Why the state file must not be overwritten this run: it is broken
+    /// and could not be moved aside.
+    kept: OnceLock<String>,
 }
 
 impl Store {
@@ -247,6 +254,7 @@ impl Store {
         Ok(Store {
             dir: dir.to_path_buf(),
             _lock: Some(lock),
+            kept: OnceLock::new(),
         })
     }
 
@@ -256,6 +264,7 @@ impl Store {
         Store {
             dir: dir.to_path_buf(),
             _lock: None,
+            kept: OnceLock::new(),
         }
     }
 
@@ -271,43 +280,48 @@ impl Store {
     /// (when the store is writable) and the run starts from empty state.
     pub fn load(&self, now: jiff::Timestamp) -> Loaded {
         let path = self.file();
-        let problem = match fs::metadata(&path) {
+        let problem = match read_bounded(&path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Loaded::default(),
             Err(e) => format!("cannot read it: {e}"),
-            Ok(m) if m.len() == 0 => "it is empty".to_string(),
-            Ok(m) if m.len() > MAX_SIZE => {
-                format!("it is {} bytes, over the 16 MiB limit", m.len())
-            }
-            Ok(_) => match fs::read(&path) {
-                Err(e) => format!("cannot read it: {e}"),
-                Ok(bytes) => match parse(&bytes) {
-                    Ok(Parsed::Current(state)) => {
-                        return Loaded {
-                            state,
-                            ..Loaded::default()
-                        };
-                    }
-                    Ok(Parsed::Newer(v)) => {
-                        return Loaded {
-                            newer_version: Some(v),
-                            ..Loaded::default()
-                        };
-                    }
-                    Err(e) => format!("it is not valid state JSON: {e}"),
-                },
+            Ok(Err(problem)) => problem,
+            Ok(Ok(bytes)) => match parse(&bytes) {
+                Ok(Parsed::Current(state)) => {
+                    return Loaded {
+                        state,
+                        ..Loaded::default()
+                    };
+                }
+                Ok(Parsed::Newer(v)) => {
+                    return Loaded {
+                        newer_version: Some(v),
+                        ..Loaded::default()
+                    };
+                }
+                Err(e) => format!("it is not valid state JSON: {e}"),
             },
         };
         let moved = if self._lock.is_some() {
-            self.quarantine(&path, now)
+            Some(self.quarantine(&path, now))
         } else {
             None
         };
         let message = match moved {
-            Some(to) => format!(
+            Some(Ok(to)) => format!(
                 "state file {} was unusable ({problem}); moved it to {} and started fresh",
                 path.display(),
                 to.display()
             ),
+            Some(Err(e)) => {
+                let _ = self.kept.set(format!(
+                    "the unusable state file {} could not be moved aside ({e}); it is kept as it is",
+                    path.display()
+                ));
+                format!(
+                    "state file {} is unusable ({problem}) and could not be moved aside ({e}); \
+                     it is kept, this run starts from empty state and saves nothing",
+                    path.display()
+                )
+            }
             None => format!(
                 "state file {} is unusable ({problem}); starting from empty state",
                 path.display()
@@ -323,21 +337,25 @@ impl Store {
         }
     }
 
-    fn quarantine(&self, path: &Path, now: jiff::Timestamp) -> Option<PathBuf> {
+    fn quarantine(&self, path: &Path, now: jiff::Timestamp) -> io::Result<PathBuf> {
         let stamp = now.strftime("%Y%m%dT%H%M%S%.fZ").to_string();
         let to = self.dir.join(format!("{CORRUPT_PREFIX}{stamp}"));
-        fs::rename(path, &to).ok()?;
+        fs::rename(path, &to)?;
         let mut old: Vec<PathBuf> = list_with_prefix(&self.dir, CORRUPT_PREFIX);
         old.sort();
         let excess = old.len().saturating_sub(CORRUPT_KEPT);
         for p in &old[..excess] {
             let _ = fs::remove_file(p);
         }
-        Some(to)
+        Ok(to)
     }
 
     /// Replace state.json atomically. Stray temp files of killed runs go first.
+    /// Refused when a broken state file could not be moved aside.
     pub fn save(&self, state: &State) -> io::Result<()> {
+        if let Some(why) = self.kept.get() {
+            return Err(io::Error::other(why.clone()));
+        }
         for stray in list_with_prefix(&self.dir, TEMP_PREFIX) {
             let _ = fs::remove_file(stray);
         }
@@ -345,6 +363,38 @@ impl Store {
         json.push(b'\n');
         write_atomically(&self.dir, FILE, &json)
     }
+}
+
+/// The bytes of the state file, or why it is unusable without reading it:
+/// not a regular file (opened non-blocking, a FIFO cannot hang the run),
+/// empty, or over `MAX_SIZE` (a sparse 1 GB file is never read).
+fn read_bounded(path: &Path) -> io::Result<Result<Vec<u8>, String>> {
+    use std::io::Read;
+    let mut options = File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if let Some(why) = crate::check::not_regular_file(&meta) {
+        return Ok(Err(format!("it is {why}, not a regular file")));
+    }
+    if meta.len() > MAX_SIZE {
+        return Ok(Err(format!(
+            "it is {} bytes, over the 16 MiB limit",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SIZE + 1).read_to_end(&mut bytes)?;
+    Ok(match bytes.len() as u64 {
+        0 => Err("it is empty".to_string()),
+        n if n > MAX_SIZE => Err("it grew over the 16 MiB limit while read".to_string()),
+        _ => Ok(bytes),
+    })
 }
 
 enum Parsed {
@@ -529,5 +579,45 @@ mod tests {
         fs::write(dir.path().join(format!("{TEMP_PREFIX}99999")), b"half").unwrap();
         store(dir.path()).save(&State::default()).unwrap();
         assert!(list_with_prefix(dir.path(), TEMP_PREFIX).is_empty());
+    }
+
+    #[test]
+    fn a_failed_quarantine_keeps_the_file_and_refuses_to_save_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        fs::write(dir.path().join(FILE), b"{broken").unwrap();
+        // The quarantine name is taken by a non-empty directory.
+        let taken = dir.path().join(format!("{CORRUPT_PREFIX}20261122T050000Z"));
+        fs::create_dir_all(taken.join("x")).unwrap();
+        let loaded = s.load(now());
+        let message = loaded.quarantined.unwrap();
+        assert!(message.contains("could not be moved aside"), "{message}");
+        assert_eq!(loaded.state.reset_at, Some(now()));
+        let refused = s.save(&loaded.state).unwrap_err();
+        assert!(refused.to_string().contains("kept as it is"), "{refused}");
+        assert_eq!(fs::read(dir.path().join(FILE)).unwrap(), b"{broken");
+        assert!(list_with_prefix(dir.path(), TEMP_PREFIX).is_empty());
+    }
+
+    #[test]
+    fn a_sparse_huge_file_and_a_fifo_are_moved_aside_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let path = dir.path().join(FILE);
+        File::create(&path)
+            .unwrap()
+            .set_len(1024 * 1024 * 1024)
+            .unwrap();
+        let message = s.load(now()).quarantined.unwrap();
+        assert!(message.contains("over the 16 MiB limit"), "{message}");
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let message = s
+            .load(now() + jiff::SignedDuration::from_secs(1))
+            .quarantined
+            .unwrap();
+        assert!(message.contains("a FIFO, not a regular file"), "{message}");
+        assert!(!path.exists());
     }
 }

@@ -69,8 +69,8 @@ fn expand_table(
             continue;
         };
         let resolved = resolve_credential(file);
-        match std::fs::read_to_string(&resolved) {
-            Ok(content) => {
+        match read_regular(&resolved) {
+            Ok((content, _)) => {
                 let content = content
                     .strip_suffix('\n')
                     .map(|c| c.strip_suffix('\r').unwrap_or(c))
@@ -152,6 +152,31 @@ fn prefix(path: &[String]) -> String {
 
 /// A relative credential path is looked up in `$CREDENTIALS_DIRECTORY`
 /// first (systemd's `LoadCredential=`), then as given.
+/// Read a config or credential file, refusing at once what is not a
+/// regular file: opened non-blocking, a FIFO cannot hang the run, and a
+/// device such as /dev/zero is never read. Also returns the metadata of
+/// the file that was read.
+pub(super) fn read_regular(path: &Path) -> std::io::Result<(String, std::fs::Metadata)> {
+    use std::io::Read;
+    let mut options = std::fs::File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = options.open(path)?;
+    let meta = file.metadata()?;
+    if let Some(why) = crate::check::not_regular_file(&meta) {
+        return Err(std::io::Error::other(format!(
+            "it is {why}, not a regular file"
+        )));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok((text, meta))
+}
+
 fn resolve_credential(file: &str) -> PathBuf {
     let path = super::expand_tilde(file);
     if path.is_relative()

@@ -204,10 +204,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             message,
         }])
     };
-    let text = std::fs::read_to_string(path)
+    let (text, meta) = interpolate::read_regular(path)
         .map_err(|e| whole_file(format!("cannot read config: {e}")))?;
-    let meta =
-        std::fs::metadata(path).map_err(|e| whole_file(format!("cannot read config: {e}")))?;
     if let Some(why) = unsafe_for_root(&meta) {
         return Err(whole_file(format!(
             "refusing to use this config as root: {why}"

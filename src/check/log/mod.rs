@@ -152,7 +152,12 @@ impl LogCheck {
             .clone()
             .and_then(|m| serde_json::from_value::<rate::Memory>(m).ok());
         let limits = rate::Limits { per, max_read };
-        let scan = rate::scan(file, &meta, prev, ctx.now, limits, &self.pattern)?;
+        let log = rate::LogFile {
+            path: &self.path,
+            file,
+            meta: &meta,
+        };
+        let scan = rate::scan(log, prev, ctx.now, limits, &self.pattern)?;
         let window = Unit::Seconds.show(per.as_secs_f64());
         let mut message = format!(
             "{} lines matched /{}/ in the last {window}",

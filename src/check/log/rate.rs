@@ -1,15 +1,21 @@
 //! `log` with `per = "1h"`: how many lines matched within the trailing
 //! window (seed 002: "errors > 100 in 1 hour"). Each run reads only what
 //! was appended since the previous one, from an offset kept in state with
-//! the file's device and inode, and adds its count to a rolling window of
-//! per-run counts. The first run starts at the end (old lines never alert);
-//! a rotated (new inode) or truncated (smaller) file is read from its
-//! start; only newline-terminated lines count; a line over 1 MiB is matched
-//! on its first MiB; at most `max_read` bytes are read per run, the rest is
-//! skipped and said.
+//! the file's path, device and inode, and adds its count to a rolling
+//! window of per-run counts. The first run, and the first after `path`
+//! changed to another file, start at the end (old lines never alert). A
+//! rotated file (new inode) is read from its start, after the rest of the
+//! old one if it is still beside it (`app.log.1`, `app.log-20261122`,
+//! `app.log.2026-11-22`; compressed ones are not read); a truncated file
+//! (smaller, or its bytes before the offset changed: copytruncate followed
+//! by growth) likewise, after the rest of its copy. Only newline-terminated
+//! lines count, except at the end of a finished rotated file; a line over
+//! 1 MiB is matched on its first MiB; at most `max_read` bytes are read per
+//! run, the rest is skipped and said.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 use std::time::Duration;
 
 use regex::bytes::Regex;
@@ -19,13 +25,21 @@ use serde::{Deserialize, Serialize};
 pub const MAX_LINE: usize = 1024 * 1024;
 /// Bytes read per step.
 const CHUNK: usize = 4 * 1024 * 1024;
+/// Bytes before the offset whose hash tells the same content from new.
+const FINGERPRINT_LEN: u64 = 1024;
 
 /// Where the previous run stopped, and the counts of recent runs.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 pub struct Memory {
+    /// The configured path (absent in the memory of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     pub dev: u64,
     pub ino: u64,
     pub offset: u64,
+    /// FNV-1a of the bytes just before `offset` (none at offset 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<u64>,
     /// (run time, matches, lines) of the runs inside the window.
     pub window: Vec<(jiff::Timestamp, u64, u64)>,
 }
@@ -38,13 +52,13 @@ pub struct Scan {
     pub lines: u64,
     /// Bytes not read because they exceeded `max_read`.
     pub skipped: u64,
-    /// Why counting (re)started: first run, rotation, truncation.
-    pub restart: Option<&'static str>,
+    /// Why counting (re)started: first run, new path, rotation, truncation.
+    pub restart: Option<String>,
     pub memory: Memory,
 }
 
 /// The file's identity: (device, inode).
-fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+fn identity(meta: &Metadata) -> (u64, u64) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -64,67 +78,219 @@ pub struct Limits {
     pub max_read: u64,
 }
 
+/// The log as opened this run: its configured path, the open file and its
+/// metadata.
+pub struct LogFile<'a> {
+    pub path: &'a Path,
+    pub file: &'a mut File,
+    pub meta: &'a Metadata,
+}
+
+/// Where this run starts reading the log, and what it reads first.
+struct Start {
+    offset: u64,
+    restart: Option<String>,
+    window: Vec<(jiff::Timestamp, u64, u64)>,
+    /// The rest of the previous file, from this offset: a rotated file or
+    /// the copy of a truncated one.
+    finish: Option<(File, u64)>,
+}
+
 /// Count the lines appended since `prev` and fold them into the window.
 pub fn scan(
-    file: &mut File,
-    meta: &std::fs::Metadata,
+    log: LogFile,
     prev: Option<Memory>,
     now: jiff::Timestamp,
     limits: Limits,
     pattern: &Regex,
 ) -> std::io::Result<Scan> {
+    let LogFile { path, file, meta } = log;
     let Limits { per, max_read } = limits;
     let size = meta.len();
     let (dev, ino) = identity(meta);
-    let (start, restart, window) = match prev {
-        None => (
-            size,
-            Some("first run: counting from the end of the file"),
-            Vec::new(),
-        ),
-        Some(m) if (m.dev, m.ino) != (dev, ino) => (
-            0,
-            Some("the file was rotated: counting from its start"),
-            m.window,
-        ),
-        Some(m) if size < m.offset => (
-            0,
-            Some("the file was truncated: counting from its start"),
-            m.window,
-        ),
-        Some(m) => (m.offset, None, m.window),
-    };
-    let available = size - start;
-    let to_read = available.min(max_read);
-    let skipped = available - to_read;
-    file.seek(SeekFrom::Start(start))?;
-    let counted = count_lines(&mut file.take(to_read), pattern)?;
+    let path_text = path.to_string_lossy().into_owned();
+    let start = start(path, &path_text, file, meta, prev)?;
+    let mut budget = max_read;
+    let mut skipped = 0;
+    let mut matches = 0;
+    let mut lines = 0;
+    if let Some((mut old, from)) = start.finish {
+        let available = old.metadata()?.len().saturating_sub(from);
+        let take = available.min(budget);
+        skipped += available - take;
+        budget -= take;
+        old.seek(SeekFrom::Start(from))?;
+        let counted = count_lines(&mut old.take(take), pattern, true)?;
+        matches += counted.matches;
+        lines += counted.lines;
+    }
+    let available = size.saturating_sub(start.offset);
+    let to_read = available.min(budget);
+    skipped += available - to_read;
+    file.seek(SeekFrom::Start(start.offset))?;
+    let counted = count_lines(&mut (&mut *file).take(to_read), pattern, false)?;
+    matches += counted.matches;
+    lines += counted.lines;
     // Resume after the last complete line; after a skip, at the end.
-    let offset = if skipped > 0 {
+    let offset = if to_read < available {
         size
     } else {
-        start + counted.consumed
+        start.offset + counted.consumed
     };
-    let mut window: Vec<(jiff::Timestamp, u64, u64)> = window
+    let fingerprint = fingerprint(file, offset)?;
+    let mut window: Vec<(jiff::Timestamp, u64, u64)> = start
+        .window
         .into_iter()
         .map(|(t, m, l)| (t.min(now), m, l))
         .filter(|(t, _, _)| now.duration_since(*t).unsigned_abs() < per)
         .collect();
-    window.push((now, counted.matches, counted.lines));
-    let matches = window.iter().map(|(_, m, _)| m).sum();
-    let lines = window.iter().map(|(_, _, l)| l).sum();
+    window.push((now, matches, lines));
     Ok(Scan {
-        matches,
-        lines,
+        matches: window.iter().map(|(_, m, _)| m).sum(),
+        lines: window.iter().map(|(_, _, l)| l).sum(),
         skipped,
-        restart,
+        restart: start.restart,
         memory: Memory {
+            path: Some(path_text),
             dev,
             ino,
             offset,
+            fingerprint,
             window,
         },
     })
+}
+
+/// Decide where to start from what the previous run remembered.
+fn start(
+    path: &Path,
+    path_text: &str,
+    file: &mut File,
+    meta: &Metadata,
+    prev: Option<Memory>,
+) -> std::io::Result<Start> {
+    let size = meta.len();
+    let here = identity(meta);
+    let from_end = |why: &str| Start {
+        offset: size,
+        restart: Some(why.to_string()),
+        window: Vec::new(),
+        finish: None,
+    };
+    let Some(m) = prev else {
+        return Ok(from_end("first run: counting from the end of the file"));
+    };
+    let same_file = (m.dev, m.ino) == here;
+    if !same_file && m.path.as_deref().is_some_and(|p| p != path_text) {
+        return Ok(from_end("a new path: counting from the end of the file"));
+    }
+    if !same_file {
+        let old = rotated_beside(path, |_, candidate| identity(candidate) == (m.dev, m.ino));
+        let restart = match &old {
+            Some((name, _)) => {
+                format!(
+                    "the file was rotated: counted the rest of {name}, then the new file from its start"
+                )
+            }
+            None => "the file was rotated: counting from its start".to_string(),
+        };
+        return Ok(Start {
+            offset: 0,
+            restart: Some(restart),
+            window: m.window,
+            finish: old.map(|(_, f)| (f, m.offset)),
+        });
+    }
+    let truncated = size < m.offset
+        || (m.fingerprint.is_some() && fingerprint(file, m.offset)? != m.fingerprint);
+    if !truncated {
+        return Ok(Start {
+            offset: m.offset,
+            restart: None,
+            window: m.window,
+            finish: None,
+        });
+    }
+    // copytruncate: the copy beside it holds the same bytes before the offset.
+    let copy = m.fingerprint.and_then(|_| {
+        rotated_beside(path, |f, candidate| {
+            identity(candidate) != here
+                && candidate.len() >= m.offset
+                && fingerprint(f, m.offset).is_ok_and(|fp| fp == m.fingerprint)
+        })
+    });
+    let restart = match &copy {
+        Some((name, _)) => format!(
+            "the file was truncated: counted the rest of its copy {name}, then the file from its start"
+        ),
+        None => "the file was truncated: counting from its start".to_string(),
+    };
+    Ok(Start {
+        offset: 0,
+        restart: Some(restart),
+        window: m.window,
+        finish: copy.map(|(_, f)| (f, m.offset)),
+    })
+}
+
+/// The first rotated sibling of `path` (by name order) that `accept`s.
+fn rotated_beside(
+    path: &Path,
+    accept: impl Fn(&mut File, &Metadata) -> bool,
+) -> Option<(String, File)> {
+    let base = path.file_name()?.to_str()?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| is_rotated_name(base, n))
+        .collect();
+    names.sort();
+    names.into_iter().find_map(|name| {
+        let Ok(Ok(mut f)) = super::open_regular(&dir.join(&name)) else {
+            return None;
+        };
+        let meta = f.metadata().ok()?;
+        accept(&mut f, &meta).then_some((name, f))
+    })
+}
+
+/// `app.log.1`, `app.log-20261122` (any digits after the dash, at least 8)
+/// and `app.log.2026-11-22` are rotations of `app.log`.
+fn is_rotated_name(base: &str, name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(base) else {
+        return false;
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if rest == ".1" {
+        return true;
+    }
+    if let Some(d) = rest.strip_prefix('-') {
+        return d.len() >= 8 && digits(d);
+    }
+    rest.strip_prefix('.').is_some_and(|d| {
+        let parts: Vec<&str> = d.split('-').collect();
+        matches!(parts.as_slice(), [y, m, day] if y.len() == 4 && m.len() == 2 && day.len() == 2
+            && digits(y) && digits(m) && digits(day))
+    })
+}
+
+/// FNV-1a of the (up to) `FINGERPRINT_LEN` bytes before `offset`; none at 0.
+fn fingerprint(file: &mut File, offset: u64) -> std::io::Result<Option<u64>> {
+    if offset == 0 {
+        return Ok(None);
+    }
+    let len = offset.min(FINGERPRINT_LEN);
+    file.seek(SeekFrom::Start(offset - len))?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(len).read_to_end(&mut bytes)?;
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    Ok(Some(hash))
 }
 
 struct Counted {
@@ -135,8 +301,13 @@ struct Counted {
 }
 
 /// Count newline-terminated lines and the ones matching `pattern`, reading
-/// in chunks; a line's bytes past `MAX_LINE` are not kept.
-fn count_lines(reader: &mut impl Read, pattern: &Regex) -> std::io::Result<Counted> {
+/// in chunks; a line's bytes past `MAX_LINE` are not kept. In a `finished`
+/// file (rotated away) a last line without newline counts too.
+fn count_lines(
+    reader: &mut impl Read,
+    pattern: &Regex,
+    finished: bool,
+) -> std::io::Result<Counted> {
     let mut counted = Counted {
         matches: 0,
         lines: 0,
@@ -172,6 +343,13 @@ fn count_lines(reader: &mut impl Read, pattern: &Regex) -> std::io::Result<Count
         let room = MAX_LINE.saturating_sub(carry.len());
         carry.extend_from_slice(&rest[..rest.len().min(room)]);
         carry_len += rest.len() as u64;
+    }
+    if finished && carry_len > 0 {
+        counted.lines += 1;
+        if pattern.is_match(&carry) {
+            counted.matches += 1;
+        }
+        counted.consumed += carry_len;
     }
     Ok(counted)
 }
@@ -215,7 +393,13 @@ mod tests {
                 per: Duration::from_secs(3600),
                 max_read,
             };
-            let s = scan(&mut f, &meta, self.memory.clone(), t(now), limits, &pattern).unwrap();
+            let path = self.path();
+            let log = super::LogFile {
+                path: &path,
+                file: &mut f,
+                meta: &meta,
+            };
+            let s = scan(log, self.memory.clone(), t(now), limits, &pattern).unwrap();
             self.memory = Some(s.memory.clone());
             s
         }
@@ -275,15 +459,17 @@ mod tests {
         std::fs::write(log.path(), b"ERROR new\n").unwrap();
         let rotated = log.run("2026-11-22T05:02:00Z");
         assert_eq!(
-            rotated.restart,
-            Some("the file was rotated: counting from its start")
+            rotated.restart.as_deref(),
+            Some(
+                "the file was rotated: counted the rest of app.log.1, then the new file from its start"
+            )
         );
         assert_eq!(rotated.matches, 3);
         std::fs::write(log.path(), b"").unwrap();
         log.append(b"x\n");
         let truncated = log.run("2026-11-22T05:03:00Z");
         assert_eq!(
-            truncated.restart,
+            truncated.restart.as_deref(),
             Some("the file was truncated: counting from its start")
         );
         assert_eq!(truncated.lines, 4);
@@ -318,5 +504,40 @@ mod tests {
             s.memory.offset,
             std::fs::metadata(log.path()).unwrap().len()
         );
+    }
+
+    #[test]
+    fn the_rest_of_a_rotated_file_counts_its_last_line_without_newline() {
+        let mut log = Log::new();
+        log.run("2026-11-22T05:00:00Z");
+        log.append(b"ERROR 1\nERROR cut off");
+        assert_eq!(log.run("2026-11-22T05:01:00Z").matches, 1);
+        std::fs::rename(log.path(), log.dir.path().join("app.log-20261122")).unwrap();
+        std::fs::write(log.path(), b"ERROR new\n").unwrap();
+        let s = log.run("2026-11-22T05:02:00Z");
+        assert_eq!((s.matches, s.lines), (3, 3));
+    }
+
+    #[test]
+    fn rotated_names_are_the_usual_ones_and_never_compressed() {
+        for name in [
+            "app.log.1",
+            "app.log-20261122",
+            "app.log-1764000000",
+            "app.log.2026-11-22",
+        ] {
+            assert!(is_rotated_name("app.log", name), "{name}");
+        }
+        for name in [
+            "app.log",
+            "app.log.1.gz",
+            "app.log-20261122.gz",
+            "app.log.2",
+            "app.log-2026",
+            "app.log.2026-11-22.xz",
+            "other.log.1",
+        ] {
+            assert!(!is_rotated_name("app.log", name), "{name}");
+        }
     }
 }
