@@ -178,6 +178,12 @@ pub fn check_events(
     if !state.flapping && changes >= FLAP_CHANGES {
         state.flapping = true;
         let worst = Status::worst(state.history.iter().copied());
+        // The notice is an announcement: when the check settles, its
+        // recovery (or its lasting problem) is told.
+        state.notified = Some(Notified {
+            status: worst,
+            at: now,
+        });
         let message = format!(
             "changed status {changes} times in its last {} runs (now {}: {}); its alerts are held until it settles",
             state.history.len(),
@@ -192,6 +198,10 @@ pub fn check_events(
             return Vec::new();
         }
         state.flapping = false;
+        if !judged.status.is_ok() {
+            // Settled on a problem: told as a problem, not as a reminder.
+            state.notified = None;
+        }
     }
     if judged.status.is_ok() {
         let ok_runs = state.history.iter().rev().take_while(|s| s.is_ok()).count();
@@ -1281,9 +1291,18 @@ mod tests {
         statuses: &[Status],
         every: i64,
     ) -> Vec<Vec<(EventKind, Status)>> {
+        told_with(extra_alerting, "", statuses, every)
+    }
+
+    fn told_with(
+        extra_alerting: &str,
+        extra_check: &str,
+        statuses: &[Status],
+        every: i64,
+    ) -> Vec<Vec<(EventKind, Status)>> {
         let c = load_str(
             "t.toml",
-            &format!("[alerting]\n{extra_alerting}\n[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/x\"\n"),
+            &format!("[alerting]\n{extra_alerting}\n[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/x\"\n{extra_check}\n"),
         )
         .unwrap();
         let ran: Vec<&CheckSpec> = c.checks.iter().collect();
@@ -1374,6 +1393,28 @@ mod tests {
                 (5, EventKind::Flapping, C),
                 (15, EventKind::Recovery, C)
             ]
+        );
+    }
+
+    #[test]
+    fn a_flapping_notice_is_followed_by_its_settling_even_without_a_confirmed_problem() {
+        // With after = 2 a check flipping every run is never confirmed:
+        // the flapping notice is its one problem message, and its settling
+        // (OK for 10 runs) its one recovery.
+        let mut statuses = vec![C, O, C, O, C, O];
+        statuses.extend([O; 10]);
+        let all = flat(&told_with("", "after = 2", &statuses, 60));
+        assert_eq!(
+            all,
+            vec![(5, EventKind::Flapping, C), (14, EventKind::Recovery, C)]
+        );
+        // Settling on a problem is told as a problem.
+        let mut statuses = vec![C, O, C, O, C, O];
+        statuses.extend([W; 10]);
+        let all = flat(&told_with("", "after = 2", &statuses, 60));
+        assert_eq!(
+            all,
+            vec![(5, EventKind::Flapping, C), (15, EventKind::Problem, W)]
         );
     }
 

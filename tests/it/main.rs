@@ -8,6 +8,7 @@ mod alerts;
 mod cli;
 mod config_errors;
 mod email;
+mod fault_week;
 mod hardening_files;
 mod managers;
 mod restarts;
