@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::cli::{Cli, Format, SilenceArgs, TargetArgs};
 use crate::config::{self, Config};
+use crate::out;
 use crate::state::{ALL, Silence, State, Store};
 use crate::status::Status;
 
@@ -109,7 +110,8 @@ pub fn history(cli: &Cli) -> u8 {
                 })
                 .unwrap_or_default();
             let suspended_until = (restarts.len() as u32 >= s.max_restarts)
-                .then(|| restarts.iter().min().copied().unwrap_or(now) + s.window);
+                .then(|| restarts.iter().min().copied().unwrap_or(now))
+                .and_then(|oldest| oldest.checked_add(s.window).ok());
             ServiceHistory {
                 name: s.name.clone(),
                 manager: s.manager.kind(),
@@ -146,12 +148,9 @@ pub fn history(cli: &Cli) -> u8 {
         silences,
     };
     if cli.format == Format::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&h).expect("history serializes")
-        );
+        out::line(&serde_json::to_string_pretty(&h).expect("history serializes"));
     } else {
-        print!("{}", render(&h));
+        out::print(&render(&h));
     }
     0
 }
@@ -233,12 +232,14 @@ pub fn reset(cli: &Cli, target: &TargetArgs) -> u8 {
                 return 3;
             }
             state.services.remove(name);
-            println!("reset {name}: restart history and suspension cleared");
+            out::line(&format!(
+                "reset {name}: restart history and suspension cleared"
+            ));
         }
         None => {
             state.services.clear();
             state.reset_at = None;
-            println!("reset all services: restart histories and suspensions cleared");
+            out::line("reset all services: restart histories and suspensions cleared");
         }
     }
     save(&store, &state)
@@ -260,7 +261,10 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
         Ok(k) => k,
         Err(code) => return code,
     };
-    let until = jiff::Timestamp::now() + duration;
+    let Ok(until) = jiff::Timestamp::now().checked_add(duration) else {
+        eprintln!("healthcheck: --for: {} is too long", args.duration);
+        return 3;
+    };
     state.silences.insert(
         key.clone(),
         Silence {
@@ -268,7 +272,7 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
             reason: args.reason.clone(),
         },
     );
-    println!(
+    out::line(&format!(
         "silenced {} until {}",
         if key == ALL {
             "all checks"
@@ -276,7 +280,7 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
             key.as_str()
         },
         until.strftime("%Y-%m-%d %H:%M UTC")
-    );
+    ));
     save(&store, &state)
 }
 
@@ -294,14 +298,14 @@ pub fn unsilence(cli: &Cli, target: &TargetArgs) -> u8 {
     } else {
         state.silences.remove(&key);
     }
-    println!(
+    out::line(&format!(
         "unsilenced {}",
         if key == ALL {
             "all checks"
         } else {
             key.as_str()
         }
-    );
+    ));
     save(&store, &state)
 }
 

@@ -443,7 +443,7 @@ fn print(format: Format, args: &RunArgs, verbosity: u8, report: &Report) {
         Format::Nagios => report::nagios::render(report),
         Format::Text => text::render(report, &text::Style::detect(args.quiet, verbosity > 0)),
     };
-    print!("{}", config::secret::redact(&out));
+    crate::out::print(&config::secret::redact(&out));
 }
 
 /// The config file, or the embedded default when none is found. On an

@@ -28,7 +28,7 @@ pub fn restart(
     let killed = stop(&old, ctx);
     let mut child = spawn_detached(start, cwd, log)?;
     let pid = child.id();
-    let until = (Instant::now() + verify).min(ctx.deadline);
+    let until = ctx.until(verify);
     while Instant::now() < until {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!(
@@ -57,7 +57,7 @@ fn stop(pids: &[u32], ctx: &Ctx) -> usize {
         signal(*pid, libc::SIGTERM);
         signal(*pid, libc::SIGCONT);
     }
-    let until = (Instant::now() + TERM_WAIT).min(ctx.deadline);
+    let until = ctx.until(TERM_WAIT);
     let alive = |pids: &[u32]| {
         pids.iter()
             .copied()

@@ -7,6 +7,7 @@ mod alerts;
 mod cli;
 mod config_errors;
 mod email;
+mod hardening_actions;
 mod managers;
 mod restarts;
 mod run_checks;
