@@ -130,3 +130,69 @@ fn a_run_into_a_closed_pipe_keeps_its_nagios_exit_code() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// Wait (at most 10 s) until `path` holds at least `lines` lines.
+fn wait_for_lines(path: &std::path::Path, lines: usize) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while line_count(path) < lines {
+        assert!(
+            std::time::Instant::now() < until,
+            "{} never got {lines} line(s)",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn line_count(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_run_that_gets_the_lock_late_runs_no_checks_and_exits_3() {
+    // The first run holds the lock for 4.5 s of a slow check; the second,
+    // started just after, gets the lock with about 1.5 s of its 6 s left.
+    let env = Env::new();
+    let runs = env.path("runs.txt");
+    let restarts = env.path("restarts.txt");
+    let stale = env.write("stale.log", "x\n");
+    env.age(&stale, std::time::Duration::from_secs(600));
+    env.config(&format!(
+        "[settings]\nstate_dir = \"{}\"\ndeadline = \"6s\"\n\n\
+         [[service]]\nname = \"bot\"\ncommand = {{ restart = [\"sh\", \"-c\", \"echo restart >> {}\"] }}\n\n\
+         [[check]]\nname = \"slow\"\ntype = \"command\"\ncommand = [\"sh\", \"-c\", \"echo run >> {}; sleep 4.5\"]\ntimeout = \"5s\"\n\n\
+         [[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"1m\"\nrestart = \"bot\"\n",
+        env.path("state").display(),
+        restarts.display(),
+        runs.display(),
+        stale.display()
+    ));
+    let first = env
+        .cmd()
+        .arg("--no-alert")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_lines(&runs, 1);
+    let second = env.run(&["--no-alert"]);
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(second.code, 3, "{}{}", second.stdout, second.stderr);
+    assert_eq!(line_count(&runs), 1, "the late run ran the checks");
+    assert!(!second.stdout.contains("timed out"), "{}", second.stdout);
+    assert_eq!(
+        second.stderr.matches("got the lock").count(),
+        1,
+        "{}",
+        second.stderr
+    );
+    assert!(line_count(&restarts) <= 1, "more than one restart");
+}
