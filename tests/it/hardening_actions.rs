@@ -196,3 +196,218 @@ fn a_run_that_gets_the_lock_late_runs_no_checks_and_exits_3() {
     );
     assert!(line_count(&restarts) <= 1, "more than one restart");
 }
+
+/// Give the env dir to `nobody` (65534), so that a run as that user can
+/// read its config and write its state.
+fn give_to_nobody(dir: &std::path::Path) {
+    let status = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The binary as uid 65534, in a mount namespace whose /proc is a fresh
+/// procfs mounted with `hidepid=<mode>`: processes of other users (the
+/// test's own, run as root) are invisible (`invisible`) or unreadable
+/// (`noaccess`) to it, as on a hardened host; `hidepid=off` hides nothing.
+fn as_nobody_with_hidepid(env: &Env, mode: &str, args: &[&str]) -> crate::harness::Run {
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t proc -o hidepid={mode} proc /proc && exec setpriv --reuid=65534 --regid=65534 --clear-groups \"$@\""
+        ))
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_healthcheck"))
+        .args(args)
+        .current_dir(env.dir.path())
+        .env("HOME", env.dir.path())
+        .env_remove("HEALTHCHECK_CONFIG")
+        .env_remove("STATE_DIRECTORY")
+        .output()
+        .unwrap();
+    crate::harness::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Can this machine mount a procfs with hidepid in a mount namespace and
+/// drop to uid 65534? (root, unshare and setpriv.)
+fn hidepid_works() -> bool {
+    crate::harness::is_root()
+        && Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg("mount -t proc -o hidepid=invisible proc /proc && setpriv --reuid=65534 --regid=65534 --clear-groups true")
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+/// A bot run by root, a service that restarts it, a process check that
+/// looks for it and a file check that asks for the restart; the env dir
+/// belongs to uid 65534, who runs healthcheck.
+fn root_bot_watched_by_nobody(env: &Env) -> crate::harness::Bot {
+    let bot = crate::harness::Bot::new(env, "bot");
+    bot.start();
+    env.config(&format!(
+        "[[service]]\nname = \"bot\"\nprocess = {{ match = '{pattern}', start = [\"sh\", \"{script}\"] }}\nverify = \"300ms\"\ncooldown = \"0s\"\ngrace = \"0s\"\n\n\
+         [[check]]\nname = \"bot-running\"\ntype = \"process\"\nmatch = '{pattern}'\n\n\
+         [[check]]\nname = \"bot-output\"\ntype = \"file\"\npath = \"{missing}\"\nrestart = \"bot\"\n",
+        pattern = bot.pattern(),
+        script = bot.script.display(),
+        missing = env.path("never-written").display(),
+    ));
+    give_to_nobody(env.dir.path());
+    wait_for_lines(&bot.starts, 1);
+    bot
+}
+
+#[test]
+fn a_process_hidden_by_hidepid_is_unknown_and_never_started_twice() {
+    if !hidepid_works() {
+        crate::harness::missing(
+            "root with unshare and setpriv",
+            "the test mounts a procfs with hidepid and runs as uid 65534",
+        );
+        return;
+    }
+    for mode in ["invisible", "noaccess"] {
+        let env = Env::new();
+        let bot = root_bot_watched_by_nobody(&env);
+        let run = as_nobody_with_hidepid(&env, mode, &["--no-alert", "--format", "json"]);
+        let json = run.json();
+        let check = &json["checks"][0];
+        assert_eq!(
+            check["status"], "unknown",
+            "{mode}: {json:#}\n{}",
+            run.stderr
+        );
+        assert!(
+            check["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot rule out"),
+            "{mode}: {json:#}"
+        );
+        assert_eq!(json["actions"][0]["outcome"], "failed", "{mode}: {json:#}");
+        assert_eq!(
+            bot.pids().len(),
+            1,
+            "{mode}: a second copy was started: {json:#}"
+        );
+    }
+}
+
+#[test]
+fn a_match_that_may_not_be_signalled_is_never_started_twice() {
+    if !hidepid_works() {
+        crate::harness::missing(
+            "root with unshare and setpriv",
+            "the test runs healthcheck as uid 65534 against a bot run by root",
+        );
+        return;
+    }
+    let env = Env::new();
+    let bot = root_bot_watched_by_nobody(&env);
+    let run = as_nobody_with_hidepid(&env, "off", &["--no-alert", "--format", "json"]);
+    let json = run.json();
+    assert_eq!(
+        json["checks"][0]["status"], "ok",
+        "{json:#}\n{}",
+        run.stderr
+    );
+    let action = &json["actions"][0];
+    assert_eq!(action["outcome"], "failed", "{json:#}");
+    assert!(
+        action["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not starting a second copy"),
+        "{json:#}"
+    );
+    assert_eq!(bot.pids().len(), 1, "a second copy was started: {json:#}");
+}
+
+#[test]
+fn history_is_read_only_it_never_waits_for_the_lock_nor_moves_a_corrupt_state() {
+    let env = Env::new();
+    env.config("[settings]\nstate_dir = \"state\"\ndeadline = \"2s\"\n\n[[check]]\nname = \"m\"\ntype = \"memory\"\n");
+    let state = env.write("state/state.json", "{ not json");
+    let lock = std::fs::File::create(env.path("state/healthcheck.lock")).unwrap();
+    lock.lock().unwrap();
+    let run = env.run(&["history"]);
+    lock.unlock().unwrap();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "{ not json");
+    let names: Vec<String> = std::fs::read_dir(env.path("state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.contains("corrupt")),
+        "history moved the state aside: {names:?}"
+    );
+}
+
+/// The pids whose full command line is exactly `line`.
+fn pids_of(line: &str) -> Vec<i32> {
+    let out = Command::new("pgrep").args(["-fx", line]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Kills, when dropped, every process whose command line is exactly one
+/// of these (processes the test had started).
+struct KillOnDrop(Vec<String>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for line in &self.0 {
+            for pid in pids_of(line) {
+                // SAFETY: a plain signal to a process this test started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+#[test]
+fn a_restart_stops_the_whole_process_group_it_started() {
+    // The bot is a shell that starts a helper `sleep` and waits; the
+    // service matches the shell only. Restarting it twice must leave one
+    // helper, the new copy's, not the old copy's orphan.
+    let env = Env::new();
+    let helper = format!("sleep 3600.{}", std::process::id());
+    let script = env.write(
+        "bot.sh",
+        &format!("{helper} &\nwhile :; do sleep 0.2; done\n"),
+    );
+    let shell = format!("sh {}", script.display());
+    let _cleanup = KillOnDrop(vec![shell.clone(), helper.clone()]);
+    env.config(&format!(
+        "[[service]]\nname = \"bot\"\nprocess = {{ match = '^{}$', start = [\"sh\", \"{}\"] }}\nverify = \"300ms\"\ncooldown = \"0s\"\ngrace = \"0s\"\nmax_restarts = 5\n\n\
+         [[check]]\nname = \"bot-output\"\ntype = \"file\"\npath = \"{}\"\nrestart = \"bot\"\n",
+        regex::escape(&shell),
+        script.display(),
+        env.path("never-written").display()
+    ));
+    for _ in 0..2 {
+        let run = env.run(&["--no-alert", "--format", "json"]);
+        assert_eq!(run.json()["actions"][0]["outcome"], "ok", "{}", run.stdout);
+    }
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while pids_of(&helper).len() > 1 && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(pids_of(&shell).len(), 1, "copies of the bot");
+    assert_eq!(
+        pids_of(&helper).len(),
+        1,
+        "the old copy's helper outlived it"
+    );
+}
