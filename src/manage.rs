@@ -1,6 +1,8 @@
 //! The subcommands that read or edit the state by hand: `history`,
-//! `reset`, `silence`, `unsilence`. They take the same lock as a run and
-//! replace the state file atomically, like a run does.
+//! `reset`, `silence`, `unsilence`. Those that edit take the same lock as
+//! a run and replace the state file atomically, like a run does. `history`
+//! only reads: it takes no lock (it never waits for a run) and never moves
+//! a broken state file aside.
 
 use std::time::Instant;
 
@@ -12,15 +14,20 @@ use crate::out;
 use crate::state::{ALL, Silence, State, Store};
 use crate::status::Status;
 
-/// Load the config (or the embedded default) and lock its state dir.
-fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
-    let config = match config::discover(cli.config.as_deref()) {
+/// The config, or the embedded default.
+fn load_config(cli: &Cli) -> Result<Config, u8> {
+    match config::discover(cli.config.as_deref()) {
         Some(path) => config::load(&path).map_err(|e| {
             eprintln!("{e}");
             3
-        })?,
-        None => config::embedded(),
-    };
+        }),
+        None => Ok(config::embedded()),
+    }
+}
+
+/// Load the config and lock its state dir, to edit the state.
+fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
+    let config = load_config(cli)?;
     let store = Store::open(
         &config.settings.state_dir,
         Instant::now() + config.settings.deadline,
@@ -29,6 +36,12 @@ fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
         eprintln!("healthcheck: {e}");
         3
     })?;
+    let state = load(&store)?;
+    Ok((config, store, state))
+}
+
+/// The state in `store`; a broken file is said (and, when locked, moved aside).
+fn load(store: &Store) -> Result<State, u8> {
     let loaded = store.load(jiff::Timestamp::now());
     if let Some(v) = loaded.newer_version {
         eprintln!(
@@ -39,7 +52,7 @@ fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
     if let Some(message) = loaded.quarantined {
         eprintln!("healthcheck: {message}");
     }
-    Ok((config, store, loaded.state))
+    Ok(loaded.state)
 }
 
 fn save(store: &Store, state: &State) -> u8 {
@@ -89,8 +102,12 @@ struct SilenceHistory {
 }
 
 pub fn history(cli: &Cli) -> u8 {
-    let (config, _store, state) = match open(cli) {
-        Ok(x) => x,
+    let config = match load_config(cli) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let state = match load(&Store::read_only(&config.settings.state_dir)) {
+        Ok(s) => s,
         Err(code) => return code,
     };
     let now = jiff::Timestamp::now();
