@@ -411,3 +411,72 @@ fn a_restart_stops_the_whole_process_group_it_started() {
         "the old copy's helper outlived it"
     );
 }
+
+/// `python3 systemctl3.py` from the venv `scripts/test` makes.
+fn systemctl() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let venv = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/venv/bin"));
+    let script = std::env::var_os("HEALTHCHECK_TEST_SYSTEMCTL")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| venv.join("systemctl3.py"));
+    let python = std::env::var_os("HEALTHCHECK_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| venv.join("python3"));
+    (script.exists() && python.exists()).then_some((python, script))
+}
+
+#[test]
+fn a_systemd_restart_is_verified_against_the_new_instance() {
+    let Some((python, script)) = systemctl() else {
+        crate::harness::missing(
+            "docker-systemctl-replacement",
+            "run scripts/test, which installs it into target/venv",
+        );
+        return;
+    };
+    let env = Env::new();
+    let bot = crate::harness::Bot::new(&env, "unit");
+    let root = env.path("root");
+    env.write(
+        "root/etc/systemd/system/bot.service",
+        &format!(
+            "[Unit]\nDescription=test bot\n[Service]\nExecStart=/bin/sh {}\n[Install]\nWantedBy=multi-user.target\n",
+            bot.script.display()
+        ),
+    );
+    let prefix = [
+        python.display().to_string(),
+        script.display().to_string(),
+        format!("--root={}", root.display()),
+    ];
+    let started = Command::new(&prefix[0])
+        .args(&prefix[1..])
+        .args(["start", "bot.service"])
+        .status()
+        .unwrap();
+    assert!(started.success());
+    wait_for_lines(&bot.starts, 1);
+    let old_pid = bot.pids()[0];
+    // The unit is active all along: only its identity tells the restart happened.
+    env.config(&format!(
+        "[settings]\nstate_dir = \"{}\"\nsystemctl = {:?}\n\n[[service]]\nname = \"bot\"\nsystemd = \"bot.service\"\ngrace = \"0s\"\ncooldown = \"0s\"\nverify = \"10s\"\n\n\
+         [[check]]\nname = \"bot-output\"\ntype = \"file\"\npath = \"{}\"\nrestart = \"bot\"\n",
+        env.path("state").display(),
+        prefix,
+        env.path("never-written").display()
+    ));
+    let run = env.run(&["--no-alert", "--format", "json"]);
+    let json = run.json();
+    let action = &json["actions"][0];
+    assert_eq!(action["outcome"], "ok", "{json:#}\n{}", run.stderr);
+    let detail = action["detail"].as_str().unwrap();
+    let new_pid = bot.pids()[0];
+    assert_ne!(old_pid, new_pid);
+    assert!(
+        detail.contains(&format!("it is active (MainPID {old_pid} -> ")),
+        "{detail}"
+    );
+    let _ = Command::new(&prefix[0])
+        .args(&prefix[1..])
+        .args(["stop", "bot.service"])
+        .status();
+}
