@@ -480,3 +480,52 @@ fn a_systemd_restart_is_verified_against_the_new_instance() {
         .args(["stop", "bot.service"])
         .status();
 }
+
+#[test]
+fn unit_and_container_names_that_are_not_names_run_nothing_and_exit_3() {
+    let env = Env::new();
+    let calls = env.path("calls");
+    let recorder = format!(
+        "[\"sh\", \"-c\", \"echo \\\"$@\\\" >> {}\", \"sh\"]",
+        calls.display()
+    );
+    for (manager, check) in [
+        (
+            "systemd = \"-H host\"",
+            "type = \"systemd\"\nunit = \"bot.service\"",
+        ),
+        (
+            "systemd = \"a;reboot\"",
+            "type = \"systemd\"\nunit = \"bot.service\"",
+        ),
+        (
+            "docker = \"eth collector\"",
+            "type = \"docker\"\ncontainer = \"eth-collector\"",
+        ),
+        (
+            "systemd = \"bot.service\"",
+            "type = \"docker\"\ncontainer = \"eth collector\"",
+        ),
+    ] {
+        env.config(&format!(
+            "[settings]\nstate_dir = \"{}\"\nsystemctl = {recorder}\ndocker = {recorder}\n\n\
+             [[service]]\nname = \"bot\"\n{manager}\n\n\
+             [[check]]\nname = \"bot\"\n{check}\nrestart = \"bot\"\n\n\
+             [[check]]\nname = \"touch\"\ntype = \"command\"\ncommand = [\"sh\", \"-c\", \"echo check >> {}\"]\n",
+            env.path("state").display(),
+            calls.display()
+        ));
+        let run = env.run(&["--no-alert"]);
+        assert_eq!(
+            run.code, 3,
+            "{manager} / {check}: {}{}",
+            run.stdout, run.stderr
+        );
+        assert!(run.stderr.contains("invalid"), "{}", run.stderr);
+        assert!(
+            !calls.exists(),
+            "{manager} / {check}: something ran: {:?}",
+            std::fs::read_to_string(&calls)
+        );
+    }
+}
