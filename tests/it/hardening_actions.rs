@@ -529,3 +529,173 @@ fn unit_and_container_names_that_are_not_names_run_nothing_and_exit_3() {
         );
     }
 }
+
+/// libfaketime's preload library (Debian package `faketime`), if installed.
+fn libfaketime() -> Option<std::path::PathBuf> {
+    std::fs::read_dir("/usr/lib")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("faketime/libfaketime.so.1"))
+        .chain([std::path::PathBuf::from(
+            "/usr/lib/faketime/libfaketime.so.1",
+        )])
+        .find(|p| p.exists())
+}
+
+/// One run with the wall clock starting at `at` ("2026-12-01 10:00:00");
+/// the monotonic clock stays real, so timeouts still work.
+fn run_at(env: &Env, lib: &std::path::Path, at: &str, args: &[&str]) -> crate::harness::Run {
+    let out = env
+        .cmd()
+        .env("LD_PRELOAD", lib)
+        .env("FAKETIME", format!("@{at}"))
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .args(args)
+        .output()
+        .unwrap();
+    crate::harness::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A bot that a process check watches and a process manager restarts.
+fn dying_bot_config(env: &Env, bot: &crate::harness::Bot, max_restarts: u32) {
+    env.config(&format!(
+        "[[service]]\nname = \"bot\"\nprocess = {{ match = '{pattern}', start = [\"sh\", \"{script}\"] }}\nverify = \"300ms\"\n\
+         max_restarts = {max_restarts}\nwindow = \"1h\"\ncooldown = \"0s\"\ngrace = \"0s\"\n\n\
+         [[check]]\nname = \"bot-running\"\ntype = \"process\"\nmatch = '{pattern}'\nrestart = \"bot\"\n",
+        pattern = bot.pattern(),
+        script = bot.script.display(),
+    ));
+}
+
+/// (action outcomes, suspension notes) of one JSON run.
+fn outcomes_and_suspensions(run: &crate::harness::Run) -> (Vec<String>, usize) {
+    let json = run.json();
+    let outcomes = json["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap().to_string())
+        .collect();
+    let suspensions = json["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| {
+            n["message"]
+                .as_str()
+                .unwrap()
+                .contains("manual intervention required")
+        })
+        .count();
+    (outcomes, suspensions)
+}
+
+#[test]
+fn the_wall_clock_healthcheck_uses_follows_libfaketime() {
+    let Some(lib) = libfaketime() else {
+        crate::harness::missing(
+            "libfaketime",
+            "apt-get install faketime (scripts/test does it)",
+        );
+        return;
+    };
+    let env = Env::new();
+    env.config("[[check]]\nname = \"m\"\ntype = \"memory\"\n");
+    let run = run_at(&env, &lib, "2026-12-01 10:00:00", &["--format", "json"]);
+    let started = run.json()["started_at"].as_str().unwrap().to_string();
+    assert!(started.starts_with("2026-12-01T10:00:0"), "{started}");
+}
+
+#[test]
+fn a_service_that_dies_every_minute_for_an_hour_gets_max_restarts_and_one_suspension() {
+    let Some(lib) = libfaketime() else {
+        crate::harness::missing(
+            "libfaketime",
+            "apt-get install faketime (scripts/test does it)",
+        );
+        return;
+    };
+    let env = Env::new();
+    let bot = crate::harness::Bot::new(&env, "dying");
+    dying_bot_config(&env, &bot, 3);
+    let mut restarts = 0;
+    let mut suspensions = 0;
+    for minute in 0..60 {
+        let at = format!("2026-12-01 10:{minute:02}:00");
+        let run = run_at(&env, &lib, &at, &["--no-alert", "--format", "json"]);
+        let (outcomes, suspended) = outcomes_and_suspensions(&run);
+        restarts += outcomes.iter().filter(|o| *o == "ok").count();
+        suspensions += suspended;
+        assert!(!run.stderr.contains("panicked"), "{at}: {}", run.stderr);
+        bot.kill();
+    }
+    assert_eq!(restarts, 3, "restarts in the hour");
+    assert_eq!(bot.starts(), 3, "starts in the hour");
+    assert_eq!(suspensions, 1, "suspension events in the hour");
+    // The hour is over: the oldest restart left the window.
+    let run = run_at(
+        &env,
+        &lib,
+        "2026-12-01 11:00:30",
+        &["--no-alert", "--format", "json"],
+    );
+    assert_eq!(outcomes_and_suspensions(&run).0, ["ok"], "{}", run.stdout);
+}
+
+#[test]
+fn a_clock_stepped_back_then_forward_makes_no_restart_burst_and_no_negative_durations() {
+    let Some(lib) = libfaketime() else {
+        crate::harness::missing(
+            "libfaketime",
+            "apt-get install faketime (scripts/test does it)",
+        );
+        return;
+    };
+    let env = Env::new();
+    let bot = crate::harness::Bot::new(&env, "stepped");
+    dying_bot_config(&env, &bot, 2);
+    let negative = regex::Regex::new(r"-\d+(\.\d+)?\s?(ms|s|m|h|d)\b|for -|in -").unwrap();
+    let mut seen = Vec::new();
+    for at in [
+        "2026-12-01 10:00:00",
+        "2026-12-01 10:01:00",
+        "2026-12-01 10:02:00",
+        // Back one hour: the restarts at 10:00 and 10:01 lie in the future.
+        "2026-12-01 09:03:00",
+        "2026-12-01 09:04:00",
+        // Forward three hours.
+        "2026-12-01 12:05:00",
+        "2026-12-01 12:06:00",
+        "2026-12-01 12:07:00",
+    ] {
+        let run = run_at(&env, &lib, at, &["--no-alert", "--format", "json"]);
+        let (outcomes, _) = outcomes_and_suspensions(&run);
+        seen.push(outcomes.join(","));
+        let text = run_at(&env, &lib, at, &["--no-restart"]);
+        let history = run_at(&env, &lib, at, &["history"]);
+        for out in [&run.stdout, &text.stdout, &history.stdout] {
+            assert!(!negative.is_match(out), "{at}: a negative duration:\n{out}");
+        }
+        bot.kill();
+    }
+    assert_eq!(
+        seen,
+        [
+            "ok",
+            "ok",
+            "suspended",
+            // Stepped back: the window still holds both restarts.
+            "suspended",
+            "suspended",
+            // Three hours on, the window is over: two restarts again, no more.
+            "ok",
+            "ok",
+            "suspended",
+        ]
+    );
+    assert_eq!(bot.starts(), 4);
+}
