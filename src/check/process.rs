@@ -192,7 +192,11 @@ impl Probe for ProcessCheck {
             .clone()
             .and_then(|m| serde_json::from_value::<CpuSample>(m).ok());
         let cpu = before.and_then(|b| cpu_percent(&b, &sample));
-        let outcome = self.judge(&what, &found, cpu);
+        let mut outcome = self.judge(&what, &found, cpu);
+        // Found, but the count may be short: say so.
+        if let Some(why) = blind {
+            outcome.message = format!("{}; the count may be low: {why}", outcome.message);
+        }
         Ok(outcome.remember(serde_json::to_value(sample)?))
     }
 }

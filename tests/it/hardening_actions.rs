@@ -699,3 +699,45 @@ fn a_clock_stepped_back_then_forward_makes_no_restart_burst_and_no_negative_dura
     );
     assert_eq!(bot.starts(), 4);
 }
+
+#[test]
+fn a_visible_match_under_hidepid_is_ok_and_says_the_count_may_be_low() {
+    if !hidepid_works() {
+        crate::harness::missing(
+            "root with unshare and setpriv",
+            "the test mounts a procfs with hidepid and runs as uid 65534",
+        );
+        return;
+    }
+    let env = Env::new();
+    let line = format!("sleep 3599.{}", std::process::id());
+    let _cleanup = KillOnDrop(vec![line.clone()]);
+    let mut own = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(line.split(' '))
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pids_of(&line).is_empty() {
+        assert!(std::time::Instant::now() < until, "{line} did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    env.config(&format!(
+        "[[check]]\nname = \"mine\"\ntype = \"process\"\nmatch = '^{}$'\n",
+        regex::escape(&line)
+    ));
+    give_to_nobody(env.dir.path());
+    let run = as_nobody_with_hidepid(&env, "noaccess", &["--format", "json"]);
+    let _ = own.kill();
+    let _ = own.wait();
+    let json = run.json();
+    let check = &json["checks"][0];
+    assert_eq!(check["status"], "ok", "{json:#}\n{}", run.stderr);
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("the count may be low"),
+        "{json:#}"
+    );
+}
