@@ -94,12 +94,16 @@ fn stop(pids: &[u32], ctx: &Ctx) -> Result<usize, String> {
 }
 
 /// What to signal for a matched pid: its whole group (as a negative pid)
-/// when it leads one, else the process alone.
+/// when it leads one that is not ours, else the process alone.
 fn target(pid: u32) -> Option<libc::pid_t> {
     let pid = libc::pid_t::try_from(pid).ok()?;
-    // SAFETY: getpgid only reads the process's group id.
-    let group = unsafe { libc::getpgid(pid) };
-    Some(if group == pid { -pid } else { pid })
+    // SAFETY: getpgid and getpgrp only read process group ids.
+    let (group, ours) = unsafe { (libc::getpgid(pid), libc::getpgrp()) };
+    Some(if group == pid && group != ours {
+        -pid
+    } else {
+        pid
+    })
 }
 
 /// Send `sig` to a pid, or to a group as a negative pid (0 only asks
