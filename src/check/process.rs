@@ -426,6 +426,13 @@ impl Table {
                 Err(_) => unreadable.push(pid),
             }
         }
+        // Every real process table lists the process reading it.
+        if !lines.iter().any(|(pid, _)| *pid == std::process::id()) {
+            return Err(anyhow!(
+                "/proc does not list healthcheck itself (pid {}): it is not this system's process table",
+                std::process::id()
+            ));
+        }
         let mut why = Vec::new();
         if let Some(hidden) = hidden_by_mount() {
             why.push(hidden);

@@ -741,3 +741,42 @@ fn a_visible_match_under_hidepid_is_ok_and_says_the_count_may_be_low() {
         "{json:#}"
     );
 }
+
+#[test]
+fn an_empty_proc_is_unknown_not_a_dead_process() {
+    // A tmpfs over /proc in a mount namespace: nothing to see at all.
+    let probe = Command::new("unshare")
+        .args(["-rm", "sh", "-c", "mount -t tmpfs tmpfs /proc && true"])
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        crate::harness::missing("unshare -rm", "the test mounts a tmpfs over /proc");
+        return;
+    }
+    let env = Env::new();
+    env.config("[[check]]\nname = \"bot\"\ntype = \"process\"\nmatch = 'python.*main.py'\n");
+    let out = Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            "mount -t tmpfs tmpfs /proc && exec \"$@\"",
+            "sh",
+        ])
+        .arg(env!("CARGO_BIN_EXE_healthcheck"))
+        .args(["--no-alert", "--format", "json"])
+        .current_dir(env.dir.path())
+        .env("HOME", env.dir.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(json["checks"][0]["status"], "unknown", "{json:#}");
+    assert!(
+        json["checks"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not this system's process table"),
+        "{json:#}"
+    );
+}
