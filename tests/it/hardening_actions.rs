@@ -780,3 +780,37 @@ fn an_empty_proc_is_unknown_not_a_dead_process() {
         "{json:#}"
     );
 }
+
+#[test]
+fn a_pidfile_process_hidden_by_hidepid_is_unknown_not_dead() {
+    if !hidepid_works() {
+        crate::harness::missing(
+            "root with unshare and setpriv",
+            "the test mounts a procfs with hidepid and runs as uid 65534",
+        );
+        return;
+    }
+    let env = Env::new();
+    let bot = crate::harness::Bot::new(&env, "bot");
+    let pid = bot.start();
+    env.write("bot.pid", &format!("{pid}\n"));
+    env.config(&format!(
+        "[[check]]\nname = \"bot\"\ntype = \"process\"\npidfile = \"{}\"\n",
+        env.path("bot.pid").display()
+    ));
+    give_to_nobody(env.dir.path());
+    let run = as_nobody_with_hidepid(&env, "invisible", &["--format", "json"]);
+    let json = run.json();
+    assert_eq!(
+        json["checks"][0]["status"], "unknown",
+        "{json:#}\n{}",
+        run.stderr
+    );
+    assert!(
+        json["checks"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be read"),
+        "{json:#}"
+    );
+}
