@@ -65,13 +65,17 @@ pub fn restart(unit: &str, verify: Duration, ctx: &Ctx) -> Result<String, String
     }
 }
 
-/// The unit's identity properties as `systemctl show` reports them.
+/// The unit's identity properties as `systemctl show` reports them; none
+/// when `show` fails (the state is then taken as it is).
 fn identity(unit: &str, ctx: &Ctx) -> Result<Identity, String> {
     let property = format!("--property={}", IDENTITY.join(","));
-    let out = ctx.run_ok(&argv(
+    let out = ctx.run(&argv(
         &ctx.settings.systemctl,
         &["show", &property, "--", unit],
     ))?;
+    if out.code != Some(0) {
+        return Ok(Identity::new());
+    }
     Ok(parse_identity(&String::from_utf8_lossy(&out.stdout)))
 }
 
