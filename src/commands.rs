@@ -5,6 +5,7 @@ use std::io::Write;
 use crate::cli::{Cli, InitArgs};
 use crate::config;
 use crate::notify;
+use crate::out;
 
 /// Starter configs for `init --preset`.
 const PRESETS: &[(&str, &str)] = &[
@@ -33,18 +34,22 @@ pub fn validate(cli: &Cli) -> u8 {
     match config::discover(cli.config.as_deref()) {
         None => {
             let c = config::embedded();
-            println!(
+            out::line(&format!(
                 "no config file found; the embedded default is valid ({} checks)",
                 c.checks.len()
-            );
+            ));
             0
         }
         Some(path) => match config::load(&path) {
             Ok(c) => {
                 for w in &c.warnings {
-                    println!("warning: {w}");
+                    out::line(&format!("warning: {w}"));
                 }
-                println!("{}: valid ({} checks)", path.display(), c.checks.len());
+                out::line(&format!(
+                    "{}: valid ({} checks)",
+                    path.display(),
+                    c.checks.len()
+                ));
                 0
             }
             Err(errors) => {
@@ -79,12 +84,12 @@ pub fn init(args: &InitArgs) -> u8 {
         .and_then(|mut f| f.write_all(text.as_bytes()));
     match written {
         Ok(()) => {
-            println!(
+            out::line(&format!(
                 "wrote {} (preset {}); check it with: healthcheck validate -c {}",
                 args.path.display(),
                 args.preset,
                 args.path.display()
-            );
+            ));
             0
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -151,15 +156,15 @@ pub fn test_alert(cli: &Cli, only: Option<&str>) -> u8 {
             tries: notify::http::MAX_ATTEMPTS,
         };
         match alert.channel.deliver(&digest, budget) {
-            Ok(()) => println!("{} ({}): delivered", alert.name, alert.kind),
+            Ok(()) => out::line(&format!("{} ({}): delivered", alert.name, alert.kind)),
             Err(f) => {
                 failed += 1;
-                println!(
+                out::line(&format!(
                     "{} ({}): NOT delivered: {}",
                     alert.name,
                     alert.kind,
                     crate::config::secret::redact(&f.message)
-                );
+                ));
             }
         }
     }
@@ -169,7 +174,10 @@ pub fn test_alert(cli: &Cli, only: Option<&str>) -> u8 {
 pub fn completions(shell: clap_complete::Shell) -> u8 {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "healthcheck", &mut std::io::stdout());
+    // Generated into memory: clap_complete panics when its writer fails.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "healthcheck", &mut script);
+    out::bytes(&script);
     0
 }
 

@@ -148,6 +148,12 @@ pub struct Plan {
 const RUN_MAX: u32 = 3;
 const RUN_WINDOW: Duration = Duration::from_secs(3600);
 const RUN_COOLDOWN: Duration = Duration::from_secs(120);
+const RUN_BUDGET: Budget = Budget {
+    max: RUN_MAX,
+    window: RUN_WINDOW,
+    cooldown: RUN_COOLDOWN,
+    grace: Duration::ZERO,
+};
 
 /// The flapping rule looks at this many runs; this many status changes
 /// among them make a check flap (SPEC 9).
@@ -281,7 +287,10 @@ pub fn update_check(
         status: judged.status,
         since,
         consecutive,
-        runs: before.map(|b| b.runs.clone()).unwrap_or_default(),
+        // Only the recovery commands inside their budget's window matter.
+        runs: before
+            .map(|b| RUN_BUDGET.recent(&b.runs, now))
+            .unwrap_or_default(),
         notified: before.and_then(|b| b.notified),
         history,
         flapping: before.is_some_and(|b| b.flapping),
@@ -399,13 +408,7 @@ pub fn decide(
             .get(&ran[i].name)
             .map(|c| c.runs.as_slice())
             .unwrap_or_default();
-        let budget = Budget {
-            max: RUN_MAX,
-            window: RUN_WINDOW,
-            cooldown: RUN_COOLDOWN,
-            grace: Duration::ZERO,
-        };
-        let (decision, reason) = budget.decide(
+        let (decision, reason) = RUN_BUDGET.decide(
             history,
             upstream_down(i),
             prev.reset_at,
@@ -1279,6 +1282,43 @@ mod tests {
             GO,
         );
         assert_eq!(plan.actions[0].decision, Decision::Suspended);
+    }
+
+    #[test]
+    fn recovery_command_times_are_pruned_to_their_window() {
+        let c = load_str(
+            "t.toml",
+            "[[check]]\nname = \"token\"\ntype = \"memory\"\nrun = [\"refresh-token\"]\n",
+        )
+        .unwrap();
+        let ran: Vec<&CheckSpec> = c.checks.iter().collect();
+        let mut prev = decide(
+            &c,
+            &ran,
+            &[judged_as(Status::Ok)],
+            &State::default(),
+            t("2026-11-22T05:00:00Z"),
+            GO,
+        )
+        .next_state;
+        prev.checks.get_mut("token").unwrap().runs = vec![
+            t("2026-11-20T05:00:00Z"),
+            t("2026-11-22T04:30:00Z"),
+            t("2026-11-22T05:10:00Z"),
+        ];
+        let plan = decide(
+            &c,
+            &ran,
+            &[judged_as(Status::Ok)],
+            &prev,
+            t("2026-11-22T05:00:00Z"),
+            GO,
+        );
+        // Two days old: gone. A future time (clock stepped back): now.
+        assert_eq!(
+            plan.next_state.checks["token"].runs,
+            [t("2026-11-22T04:30:00Z"), t("2026-11-22T05:00:00Z")]
+        );
     }
 
     // Alert events, with a fixed clock: one problem message, reminders,

@@ -10,6 +10,7 @@ pub mod config; // TOML -> validated Config; secrets
 pub mod decide; // the rules, pure
 pub mod manage; // history, reset, silence, unsilence
 pub mod notify; // alert digests, channels, delivery
+pub mod out; // stdout that a closed pipe ends quietly
 pub mod ping; // the dead man's switch
 pub mod proc; // child processes: argv, own process group, timeout
 pub mod report; // text, JSON, Nagios
@@ -26,7 +27,7 @@ pub fn run(cli: Cli) -> u8 {
     let log = Log {
         verbosity: cli.verbose,
     };
-    match &cli.command {
+    let code = match &cli.command {
         None => run::run(&cli, &cli.run, &log),
         Some(Command::Run(args)) => run::run(&cli, args, &log),
         Some(Command::Validate) => commands::validate(&cli),
@@ -37,7 +38,8 @@ pub fn run(cli: Cli) -> u8 {
         Some(Command::Reset(target)) => manage::reset(&cli, target),
         Some(Command::Silence(args)) => manage::silence(&cli, args),
         Some(Command::Unsilence(target)) => manage::unsilence(&cli, target),
-    }
+    };
+    out::exit_code(code)
 }
 
 /// `-v` logging to stderr, redacted like everything else.

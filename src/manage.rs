@@ -1,6 +1,8 @@
 //! The subcommands that read or edit the state by hand: `history`,
-//! `reset`, `silence`, `unsilence`. They take the same lock as a run and
-//! replace the state file atomically, like a run does.
+//! `reset`, `silence`, `unsilence`. Those that edit take the same lock as
+//! a run and replace the state file atomically, like a run does. `history`
+//! only reads: it takes no lock (it never waits for a run) and never moves
+//! a broken state file aside.
 
 use std::time::Instant;
 
@@ -8,18 +10,24 @@ use serde::Serialize;
 
 use crate::cli::{Cli, Format, SilenceArgs, TargetArgs};
 use crate::config::{self, Config};
+use crate::out;
 use crate::state::{ALL, Silence, State, Store};
 use crate::status::Status;
 
-/// Load the config (or the embedded default) and lock its state dir.
-fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
-    let config = match config::discover(cli.config.as_deref()) {
+/// The config, or the embedded default.
+fn load_config(cli: &Cli) -> Result<Config, u8> {
+    match config::discover(cli.config.as_deref()) {
         Some(path) => config::load(&path).map_err(|e| {
             eprintln!("{e}");
             3
-        })?,
-        None => config::embedded(),
-    };
+        }),
+        None => Ok(config::embedded()),
+    }
+}
+
+/// Load the config and lock its state dir, to edit the state.
+fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
+    let config = load_config(cli)?;
     let store = Store::open(
         &config.settings.state_dir,
         Instant::now() + config.settings.deadline,
@@ -28,6 +36,12 @@ fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
         eprintln!("healthcheck: {e}");
         3
     })?;
+    let state = load(&store)?;
+    Ok((config, store, state))
+}
+
+/// The state in `store`; a broken file is said (and, when locked, moved aside).
+fn load(store: &Store) -> Result<State, u8> {
     let loaded = store.load(jiff::Timestamp::now());
     if let Some(v) = loaded.newer_version {
         eprintln!(
@@ -38,7 +52,7 @@ fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
     if let Some(message) = loaded.quarantined {
         eprintln!("healthcheck: {message}");
     }
-    Ok((config, store, loaded.state))
+    Ok(loaded.state)
 }
 
 fn save(store: &Store, state: &State) -> u8 {
@@ -88,8 +102,12 @@ struct SilenceHistory {
 }
 
 pub fn history(cli: &Cli) -> u8 {
-    let (config, _store, state) = match open(cli) {
-        Ok(x) => x,
+    let config = match load_config(cli) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let state = match load(&Store::read_only(&config.settings.state_dir)) {
+        Ok(s) => s,
         Err(code) => return code,
     };
     let now = jiff::Timestamp::now();
@@ -109,7 +127,8 @@ pub fn history(cli: &Cli) -> u8 {
                 })
                 .unwrap_or_default();
             let suspended_until = (restarts.len() as u32 >= s.max_restarts)
-                .then(|| restarts.iter().min().copied().unwrap_or(now) + s.window);
+                .then(|| restarts.iter().min().copied().unwrap_or(now))
+                .and_then(|oldest| oldest.checked_add(s.window).ok());
             ServiceHistory {
                 name: s.name.clone(),
                 manager: s.manager.kind(),
@@ -146,12 +165,9 @@ pub fn history(cli: &Cli) -> u8 {
         silences,
     };
     if cli.format == Format::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&h).expect("history serializes")
-        );
+        out::line(&serde_json::to_string_pretty(&h).expect("history serializes"));
     } else {
-        print!("{}", render(&h));
+        out::print(&render(&h));
     }
     0
 }
@@ -233,12 +249,14 @@ pub fn reset(cli: &Cli, target: &TargetArgs) -> u8 {
                 return 3;
             }
             state.services.remove(name);
-            println!("reset {name}: restart history and suspension cleared");
+            out::line(&format!(
+                "reset {name}: restart history and suspension cleared"
+            ));
         }
         None => {
             state.services.clear();
             state.reset_at = None;
-            println!("reset all services: restart histories and suspensions cleared");
+            out::line("reset all services: restart histories and suspensions cleared");
         }
     }
     save(&store, &state)
@@ -260,7 +278,10 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
         Ok(k) => k,
         Err(code) => return code,
     };
-    let until = jiff::Timestamp::now() + duration;
+    let Ok(until) = jiff::Timestamp::now().checked_add(duration) else {
+        eprintln!("healthcheck: --for: {} is too long", args.duration);
+        return 3;
+    };
     state.silences.insert(
         key.clone(),
         Silence {
@@ -268,7 +289,7 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
             reason: args.reason.clone(),
         },
     );
-    println!(
+    out::line(&format!(
         "silenced {} until {}",
         if key == ALL {
             "all checks"
@@ -276,7 +297,7 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
             key.as_str()
         },
         until.strftime("%Y-%m-%d %H:%M UTC")
-    );
+    ));
     save(&store, &state)
 }
 
@@ -294,14 +315,14 @@ pub fn unsilence(cli: &Cli, target: &TargetArgs) -> u8 {
     } else {
         state.silences.remove(&key);
     }
-    println!(
+    out::line(&format!(
         "unsilenced {}",
         if key == ALL {
             "all checks"
         } else {
             key.as_str()
         }
-    );
+    ));
     save(&store, &state)
 }
 

@@ -151,7 +151,8 @@ impl<'a> Job<'a> {
     }
 
     fn watch(&self, child: &mut Child, start: Instant) -> io::Result<Output> {
-        let deadline = start + self.timeout;
+        // No timeout is so long that it overflows the clock: `None` never ends.
+        let deadline = start.checked_add(self.timeout);
         let mut feed = Feed::new(
             child.stdin.take().map(OwnedFd::from),
             self.stdin.unwrap_or_default(),
@@ -175,14 +176,15 @@ impl<'a> Job<'a> {
                 ));
             }
             let now = Instant::now();
-            if now >= deadline {
+            if deadline.is_some_and(|d| now >= d) {
                 kill_group(child);
                 let status = reap(child);
                 out.read_available();
                 err.read_available();
                 return Ok(output(child.id(), status, out, err, true, start.elapsed()));
             }
-            wait_for_pipes(&feed, &out, &err, tick.min(deadline - now))?;
+            let wait = deadline.map_or(tick, |d| tick.min(d - now));
+            wait_for_pipes(&feed, &out, &err, wait)?;
             feed.write_available();
             out.read_available();
             err.read_available();

@@ -84,6 +84,16 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         Some(Store::read_only(&settings.state_dir))
     } else {
         match Store::open(&settings.state_dir, deadline) {
+            // Got the lock with less than half the deadline left: the checks
+            // would time out and be announced UNKNOWN. Say so once, run none.
+            Ok(_) if deadline.saturating_duration_since(Instant::now()) < settings.deadline / 2 => {
+                eprintln!(
+                    "healthcheck: got the lock only after {:.1}s (another run held it); too little of the {} deadline is left to run the checks, so this run runs none",
+                    started.elapsed().as_secs_f64(),
+                    config::show_duration(settings.deadline)
+                );
+                return 3;
+            }
             Ok(s) => Some(s),
             Err(OpenError::Busy) => {
                 eprintln!("healthcheck: {}", OpenError::Busy);
@@ -544,7 +554,7 @@ fn print(format: Format, args: &RunArgs, verbosity: u8, report: &Report) {
         Format::Nagios => report::nagios::render(report),
         Format::Text => text::render(report, &text::Style::detect(args.quiet, verbosity > 0)),
     };
-    print!("{}", config::secret::redact(&out));
+    crate::out::print(&config::secret::redact(&out));
 }
 
 /// The config file, or the embedded default when none is found. On an

@@ -32,6 +32,13 @@ impl Ctx<'_> {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
+    /// `wait` from now, but never past the deadline (and never an overflow).
+    fn until(&self, wait: Duration) -> Instant {
+        Instant::now()
+            .checked_add(wait)
+            .map_or(self.deadline, |t| t.min(self.deadline))
+    }
+
     /// Run one child to completion (or its timeout); `Err` says why it failed.
     fn run(&self, argv: &[String]) -> Result<proc::Output, String> {
         let timeout = self.remaining().min(STEP_TIMEOUT);
@@ -74,12 +81,12 @@ impl Ctx<'_> {
         verify: Duration,
         mut probe: impl FnMut() -> Result<bool, String>,
     ) -> Result<(), String> {
-        let until = (Instant::now() + verify).min(self.deadline);
+        let until = self.until(verify);
         loop {
             if probe()? {
                 return Ok(());
             }
-            if Instant::now() + POLL > until {
+            if until.saturating_duration_since(Instant::now()) < POLL {
                 return Err(format!("not up after {}s", verify.as_secs()));
             }
             std::thread::sleep(POLL);

@@ -2,6 +2,12 @@
 //! docker): SIGTERM every match, wait up to 5 s, SIGKILL the rest, start it
 //! again detached (its own session, stdin null, output appended to its
 //! log), and check that it stays alive until `verify`.
+//!
+//! A match that leads its own process group (every copy started here does:
+//! it gets a session of its own) is signalled as a group, so that what it
+//! started (a wrapper's python, a shell's sleep) goes with it. What it must
+//! not do: start a copy while one may still run. A process table it cannot
+//! fully see, or a match it may not signal, ends the restart as failed.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,11 +30,11 @@ pub fn restart(
     verify: Duration,
     ctx: &Ctx,
 ) -> Result<String, String> {
-    let old = matching_pids(pattern).map_err(|e| format!("cannot list processes: {e}"))?;
-    let killed = stop(&old, ctx);
+    let old = matching_pids(pattern).map_err(|e| format!("not restarting: {e}"))?;
+    let killed = stop(&old, ctx)?;
     let mut child = spawn_detached(start, cwd, log)?;
     let pid = child.id();
-    let until = (Instant::now() + verify).min(ctx.deadline);
+    let until = ctx.until(verify);
     while Instant::now() < until {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!(
@@ -51,37 +57,64 @@ pub fn restart(
 }
 
 /// SIGTERM (and SIGCONT, so that a stopped process can act on it, as
-/// systemd does), wait, SIGKILL. Returns how many needed SIGKILL.
-fn stop(pids: &[u32], ctx: &Ctx) -> usize {
-    for pid in pids {
-        signal(*pid, libc::SIGTERM);
-        signal(*pid, libc::SIGCONT);
+/// systemd does), wait, SIGKILL. Returns how many needed SIGKILL; `Err`
+/// when a match may not be signalled (another user's): it would live on.
+fn stop(pids: &[u32], ctx: &Ctx) -> Result<usize, String> {
+    let targets: Vec<libc::pid_t> = pids.iter().filter_map(|p| target(*p)).collect();
+    for t in &targets {
+        match signal(*t, libc::SIGTERM) {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                return Err(format!(
+                    "cannot stop pid {} ({e}): not starting a second copy",
+                    t.abs()
+                ));
+            }
+            _ => {
+                let _ = signal(*t, libc::SIGCONT);
+            }
+        }
     }
-    let until = (Instant::now() + TERM_WAIT).min(ctx.deadline);
-    let alive = |pids: &[u32]| {
-        pids.iter()
+    let until = ctx.until(TERM_WAIT);
+    let alive = |targets: &[libc::pid_t]| {
+        targets
+            .iter()
             .copied()
-            .filter(|p| signal(*p, 0))
+            .filter(|t| signal(*t, 0).is_ok())
             .collect::<Vec<_>>()
     };
-    let mut left = alive(pids);
+    let mut left = alive(&targets);
     while !left.is_empty() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(100));
         left = alive(&left);
     }
-    for pid in &left {
-        signal(*pid, libc::SIGKILL);
+    for t in &left {
+        let _ = signal(*t, libc::SIGKILL);
     }
-    left.len()
+    Ok(left.len())
 }
 
-/// Send `sig` (0 only asks whether it exists); true when delivered.
-fn signal(pid: u32, sig: i32) -> bool {
-    let Ok(pid) = i32::try_from(pid) else {
-        return false;
-    };
+/// What to signal for a matched pid: its whole group (as a negative pid)
+/// when it leads one that is not ours, else the process alone.
+fn target(pid: u32) -> Option<libc::pid_t> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: getpgid and getpgrp only read process group ids.
+    let (group, ours) = unsafe { (libc::getpgid(pid), libc::getpgrp()) };
+    Some(if group == pid && group != ours {
+        -pid
+    } else {
+        pid
+    })
+}
+
+/// Send `sig` to a pid, or to a group as a negative pid (0 only asks
+/// whether it still exists).
+fn signal(target: libc::pid_t, sig: i32) -> std::io::Result<()> {
     // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(pid, sig) == 0 }
+    if unsafe { libc::kill(target, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Start `argv` in its own session, so that it outlives this run and is

@@ -26,11 +26,8 @@ struct DockerCheck {
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let container = b.required("container", &raw.container)?.clone();
-    if container.is_empty() || container.starts_with('-') {
-        b.error(
-            "container",
-            format!("invalid container name \"{container}\""),
-        );
+    if let Some(why) = crate::config::service::container_name_problem(&container) {
+        b.error("container", why);
         return None;
     }
     Some(Box::new(DockerCheck {

@@ -135,14 +135,25 @@ fn cpu_percent(before: &CpuSample, after: &CpuSample) -> Option<f64> {
 impl Probe for ProcessCheck {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         let table = Table::read()?;
+        let mut blind = None;
         let (what, candidates) = match &self.target {
-            Target::Match(re) => (format!("/{}/", re.as_str()), table.matching(re)),
+            Target::Match(re) => {
+                let (pids, why) = table.matching(re)?;
+                blind = why;
+                (format!("/{}/", re.as_str()), pids)
+            }
             Target::Pidfile(path) => match std::fs::read_to_string(path) {
                 Ok(text) => match text
                     .split_whitespace()
                     .next()
                     .and_then(|t| t.parse::<u32>().ok())
                 {
+                    Some(pid) if table.stat(pid).is_none() && exists_unseen(pid) => {
+                        return Err(anyhow!(
+                            "pid {pid} from {} runs, but its /proc entry cannot be read: cannot tell whether it is alive",
+                            path.display()
+                        ));
+                    }
                     Some(pid) => (format!("pid {pid} from {}", path.display()), vec![pid]),
                     None => {
                         return Ok(Outcome::critical(format!(
@@ -161,6 +172,14 @@ impl Probe for ProcessCheck {
             },
         };
         let found = table.not_ours(candidates);
+        if found.is_empty() {
+            // Not seeing a process is not knowing it is gone.
+            if let Some(why) = &blind {
+                return Err(anyhow!(
+                    "no visible process matches {what}, but {why}: cannot rule out that one runs"
+                ));
+            }
+        }
         let sample = CpuSample {
             at: jiff::Timestamp::now().as_millisecond(),
             pids: found
@@ -173,7 +192,11 @@ impl Probe for ProcessCheck {
             .clone()
             .and_then(|m| serde_json::from_value::<CpuSample>(m).ok());
         let cpu = before.and_then(|b| cpu_percent(&b, &sample));
-        let outcome = self.judge(&what, &found, cpu);
+        let mut outcome = self.judge(&what, &found, cpu);
+        // Found, but the count may be short: say so.
+        if let Some(why) = blind {
+            outcome.message = format!("{}; the count may be low: {why}", outcome.message);
+        }
         Ok(outcome.remember(serde_json::to_value(sample)?))
     }
 }
@@ -268,9 +291,17 @@ fn list(pids: &[u32]) -> String {
 /// parents up from `parent`. `parents` caches what was looked up.
 /// The pids whose full command line matches `pattern`, healthcheck itself
 /// and its children excepted (the processes a restart must stop).
+/// When some processes cannot be seen, a match among them cannot be ruled
+/// out: that is an error, so that a restart never starts a second copy.
 pub fn matching_pids(pattern: &regex::Regex) -> anyhow::Result<Vec<u32>> {
     let table = Table::read()?;
-    let candidates = table.matching(pattern);
+    let (candidates, blind) = table.matching(pattern)?;
+    if let Some(why) = blind {
+        return Err(anyhow!(
+            "{why}: cannot rule out that /{}/ already runs",
+            pattern.as_str()
+        ));
+    }
     Ok(table
         .not_ours(candidates)
         .into_iter()
@@ -279,12 +310,17 @@ pub fn matching_pids(pattern: &regex::Regex) -> anyhow::Result<Vec<u32>> {
 }
 
 impl Table {
-    fn matching(&self, pattern: &regex::Regex) -> Vec<u32> {
-        self.command_lines()
+    /// The pids whose command line matches, and why some processes could
+    /// not be looked at, if any could not.
+    fn matching(&self, pattern: &regex::Regex) -> anyhow::Result<(Vec<u32>, Option<String>)> {
+        let listing = self.listing()?;
+        let pids = listing
+            .lines
             .into_iter()
             .filter(|(_, cmd)| pattern.is_match(cmd))
             .map(|(pid, _)| pid)
-            .collect()
+            .collect();
+        Ok((pids, listing.blind))
     }
 
     /// The candidates that still run, with their stat, without healthcheck
@@ -327,6 +363,23 @@ fn is_ours(table: &Table, parents: &mut HashMap<u32, u32>, pid: u32, parent: u32
     false
 }
 
+/// The command lines of the process table, and why it may be incomplete.
+struct Listing {
+    lines: Vec<(u32, String)>,
+    /// Why some processes could not be seen or read, when some could not.
+    blind: Option<String>,
+}
+
+/// `pid` runs, but we may not look at it (another user's process).
+fn exists_unseen(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only asks whether the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// The process table, read from /proc as it is asked.
 #[cfg(target_os = "linux")]
 struct Table {
@@ -352,31 +405,49 @@ impl Table {
 
     /// Every process with its command line, arguments joined by spaces. A
     /// process without one (kernel thread, zombie) goes by its name, as
-    /// `pgrep -f` does.
-    fn command_lines(&self) -> Vec<(u32, String)> {
-        let Ok(dir) = std::fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        dir.filter_map(|entry| {
-            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-            // A process may exit while we look: skip it.
-            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmd = if raw.is_empty() {
-                std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .ok()?
-                    .trim_end_matches('\n')
-                    .to_string()
-            } else {
-                let args: Vec<String> = raw
-                    .split(|b| *b == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect();
-                args.join(" ")
+    /// `pgrep -f` does. A process that exits while we look is skipped; one
+    /// we may not read (`hidepid`, another user's process under a hardened
+    /// kernel) makes the listing blind, and so does a /proc that hides
+    /// other users' processes altogether.
+    fn listing(&self) -> anyhow::Result<Listing> {
+        let dir = std::fs::read_dir("/proc").map_err(|e| anyhow!("cannot list /proc: {e}"))?;
+        let mut lines = Vec::new();
+        let mut unreadable = Vec::new();
+        for entry in dir {
+            let Some(pid) = entry
+                .ok()
+                .and_then(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            else {
+                continue;
             };
-            Some((pid, cmd))
+            match command_line(pid) {
+                Ok(cmd) => lines.push((pid, cmd)),
+                Err(e) if gone(&e) => {}
+                Err(_) => unreadable.push(pid),
+            }
+        }
+        // Every real process table lists the process reading it.
+        if !lines.iter().any(|(pid, _)| *pid == std::process::id()) {
+            return Err(anyhow!(
+                "/proc does not list healthcheck itself (pid {}): it is not this system's process table",
+                std::process::id()
+            ));
+        }
+        let mut why = Vec::new();
+        if let Some(hidden) = hidden_by_mount() {
+            why.push(hidden);
+        }
+        if !unreadable.is_empty() {
+            why.push(format!(
+                "the command lines of {} process(es) cannot be read (pids {})",
+                unreadable.len(),
+                list(&unreadable)
+            ));
+        }
+        Ok(Listing {
+            lines,
+            blind: (!why.is_empty()).then(|| why.join("; ")),
         })
-        .collect()
     }
 
     fn stat(&self, pid: u32) -> Option<Stat> {
@@ -386,6 +457,74 @@ impl Table {
             self.ticks_per_sec,
         )
     }
+}
+
+/// One process's command line, or its name when it has none.
+#[cfg(target_os = "linux")]
+fn command_line(pid: u32) -> std::io::Result<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline"))?;
+    if raw.is_empty() {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))?;
+        return Ok(comm.trim_end_matches('\n').to_string());
+    }
+    let args: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    Ok(args.join(" "))
+}
+
+/// The process exited while we looked (its /proc entry went away).
+#[cfg(target_os = "linux")]
+fn gone(e: &std::io::Error) -> bool {
+    e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Why /proc hides other users' processes from us, if it does: the /proc
+/// we see is mounted with `hidepid=invisible` (2) or `ptraceable` (4), and
+/// we are neither root nor in its `gid=` group. (`hidepid=noaccess` lists
+/// them but refuses their command lines: `listing` sees that itself.)
+#[cfg(target_os = "linux")]
+fn hidden_by_mount() -> Option<String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    // The last mount on /proc is the one on top, the one we read.
+    let options = mountinfo.lines().rev().find_map(|line| {
+        let (mount, fs) = line.split_once(" - ")?;
+        let mut fs = fs.split_whitespace();
+        let (kind, options) = (fs.next()?, fs.nth(1)?);
+        (mount.split_whitespace().nth(4)? == "/proc" && kind == "proc").then_some(options)
+    })?;
+    let option = |name: &str| {
+        options
+            .split(',')
+            .find_map(|o| o.strip_prefix(name)?.strip_prefix('='))
+    };
+    let hidepid = option("hidepid")?;
+    if !matches!(hidepid, "2" | "invisible" | "4" | "ptraceable") {
+        return None;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    let exempt = option("gid")
+        .and_then(|g| g.parse::<libc::gid_t>().ok())
+        .is_some_and(in_group);
+    (euid != 0 && !exempt).then(|| {
+        format!("/proc is mounted with hidepid={hidepid}, which hides other users' processes from uid {euid}")
+    })
+}
+
+/// Is `gid` our effective group or one of our supplementary groups?
+#[cfg(target_os = "linux")]
+fn in_group(gid: libc::gid_t) -> bool {
+    // SAFETY: getegid has no preconditions and cannot fail.
+    if unsafe { libc::getegid() } == gid {
+        return true;
+    }
+    let mut groups = vec![0 as libc::gid_t; 256];
+    // SAFETY: `groups` has room for the 256 entries getgroups may write.
+    let n = unsafe { libc::getgroups(256, groups.as_mut_ptr()) };
+    usize::try_from(n).is_ok_and(|n| groups[..n].contains(&gid))
 }
 
 /// `/proc/<pid>/stat`: "pid (comm) state ppid ...". The name may hold
@@ -428,7 +567,7 @@ impl Table {
         Ok(Table { sys })
     }
 
-    fn command_lines(&self) -> Vec<(u32, String)> {
+    fn listing(&self) -> anyhow::Result<Listing> {
         let line = |p: &sysinfo::Process| {
             if p.cmd().is_empty() {
                 p.name().to_string_lossy().into_owned()
@@ -440,11 +579,13 @@ impl Table {
                     .join(" ")
             }
         };
-        self.sys
+        let lines = self
+            .sys
             .processes()
             .iter()
             .map(|(pid, p)| (pid.as_u32(), line(p)))
-            .collect()
+            .collect();
+        Ok(Listing { lines, blind: None })
     }
 
     fn stat(&self, pid: u32) -> Option<Stat> {
@@ -527,7 +668,7 @@ mod tests {
 
     impl KillMatching {
         fn pids(&self) -> Vec<u32> {
-            let lines = Table::read().unwrap().command_lines();
+            let lines = Table::read().unwrap().listing().unwrap().lines;
             lines
                 .into_iter()
                 .filter(|(_, c)| self.0.is_match(c))
@@ -703,7 +844,9 @@ mod tests {
         // This very test binary matches its own command line, and is not counted.
         let me = std::process::id();
         let my_line = table
-            .command_lines()
+            .listing()
+            .unwrap()
+            .lines
             .into_iter()
             .find(|(pid, _)| *pid == me)
             .unwrap()

@@ -33,13 +33,8 @@ struct SystemdCheck {
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let unit = b.required("unit", &raw.unit)?.clone();
-    if unit.is_empty() || unit.starts_with('-') || unit.contains('/') {
-        b.error(
-            "unit",
-            format!(
-                "invalid unit name \"{unit}\": it must not be empty, start with `-` or hold `/`"
-            ),
-        );
+    if let Some(why) = crate::config::service::unit_name_problem(&unit) {
+        b.error("unit", why);
         return None;
     }
     Some(Box::new(SystemdCheck {

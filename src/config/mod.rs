@@ -31,6 +31,10 @@ pub use service::{Manager, ServiceSpec};
 /// The starter config used when no file is found (SPEC 13).
 pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 
+/// `settings.timeout` and `settings.deadline` when the file gives none.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(50);
+
 const SETTINGS_KEYS: &[&str] = &[
     "state_dir",
     "timeout",
@@ -545,17 +549,27 @@ fn compile_settings(
             }
         },
     };
-    let timeout = duration("timeout", raw.timeout, Duration::from_secs(10));
-    let deadline = duration("deadline", raw.deadline, Duration::from_secs(50));
+    let mut deadline = duration("deadline", raw.deadline, DEFAULT_DEADLINE);
+    let given_timeout = raw
+        .timeout
+        .map(|t| duration("timeout", Some(t), DEFAULT_TIMEOUT));
     let expected_interval = raw
         .expected_interval
         .map(|t| duration("expected_interval", Some(t), Duration::ZERO));
-    if deadline.is_zero() {
+    if deadline.is_zero() || deadline > MAX_DEADLINE {
         errors.push(
             span_of("deadline"),
             "settings.deadline",
-            "must be longer than 0s",
+            "must be longer than 0s and at most 1 day (\"24h\")",
         );
+        deadline = DEFAULT_DEADLINE;
+    }
+    // Unless given, the default timeout fits any deadline.
+    let timeout = given_timeout.unwrap_or(DEFAULT_TIMEOUT.min(deadline));
+    if given_timeout.is_some()
+        && let Some(why) = timeout_problem(timeout, deadline)
+    {
+        errors.push(span_of("timeout"), "settings.timeout", why);
     }
     Settings {
         state_dir: raw
@@ -577,6 +591,20 @@ fn compile_settings(
             raw.compose,
             &["docker", "compose"],
         ),
+    }
+}
+
+/// Why a check timeout cannot be used under this deadline, if it cannot.
+fn timeout_problem(timeout: Duration, deadline: Duration) -> Option<String> {
+    if timeout.is_zero() {
+        Some("must be longer than 0s".to_string())
+    } else if timeout > deadline {
+        Some(format!(
+            "must be at most settings.deadline ({}): a check cannot outlast its run",
+            show_duration(deadline)
+        ))
+    } else {
+        None
     }
 }
 
@@ -868,11 +896,33 @@ fn system_hostname() -> String {
     sysinfo::System::host_name().unwrap_or_else(|_| "localhost".into())
 }
 
-/// Humantime durations: "90s", "5m", "2h 30m", "7d".
+/// The longest duration any key may have: 10 years (humantime's years of
+/// 365.25 days, so "10y" itself is allowed). Every time computed from a
+/// config stays far inside what `Instant` and `jiff::Timestamp` can hold,
+/// so no arithmetic on a configured duration can overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 31_557_600);
+/// The longest `settings.deadline`: a run that may take more than a day
+/// is not a health check, and the next run would queue behind it.
+pub const MAX_DEADLINE: Duration = Duration::from_secs(24 * 3600);
+/// The most bytes a size key (`max_read`) may name.
+pub const MAX_BYTES: f64 = 1024.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// Humantime durations: "90s", "5m", "2h 30m", "7d"; at most `MAX_DURATION`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| {
+    let d = humantime::parse_duration(text.trim()).map_err(|e| {
         format!("invalid duration \"{text}\": {e} (write e.g. \"90s\", \"5m\", \"2h 30m\")")
-    })
+    })?;
+    if d > MAX_DURATION {
+        return Err(format!(
+            "duration \"{text}\" is too long (at most 10 years, \"10y\")"
+        ));
+    }
+    Ok(d)
+}
+
+/// "50s", "1h 30m": a duration as the config would write it.
+pub fn show_duration(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
 }
 
 fn unknown_key_message(key: &str, known: &[&str]) -> String {
@@ -1015,7 +1065,15 @@ fn compile_check(
     }
 
     let timeout = match &raw.timeout {
-        Some(t) => b.duration("timeout", t).unwrap_or(settings.timeout),
+        Some(t) => match b.duration("timeout", t) {
+            Some(d) => {
+                if let Some(why) = timeout_problem(d, settings.deadline) {
+                    b.error("timeout", why);
+                }
+                d
+            }
+            None => settings.timeout,
+        },
         None => settings.timeout,
     };
     if raw.name.trim().is_empty() {
@@ -1210,6 +1268,12 @@ impl Builder<'_, '_> {
         self.errors.push(span, path, message);
     }
 
+    /// Whether a problem with `key` of this table was already reported.
+    pub fn has_error(&self, key: &str) -> bool {
+        let path = format!("{}.{key}", self.prefix);
+        self.errors.list.iter().any(|e| e.key == path)
+    }
+
     /// The run's settings (argv prefixes of systemctl and docker). Present
     /// while building checks, which are compiled after the settings.
     pub fn settings(&self) -> &Settings {
@@ -1242,6 +1306,21 @@ impl Builder<'_, '_> {
 
     pub fn duration(&mut self, key: &str, text: &str) -> Option<Duration> {
         parse_duration(text).map_err(|e| self.error(key, e)).ok()
+    }
+
+    /// A byte count ("64MiB"): at least 1 byte, at most 1 TiB.
+    pub fn size(&mut self, key: &str, text: &str) -> Option<u64> {
+        match parse_size(text) {
+            Err(e) => {
+                self.error(key, e);
+                None
+            }
+            Ok(n) if (1.0..=MAX_BYTES).contains(&n) => Some(n as u64),
+            Ok(_) => {
+                self.error(key, "must be between 1 byte and 1 TiB");
+                None
+            }
+        }
     }
 
     pub fn regex(&mut self, key: &str, pattern: &str) -> Option<regex::Regex> {

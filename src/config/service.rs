@@ -83,31 +83,53 @@ pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(120);
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(120);
 pub const DEFAULT_VERIFY: Duration = Duration::from_secs(10);
 
+/// Why `name` cannot be a systemd unit name, if it cannot: letters,
+/// digits and `:-_.\@` only (systemd's own set), at most 255, not starting
+/// with `-` (it would be read as an option: `-H host`). Spaces, `;` and
+/// `/` are never part of a unit name.
+pub fn unit_name_problem(name: &str) -> Option<String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || ":-_.\\@".contains(c);
+    if name.is_empty() || name.len() > 255 || name.starts_with('-') || !name.chars().all(allowed) {
+        Some(format!(
+            "invalid unit name \"{name}\": use letters, digits and :-_.\\@ only, not starting with `-`"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Why `name` cannot be a container or compose service name, if it
+/// cannot: docker's own rule, a letter or digit, then letters, digits and
+/// `_.-`.
+pub fn container_name_problem(name: &str) -> Option<String> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        None
+    } else {
+        Some(format!(
+            "invalid name \"{name}\": use a letter or digit, then letters, digits and _.- only"
+        ))
+    }
+}
+
 pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     let mut managers = Vec::new();
     if let Some(unit) = raw.systemd {
-        if unit.is_empty() || unit.starts_with('-') || unit.contains('/') {
-            b.error(
-                "systemd",
-                format!(
-                    "invalid unit name \"{unit}\": it must not be empty, start with `-` or hold `/`"
-                ),
-            );
+        if let Some(why) = unit_name_problem(&unit) {
+            b.error("systemd", why);
         }
         managers.push(Manager::Systemd { unit });
     }
     if let Some(container) = raw.docker {
-        if container.is_empty() || container.starts_with('-') {
-            b.error("docker", format!("invalid container name \"{container}\""));
+        if let Some(why) = container_name_problem(&container) {
+            b.error("docker", why);
         }
         managers.push(Manager::Docker { container });
     }
     if let Some(c) = raw.compose {
-        if c.service.is_empty() || c.service.starts_with('-') {
-            b.error(
-                "compose",
-                format!("invalid compose service name \"{}\"", c.service),
-            );
+        if let Some(why) = container_name_problem(&c.service) {
+            b.error("compose", why);
         }
         managers.push(Manager::Compose {
             file: expand_tilde(&c.file),

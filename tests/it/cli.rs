@@ -144,25 +144,18 @@ fn output_to_a_pipe_has_no_colour() {
 
 #[test]
 fn an_internal_failure_exits_3_not_101() {
-    // A closed stdout makes printing fail inside the binary: a panic that
-    // must still end as UNKNOWN.
+    // A full disk under stdout loses the report: UNKNOWN, said on stderr.
     let env = Env::new();
     env.config("[[check]]\nname = \"m\"\ntype = \"memory\"\n");
-    let mut fds = [0; 2];
-    // SAFETY: fds has room for the two descriptors pipe() writes.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: we own both descriptors; the read end is closed at once.
-    unsafe { libc::close(fds[0]) };
-    use std::os::fd::FromRawFd;
-    // SAFETY: fds[1] is a valid descriptor we own; Stdio takes it over.
-    let write_end = unsafe { Stdio::from_raw_fd(fds[1]) };
-    let status = env
-        .cmd()
-        .stdout(write_end)
-        .stderr(Stdio::null())
-        .status()
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
         .unwrap();
-    assert_eq!(status.code(), Some(3));
+    let out = env.cmd().stdout(Stdio::from(full)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("cannot write to stdout"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

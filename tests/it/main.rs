@@ -9,6 +9,7 @@ mod cli;
 mod config_errors;
 mod email;
 mod fault_week;
+mod hardening_actions;
 mod hardening_files;
 mod managers;
 mod restarts;

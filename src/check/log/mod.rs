@@ -84,12 +84,12 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
         }
         (None, Some(per)) => {
             let per = b.duration("per", per).filter(|d| !d.is_zero());
+            if per.is_none() && !b.has_error("per") {
+                b.error("per", "must be longer than 0s");
+            }
             let max_read = match &raw.max_read {
                 None => Some(DEFAULT_MAX_READ),
-                Some(text) => crate::config::parse_size(text)
-                    .map_err(|e| b.error("max_read", e))
-                    .ok()
-                    .map(|v| v as u64),
+                Some(text) => b.size("max_read", text),
             };
             per.zip(max_read).map(|(per, max_read)| Mode::Rate {
                 per,
