@@ -359,9 +359,11 @@ impl Store {
         for stray in list_with_prefix(&self.dir, TEMP_PREFIX) {
             let _ = fs::remove_file(stray);
         }
-        let mut json = serde_json::to_vec_pretty(state).map_err(io::Error::other)?;
-        json.push(b'\n');
-        write_atomically(&self.dir, FILE, &json)
+        // Every sink is redacted, the state too: a secret that reached a
+        // check's memory or message is never written down.
+        let json = serde_json::to_string_pretty(state).map_err(io::Error::other)?;
+        let json = crate::config::secret::redact(&json) + "\n";
+        write_atomically(&self.dir, FILE, json.as_bytes())
     }
 }
 

@@ -30,6 +30,14 @@ fn is_secret(path: &[String], kind: Option<&str>) -> bool {
         || (url && kind == Some("sql"))
 }
 
+/// Does a value at this key path carry credentials when it is built
+/// from the environment (a token in a check's URL, a header, a body)?
+fn carries_credentials(path: &[String]) -> bool {
+    path.last()
+        .is_some_and(|k| matches!(k.as_str(), "url" | "body"))
+        || path.iter().any(|p| p == "headers" || p == "env")
+}
+
 /// Expand the whole document. Returns whether a secret was written inline.
 pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> bool {
     let mut inline = false;
@@ -112,10 +120,23 @@ fn expand_value(
         DeValue::String(s) => {
             let secret = is_secret(path, kind);
             if s.contains('$') {
-                match substitute(s, |name| std::env::var(name).ok()) {
+                let looked_up = std::cell::RefCell::new(Vec::new());
+                let lookup = |name: &str| {
+                    let value = std::env::var(name).ok();
+                    looked_up.borrow_mut().extend(value.clone());
+                    value
+                };
+                match substitute(s, lookup) {
                     Ok(out) => {
                         if secret {
                             secret::register(&out);
+                        }
+                        // `${TOKEN}` in any URL, header or body is a
+                        // credential: hidden wherever it goes.
+                        if carries_credentials(path) {
+                            for value in looked_up.into_inner() {
+                                secret::register(&value);
+                            }
                         }
                         *s = Cow::Owned(out);
                     }

@@ -322,6 +322,23 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_held_secrets() {
+        let request = http::HttpRequest::post_json(
+            "https://discord.example/api/webhooks/1/whk-secret-0xAB",
+            &serde_json::json!({"a": 1}),
+        );
+        let ping = crate::ping::Ping::new(
+            "https://hc.example/ping/uuid-0xCD".into(),
+            std::time::Duration::from_secs(1),
+        );
+        let shown = format!("{request:?} {ping:?}");
+        assert!(
+            !shown.contains("0xAB") && !shown.contains("0xCD"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn unknown_counts_as_a_warning_for_min_severity() {
         assert!(reaches(Status::Unknown, Status::Warning));
         assert!(!reaches(Status::Unknown, Status::Critical));

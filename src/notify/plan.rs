@@ -118,7 +118,12 @@ pub fn enqueue(
 ) -> BTreeMap<String, Queued> {
     let mut queued = BTreeMap::new();
     for alert in rules.alerts {
-        let wanted = for_channel(events, alert);
+        // What waits in the state and goes to a receiver is redacted once,
+        // here: a secret in a check's message never reaches either.
+        let wanted: Vec<Event> = for_channel(events, alert)
+            .into_iter()
+            .map(redacted)
+            .collect();
         if wanted.is_empty() {
             continue;
         }
@@ -167,6 +172,16 @@ pub fn enqueue(
         }
     }
     queued
+}
+
+fn redacted(e: Event) -> Event {
+    use crate::config::secret::redact;
+    Event {
+        subject: redact(&e.subject),
+        message: redact(&e.message),
+        hint: e.hint.as_deref().map(redact),
+        ..e
+    }
 }
 
 /// What `enqueue` did for one channel.
@@ -671,7 +686,12 @@ pub fn unsaved(
             ),
             hint: None,
         }];
-        told.extend(wanted.into_iter().filter(|e| e.kind != EventKind::Trouble));
+        told.extend(
+            wanted
+                .into_iter()
+                .filter(|e| e.kind != EventKind::Trouble)
+                .map(redacted),
+        );
         turns.push(Turn {
             channel: alert.name.clone(),
             digests: vec![Digest {

@@ -364,3 +364,47 @@ fn a_webhook_that_drips_one_byte_a_second_is_cut_at_its_timeout() {
     assert_eq!(json["alerts"][0]["outcome"], "queued", "{json:#}");
     let _ = server.join();
 }
+
+#[test]
+fn a_token_in_an_http_check_url_reached_output_the_outbox_and_discord() {
+    let env = Env::new();
+    let api = Receiver::start();
+    api.set_down(Some(503));
+    let hook = Receiver::start();
+    hook.set_down(Some(500));
+    let token = "tok-0xBADC0DE-secret";
+    env.config(&format!(
+        "[settings]\nstate_dir = \"{}\"\ndeadline = \"5s\"\n\n[[alert]]\nname = \"discord\"\ntype = \"webhook\"\nurl = \"{}/hook\"\ntimeout = \"1s\"\n\n\
+         [[check]]\nname = \"api\"\ntype = \"http\"\nurl = \"{}/status?token=${{API_TOKEN}}\"\n",
+        env.path("state").display(),
+        hook.url,
+        api.url
+    ));
+    let mut seen = String::new();
+    let mut run = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .env("API_TOKEN", token)
+            .args(args)
+            .output()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
+        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["--format", "json"]);
+    // The digest waits in the outbox (in state.json) while discord is down.
+    let state = std::fs::read_to_string(env.path("state/state.json")).unwrap();
+    assert!(state.contains("\"outbox\""), "{state}");
+    run(&["-v"]);
+    run(&["--format", "nagios", "--dry-run"]);
+    hook.set_down(None);
+    run(&[]);
+    let payloads: Vec<String> = hook.log.accepted().into_iter().map(|(_, b)| b).collect();
+    assert!(!payloads.is_empty());
+    assert!(
+        payloads.iter().any(|p| p.contains("/status?token=***")),
+        "the message still names the URL, with the token hidden: {payloads:?}"
+    );
+    seen.push_str(&payloads.join("\n"));
+    crate::alerts::assert_secret_free(&env, &seen, &[token]);
+}

@@ -49,7 +49,7 @@ struct Settings {
     port: u16,
     database: Option<String>,
     user: String,
-    password: String,
+    password: crate::config::secret::Secret,
     encryption: EncryptionLevel,
     trust: Trust,
     application_name: Option<String>,
@@ -78,7 +78,9 @@ impl Settings {
             port: parsed.port().unwrap_or(1433),
             database,
             user,
-            password: decode(parsed.password().unwrap_or_default()),
+            password: crate::config::secret::Secret::new(decode(
+                parsed.password().unwrap_or_default(),
+            )),
             encryption: EncryptionLevel::Required,
             trust: Trust::System,
             application_name: None,
@@ -134,7 +136,7 @@ impl Settings {
         if let Some(db) = &self.database {
             c.database(db);
         }
-        c.authentication(AuthMethod::sql_server(&self.user, &self.password));
+        c.authentication(AuthMethod::sql_server(&self.user, self.password.expose()));
         c.encryption(self.encryption);
         match &self.trust {
             Trust::System => {}
@@ -337,7 +339,7 @@ mod tests {
                 port: 14330,
                 database: Some("OPT".into()),
                 user: "etl".into(),
-                password: "p@ss:word".into(),
+                password: crate::config::secret::Secret::new("p@ss:word".into()),
                 encryption: EncryptionLevel::Required,
                 trust: Trust::System,
                 application_name: None,
