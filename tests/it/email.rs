@@ -238,6 +238,46 @@ fn a_server_that_never_answers_ends_by_the_deadline() {
 }
 
 #[test]
+fn an_smtp_server_that_stalls_after_the_greeting_ends_by_the_deadline_and_never_sees_the_password()
+{
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = heard.clone();
+    std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else {
+            return;
+        };
+        let _ = conn.write_all(b"220 stall.example ESMTP\r\n");
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = conn.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            log.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let keys = format!(
+        "host = \"127.0.0.1\"\nport = {port}\ntls = \"starttls\"\nusername = \"alerts\"\npassword = \"{SECRET}\""
+    );
+    let started = Instant::now();
+    let failure = deliver(&keys, Duration::from_millis(1500)).unwrap_err();
+    let took = started.elapsed();
+    assert!(failure.retry, "{failure:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    let heard = String::from_utf8_lossy(&heard.lock().unwrap()).into_owned();
+    assert!(heard.starts_with("EHLO"), "{heard}");
+    assert!(
+        !heard.contains(SECRET) && !heard.contains("AUTH"),
+        "{heard}"
+    );
+    assert!(!failure.message.contains(SECRET), "{failure:?}");
+}
+
+#[test]
 fn a_4xx_reply_is_retried_and_a_5xx_reply_is_not() {
     let Some(busy) = Smtp::replying("451 4.3.0 try again later") else {
         return;
