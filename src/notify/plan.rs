@@ -35,6 +35,8 @@ pub const KEEP: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_PENDING: usize = 200;
 /// A failing channel is tried on every run for this long.
 pub const EVERY_RUN_FOR: Duration = Duration::from_secs(5 * 60);
+/// How early a timer may fire without its run losing a due try.
+pub const TIMER_SLACK: Duration = Duration::from_secs(60);
 /// The longest pause between two tries of a failing channel.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 /// Without a saved state, how often a channel hears about it.
@@ -277,16 +279,20 @@ fn due(state: &State, channel: &str, quiet: bool) -> Vec<usize> {
 
 /// When a failing channel may be tried again: every run during its first
 /// 5 minutes of failure, then after a quarter of the time it has been
-/// failing (at most 15 minutes), and never before its receiver's
-/// `Retry-After`.
+/// failing (at most 15 minutes, less a minute of timer jitter), and never
+/// before its receiver's `Retry-After`.
 pub fn next_try(d: &Deliveries, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
     let since = d.failing_since?.min(now);
     let last = d.last_try.unwrap_or(since).min(now);
     let failing_for = last.duration_since(since).unsigned_abs();
+    // A timer's jitter (a run a few seconds early, `RandomizedDelaySec`)
+    // must never skip a run: a try due within a minute is due.
     let pause = if failing_for < EVERY_RUN_FOR {
         Duration::ZERO
     } else {
-        (failing_for / 4).min(MAX_BACKOFF)
+        (failing_for / 4)
+            .min(MAX_BACKOFF)
+            .saturating_sub(TIMER_SLACK)
     };
     let after_pause = last
         .checked_add(jiff::SignedDuration::try_from(pause).unwrap_or_default())

@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::alerts::Receiver;
-use crate::harness::{Env, missing};
+use crate::harness::{Env, missing, pids_running};
 
 const STEP_MINUTES: i64 = 15;
 const RUNS: usize = 7 * 24 * 60 / STEP_MINUTES as usize;
@@ -67,15 +67,7 @@ struct Bot {
 
 impl Bot {
     fn pids(&self) -> Vec<u32> {
-        let out = Command::new("pgrep")
-            .arg("-f")
-            .arg(self.script.display().to_string())
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
+        pids_running(&self.script)
     }
 
     fn signal(&self, signal: i32) {

@@ -123,6 +123,19 @@ pub fn missing(component: &str, why: &str) -> bool {
     true
 }
 
+/// The processes whose command line names `script` (`pgrep -f`).
+pub fn pids_running(script: &Path) -> Vec<u32> {
+    let out = Command::new("pgrep")
+        .arg("-f")
+        .arg(script.display().to_string())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 /// A toy bot: a shell script that appends to its log every 200 ms, and
 /// notes each start in `starts`. Every process running it is killed when
 /// the test ends.
@@ -165,15 +178,7 @@ impl Bot {
     }
 
     pub fn pids(&self) -> Vec<u32> {
-        let out = Command::new("pgrep")
-            .arg("-f")
-            .arg(self.script.display().to_string())
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
+        pids_running(&self.script)
     }
 
     pub fn kill(&self) {
