@@ -26,8 +26,10 @@ pub struct RawSettings {
 }
 
 /// Every key any check type accepts. Which keys apply to which type is
-/// checked before this is filled (see `check::Kind::keys`).
-#[derive(Deserialize, Default, Debug)]
+/// checked before this is filled (see `check::Kind::keys`). No `Debug`: its
+/// `url` (a database URL with a password, a token in a query) is only ever
+/// shown through redaction.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
     pub name: String,
