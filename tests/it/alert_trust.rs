@@ -255,8 +255,9 @@ fn a_429_with_retry_after_longer_than_the_deadline_waits_for_a_later_run() {
     set(&env, 2);
     let started = Instant::now();
     let json = env.run(&["--format", "json"]).json();
+    // Far from the 600 s it asked for: the run did not wait.
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
     );
