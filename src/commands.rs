@@ -151,11 +151,10 @@ pub fn test_alert(cli: &Cli, only: Option<&str>) -> u8 {
     let deadline = std::time::Instant::now() + config.settings.deadline;
     let mut failed = 0;
     for alert in chosen {
-        let budget = notify::Budget {
-            deadline: deadline.min(std::time::Instant::now() + alert.timeout),
-            tries: notify::http::MAX_ATTEMPTS,
-        };
-        match alert.channel.deliver(&digest, budget) {
+        match alert
+            .channel
+            .deliver(&digest, notify::Budget::within(alert.timeout, deadline))
+        {
             Ok(()) => out::line(&format!("{} ({}): delivered", alert.name, alert.kind)),
             Err(f) => {
                 failed += 1;

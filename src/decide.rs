@@ -596,7 +596,7 @@ impl Budget {
 }
 
 /// "14:32 UTC"
-fn hhmm(t: jiff::Timestamp) -> String {
+pub(crate) fn hhmm(t: jiff::Timestamp) -> String {
     t.strftime("%H:%M UTC").to_string()
 }
 

@@ -27,10 +27,7 @@ impl Ping {
 
     /// Its own timeout, and never past the run's `deadline`.
     fn budget(&self, deadline: Instant) -> Budget {
-        Budget {
-            deadline: deadline.min(Instant::now() + self.timeout),
-            tries: http::MAX_ATTEMPTS,
-        }
+        Budget::within(self.timeout, deadline)
     }
 
     fn request(&self, suffix: &str, body: &str) -> HttpRequest {

@@ -70,6 +70,17 @@ pub struct Budget {
     pub tries: u32,
 }
 
+impl Budget {
+    /// A full set of tries within `timeout` from now, never past `deadline`.
+    pub fn within(timeout: Duration, deadline: Instant) -> Budget {
+        let now = Instant::now();
+        Budget {
+            deadline: deadline.min(now.checked_add(timeout).unwrap_or(deadline)),
+            tries: http::MAX_ATTEMPTS,
+        }
+    }
+}
+
 /// Why a delivery failed, already free of secrets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {

@@ -26,6 +26,7 @@ use serde::Serialize;
 
 use super::{Digest, Event, EventKind, Failure, reaches};
 use crate::config::alert::{AlertSpec, Alerting};
+use crate::decide::hhmm;
 use crate::state::{Deliveries, Pending, State};
 use crate::status::Status;
 
@@ -712,11 +713,6 @@ pub fn unsaved(
         });
     }
     (turns, reports)
-}
-
-/// "14:32 UTC"
-fn hhmm(t: jiff::Timestamp) -> String {
-    t.strftime("%H:%M UTC").to_string()
 }
 
 #[cfg(test)]

@@ -227,11 +227,7 @@ fn as_nobody_with_hidepid(env: &Env, mode: &str, args: &[&str]) -> crate::harnes
         .env_remove("STATE_DIRECTORY")
         .output()
         .unwrap();
-    crate::harness::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    crate::harness::Run::from(out)
 }
 
 /// Can this machine mount a procfs with hidepid in a mount namespace and
@@ -244,6 +240,12 @@ fn hidepid_works() -> bool {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
+}
+
+/// Skip (or fail under CI) when `hidepid_works` is false; `why` says what
+/// the test needs it for.
+fn no_hidepid(why: &str) -> bool {
+    !hidepid_works() && crate::harness::missing("root with unshare and setpriv", why)
 }
 
 /// A bot run by root, a service that restarts it, a process check that
@@ -267,11 +269,7 @@ fn root_bot_watched_by_nobody(env: &Env) -> crate::harness::Bot {
 
 #[test]
 fn a_process_hidden_by_hidepid_is_unknown_and_never_started_twice() {
-    if !hidepid_works() {
-        crate::harness::missing(
-            "root with unshare and setpriv",
-            "the test mounts a procfs with hidepid and runs as uid 65534",
-        );
+    if no_hidepid("the test mounts a procfs with hidepid and runs as uid 65534") {
         return;
     }
     for mode in ["invisible", "noaccess"] {
@@ -303,11 +301,7 @@ fn a_process_hidden_by_hidepid_is_unknown_and_never_started_twice() {
 
 #[test]
 fn a_match_that_may_not_be_signalled_is_never_started_twice() {
-    if !hidepid_works() {
-        crate::harness::missing(
-            "root with unshare and setpriv",
-            "the test runs healthcheck as uid 65534 against a bot run by root",
-        );
+    if no_hidepid("the test runs healthcheck as uid 65534 against a bot run by root") {
         return;
     }
     let env = Env::new();
@@ -553,11 +547,7 @@ fn run_at(env: &Env, lib: &std::path::Path, at: &str, args: &[&str]) -> crate::h
         .args(args)
         .output()
         .unwrap();
-    crate::harness::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    crate::harness::Run::from(out)
 }
 
 /// A bot that a process check watches and a process manager restarts.
@@ -702,11 +692,7 @@ fn a_clock_stepped_back_then_forward_makes_no_restart_burst_and_no_negative_dura
 
 #[test]
 fn a_visible_match_under_hidepid_is_ok_and_says_the_count_may_be_low() {
-    if !hidepid_works() {
-        crate::harness::missing(
-            "root with unshare and setpriv",
-            "the test mounts a procfs with hidepid and runs as uid 65534",
-        );
+    if no_hidepid("the test mounts a procfs with hidepid and runs as uid 65534") {
         return;
     }
     let env = Env::new();
@@ -783,11 +769,7 @@ fn an_empty_proc_is_unknown_not_a_dead_process() {
 
 #[test]
 fn a_pidfile_process_hidden_by_hidepid_is_unknown_not_dead() {
-    if !hidepid_works() {
-        crate::harness::missing(
-            "root with unshare and setpriv",
-            "the test mounts a procfs with hidepid and runs as uid 65534",
-        );
+    if no_hidepid("the test mounts a procfs with hidepid and runs as uid 65534") {
         return;
     }
     let env = Env::new();

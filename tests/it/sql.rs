@@ -51,11 +51,7 @@ fn run_file(env: &Env, config: &Path, vars: &[(&str, &str)]) -> Run {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 /// Seed 000's cache database: `cache_metadata(key, updated_at)` and a watchlist.
