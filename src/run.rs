@@ -15,7 +15,7 @@ use crate::decide::{self, Action, Decision, Judged, Mode, Note, Target, Verdict}
 use crate::notify;
 use crate::report::{self, ActionOutcome, ActionReport, CheckReport, Report, text};
 use crate::runner;
-use crate::state::{OpenError, State, Store};
+use crate::state::{OpenError, Save, State, Store};
 use crate::status::Status;
 
 /// How long past the deadline the backstop lets a stuck run live.
@@ -23,6 +23,9 @@ const BACKSTOP_GRACE: Duration = Duration::from_secs(10);
 /// How long reading the config may take before its deadline is known: the
 /// default deadline and the grace.
 const LOAD_BACKSTOP: Duration = Duration::from_secs(60);
+/// How stale the saved `last_run` may grow before a run whose only news is
+/// its own time rewrites the state, without `expected_interval`.
+const LAST_RUN_KEPT: Duration = Duration::from_secs(3600);
 
 /// This run's view of one check: its spec and what was found.
 struct Row<'c> {
@@ -206,9 +209,19 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
             notify::plan::enqueue(&mut next_state, &rules, &events, now),
         );
     }
+    // The gap check reads `last_run`: it is rewritten at least once per
+    // `expected_interval`, so the gap it sees is never a whole interval off.
+    let bookkeeping = Save::Bookkeeping(settings.expected_interval.unwrap_or(LAST_RUN_KEPT));
+    // A save that deliveries follow must survive them; one that only keeps
+    // this run's bookkeeping may be spared.
+    let first_save = if next_state.outbox.is_empty() {
+        bookkeeping
+    } else {
+        Save::Durable
+    };
     if can_record
         && let Some(store) = &store
-        && let Err(e) = store.save(&next_state)
+        && let Err(e) = store.save_run(&next_state, first_save)
     {
         let message = format!("cannot save state in {}: {e}", store.dir().display());
         notes.push(Note::new(Status::Unknown, message.clone()));
@@ -283,7 +296,7 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
 
     if can_record
         && let Some(store) = &store
-        && let Err(e) = store.save(&next_state)
+        && let Err(e) = store.save_run(&next_state, bookkeeping)
     {
         notes.push(Note::new(
             Status::Unknown,

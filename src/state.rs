@@ -4,15 +4,19 @@
 //! cannot be moved aside it is kept, and the store refuses to save over it
 //! for the rest of the run. A FIFO or device is never opened blocking, and
 //! an oversized file never read. Saving is
-//! atomic (temp file, fsync, rename, fsync dir), so a run killed at any
-//! instant leaves the old file or the new one, never a mix. One run at a
+//! atomic (temp file, fsync, rename), so a run killed at any instant leaves
+//! the old file or the new one, never a mix; a save that guards an action
+//! (a restart, a delivery, a user's command) also fsyncs the directory, so
+//! the rename itself survives a power cut. A run's own bookkeeping skips
+//! that second fsync, and skips the write when the file already holds it
+//! (an SD card is not rewritten every minute for nothing). One run at a
 //! time holds `healthcheck.lock`; the OS drops the lock when a run dies.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -218,6 +222,23 @@ pub struct Store {
     /// Why the state file must not be overwritten this run: it is broken
     /// and could not be moved aside.
     kept: OnceLock<String>,
+    /// What the state file holds, as loaded or last saved by this run
+    /// (`None`: unknown, missing or unusable).
+    on_disk: Mutex<Option<State>>,
+}
+
+/// How a run's save may be spared (`Store::save_run`).
+#[derive(Clone, Copy, Debug)]
+pub enum Save {
+    /// An action follows that the save must survive: write and fsync the
+    /// file and the directory.
+    Durable,
+    /// The run's bookkeeping: written and fsynced only when it differs from
+    /// the file, and not when only `last_run` moved and the file's
+    /// `last_run` is younger than the given span; no directory fsync (the
+    /// filesystem commits the rename within seconds; a power cut before
+    /// that leaves the previous state, which the next run builds on).
+    Bookkeeping(Duration),
 }
 
 impl Store {
@@ -255,6 +276,7 @@ impl Store {
             dir: dir.to_path_buf(),
             _lock: Some(lock),
             kept: OnceLock::new(),
+            on_disk: Mutex::new(None),
         })
     }
 
@@ -265,6 +287,7 @@ impl Store {
             dir: dir.to_path_buf(),
             _lock: None,
             kept: OnceLock::new(),
+            on_disk: Mutex::new(None),
         }
     }
 
@@ -286,6 +309,7 @@ impl Store {
             Ok(Err(problem)) => problem,
             Ok(Ok(bytes)) => match parse(&bytes) {
                 Ok(Parsed::Current(state)) => {
+                    *self.on_disk() = Some(state.clone());
                     return Loaded {
                         state,
                         ..Loaded::default()
@@ -350,21 +374,67 @@ impl Store {
         Ok(to)
     }
 
-    /// Replace state.json atomically. Stray temp files of killed runs go first.
-    /// Refused when a broken state file could not be moved aside.
+    fn on_disk(&self) -> std::sync::MutexGuard<'_, Option<State>> {
+        self.on_disk.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replace state.json atomically and durably. Stray temp files of
+    /// killed runs go first. Refused when a broken state file could not be
+    /// moved aside.
     pub fn save(&self, state: &State) -> io::Result<()> {
+        self.save_run(state, Save::Durable)
+    }
+
+    /// Save as `how` says; `Ok` also when nothing needed writing.
+    pub fn save_run(&self, state: &State, how: Save) -> io::Result<()> {
         if let Some(why) = self.kept.get() {
             return Err(io::Error::other(why.clone()));
         }
+        let sync_dir = match how {
+            Save::Durable => true,
+            Save::Bookkeeping(keep) => {
+                if self
+                    .on_disk()
+                    .as_ref()
+                    .is_some_and(|disk| holds(disk, state, keep))
+                {
+                    return Ok(());
+                }
+                false
+            }
+        };
         for stray in list_with_prefix(&self.dir, TEMP_PREFIX) {
             let _ = fs::remove_file(stray);
         }
         // Every sink is redacted, the state too: a secret that reached a
         // check's memory or message is never written down.
-        let json = serde_json::to_string_pretty(state).map_err(io::Error::other)?;
+        let json = serde_json::to_string(state).map_err(io::Error::other)?;
         let json = crate::config::secret::redact(&json) + "\n";
-        write_atomically(&self.dir, FILE, json.as_bytes())
+        replace(&self.dir, FILE, json.as_bytes(), true, sync_dir)?;
+        *self.on_disk() = Some(state.clone());
+        Ok(())
     }
+}
+
+/// Whether the file's `disk` state may stand for `state`: equal, or equal
+/// but for a `last_run` that moved forward less than `keep` past the file's.
+fn holds(disk: &State, state: &State, keep: Duration) -> bool {
+    if disk == state {
+        return true;
+    }
+    let (Some(was), Some(now)) = (disk.last_run, state.last_run) else {
+        return false;
+    };
+    let fresh = now
+        .duration_since(was)
+        .try_into()
+        .is_ok_and(|moved: Duration| moved < keep);
+    fresh
+        && *disk
+            == State {
+                last_run: disk.last_run,
+                ..state.clone()
+            }
 }
 
 /// The bytes of the state file, or why it is unusable without reading it:
@@ -444,6 +514,25 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 /// Write `dir/name` so that readers see the old content or the new, never a
 /// mix: a temp file in the same directory, fsync, rename over, fsync dir.
 pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    replace(dir, name, bytes, true, true)
+}
+
+/// Write `dir/name` through a temp file renamed over it, without fsync: for
+/// files that the next run writes again (the reports). Readers see the old
+/// content or the new; a power cut may lose the newest file.
+pub fn write_unsynced(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    replace(dir, name, bytes, false, false)
+}
+
+/// A temp file in `dir`, written (fsynced when `sync_file`), renamed over
+/// `name`, then the directory fsynced when `sync_dir`.
+fn replace(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    sync_file: bool,
+    sync_dir: bool,
+) -> io::Result<()> {
     let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = File::options()
@@ -452,9 +541,14 @@ pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> 
             .truncate(true)
             .open(&temp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync_file {
+            f.sync_all()?;
+        }
         fs::rename(&temp, dir.join(name))?;
-        File::open(dir)?.sync_all()
+        if sync_dir {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&temp);
@@ -573,6 +667,49 @@ mod tests {
         let second = Store::open(dir.path(), Instant::now() + Duration::from_millis(200));
         assert!(matches!(second, Err(OpenError::Busy)));
         assert!(started.elapsed() >= Duration::from_millis(200));
+    }
+
+    #[test]
+    fn bookkeeping_spares_a_write_only_for_a_recent_last_run() {
+        let hour = Duration::from_secs(3600);
+        let disk = State {
+            last_run: Some(now()),
+            ..State::default()
+        };
+        let later = |secs: i64| State {
+            last_run: Some(now() + jiff::SignedDuration::from_secs(secs)),
+            ..State::default()
+        };
+        assert!(holds(&disk, &disk, hour));
+        assert!(holds(&disk, &later(60), hour));
+        assert!(!holds(&disk, &later(3600), hour));
+        // A clock stepped back is not "recent": the file is rewritten.
+        assert!(!holds(&disk, &later(-60), hour));
+        let mut changed = later(60);
+        changed.reset_at = Some(now());
+        assert!(!holds(&disk, &changed, hour));
+        assert!(!holds(&State::default(), &later(60), hour));
+    }
+
+    #[test]
+    fn a_bookkeeping_save_writes_only_what_the_file_does_not_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let state = State {
+            last_run: Some(now()),
+            ..State::default()
+        };
+        s.save_run(&state, Save::Bookkeeping(Duration::from_secs(60)))
+            .unwrap();
+        let path = dir.path().join(FILE);
+        fs::write(&path, b"{\"version\": 1, \"marker\": true}").unwrap();
+        // Nothing new: the file is left as it is (here: our marker).
+        s.save_run(&state, Save::Bookkeeping(Duration::from_secs(60)))
+            .unwrap();
+        assert!(fs::read_to_string(&path).unwrap().contains("marker"));
+        // A durable save always writes.
+        s.save(&state).unwrap();
+        assert_eq!(s.load(now()).state, state);
     }
 
     #[test]

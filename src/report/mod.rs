@@ -249,7 +249,8 @@ pub fn save(state_dir: &Path, report: &Report, keep: usize) -> std::io::Result<(
     let dir = state_dir.join("reports");
     crate::state::create_private_dir(&dir)?;
     let name = format!("{}.json", report.started_at.strftime("%Y%m%dT%H%M%S%.6fZ"));
-    crate::state::write_atomically(&dir, &name, report.to_json().as_bytes())?;
+    // A report is rewritten by every run and guards nothing: no fsync.
+    crate::state::write_unsynced(&dir, &name, report.to_json().as_bytes())?;
     let mut all: Vec<_> = std::fs::read_dir(&dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())

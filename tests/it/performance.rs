@@ -1,0 +1,209 @@
+//! What the benchmark (benches/run) showed and the code now promises, as
+//! behaviour rather than timings: a steady-state run fsyncs at most once and
+//! writes little, a run whose only news is its own time rewrites nothing,
+//! and a restart is still made durable before it runs.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::harness::{self, Bot, Env, Run};
+
+/// One run of the binary under `strace -f -y`, tracing `calls`; `None` (the
+/// test returns) when strace is missing outside CI. A child is let go when
+/// it execs (`--detach-on=execve`), so a restarted bot does not keep strace
+/// (and the test) waiting.
+fn traced(env: &Env, calls: &str) -> Option<(Run, String)> {
+    if Command::new("strace").arg("-V").output().is_err() {
+        harness::missing("strace", "counting the fsyncs and writes of a run");
+        return None;
+    }
+    let log = env.path("strace.txt");
+    let out = Command::new("strace")
+        .args(["-f", "-y", "-qq", "--detach-on=execve", "-e"])
+        .arg(format!("trace={calls}"))
+        .arg("-o")
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_healthcheck"))
+        .current_dir(env.dir.path())
+        .env("HOME", env.dir.path())
+        .env_remove("HEALTHCHECK_CONFIG")
+        .env_remove("STATE_DIRECTORY")
+        .output()
+        .unwrap();
+    let trace = std::fs::read_to_string(&log).unwrap();
+    Some((Run::from(out), trace))
+}
+
+fn fsyncs(trace: &str) -> Vec<&str> {
+    trace
+        .lines()
+        .filter(|l| {
+            ["fsync(", "fdatasync(", "sync_file_range("]
+                .iter()
+                .any(|c| l.contains(c))
+        })
+        .collect()
+}
+
+/// Bytes written to files under `dir` (strace -y shows each fd's path).
+fn bytes_written(trace: &str, dir: &Path) -> u64 {
+    let dir = format!("<{}", dir.display());
+    trace
+        .lines()
+        .filter(|l| l.contains("write(") && l.contains(&dir))
+        .filter_map(|l| l.rsplit("= ").next()?.trim().parse::<u64>().ok())
+        .sum()
+}
+
+/// Checks that remember something new every run (CPU counters, disk
+/// samples, log offsets, process CPU), as a real config's do.
+fn busy_config(env: &Env) {
+    let log = env.write("app.log", "started\n");
+    env.write("heartbeat", "");
+    env.config(&format!(
+        r#"[[check]]
+name = "heartbeat"
+type = "file"
+path = "{}"
+crit_above = "10m"
+
+[[check]]
+name = "errors"
+type = "log"
+path = "{}"
+pattern = "ERROR"
+per = "1h"
+crit_above = 200
+
+[[check]]
+name = "disk"
+type = "disk"
+
+[[check]]
+name = "memory"
+type = "memory"
+
+[[check]]
+name = "cpu"
+type = "cpu"
+"#,
+        env.path("heartbeat").display(),
+        log.display()
+    ));
+}
+
+#[test]
+fn a_steady_state_run_fsyncs_at_most_once() {
+    let env = Env::new();
+    busy_config(&env);
+    for _ in 0..2 {
+        assert_eq!(env.run(&[]).code, 0);
+    }
+    let before = std::fs::read_to_string(env.path("state/state.json")).unwrap();
+    let Some((run, trace)) = traced(
+        &env,
+        "write,pwrite64,writev,fsync,fdatasync,sync_file_range",
+    ) else {
+        return;
+    };
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let synced = fsyncs(&trace);
+    assert!(
+        synced.len() <= 1,
+        "{} fsyncs:\n{}",
+        synced.len(),
+        synced.join("\n")
+    );
+    let written = bytes_written(&trace, env.dir.path());
+    assert!(written <= 16 * 1024, "{written} bytes written");
+    // What changed (the checks' memories) was still saved.
+    let after = std::fs::read_to_string(env.path("state/state.json")).unwrap();
+    assert_ne!(before, after);
+    let state: serde_json::Value = serde_json::from_str(&after).unwrap();
+    assert!(state["checks"]["cpu"]["memory"].is_object(), "{after}");
+    // The report was written too, just not fsynced.
+    assert_eq!(
+        std::fs::read_dir(env.path("state/reports"))
+            .unwrap()
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn a_run_whose_only_news_is_its_time_does_not_rewrite_the_state() {
+    let env = Env::new();
+    env.write("heartbeat", "");
+    let heartbeat = env.path("heartbeat");
+    let config = |interval: &str| {
+        format!(
+            "[settings]\nstate_dir = \"{}\"\nreports = 0\n{interval}\n\n[[check]]\nname = \"heartbeat\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"10m\"\n",
+            env.path("state").display(),
+            heartbeat.display()
+        )
+    };
+    env.config(&config(""));
+    // Ten runs fill the status history (flapping looks at the last 10).
+    for _ in 0..10 {
+        assert_eq!(env.run(&[]).code, 0);
+    }
+    let state = env.path("state/state.json");
+    let first = std::fs::read_to_string(&state).unwrap();
+    assert_eq!(env.run(&[]).code, 0);
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        first,
+        "rewritten for its last_run alone"
+    );
+
+    // A status change is news: saved at once.
+    env.age(&heartbeat, Duration::from_secs(3600));
+    assert_eq!(env.run(&[]).code, 2);
+    assert_ne!(std::fs::read_to_string(&state).unwrap(), first);
+
+    // With expected_interval, last_run is never left older than one interval.
+    env.config(&config("expected_interval = \"1s\""));
+    assert_eq!(env.run(&[]).code, 2);
+    std::thread::sleep(Duration::from_millis(1100));
+    let before: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(env.run(&[]).code, 2);
+    let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_ne!(before["last_run"], after["last_run"]);
+}
+
+#[test]
+fn a_restart_is_fsynced_with_its_directory_before_it_runs() {
+    let env = Env::new();
+    let bot = Bot::new(&env, "bot");
+    env.config(&format!(
+        "[[service]]\nname = \"bot\"\nprocess = {{ match = '{}', start = [\"sh\", \"{}\"] }}\nverify = \"300ms\"\n\n\
+         [[check]]\nname = \"bot\"\ntype = \"process\"\nmatch = '{}'\nrestart = \"bot\"\n",
+        bot.pattern(),
+        bot.script.display(),
+        bot.pattern()
+    ));
+    let Some((run, trace)) = traced(&env, "fsync,execve") else {
+        return;
+    };
+    assert!(
+        run.stdout.contains("started sh"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let lines: Vec<&str> = trace.lines().collect();
+    let spawned = lines
+        .iter()
+        .position(|l| l.contains("execve(") && l.contains(&*bot.script.display().to_string()))
+        .unwrap_or_else(|| panic!("the bot was not started:\n{trace}"));
+    let state_dir = format!("<{}>", env.path("state").display());
+    let dir_synced = lines[..spawned]
+        .iter()
+        .any(|l| l.contains("fsync(") && l.contains(&state_dir));
+    assert!(
+        dir_synced,
+        "no fsync of the state directory before the restart:\n{trace}"
+    );
+}
