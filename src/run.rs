@@ -460,8 +460,30 @@ fn act_on(
             format!("{}; held: it could not be recorded in state", action.reason),
         );
     }
+    // The service is up when the checks that asked for the restart pass.
+    let triggers: Vec<&CheckSpec> = action
+        .triggers
+        .iter()
+        .filter_map(|name| config.check(name))
+        .collect();
+    let memories: Vec<_> = triggers
+        .iter()
+        .map(|c| {
+            next_state
+                .checks
+                .get(&c.name)
+                .and_then(|s| s.memory.clone())
+        })
+        .collect();
+    let up = |by: Instant| {
+        let looked = runner::run(&triggers, memories.clone(), jiff::Timestamp::now(), by);
+        triggers
+            .iter()
+            .zip(looked)
+            .all(|(spec, f)| decide::judge(spec, f.outcome).status.is_ok())
+    };
     let result = match (&action.target, service) {
-        (Target::Restart(_), Some(spec)) => act::restart(spec, ctx),
+        (Target::Restart(_), Some(spec)) => act::restart(spec, ctx, &up),
         (Target::Recover(check), _) => match config.check(check).and_then(|c| c.run.as_ref()) {
             Some(argv) => act::recover(argv, ctx),
             None => Err(format!("check {check} has no recovery command")),

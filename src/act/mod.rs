@@ -22,6 +22,10 @@ pub struct Ctx<'a> {
     pub deadline: Instant,
 }
 
+/// Whether the service is up as its checks see it, each look bounded by the
+/// given instant: the checks that asked for the restart all pass.
+pub type Up<'a> = &'a dyn Fn(Instant) -> bool;
+
 /// The longest one child may take (a `docker restart` waits up to 10s itself).
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often verification polls.
@@ -145,7 +149,7 @@ pub fn guard(argv: &[String], ctx: &Ctx) -> Result<(), String> {
 }
 
 /// Restart a service and verify it came up. `Ok` carries what was done.
-pub fn restart(service: &ServiceSpec, ctx: &Ctx) -> Result<String, String> {
+pub fn restart(service: &ServiceSpec, ctx: &Ctx, up: Up) -> Result<String, String> {
     match &service.manager {
         Manager::Systemd { unit } => systemd::restart(unit, service.verify, ctx),
         Manager::Docker { container } => docker::restart(container, service.verify, ctx),
@@ -165,6 +169,7 @@ pub fn restart(service: &ServiceSpec, ctx: &Ctx) -> Result<String, String> {
             log.as_deref(),
             service.verify,
             ctx,
+            up,
         ),
         Manager::Command { restart } => command::run(restart, ctx),
     }

@@ -1,7 +1,9 @@
 //! Restarting a plain process (seed 003's `python main.py`, no systemd, no
 //! docker): SIGTERM every match, wait up to 5 s, SIGKILL the rest, start it
 //! again detached (its own session, stdin null, output appended to its
-//! log), and check that it stays alive until `verify`.
+//! log), and watch it until it is up: the checks that asked for the restart
+//! pass for `SETTLE` while it lives (the run goes on at once), or it stays
+//! alive until `verify` (the re-check then tells whether it helped).
 //!
 //! A match that leads its own process group (every copy started here does:
 //! it gets a session of its own) is signalled as a group, so that what it
@@ -16,11 +18,16 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
-use super::Ctx;
+use super::{Ctx, Up};
 use crate::check::process::matching_pids;
 
 /// How long stopped processes get to exit after SIGTERM.
 const TERM_WAIT: Duration = Duration::from_secs(5);
+/// How often a started process is looked at.
+const POLL: Duration = Duration::from_millis(50);
+/// How long it must be up, and alive, before the restart is done: a bot
+/// that dies on an import error a moment after starting is not up.
+const SETTLE: Duration = Duration::from_millis(200);
 
 pub fn restart(
     pattern: &Regex,
@@ -29,30 +36,46 @@ pub fn restart(
     log: Option<&Path>,
     verify: Duration,
     ctx: &Ctx,
+    up: Up,
 ) -> Result<String, String> {
     let old = matching_pids(pattern).map_err(|e| format!("not restarting: {e}"))?;
     let killed = stop(&old, ctx)?;
     let mut child = spawn_detached(start, cwd, log)?;
     let pid = child.id();
+    let started = Instant::now();
     let until = ctx.until(verify);
-    while Instant::now() < until {
+    let mut up_since: Option<Instant> = None;
+    let state = loop {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!(
                 "started {} (pid {pid}) but it exited at once ({status})",
                 start[0]
             ));
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        let now = Instant::now();
+        if now >= until {
+            break format!("alive after {}s", verify.as_secs());
+        }
+        if let Some(since) = up_since
+            && now.saturating_duration_since(since) >= SETTLE
+        {
+            break format!("up after {:.1}s", started.elapsed().as_secs_f64());
+        }
+        if up(until) {
+            up_since.get_or_insert(now);
+        } else {
+            up_since = None;
+        }
+        std::thread::sleep(POLL.min(until.saturating_duration_since(Instant::now())));
+    };
     let stopped = match (old.len(), killed) {
         (0, _) => "nothing was running".to_string(),
         (n, 0) => format!("stopped {n} process(es)"),
         (n, k) => format!("stopped {n} process(es), {k} with SIGKILL"),
     };
     Ok(format!(
-        "{stopped}; started {} as pid {pid}, alive after {}s",
-        start[0],
-        verify.as_secs()
+        "{stopped}; started {} as pid {pid}, {state}",
+        start[0]
     ))
 }
 

@@ -1,11 +1,12 @@
 //! What the benchmark (benches/run) showed and the code now promises, as
 //! behaviour rather than timings: a steady-state run fsyncs at most once and
-//! writes little, a run whose only news is its own time rewrites nothing,
-//! and a restart is still made durable before it runs.
+//! writes little, a run whose only news is its own time rewrites nothing, a
+//! restart is still made durable before it runs, and a process restart
+//! returns once the service is up instead of sitting out `verify`.
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::harness::{self, Bot, Env, Run};
 
@@ -206,4 +207,32 @@ fn a_restart_is_fsynced_with_its_directory_before_it_runs() {
         dir_synced,
         "no fsync of the state directory before the restart:\n{trace}"
     );
+}
+
+#[test]
+fn a_process_restart_returns_as_soon_as_the_bot_is_up() {
+    let env = Env::new();
+    let bot = Bot::new(&env, "bot");
+    env.config(&format!(
+        "[[service]]\nname = \"bot\"\nprocess = {{ match = '{}', start = [\"sh\", \"{}\"] }}\nverify = \"30s\"\n\n\
+         [[check]]\nname = \"bot\"\ntype = \"process\"\nmatch = '{}'\nrestart = \"bot\"\n\n\
+         [[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"{}\"\ncrit_above = \"1m\"\nrestart = \"bot\"\n",
+        bot.pattern(),
+        bot.script.display(),
+        bot.pattern(),
+        bot.log.display()
+    ));
+    let started = Instant::now();
+    let run = env.run(&[]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("re-checked: bot OK, it helped, bot-log OK, it helped"),
+        "{}",
+        run.stdout
+    );
+    // Bounded generously: the old verification sat out all of `verify` (30 s).
+    assert!(took < Duration::from_secs(10), "the run took {took:?}");
+    assert_eq!(bot.starts(), 1);
 }
