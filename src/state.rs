@@ -474,16 +474,24 @@ enum Parsed {
     Newer(u32),
 }
 
+/// Only the version, read first: a newer file is never parsed as ours.
+#[derive(Deserialize)]
+struct Version {
+    version: Option<serde_json::Number>,
+}
+
+/// Two passes over the bytes (the version, then the state) cost less than
+/// building a `serde_json::Value` tree and converting it.
 fn parse(bytes: &[u8]) -> Result<Parsed, String> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    let version = value
-        .get("version")
+    let found: Version = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let version = found
+        .version
         .and_then(|v| v.as_u64())
         .ok_or("no \"version\" number")?;
     if version > u64::from(VERSION) {
         return Ok(Parsed::Newer(u32::try_from(version).unwrap_or(u32::MAX)));
     }
-    serde_json::from_value(value)
+    serde_json::from_slice(bytes)
         .map(Parsed::Current)
         .map_err(|e| e.to_string())
 }

@@ -413,6 +413,7 @@ impl Table {
         let dir = std::fs::read_dir("/proc").map_err(|e| anyhow!("cannot list /proc: {e}"))?;
         let mut lines = Vec::new();
         let mut unreadable = Vec::new();
+        let mut buf = Vec::with_capacity(4096);
         for entry in dir {
             let Some(pid) = entry
                 .ok()
@@ -420,7 +421,7 @@ impl Table {
             else {
                 continue;
             };
-            match command_line(pid) {
+            match command_line(pid, &mut buf) {
                 Ok(cmd) => lines.push((pid, cmd)),
                 Err(e) if gone(&e) => {}
                 Err(_) => unreadable.push(pid),
@@ -459,20 +460,26 @@ impl Table {
     }
 }
 
-/// One process's command line, or its name when it has none.
+/// One process's command line, or its name when it has none. `buf` is
+/// reused from one process to the next (no size lookup, no allocation).
 #[cfg(target_os = "linux")]
-fn command_line(pid: u32) -> std::io::Result<String> {
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline"))?;
+fn command_line(pid: u32, buf: &mut Vec<u8>) -> std::io::Result<String> {
+    use std::io::Read;
+    buf.clear();
+    std::fs::File::open(format!("/proc/{pid}/cmdline"))?.read_to_end(buf)?;
+    let raw = &buf[..];
     if raw.is_empty() {
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))?;
         return Ok(comm.trim_end_matches('\n').to_string());
     }
-    let args: Vec<String> = raw
-        .split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    Ok(args.join(" "))
+    let mut line = String::with_capacity(raw.len());
+    for arg in raw.split(|b| *b == 0).filter(|a| !a.is_empty()) {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&String::from_utf8_lossy(arg));
+    }
+    Ok(line)
 }
 
 /// The process exited while we looked (its /proc entry went away).
@@ -487,6 +494,12 @@ fn gone(e: &std::io::Error) -> bool {
 /// them but refuses their command lines: `listing` sees that itself.)
 #[cfg(target_os = "linux")]
 fn hidden_by_mount() -> Option<String> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    // Nothing is hidden from root: the mount table is not even read.
+    if euid == 0 {
+        return None;
+    }
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     // The last mount on /proc is the one on top, the one we read.
     let options = mountinfo.lines().rev().find_map(|line| {
@@ -504,12 +517,10 @@ fn hidden_by_mount() -> Option<String> {
     if !matches!(hidepid, "2" | "invisible" | "4" | "ptraceable") {
         return None;
     }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
     let exempt = option("gid")
         .and_then(|g| g.parse::<libc::gid_t>().ok())
         .is_some_and(in_group);
-    (euid != 0 && !exempt).then(|| {
+    (!exempt).then(|| {
         format!("/proc is mounted with hidepid={hidepid}, which hides other users' processes from uid {euid}")
     })
 }
