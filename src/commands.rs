@@ -135,13 +135,13 @@ pub fn test_alert(cli: &Cli, only: Option<&str>) -> u8 {
         }
         return 3;
     }
-    let digest = notify::Digest {
+    let digest = crate::model::Digest {
         host: config.settings.hostname.clone(),
         at: jiff::Timestamp::now(),
-        events: vec![notify::Event {
-            kind: notify::EventKind::Test,
+        events: vec![crate::model::Event {
+            kind: crate::model::EventKind::Test,
             subject: "healthcheck".into(),
-            status: crate::status::Status::Ok,
+            status: crate::model::Status::Ok,
             message: "This is a test message from `healthcheck test-alert`.".into(),
             hint: None,
         }],
@@ -162,7 +162,7 @@ pub fn test_alert(cli: &Cli, only: Option<&str>) -> u8 {
                     "{} ({}): NOT delivered: {}",
                     alert.name,
                     alert.kind,
-                    crate::config::secret::redact(&f.message)
+                    crate::secret::redact(&f.message)
                 ));
             }
         }

@@ -8,7 +8,9 @@ pub mod cli; // the command line
 pub mod commands; // validate, init, completions
 pub mod config; // TOML -> validated Config; secrets
 pub mod decide; // the rules, pure
+pub mod files; // what a path is before it is trusted
 pub mod manage; // history, reset, silence, unsilence
+pub mod model; // the shared words: Status, Outcome, Event, Action
 pub mod notify; // alert digests, channels, delivery
 pub mod out; // stdout that a closed pipe ends quietly
 pub mod ping; // the dead man's switch
@@ -17,8 +19,8 @@ pub mod report; // text, JSON, Nagios
 pub mod run; // the `run` pipeline
 pub mod runner; // threads, timeouts, deadline
 pub mod schedule; // time windows: `when`, quiet hours
+pub mod secret; // secret values and their redaction
 pub mod state; // state.json, lock, atomic save
-pub mod status; // Status, worst-of, exit codes
 
 use cli::{Cli, Command};
 
@@ -50,7 +52,7 @@ pub struct Log {
 impl Log {
     pub fn info(&self, message: impl AsRef<str>) {
         if self.verbosity >= 1 {
-            eprintln!("healthcheck: {}", config::secret::redact(message.as_ref()));
+            eprintln!("healthcheck: {}", crate::secret::redact(message.as_ref()));
         }
     }
 }

@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use crate::cli::{Cli, Format, SilenceArgs, TargetArgs};
 use crate::config::{self, Config};
+use crate::model::Status;
 use crate::out;
 use crate::state::{ALL, Silence, State, Store};
-use crate::status::Status;
 
 /// The config, or the embedded default.
 fn load_config(cli: &Cli) -> Result<Config, u8> {

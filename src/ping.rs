@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::secret::Secret;
 use crate::notify::http::{self, HttpRequest};
 use crate::notify::{Budget, Failure};
+use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
 pub struct Ping {

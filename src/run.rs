@@ -11,12 +11,14 @@ use crate::Log;
 use crate::act;
 use crate::cli::{Cli, Format, RunArgs};
 use crate::config::{self, CheckSpec, Config};
-use crate::decide::{self, Action, Decision, Judged, Mode, Note, Target, Verdict};
+use crate::decide::{self, Judged, Mode, Verdict};
+use crate::model::Status;
+use crate::model::{Action, Decision, Note, Target};
+use crate::model::{ActionOutcome, ActionReport};
 use crate::notify;
-use crate::report::{self, ActionOutcome, ActionReport, CheckReport, Report, text};
+use crate::report::{self, CheckReport, Report, text};
 use crate::runner;
 use crate::state::{OpenError, State, Store};
-use crate::status::Status;
 
 /// How long past the deadline the backstop lets a stuck run live.
 const BACKSTOP_GRACE: Duration = Duration::from_secs(10);
@@ -365,7 +367,7 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
         );
         let finished = p.finish(
             status.exit_code(),
-            &config::secret::redact(&summary),
+            &crate::secret::redact(&summary),
             deadline,
         );
         for failure in [started.and_then(Result::err), finished.err()]
@@ -395,8 +397,9 @@ fn act_on(
     own_failure: &mut bool,
     notes: &mut Vec<Note>,
 ) -> ActionReport {
-    let report =
-        |outcome: ActionOutcome, detail: String| ActionReport::new(&action.target, outcome, detail);
+    let report = |outcome: ActionOutcome, detail: String| {
+        ActionReport::new(&action.target, outcome, crate::secret::redact(&detail))
+    };
     match action.decision {
         Decision::DryRun => return report(ActionOutcome::DryRun, action.reason.clone()),
         Decision::Held => return report(ActionOutcome::Held, action.reason.clone()),
@@ -522,12 +525,12 @@ fn recheck(
 }
 
 /// healthcheck's own trouble, as events for the alert channels.
-fn trouble(notes: &[Note]) -> Vec<notify::Event> {
+fn trouble(notes: &[Note]) -> Vec<crate::model::Event> {
     notes
         .iter()
         .filter(|n| !n.status.is_ok())
-        .map(|n| notify::Event {
-            kind: notify::EventKind::Trouble,
+        .map(|n| crate::model::Event {
+            kind: crate::model::EventKind::Trouble,
             subject: "healthcheck".into(),
             status: n.status,
             message: n.message.clone(),
@@ -554,7 +557,7 @@ fn print(format: Format, args: &RunArgs, verbosity: u8, report: &Report) {
         Format::Nagios => report::nagios::render(report),
         Format::Text => text::render(report, &text::Style::detect(args.quiet, verbosity > 0)),
     };
-    crate::out::print(&config::secret::redact(&out));
+    crate::out::print(&crate::secret::redact(&out));
 }
 
 /// The config file, or the embedded default when none is found. On an

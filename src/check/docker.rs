@@ -5,8 +5,9 @@
 use anyhow::anyhow;
 use serde_json::Value;
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck};
+use crate::model::{Outcome, Unit};
 use crate::proc;
 
 pub const KIND: Kind = Kind {
@@ -101,7 +102,7 @@ fn judge(name: &str, state: &Value, restarts: Option<f64>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Status;
+    use crate::model::Status;
     use serde_json::json;
 
     #[test]

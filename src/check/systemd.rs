@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use anyhow::anyhow;
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck};
+use crate::model::{Outcome, Unit};
 use crate::proc;
 
 pub const KIND: Kind = Kind {
@@ -113,7 +114,7 @@ fn judge(unit: &str, props: &HashMap<&str, &str>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Status;
+    use crate::model::Status;
 
     fn props(text: &str) -> HashMap<&str, &str> {
         text.lines().filter_map(|l| l.split_once('=')).collect()

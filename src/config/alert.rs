@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::Builder;
-use super::secret::Secret;
+use crate::model::Status;
 use crate::notify::{self, Channel};
-use crate::status::Status;
+use crate::secret::Secret;
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]

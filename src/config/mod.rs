@@ -6,7 +6,6 @@
 pub mod alert;
 mod interpolate;
 pub mod raw;
-pub mod secret;
 pub mod service;
 
 use std::fmt;
@@ -19,10 +18,11 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use crate::check::{self, Probe, Thresholds, Unit};
+use crate::check::{self, Probe};
+use crate::model::Status;
+use crate::model::{Thresholds, Unit};
 use crate::notify;
 use crate::schedule::{RawSchedule, SCHEDULE_KEYS, Schedule};
-use crate::status::Status;
 use raw::RawService;
 use raw::{COMMON_CHECK_KEYS, RawSettings};
 pub use raw::{Limit, RawCheck};
@@ -149,7 +149,7 @@ impl fmt::Display for ConfigErrors {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}", secret::redact(&e.to_string()))?;
+            write!(f, "{}", crate::secret::redact(&e.to_string()))?;
         }
         Ok(())
     }
@@ -210,7 +210,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     };
     let (text, meta) = interpolate::read_regular(path)
         .map_err(|e| whole_file(format!("cannot read config: {e}")))?;
-    if let Some(why) = unsafe_for_root(&meta) {
+    if let Some(why) = crate::files::unsafe_for_root(&meta) {
         return Err(whole_file(format!(
             "refusing to use this config as root: {why}"
         )));
@@ -236,32 +236,6 @@ pub fn embedded() -> Config {
         Ok((config, _)) => config,
         Err(e) => panic!("the embedded default config is invalid: {e}"),
     }
-}
-
-/// When running as root, a file that another user could write lets that
-/// user make root run commands: say why it is unsafe, if it is.
-#[cfg(unix)]
-pub fn unsafe_for_root(meta: &std::fs::Metadata) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return None;
-    }
-    if meta.uid() != 0 {
-        return Some(format!("it is owned by uid {}, not root", meta.uid()));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Some(format!(
-            "it is writable by group or others (mode {:o}); chmod go-w it",
-            meta.mode() & 0o7777
-        ));
-    }
-    None
-}
-
-#[cfg(not(unix))]
-pub fn unsafe_for_root(_meta: &std::fs::Metadata) -> Option<String> {
-    None
 }
 
 #[cfg(unix)]

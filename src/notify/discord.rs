@@ -7,10 +7,11 @@ use serde_json::{Value, json};
 
 use super::http::{self, HttpRequest};
 use super::message::{cut, label};
-use super::{Budget, Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
-use crate::status::Status;
+use crate::model::Digest;
+use crate::model::Status;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "discord",
@@ -55,7 +56,7 @@ pub fn colour(status: Status) -> u32 {
 /// The webhook body for a digest.
 pub fn payload(digest: &Digest) -> Value {
     const TOTAL: usize = 6000;
-    let title = cut(&digest.title(), 256);
+    let title = cut(&super::message::title(digest), 256);
     let mut used = title.chars().count();
     let mut fields = Vec::new();
     let mut left_out = 0;

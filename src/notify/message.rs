@@ -2,8 +2,8 @@
 //! per event (status, subject, message, hint), like the seeds' own alerts.
 //! Pure: a digest in, text out.
 
-use super::{Digest, EventKind};
-use crate::status::Status;
+use crate::model::Status;
+use crate::model::{Digest, EventKind};
 
 pub fn title(d: &Digest) -> String {
     let count = |kinds: &[EventKind]| d.events.iter().filter(|e| kinds.contains(&e.kind)).count();
@@ -95,7 +95,7 @@ pub fn cut(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::Event;
+    use crate::model::Event;
 
     fn digest() -> Digest {
         Digest {

@@ -24,11 +24,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Digest, Event, EventKind, Failure, reaches};
+use super::{Failure, reaches};
 use crate::config::alert::{AlertSpec, Alerting};
-use crate::decide::hhmm;
+use crate::schedule::hhmm;
+use crate::model::Status;
+use crate::model::{Digest, Event, EventKind};
 use crate::state::{Deliveries, Pending, State};
-use crate::status::Status;
 
 /// How long an undelivered digest is kept.
 pub const KEEP: Duration = Duration::from_secs(24 * 3600);
@@ -178,7 +179,7 @@ pub fn enqueue(
 }
 
 fn redacted(e: Event) -> Event {
-    use crate::config::secret::redact;
+    use crate::secret::redact;
     Event {
         subject: redact(&e.subject),
         message: redact(&e.message),

@@ -4,9 +4,10 @@ use serde_json::{Value, json};
 
 use super::http::{self, HttpRequest};
 use super::message::{cut, text};
-use super::{Budget, Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
+use crate::model::Digest;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "slack",

@@ -4,9 +4,10 @@
 use serde_json::{Value, json};
 
 use super::http::{self, HttpRequest};
-use super::{Budget, Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
+use crate::model::Digest;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "webhook",
@@ -50,7 +51,7 @@ impl Channel for Webhook {
 
 pub fn payload(digest: &Digest) -> Value {
     json!({
-        "title": digest.title(),
+        "title": super::message::title(digest),
         "status": digest.status(),
         "host": digest.host,
         "at": digest.at,

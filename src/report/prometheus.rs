@@ -129,7 +129,7 @@ pub fn write(path: &Path, report: &Report, state: &State) -> std::io::Result<()>
     crate::state::write_atomically(
         dir,
         &name.to_string_lossy(),
-        crate::config::secret::redact(&render(report, state)).as_bytes(),
+        crate::secret::redact(&render(report, state)).as_bytes(),
     )
 }
 

@@ -40,7 +40,7 @@ use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Datum, Table};
-use crate::check::Outcome;
+use crate::model::Outcome;
 
 /// How long a cancel request may take once the query was cut.
 const CANCEL_WAIT: Duration = Duration::from_millis(200);
