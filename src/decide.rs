@@ -210,6 +210,29 @@ pub fn check_events(
     }
 }
 
+/// A check run once more after an action: the re-check replaces this
+/// run's status, not its place in the history nor what was announced
+/// (`current`, the state this run's first look decided).
+pub fn rejudge(
+    spec: &CheckSpec,
+    before: Option<&CheckState>,
+    current: Option<&CheckState>,
+    judged: &Judged,
+    now: jiff::Timestamp,
+) -> (CheckState, Verdict) {
+    let (mut state, verdict) = update_check(spec, before, judged, now);
+    if let Some(current) = current {
+        state.runs = current.runs.clone();
+        state.notified = current.notified;
+        state.flapping = current.flapping;
+        state.history = current.history.clone();
+        if let Some(last) = state.history.last_mut() {
+            *last = judged.status;
+        }
+    }
+    (state, verdict)
+}
+
 /// Update one check's history with this run's status.
 pub fn update_check(
     spec: &CheckSpec,

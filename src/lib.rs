@@ -12,6 +12,7 @@ pub mod files; // what a path is before it is trusted
 pub mod manage; // history, reset, silence, unsilence
 pub mod model; // the shared words: Status, Outcome, Event, Action
 pub mod notify; // alert digests, channels, delivery
+pub mod options; // the command line and environment, read once
 pub mod out; // stdout that a closed pipe ends quietly
 pub mod ping; // the dead man's switch
 pub mod proc; // child processes: argv, own process group, timeout
@@ -26,20 +27,18 @@ use cli::{Cli, Command};
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
-    let log = Log {
-        verbosity: cli.verbose,
-    };
+    let opts = options::Options::new(&cli);
     let code = match &cli.command {
-        None => run::run(&cli, &cli.run, &log),
-        Some(Command::Run(args)) => run::run(&cli, args, &log),
-        Some(Command::Validate) => commands::validate(&cli),
+        None => run::run(&opts, &options::RunOptions::new(&cli.run)),
+        Some(Command::Run(args)) => run::run(&opts, &options::RunOptions::new(args)),
+        Some(Command::Validate) => commands::validate(&opts),
         Some(Command::Init(args)) => commands::init(args),
         Some(Command::Completions { shell }) => commands::completions(*shell),
-        Some(Command::History) => manage::history(&cli),
-        Some(Command::TestAlert { channel }) => commands::test_alert(&cli, channel.as_deref()),
-        Some(Command::Reset(target)) => manage::reset(&cli, target),
-        Some(Command::Silence(args)) => manage::silence(&cli, args),
-        Some(Command::Unsilence(target)) => manage::unsilence(&cli, target),
+        Some(Command::History) => manage::history(&opts),
+        Some(Command::TestAlert { channel }) => commands::test_alert(&opts, channel.as_deref()),
+        Some(Command::Reset(target)) => manage::reset(&opts, target),
+        Some(Command::Silence(args)) => manage::silence(&opts, args),
+        Some(Command::Unsilence(target)) => manage::unsilence(&opts, target),
     };
     out::exit_code(code)
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Status;
+use crate::model::{Status, Target};
 
 pub const VERSION: u32 = 1;
 const FILE: &str = "state.json";
@@ -138,6 +138,23 @@ pub struct Silence {
 }
 
 impl State {
+    /// Count an action that is about to run in its budget: a restart in its
+    /// service's history, a recovery command in its check's.
+    pub fn record(&mut self, target: &Target, now: jiff::Timestamp) {
+        match target {
+            Target::Restart(name) => {
+                let service = self.services.entry(name.clone()).or_default();
+                service.restarts.push(now);
+                service.total += 1;
+            }
+            Target::Recover(check) => {
+                if let Some(c) = self.checks.get_mut(check) {
+                    c.runs.push(now);
+                }
+            }
+        }
+    }
+
     /// Is this check muted at `now` (by its own silence or `--all`)?
     pub fn silenced(&self, check: &str, now: jiff::Timestamp) -> Option<&Silence> {
         [check, ALL]

@@ -26,9 +26,9 @@ use serde::Serialize;
 
 use super::{Failure, reaches};
 use crate::config::alert::{AlertSpec, Alerting};
-use crate::schedule::hhmm;
 use crate::model::Status;
 use crate::model::{Digest, Event, EventKind};
+use crate::schedule::hhmm;
 use crate::state::{Deliveries, Pending, State};
 
 /// How long an undelivered digest is kept.
