@@ -2,8 +2,12 @@
 //! (SPEC 7). Validated here so that a restart can never run with a
 //! malformed unit name or an empty argv.
 
+use super::builder::{Spans, deserialize_table};
+use super::errors::Errors;
 use std::path::PathBuf;
 use std::time::Duration;
+use toml::Spanned;
+use toml::de::DeValue;
 
 use super::raw::RawService;
 use super::{Builder, expand_tilde};
@@ -198,4 +202,32 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
         verify,
         guard: raw.guard,
     })
+}
+
+/// Compile every `[[service]]`; duplicate names are errors.
+pub(super) fn compile_services(
+    errors: &mut Errors,
+    tables: Vec<Spanned<DeValue>>,
+) -> Vec<ServiceSpec> {
+    let mut services: Vec<ServiceSpec> = Vec::new();
+    for (i, value) in tables.into_iter().enumerate() {
+        let prefix = format!("service[{i}]");
+        let spans = Spans::of(prefix.clone(), &value);
+        let Some(raw) = deserialize_table::<RawService>(errors, &prefix, value, SERVICE_KEYS)
+        else {
+            continue;
+        };
+        let before = errors.list.len();
+        let mut b = spans.builder(errors, None);
+        if services.iter().any(|s| s.name == raw.name) {
+            b.error("name", format!("duplicate service name `{}`", raw.name));
+        }
+        let spec = compile(raw, &mut b);
+        if errors.list.len() == before
+            && let Some(spec) = spec
+        {
+            services.push(spec);
+        }
+    }
+    services
 }
