@@ -27,14 +27,9 @@ struct DockerCheck {
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let container = b.required("container", &raw.container)?.clone();
-    if let Some(why) = crate::config::service::container_name_problem(&container) {
-        b.error("container", why);
-        return None;
-    }
-    Some(Box::new(DockerCheck {
-        docker: b.settings().docker.clone(),
-        container,
-    }))
+    let container = b.container_name("container", &container)?;
+    let docker = b.settings().docker.clone();
+    Some(Box::new(DockerCheck { docker, container }))
 }
 
 impl Probe for DockerCheck {

@@ -34,14 +34,9 @@ struct SystemdCheck {
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let unit = b.required("unit", &raw.unit)?.clone();
-    if let Some(why) = crate::config::service::unit_name_problem(&unit) {
-        b.error("unit", why);
-        return None;
-    }
-    Some(Box::new(SystemdCheck {
-        systemctl: b.settings().systemctl.clone(),
-        unit,
-    }))
+    let unit = b.unit_name("unit", &unit)?;
+    let systemctl = b.settings().systemctl.clone();
+    Some(Box::new(SystemdCheck { systemctl, unit }))
 }
 
 impl Probe for SystemdCheck {

@@ -150,6 +150,31 @@ impl Builder<'_, '_> {
         value.as_ref()
     }
 
+    /// `name` as a systemd unit name, or an error at `key` saying why it cannot be one.
+    pub fn unit_name(&mut self, key: &str, name: &str) -> Option<String> {
+        self.name(key, name, super::service::unit_name_problem)
+    }
+
+    /// `name` as a container or compose service name, or an error at `key`.
+    pub fn container_name(&mut self, key: &str, name: &str) -> Option<String> {
+        self.name(key, name, super::service::container_name_problem)
+    }
+
+    fn name(
+        &mut self,
+        key: &str,
+        name: &str,
+        problem: fn(&str) -> Option<String>,
+    ) -> Option<String> {
+        match problem(name) {
+            Some(why) => {
+                self.error(key, why);
+                None
+            }
+            None => Some(name.to_string()),
+        }
+    }
+
     pub fn duration(&mut self, key: &str, text: &str) -> Option<Duration> {
         parse_duration(text).map_err(|e| self.error(key, e)).ok()
     }

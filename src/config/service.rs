@@ -91,7 +91,7 @@ pub const DEFAULT_VERIFY: Duration = Duration::from_secs(10);
 /// digits and `:-_.\@` only (systemd's own set), at most 255, not starting
 /// with `-` (it would be read as an option: `-H host`). Spaces, `;` and
 /// `/` are never part of a unit name.
-pub fn unit_name_problem(name: &str) -> Option<String> {
+pub(super) fn unit_name_problem(name: &str) -> Option<String> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || ":-_.\\@".contains(c);
     if name.is_empty() || name.len() > 255 || name.starts_with('-') || !name.chars().all(allowed) {
         Some(format!(
@@ -105,7 +105,7 @@ pub fn unit_name_problem(name: &str) -> Option<String> {
 /// Why `name` cannot be a container or compose service name, if it
 /// cannot: docker's own rule, a letter or digit, then letters, digits and
 /// `_.-`.
-pub fn container_name_problem(name: &str) -> Option<String> {
+pub(super) fn container_name_problem(name: &str) -> Option<String> {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
@@ -120,21 +120,15 @@ pub fn container_name_problem(name: &str) -> Option<String> {
 pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     let mut managers = Vec::new();
     if let Some(unit) = raw.systemd {
-        if let Some(why) = unit_name_problem(&unit) {
-            b.error("systemd", why);
-        }
+        b.unit_name("systemd", &unit);
         managers.push(Manager::Systemd { unit });
     }
     if let Some(container) = raw.docker {
-        if let Some(why) = container_name_problem(&container) {
-            b.error("docker", why);
-        }
+        b.container_name("docker", &container);
         managers.push(Manager::Docker { container });
     }
     if let Some(c) = raw.compose {
-        if let Some(why) = container_name_problem(&c.service) {
-            b.error("compose", why);
-        }
+        b.container_name("compose", &c.service);
         managers.push(Manager::Compose {
             file: expand_tilde(&c.file),
             service: c.service,

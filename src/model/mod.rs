@@ -6,6 +6,8 @@
 mod action;
 mod event;
 mod outcome;
+#[cfg(test)]
+mod samples;
 mod status;
 
 pub use action::{Action, ActionOutcome, ActionReport, Decision, Note, Target};

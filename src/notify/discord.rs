@@ -5,9 +5,9 @@
 
 use serde_json::{Value, json};
 
-use super::http::{self, HttpRequest};
 use super::message::{cut, label};
-use super::{Budget, Channel, ChannelKind, Failure};
+use super::webhook::JsonPost;
+use super::{Channel, ChannelKind};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::model::Digest;
@@ -19,23 +19,9 @@ pub const KIND: ChannelKind = ChannelKind {
     build,
 };
 
-struct Discord {
-    url: String,
-}
-
 fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
     let url = super::webhook::http_url(raw, b)?;
-    Some(Box::new(Discord { url }))
-}
-
-impl Channel for Discord {
-    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
-        http::send(
-            &HttpRequest::post_json(&self.url, &payload(digest)),
-            budget,
-            is_final,
-        )
-    }
+    Some(Box::new(JsonPost::new(url, payload, is_final)))
 }
 
 /// Discord's final answers: 401 (the webhook's token is wrong) and 404

@@ -302,19 +302,15 @@ mod tests {
     }
 
     fn digest() -> Digest {
-        Digest {
-            host: "vps-1".into(),
-            at: "2026-11-22T05:00:00Z".parse().unwrap(),
-            events: vec![Event {
-                kind: EventKind::Problem,
-                subject: "watchlist".into(),
-                status: Status::Critical,
-                message: "last update 18m ago (crit above 15m)".into(),
-                hint: Some("Check market-data-worker service".into()),
-            }],
-            suppressed: 0,
-            on_behalf_of: None,
-        }
+        Digest::sample(vec![
+            Event::sample(
+                EventKind::Problem,
+                "watchlist",
+                Status::Critical,
+                "last update 18m ago (crit above 15m)",
+            )
+            .hinted("Check market-data-worker service"),
+        ])
     }
 
     /// The server a channel would use, seen through a deadline already past:

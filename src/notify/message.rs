@@ -98,28 +98,22 @@ mod tests {
     use crate::model::Event;
 
     fn digest() -> Digest {
-        Digest {
-            host: "vps-1".into(),
-            at: "2026-11-22T05:00:00Z".parse().unwrap(),
-            events: vec![
-                Event {
-                    kind: EventKind::Problem,
-                    subject: "schwab-refresh-token".into(),
-                    status: Status::Warning,
-                    message: "1d 11h left (warn below 2d)".into(),
-                    hint: Some("Prepare to reauthorize".into()),
-                },
-                Event {
-                    kind: EventKind::Problem,
-                    subject: "watchlist".into(),
-                    status: Status::Critical,
-                    message: "last update 18m ago (crit above 15m)".into(),
-                    hint: Some("Check market-data-worker service".into()),
-                },
-            ],
-            suppressed: 0,
-            on_behalf_of: None,
-        }
+        Digest::sample(vec![
+            Event::sample(
+                EventKind::Problem,
+                "schwab-refresh-token",
+                Status::Warning,
+                "1d 11h left (warn below 2d)",
+            )
+            .hinted("Prepare to reauthorize"),
+            Event::sample(
+                EventKind::Problem,
+                "watchlist",
+                Status::Critical,
+                "last update 18m ago (crit above 15m)",
+            )
+            .hinted("Check market-data-worker service"),
+        ])
     }
 
     #[test]

@@ -164,42 +164,35 @@ mod tests {
     use super::*;
 
     fn digest() -> Digest {
-        Digest {
-            host: "vps-1".into(),
-            at: "2026-11-22T05:00:00Z".parse().unwrap(),
-            events: vec![
-                Event {
-                    kind: EventKind::Problem,
-                    subject: "watchlist".into(),
-                    status: Status::Critical,
-                    message: "last update 18m ago (crit above 15m) <@everyone> & co".into(),
-                    hint: Some("Check market-data-worker service".into()),
-                },
-                Event {
-                    kind: EventKind::Reminder,
-                    subject: "schwab-refresh-token".into(),
-                    status: Status::Warning,
-                    message: "1d 11h left (warn below 2d) (for 4h)".into(),
-                    hint: None,
-                },
-                Event {
-                    kind: EventKind::Action,
-                    subject: "market-data-worker".into(),
-                    status: Status::Warning,
-                    message: "restart market-data-worker (1 of 3 in the last 1h): restarted; re-checked: watchlist OK, it helped".into(),
-                    hint: None,
-                },
-                Event {
-                    kind: EventKind::Recovery,
-                    subject: "disk".into(),
-                    status: Status::Warning,
-                    message: "OK again: used 71% of /".into(),
-                    hint: None,
-                },
-            ],
-            suppressed: 2,
-            on_behalf_of: None,
-        }
+        let mut d = Digest::sample(vec![
+            Event::sample(
+                EventKind::Problem,
+                "watchlist",
+                Status::Critical,
+                "last update 18m ago (crit above 15m) <@everyone> & co",
+            )
+            .hinted("Check market-data-worker service"),
+            Event::sample(
+                EventKind::Reminder,
+                "schwab-refresh-token",
+                Status::Warning,
+                "1d 11h left (warn below 2d) (for 4h)",
+            ),
+            Event::sample(
+                EventKind::Action,
+                "market-data-worker",
+                Status::Warning,
+                "restart market-data-worker (1 of 3 in the last 1h): restarted; re-checked: watchlist OK, it helped",
+            ),
+            Event::sample(
+                EventKind::Recovery,
+                "disk",
+                Status::Warning,
+                "OK again: used 71% of /",
+            ),
+        ]);
+        d.suppressed = 2;
+        d
     }
 
     fn pretty(v: &serde_json::Value) -> String {

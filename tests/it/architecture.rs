@@ -67,7 +67,12 @@ fn top_module(path: &Path) -> String {
     let rel = path
         .strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
         .unwrap();
-    let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_string()
 }
 
@@ -138,21 +143,26 @@ fn no_cycle_among_model_check_decide_notify_state_report() {
             .iter()
             .map(|l| format!("{l} -> {:?}", graph.get(*l)))
             .collect();
-        panic!(
-            "module cycle {}\n{}",
-            cycle.join(" -> "),
-            shown.join("\n")
-        );
+        panic!("module cycle {}\n{}", cycle.join(" -> "), shown.join("\n"));
     }
 }
 
 #[test]
 fn the_cycle_finder_finds_a_cycle() {
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    graph.entry("decide".into()).or_default().insert("notify".into());
-    graph.entry("notify".into()).or_default().insert("state".into());
+    graph
+        .entry("decide".into())
+        .or_default()
+        .insert("notify".into());
+    graph
+        .entry("notify".into())
+        .or_default()
+        .insert("state".into());
     assert_eq!(cycle_among(&graph, LAYERS), None);
-    graph.entry("state".into()).or_default().insert("decide".into());
+    graph
+        .entry("state".into())
+        .or_default()
+        .insert("decide".into());
     assert_eq!(
         cycle_among(&graph, LAYERS).map(|c| c.join(" -> ")),
         Some("decide -> notify -> state -> decide".to_string())

@@ -6,8 +6,8 @@
 mod harness;
 
 mod alert_trust;
-mod architecture;
 mod alerts;
+mod architecture;
 mod cli;
 mod config_errors;
 mod email;
