@@ -9,6 +9,7 @@ mod alert_trust;
 mod alerts;
 mod architecture;
 mod cli;
+mod compat;
 mod config_errors;
 mod email;
 mod fault_week;
