@@ -73,3 +73,71 @@ fn the_report_and_the_state_are_what_a1689c2_wrote() {
         }
     }
 }
+
+/// The state files the earlier shapes of state v1 wrote, as written by
+/// those builds (`git log -- src/state.rs`): the first (checks only), with
+/// services and silences, with the outbox, with restart totals, and the
+/// last before the reshaping.
+const EARLIER: &[(&str, usize)] = &[
+    ("f77c6fb", 0),
+    ("7b4d4f9", 1),
+    ("688911c", 1),
+    ("e8929ec", 1),
+    ("a1689c2", 1),
+];
+
+#[test]
+fn every_earlier_state_file_loads_without_loss_and_saves_the_same() {
+    use healthcheck::model::Status;
+    use healthcheck::state::Store;
+    for (build, restarts) in EARLIER {
+        let written = compat(&format!("{build}/state-as-written.json"));
+        let before: serde_json::Value = serde_json::from_str(&written).unwrap();
+        let env = Env::new();
+        let dir = env.path("state");
+        env.write("state/state.json", &written);
+        let store = Store::open(&dir, std::time::Instant::now()).unwrap();
+        let loaded = store.load(jiff::Timestamp::now());
+        assert_eq!(loaded.quarantined, None, "{build}: moved aside");
+        assert_eq!(loaded.newer_version, None, "{build}");
+        let state = loaded.state;
+        assert_eq!(state.checks["bot-log"].status, Status::Critical, "{build}");
+        assert_eq!(state.checks["ok-command"].status, Status::Ok, "{build}");
+        let kept = state.services.get("bot").map_or(0, |s| s.restarts.len());
+        assert_eq!(kept, *restarts, "{build}: restart history");
+        assert_eq!(
+            state.silences.len(),
+            usize::from(before.get("silences").is_some()),
+            "{build}: silences"
+        );
+        assert_eq!(
+            state.outbox.len(),
+            before
+                .get("outbox")
+                .map_or(0, |o| o.as_array().unwrap().len()),
+            "{build}: outbox"
+        );
+        // Saved by this build, every value the earlier one wrote is still there.
+        store.save(&state).unwrap();
+        let after: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap())
+                .unwrap();
+        let missing = lost(&before, &after, String::new());
+        assert!(missing.is_empty(), "{build}: lost {missing:?}");
+    }
+}
+
+/// The paths of `before` whose value `after` does not have.
+fn lost(before: &serde_json::Value, after: &serde_json::Value, at: String) -> Vec<String> {
+    match (before, after) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(a)) => b
+            .iter()
+            .flat_map(|(k, v)| match a.get(k) {
+                Some(w) => lost(v, w, format!("{at}.{k}")),
+                None => vec![format!("{at}.{k}")],
+            })
+            .collect(),
+        (b, a) if b == a => Vec::new(),
+        _ => vec![at],
+    }
+}
