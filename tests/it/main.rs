@@ -16,6 +16,7 @@ mod fault_week;
 mod hardening_actions;
 mod hardening_files;
 mod managers;
+mod newcomer;
 mod restarts;
 mod run_checks;
 mod sql;
