@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use crate::cli::{Cli, InitArgs};
+use crate::config::Needs;
 use crate::model::count;
 use crate::notify;
 use crate::options::{Loaded, Options};
@@ -32,7 +33,7 @@ pub fn preset(name: &str) -> Option<&'static str> {
 
 /// Parse and validate; print every error. Exit 0 when valid, 3 when not.
 pub fn validate(opts: &Options) -> u8 {
-    match opts.load_config() {
+    match opts.load_config(Needs::All) {
         Ok(Loaded { config, path: None }) => {
             out::line(&format!(
                 "no config file found; the embedded default is valid ({})",
@@ -110,7 +111,7 @@ pub fn init(args: &InitArgs) -> u8 {
 /// Send a test digest through each channel (or the one named) and say,
 /// per channel, whether it was delivered or why not. Exit 0 when all were.
 pub fn test_alert(opts: &Options, only: Option<&str>) -> u8 {
-    let config = match opts.load_config() {
+    let config = match opts.load_config(Needs::All) {
         Ok(loaded) => loaded.config,
         Err(invalid) => return invalid.print(None),
     };

@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::cli::{Format, SilenceArgs};
-use crate::config::{self, Config};
+use crate::config::{self, Config, Needs};
 use crate::model::Status;
 use crate::options::Options;
 use crate::out;
@@ -17,7 +17,7 @@ use crate::state::{ALL, Silence, State, Store};
 
 /// The config, or the embedded default.
 fn load_config(opts: &Options) -> Result<Config, u8> {
-    opts.load_config()
+    opts.load_config(Needs::Names)
         .map(|loaded| loaded.config)
         .map_err(|invalid| invalid.print(None))
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::Log;
 use crate::cli::{Cli, Format, RunArgs};
-use crate::config::{self, Config, ConfigErrors};
+use crate::config::{self, Config, ConfigErrors, Needs};
 use crate::decide::Mode;
 
 /// What every command shares.
@@ -59,10 +59,10 @@ impl Options {
     }
 
     /// The config file, or the embedded default when none is found: the
-    /// one way every command reads its config.
-    pub fn load_config(&self) -> Result<Loaded, Invalid> {
+    /// one way every command reads its config, with what it `needs`.
+    pub fn load_config(&self, needs: Needs) -> Result<Loaded, Invalid> {
         match config::discover(self.config.as_deref()) {
-            Some(path) => match config::load(&path) {
+            Some(path) => match config::load_for(&path, needs) {
                 Ok(config) => Ok(Loaded {
                     config,
                     path: Some(path),

@@ -114,9 +114,14 @@ impl Builder<'_, '_> {
     }
 
     /// Whether a problem with `key` of this table was already reported.
+    /// Is `kind:name` defined but broken (its own error already said)?
+    pub fn is_broken(&self, kind: &str, name: &str) -> bool {
+        self.errors.is_broken(kind, name)
+    }
+
     pub fn has_error(&self, key: &str) -> bool {
         let path = format!("{}.{key}", self.spans.prefix);
-        self.errors.list.iter().any(|e| e.key == path)
+        self.errors.list.iter().any(|e| e.key == path) || self.errors.unavailable.contains(&path)
     }
 
     /// The run's settings (argv prefixes of systemctl and docker). Present
@@ -214,14 +219,13 @@ mod tests {
 
     /// The spans of the first table in `text`, and errors reported through them.
     fn report(text: &str, f: impl FnOnce(&mut Builder)) -> Vec<String> {
-        let mut errors = Errors {
-            src: Source {
+        let mut errors = Errors::new(
+            Source {
                 label: "t.toml",
                 text,
             },
-            list: Vec::new(),
-            warnings: Vec::new(),
-        };
+            false,
+        );
         let doc = DeTable::parse(text).unwrap().into_inner();
         let (_, value) = doc.into_iter().next().unwrap();
         let spans = Spans::of("ping", &value);

@@ -95,6 +95,7 @@ pub(super) fn compile_check(
     let mut b = spans.builder(errors, Some(settings));
     if let Some(service) = &raw.restart
         && !services.iter().any(|s| &s.name == service)
+        && !b.is_broken("service", service)
     {
         let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
         b.error(

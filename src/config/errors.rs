@@ -69,21 +69,63 @@ pub(super) struct Errors<'a> {
     pub(super) list: Vec<ConfigError>,
     /// Things that are allowed but worth saying (`validate` and `-v` show them).
     pub(super) warnings: Vec<String>,
+    /// The secrets this command does not need: an unset `${VAR}` or an
+    /// unreadable `*_file` is not an error, and its key is not judged.
+    pub(super) secrets_unneeded: bool,
+    /// Keys whose secret could not be had (with `secrets_unneeded`).
+    pub(super) unavailable: Vec<String>,
+    /// `[[service]]` and `[schedule.*]` names that are defined but broken:
+    /// naming them is not a second error ("service:bot", "schedule:us").
+    pub(super) broken: Vec<String>,
 }
 
-impl Errors<'_> {
+impl<'a> Errors<'a> {
+    pub(super) fn new(src: Source<'a>, secrets_unneeded: bool) -> Errors<'a> {
+        Errors {
+            src,
+            list: Vec::new(),
+            warnings: Vec::new(),
+            secrets_unneeded,
+            unavailable: Vec::new(),
+            broken: Vec::new(),
+        }
+    }
+
+    /// A problem with `key`. One mistake, one error: a key that already
+    /// has one (or whose secret is not to be had) gets no second.
     pub(super) fn push(
         &mut self,
         span: Range<usize>,
         key: impl Into<String>,
         message: impl Into<String>,
     ) {
+        let key = key.into();
+        if !key.is_empty()
+            && (self.list.iter().any(|e| e.key == key) || self.unavailable.contains(&key))
+        {
+            return;
+        }
         self.list.push(ConfigError {
             offset: span.start,
             location: self.src.location(span.start),
-            key: key.into(),
+            key,
             message: message.into(),
         });
+    }
+
+    /// A secret at `key` cannot be had: an error, unless this command does
+    /// not need secrets.
+    pub(super) fn secret_missing(&mut self, span: Range<usize>, key: String, message: String) {
+        if self.secrets_unneeded {
+            self.unavailable.push(key);
+        } else {
+            self.push(span, key, message);
+        }
+    }
+
+    /// Is `kind:name` ("service:bot") defined, though broken?
+    pub(super) fn is_broken(&self, kind: &str, name: &str) -> bool {
+        self.broken.iter().any(|b| b == &format!("{kind}:{name}"))
     }
 
     /// A serde error inside `table`, located by its span, named by the key it falls in.

@@ -90,11 +90,12 @@ fn expand_table(
                     Spanned::new(value.span(), DeValue::String(Cow::Owned(content))),
                 );
             }
-            Err(e) => errors.push(
-                value.span(),
-                at,
-                format!("cannot read \"{}\": {e}", resolved.display()),
-            ),
+            Err(e) => {
+                let message = format!("cannot read \"{}\": {e}", resolved.display());
+                errors.secret_missing(value.span(), at, message);
+                // Its value is missing for that reason only: no second error.
+                errors.unavailable.push(format!("{}{base}", prefix(path)));
+            }
         }
     }
     let kind = table
@@ -140,7 +141,11 @@ fn expand_value(
                         }
                         *s = Cow::Owned(out);
                     }
-                    Err(e) => errors.push(span, prefix(path).trim_end_matches('.').to_string(), e),
+                    Err(e) => errors.secret_missing(
+                        span,
+                        prefix(path).trim_end_matches('.').to_string(),
+                        e,
+                    ),
                 }
             } else if secret {
                 secret::register(s);

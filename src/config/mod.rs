@@ -121,8 +121,24 @@ pub struct CheckSpec {
     pub probe: Arc<dyn Probe>,
 }
 
+/// What a command needs of its config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Everything, secrets included: a run, `validate`, `test-alert`.
+    All,
+    /// Names, the state directory and budgets, not the secrets: `history`,
+    /// `reset`, `silence`, `unsilence` send nothing, so an unset `${VAR}`
+    /// or an unreadable `*_file` does not stop them.
+    Names,
+}
+
 /// Read and validate a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_for(path, Needs::All)
+}
+
+/// Read and validate a config file for a command that needs `needs`.
+pub fn load_for(path: &Path, needs: Needs) -> Result<Config, ConfigErrors> {
     let label = path.display().to_string();
     let whole_file = |message: String| {
         ConfigErrors(vec![ConfigError {
@@ -139,7 +155,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             "refusing to use this config as root: {why}"
         )));
     }
-    let (config, inline_secrets) = parse(&label, &text)?;
+    let (config, inline_secrets) = parse(&label, &text, needs)?;
     if inline_secrets && world_or_group_readable(&meta) {
         eprintln!(
             "healthcheck: warning: {label} holds a secret inline and is readable by other users; \
@@ -151,24 +167,20 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 
 /// Validate config text that did not come from a file (tests, `init`).
 pub fn load_str(label: &str, text: &str) -> Result<Config, ConfigErrors> {
-    parse(label, text).map(|(config, _)| config)
+    parse(label, text, Needs::All).map(|(config, _)| config)
 }
 
 /// The embedded default config (SPEC 13).
 pub fn embedded() -> Config {
-    match parse("(embedded default)", EMBEDDED_DEFAULT) {
+    match parse("(embedded default)", EMBEDDED_DEFAULT, Needs::All) {
         Ok((config, _)) => config,
         Err(e) => panic!("the embedded default config is invalid: {e}"),
     }
 }
 
 /// Parse and validate config text. The flag says whether a secret was written inline.
-fn parse(label: &str, text: &str) -> Result<(Config, bool), ConfigErrors> {
-    let mut errors = Errors {
-        src: Source { label, text },
-        list: Vec::new(),
-        warnings: Vec::new(),
-    };
+fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, bool), ConfigErrors> {
+    let mut errors = Errors::new(Source { label, text }, needs == Needs::Names);
     let (doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         // The parser's own Display echoes the offending line, which may hold

@@ -118,6 +118,16 @@ pub(super) fn container_name_problem(name: &str) -> Option<String> {
 }
 
 pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
+    let declared = [
+        raw.systemd.is_some(),
+        raw.docker.is_some(),
+        raw.compose.is_some(),
+        raw.process.is_some(),
+        raw.command.is_some(),
+    ]
+    .into_iter()
+    .filter(|d| *d)
+    .count();
     let mut managers = Vec::new();
     if let Some(unit) = raw.systemd {
         b.unit_name("systemd", &unit);
@@ -156,13 +166,12 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
         }
         managers.push(Manager::Command { restart: c.restart });
     }
-    if managers.len() != 1 {
+    if declared != 1 {
         b.error(
             "name",
             format!(
-                "service `{}` needs exactly one of systemd, docker, compose, process, command (it has {})",
-                raw.name,
-                managers.len()
+                "service `{}` needs exactly one of systemd, docker, compose, process, command (it has {declared})",
+                raw.name
             ),
         );
     }
@@ -216,11 +225,11 @@ pub(super) fn compile_services(
         if services.iter().any(|s| s.name == raw.name) {
             b.error("name", format!("duplicate service name `{}`", raw.name));
         }
+        let name = raw.name.clone();
         let spec = compile(raw, &mut b);
-        if errors.list.len() == before
-            && let Some(spec) = spec
-        {
-            services.push(spec);
+        match spec.filter(|_| errors.list.len() == before) {
+            Some(spec) => services.push(spec),
+            None => errors.broken.push(format!("service:{name}")),
         }
     }
     services

@@ -160,11 +160,13 @@ pub(super) fn compile_schedules(
         let spans = Spans::of(prefix.clone(), &value);
         let Some(raw) = deserialize_table::<RawSchedule>(errors, &prefix, value, SCHEDULE_KEYS)
         else {
+            errors.broken.push(format!("schedule:{name}"));
             continue;
         };
         match Schedule::compile(&name, raw) {
             Ok(s) => schedules.push(s),
             Err(problems) => {
+                errors.broken.push(format!("schedule:{name}"));
                 let mut b = spans.builder(errors, None);
                 for (key, message) in problems {
                     b.error(key, message);
@@ -177,7 +179,7 @@ pub(super) fn compile_schedules(
 
 /// `when` and `quiet` must name a `[schedule.NAME]`.
 pub(super) fn check_schedule_name(b: &mut Builder, key: &str, name: &str, schedules: &[Schedule]) {
-    if !schedules.iter().any(|s| s.name == name) {
+    if !schedules.iter().any(|s| s.name == name) && !b.is_broken("schedule", name) {
         let known: Vec<&str> = schedules.iter().map(|s| s.name.as_str()).collect();
         let have = if known.is_empty() {
             "there are none".to_string()

@@ -13,7 +13,7 @@ mod tell;
 
 use std::time::{Duration, Instant};
 
-use crate::config::{CheckSpec, Config};
+use crate::config::{CheckSpec, Config, Needs};
 use crate::decide::{self, Judged, Plan, Verdict};
 use crate::options::{Options, RunOptions};
 use crate::runner::{self, Finished};
@@ -162,7 +162,7 @@ fn look<'c>(
 /// The config file, or the embedded default when none is found. On an
 /// invalid config, every error goes to stderr and the run ends with 3.
 fn load_config(opts: &Options) -> Result<Config, u8> {
-    match opts.load_config() {
+    match opts.load_config(Needs::All) {
         Ok(loaded) => {
             if loaded.path.is_none() {
                 eprintln!(

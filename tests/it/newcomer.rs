@@ -70,3 +70,77 @@ fn help_texts_say_what_each_command_and_argument_is() {
         );
     }
 }
+
+/// The config errors `validate` prints, one per line.
+fn errors(env: &Env, toml: &str) -> Vec<String> {
+    env.write("x.toml", toml);
+    let run = env.run(&["validate", "-c", "x.toml"]);
+    assert_eq!(run.code, 3, "valid?\n{}", run.stdout);
+    run.stderr
+        .lines()
+        .filter(|l| l.starts_with("x.toml:") && !l.ends_with(" error") && !l.ends_with(" errors"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_bad_regex_in_a_service_also_reported_its_name_and_its_manager() {
+    let env = Env::new();
+    let shown = errors(
+        &env,
+        "[[service]]\nname = \"bot\"\nprocess = { match = \"python(\", start = [\"true\"] }\n\
+         [[check]]\nname = \"m\"\ntype = \"memory\"\nrestart = \"bot\"\n",
+    );
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(shown[0].contains("invalid regex"), "{shown:#?}");
+}
+
+#[test]
+fn an_unset_variable_also_reported_the_url_it_left_behind() {
+    let env = Env::new();
+    let shown = errors(
+        &env,
+        "[[check]]\nname = \"m\"\ntype = \"memory\"\n\
+         [[alert]]\ntype = \"discord\"\nurl = \"${HC_TEST_UNSET_WEBHOOK}\"\n",
+    );
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(shown[0].contains("HC_TEST_UNSET_WEBHOOK"), "{shown:#?}");
+}
+
+#[test]
+fn a_bad_timezone_also_reported_its_schedule_missing() {
+    let env = Env::new();
+    let shown = errors(
+        &env,
+        "[schedule.us-market]\ndays = [\"mon\", \"fri\"]\nhours = \"09:30-16:00\"\ntimezone = \"America/Nowhere\"\n\
+         [[check]]\nname = \"m\"\ntype = \"memory\"\nwhen = \"us-market\"\n",
+    );
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(shown[0].contains("timezone"), "{shown:#?}");
+}
+
+#[test]
+fn the_state_commands_refused_to_start_without_the_alert_secrets() {
+    let env = Env::new();
+    env.config(
+        "[[service]]\nname = \"bot\"\ncommand = { restart = [\"true\"] }\n\
+         [[check]]\nname = \"m\"\ntype = \"memory\"\n\
+         [[alert]]\ntype = \"discord\"\nurl = \"${HC_TEST_UNSET_WEBHOOK}\"\n",
+    );
+    for args in [
+        &["history"][..],
+        &["silence", "m", "--for", "1h"],
+        &["unsilence", "m"],
+        &["reset", "bot"],
+    ] {
+        let run = env.run(args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    }
+    let run = env.run(&["--no-restart"]);
+    assert_eq!(run.code, 3, "a run needs its secrets: {}", run.stderr);
+    assert!(
+        run.stderr.contains("HC_TEST_UNSET_WEBHOOK"),
+        "{}",
+        run.stderr
+    );
+}
