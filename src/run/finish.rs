@@ -11,7 +11,7 @@ use crate::cli::Format;
 use crate::config::{CheckSpec, Config};
 use crate::model::{ActionReport, Event, Status};
 use crate::notify::{self, plan::AlertReport};
-use crate::options::{Options, RunOptions};
+use crate::options::{Invalid, Options, RunOptions};
 use crate::ping::Ping;
 use crate::report::{self, CheckReport, Report, text};
 use crate::secret::redact;
@@ -159,6 +159,55 @@ impl Switch {
                 "healthcheck: the dead man's switch was not reached: {}",
                 failure.message
             );
+        }
+    }
+}
+
+/// What stdout says of a config that did not load: for Nagios the
+/// UNKNOWN line (the first error) and the rest as long output, for JSON
+/// an error document; nothing for text (stderr has it all).
+pub fn config_invalid(format: Format, invalid: &Invalid) -> String {
+    let lines: Vec<String> = invalid
+        .errors
+        .0
+        .iter()
+        .map(|e| redact(&e.to_string()))
+        .collect();
+    match format {
+        Format::Text => String::new(),
+        Format::Nagios => {
+            let first = lines.first().map_or("", String::as_str);
+            let mut out = format!(
+                "HEALTHCHECK UNKNOWN - config invalid: {}\n",
+                first.replace('|', "/")
+            );
+            for line in lines.iter().skip(1) {
+                out.push_str(&line.replace('|', "/"));
+                out.push('\n');
+            }
+            out
+        }
+        Format::Json => {
+            let errors: Vec<serde_json::Value> = invalid
+                .errors
+                .0
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "location": e.location,
+                        "key": e.key,
+                        "message": redact(&e.message),
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "schema": 1,
+                "status": Status::Unknown,
+                "exit_code": 3,
+                "error": format!("config invalid: {}", invalid.path.display()),
+                "config_errors": errors,
+            });
+            serde_json::to_string_pretty(&doc).expect("JSON always serializes") + "\n"
         }
     }
 }

@@ -173,11 +173,15 @@ fn load_config(opts: &Options) -> Result<Config, u8> {
             }
             Ok(loaded.config)
         }
-        Err(invalid) => Err(invalid.print(Some(format!(
-            "healthcheck: {} has {}; nothing was run",
-            invalid.path.display(),
-            crate::model::count(invalid.errors.0.len(), "error", "errors")
-        )))),
+        Err(invalid) => {
+            // A plugin's caller reads stdout: say it there too.
+            crate::out::print(&finish::config_invalid(opts.format, &invalid));
+            Err(invalid.print(Some(format!(
+                "healthcheck: {} has {}; nothing was run",
+                invalid.path.display(),
+                crate::model::count(invalid.errors.0.len(), "error", "errors")
+            ))))
+        }
     }
 }
 

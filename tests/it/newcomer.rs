@@ -144,3 +144,43 @@ fn the_state_commands_refused_to_start_without_the_alert_secrets() {
         run.stderr
     );
 }
+
+#[test]
+fn a_config_error_printed_nothing_on_stdout_for_nagios_and_json() {
+    let env = Env::new();
+    env.write(
+        "x.toml",
+        "[[check]]\nname = \"m\"\ntype = \"memory\"\ncrit_abve = 90\n[[check]]\nname = \"n\"\ntype = \"nope\"\n",
+    );
+    let nagios = env.run(&["-c", "x.toml", "--format", "nagios"]);
+    assert_eq!(nagios.code, 3);
+    let mut lines = nagios.stdout.lines();
+    let first = lines.next().unwrap_or_default();
+    assert!(
+        first.starts_with("HEALTHCHECK UNKNOWN - config invalid: x.toml:4:1:")
+            && first.contains("crit_abve"),
+        "{}",
+        nagios.stdout
+    );
+    assert!(
+        lines.next().is_some_and(|l| l.contains("nope")),
+        "{}",
+        nagios.stdout
+    );
+    let json = env.run(&["-c", "x.toml", "--format", "json"]);
+    assert_eq!(json.code, 3);
+    let doc = json.json();
+    assert_eq!(doc["status"], "unknown");
+    assert_eq!(doc["exit_code"], 3);
+    assert_eq!(
+        doc["config_errors"].as_array().map(Vec::len),
+        Some(2),
+        "{doc}"
+    );
+    let text = env.run(&["-c", "x.toml"]);
+    assert_eq!(
+        (text.code, text.stdout.as_str()),
+        (3, ""),
+        "text keeps stdout empty"
+    );
+}
