@@ -1,9 +1,12 @@
 //! The Nagios plugin output (SPEC 12.3), so Nagios, Icinga, NRPE or Sensu
 //! can run healthcheck as a plugin: a status line with perfdata, then one
 //! line per non-OK check. Perfdata follows the Monitoring Plugins syntax:
-//! `'label'=value[UOM];[warn];[crit]`, limits as Nagios ranges.
+//! `'label'=value[UOM];[warn];[crit];[min];[max]`, limits as Nagios ranges.
+//! Nagios cuts the output at the first `|` of a line and reads lines, so no
+//! text and no label may hold `|` or a line break: `|` is shown as `¦`
+//! (U+00A6), a line break as a space; the JSON output keeps the exact text.
 
-use super::{ReadingReport, Report};
+use super::{ReadingReport, Report, unique};
 
 pub fn render(report: &Report) -> String {
     let problems: Vec<_> = report.checks.iter().filter(|c| !c.status.is_ok()).collect();
@@ -18,14 +21,20 @@ pub fn render(report: &Report) -> String {
     {
         first.push_str(&format!(": healthcheck: {}", one_line(&n.message)));
     }
-    let perf: Vec<String> = report
+    let readings: Vec<(String, &ReadingReport)> = report
         .checks
         .iter()
         .flat_map(|c| {
             c.readings
                 .iter()
-                .map(move |r| perfdata(&format!("{}_{}", c.name, r.name), r))
+                .map(move |r| (label(&format!("{}_{}", c.name, r.name)), r))
         })
+        .collect();
+    let labels = unique(readings.iter().map(|(l, _)| l.clone()));
+    let perf: Vec<String> = labels
+        .iter()
+        .zip(&readings)
+        .map(|(l, (_, r))| perfdata(l, r))
         .collect();
     if !perf.is_empty() {
         first.push_str(" | ");
@@ -61,19 +70,47 @@ pub fn render(report: &Report) -> String {
 
 /// No line breaks and no `|` inside a message: both would break the format.
 fn one_line(text: &str) -> String {
-    text.replace(['\n', '\r'], " ").replace('|', "/")
+    text.replace(['\n', '\r'], " ").replace('|', "\u{a6}")
 }
 
+/// A perfdata label: no `=` (the guidelines forbid it), no `|`, no control
+/// characters; a quote is escaped when the label is quoted.
+fn label(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '=' => '_',
+            '|' => '\u{a6}',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// `'label'=value[UOM];warn;crit[;min;max]`: the config's thresholds, else
+/// a plugin's own; a plugin's min and max.
 fn perfdata(label: &str, r: &ReadingReport) -> String {
-    let label = label.replace('\'', "''").replace('=', "_");
     let t = &r.thresholds;
-    format!(
-        "'{label}'={}{};{};{}",
+    let l = &r.limits;
+    let configured = |below: Option<f64>, above: Option<f64>| {
+        (below.is_some() || above.is_some()).then(|| range(below, above))
+    };
+    let warn = configured(t.warn_below, t.warn_above)
+        .or_else(|| l.warn.clone())
+        .unwrap_or_default();
+    let crit = configured(t.crit_below, t.crit_above)
+        .or_else(|| l.crit.clone())
+        .unwrap_or_default();
+    let mut out = format!(
+        "'{}'={}{};{warn};{crit}",
+        label.replace('\'', "''"),
         number(r.value),
-        r.unit.uom(),
-        range(t.warn_below, t.warn_above),
-        range(t.crit_below, t.crit_above)
-    )
+        l.uom.unwrap_or(r.unit.uom()),
+    );
+    if l.min.is_some() || l.max.is_some() {
+        let bound = |b: Option<f64>| b.map(number).unwrap_or_default();
+        out.push_str(&format!(";{};{}", bound(l.min), bound(l.max)));
+    }
+    out
 }
 
 /// A Nagios range: alert outside `low:high`; `high` alone means `0:high`,
@@ -91,8 +128,7 @@ fn number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
-        let s = format!("{v:.6}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{v}")
     }
 }
 
@@ -109,6 +145,7 @@ mod tests {
             value,
             unit,
             thresholds: t,
+            limits: Default::default(),
         }
     }
 

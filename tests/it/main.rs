@@ -12,6 +12,7 @@ mod fault_week;
 mod hardening_actions;
 mod hardening_files;
 mod managers;
+mod nagios;
 mod restarts;
 mod run_checks;
 mod sql;
