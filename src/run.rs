@@ -338,7 +338,9 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
             settings.state_dir.join("reports").display()
         );
     }
+    // An `--only` run would drop the other checks' series: full runs write it.
     if !read_only
+        && args.only.is_empty()
         && let Some(path) = &settings.prometheus_file
         && let Err(e) = report::prometheus::write(path, &report, &next_state)
     {

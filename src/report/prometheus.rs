@@ -1,6 +1,8 @@
 //! The node_exporter textfile (SPEC 12.4): each run's statuses, readings
 //! and durations as Prometheus metrics, written to a temp file and renamed
-//! so the collector never reads half a file.
+//! so the collector never reads half a file. Only full runs write it (an
+//! `--only` run would drop the other checks' series), and every series is
+//! unique (the report makes reading names unique within a check).
 
 use std::fmt::Write;
 use std::path::Path;
@@ -84,6 +86,17 @@ pub fn render(report: &Report, state: &State) -> String {
     let _ = writeln!(
         out,
         "healthcheck_run_timestamp_seconds {}",
+        report.started_at.as_millisecond() as f64 / 1000.0
+    );
+    family(
+        &mut out,
+        "healthcheck_last_run_timestamp_seconds",
+        "gauge",
+        "When the last full run started: a host whose value stops moving stopped checking.",
+    );
+    let _ = writeln!(
+        out,
+        "healthcheck_last_run_timestamp_seconds {}",
         report.started_at.as_millisecond() as f64 / 1000.0
     );
     family(
