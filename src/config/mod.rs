@@ -636,7 +636,12 @@ fn compile_ping(errors: &mut Errors, value: Spanned<DeValue>) -> Option<crate::p
         DeValue::Table(t) => table_key_spans(t),
         _ => Vec::new(),
     };
-    let raw = deserialize_table::<raw::RawPing>(errors, "ping", value, &["url", "timeout"])?;
+    let raw = deserialize_table::<raw::RawPing>(
+        errors,
+        "ping",
+        value,
+        &["url", "timeout", "body_limit"],
+    )?;
     let mut b = Builder {
         errors,
         prefix: "ping",
@@ -653,7 +658,11 @@ fn compile_ping(errors: &mut Errors, value: Spanned<DeValue>) -> Option<crate::p
         None => alert::DEFAULT_CHANNEL_TIMEOUT,
         Some(text) => b.duration("timeout", text)?,
     };
-    Some(crate::ping::Ping::new(url, timeout))
+    let body_limit = match raw.body_limit.as_deref() {
+        None => crate::ping::DEFAULT_BODY_LIMIT,
+        Some(text) => b.size("body_limit", text)? as usize,
+    };
+    Some(crate::ping::Ping::new(url, timeout, body_limit))
 }
 
 /// Compile every `[schedule.NAME]`.

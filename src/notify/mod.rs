@@ -341,6 +341,7 @@ mod tests {
         let ping = crate::ping::Ping::new(
             "https://hc.example/ping/uuid-0xCD".into(),
             std::time::Duration::from_secs(1),
+            crate::ping::DEFAULT_BODY_LIMIT,
         );
         let shown = format!("{request:?} {ping:?}");
         assert!(

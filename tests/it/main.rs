@@ -13,6 +13,7 @@ mod hardening_actions;
 mod hardening_files;
 mod managers;
 mod nagios;
+mod ping;
 mod prometheus;
 mod restarts;
 mod run_checks;
