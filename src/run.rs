@@ -338,6 +338,11 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
             settings.state_dir.join("reports").display()
         );
     }
+    if send_alerts {
+        for failure in notify::alertmanager::refresh(&config, &report, alerts_deadline) {
+            eprintln!("healthcheck: cannot re-post the firing alerts: {failure}");
+        }
+    }
     // An `--only` run would drop the other checks' series: full runs write it.
     if !read_only
         && args.only.is_empty()

@@ -4,6 +4,7 @@
 mod harness;
 
 mod alert_trust;
+mod alertmanager;
 mod alerts;
 mod cli;
 mod config_errors;
