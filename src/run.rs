@@ -347,7 +347,8 @@ pub fn run(cli: &Cli, args: &RunArgs, log: &Log) -> u8 {
     if !read_only
         && args.only.is_empty()
         && let Some(path) = &settings.prometheus_file
-        && let Err(e) = report::prometheus::write(path, &report, &next_state)
+        && let Err(e) =
+            report::prometheus::write(path, &report, &next_state, settings.expected_interval)
     {
         eprintln!("healthcheck: cannot write {}: {e}", path.display());
     }

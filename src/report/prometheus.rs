@@ -6,12 +6,13 @@
 
 use std::fmt::Write;
 use std::path::Path;
+use std::time::Duration;
 
 use super::Report;
 use crate::state::State;
 
 /// The metrics text for a run (pure).
-pub fn render(report: &Report, state: &State) -> String {
+pub fn render(report: &Report, state: &State, expected_interval: Option<Duration>) -> String {
     let mut out = String::new();
     family(
         &mut out,
@@ -79,6 +80,33 @@ pub fn render(report: &Report, state: &State) -> String {
     }
     family(
         &mut out,
+        "healthcheck_restart_suspended",
+        "gauge",
+        "1 while a service's restart budget is used up and its restarts are suspended.",
+    );
+    for (name, service) in &state.services {
+        sample(
+            &mut out,
+            "healthcheck_restart_suspended",
+            &format!("service=\"{}\"", label(name)),
+            f64::from(u8::from(service.suspended)),
+        );
+    }
+    if let Some(interval) = expected_interval {
+        family(
+            &mut out,
+            "healthcheck_expected_interval_seconds",
+            "gauge",
+            "How often the scheduler runs healthcheck (settings.expected_interval).",
+        );
+        let _ = writeln!(
+            out,
+            "healthcheck_expected_interval_seconds {}",
+            interval.as_secs_f64()
+        );
+    }
+    family(
+        &mut out,
         "healthcheck_run_timestamp_seconds",
         "gauge",
         "When the run started.",
@@ -131,7 +159,12 @@ fn label(text: &str) -> String {
 }
 
 /// Write the textfile atomically next to where it goes.
-pub fn write(path: &Path, report: &Report, state: &State) -> std::io::Result<()> {
+pub fn write(
+    path: &Path,
+    report: &Report,
+    state: &State,
+    expected_interval: Option<Duration>,
+) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -142,7 +175,7 @@ pub fn write(path: &Path, report: &Report, state: &State) -> std::io::Result<()>
     crate::state::write_atomically(
         dir,
         &name.to_string_lossy(),
-        crate::config::secret::redact(&render(report, state)).as_bytes(),
+        crate::config::secret::redact(&render(report, state, expected_interval)).as_bytes(),
     )
 }
 

@@ -207,3 +207,60 @@ fn node_exporter_serves_every_sample_without_a_scrape_error() {
         "{text}"
     );
 }
+
+fn rules_dir() -> std::path::PathBuf {
+    harness::fixtures().join("../../examples/prometheus")
+}
+
+#[test]
+fn the_fleet_rules_pass_their_promtool_unit_tests() {
+    if !Path::new(PROMTOOL).exists() {
+        harness::missing("promtool", "apt-get install prometheus");
+        return;
+    }
+    let dir = rules_dir();
+    for args in [
+        ["check", "rules", "healthcheck.rules.yml"],
+        ["test", "rules", "healthcheck.rules.test.yml"],
+    ] {
+        let out = Command::new(PROMTOOL)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "promtool {}:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_textfile_has_every_metric_the_fleet_rules_use() {
+    let rules = std::fs::read_to_string(rules_dir().join("healthcheck.rules.yml")).unwrap();
+    let used: std::collections::BTreeSet<&str> = regex::Regex::new(r"\bhealthcheck_[a-z_]+")
+        .unwrap()
+        .find_iter(&rules)
+        .map(|m| m.as_str())
+        .collect();
+    assert!(used.len() >= 5, "{used:?}");
+    let env = Env::new();
+    config(&env, "");
+    let text = std::fs::read_to_string(env.path("healthcheck.toml")).unwrap();
+    env.write(
+        "healthcheck.toml",
+        &text.replace("[settings]\n", "[settings]\nexpected_interval = \"5m\"\n"),
+    );
+    let run = env.run(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let metrics = std::fs::read_to_string(env.path("textfile/healthcheck.prom")).unwrap();
+    for name in used {
+        assert!(
+            metrics.contains(&format!("# TYPE {name} ")),
+            "the rules use {name}, the textfile lacks it:\n{metrics}"
+        );
+    }
+}
