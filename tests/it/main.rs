@@ -14,6 +14,7 @@ mod hardening_actions;
 mod hardening_files;
 mod managers;
 mod nagios;
+mod packaging;
 mod ping;
 mod prometheus;
 mod restarts;
