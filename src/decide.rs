@@ -4,16 +4,15 @@
 //! and the next state. Nothing here reads the clock, a file or the network,
 //! so every rule is unit-tested with a fixed `now`.
 
-use serde::Serialize;
-
-use crate::check::{Outcome, Reading, Thresholds, Unit};
+use crate::model::{Outcome, Reading, Thresholds, Unit};
 use std::time::Duration;
 
 use crate::config::alert::Alerting;
 use crate::config::{CheckSpec, Config};
-use crate::notify::{Event, EventKind};
+use crate::model::Status;
+use crate::model::{Action, Decision, Event, EventKind, Note, Target};
+use crate::schedule::hhmm;
 use crate::state::{CheckState, Notified, State};
-use crate::status::Status;
 
 /// A check's outcome after its thresholds and severity cap.
 #[derive(Debug, Clone)]
@@ -22,22 +21,6 @@ pub struct Judged {
     pub message: String,
     pub readings: Vec<(Reading, Option<Thresholds>)>,
     pub memory: Option<serde_json::Value>,
-}
-
-/// healthcheck's own trouble, reported beside the checks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Note {
-    pub status: Status,
-    pub message: String,
-}
-
-impl Note {
-    pub fn new(status: Status, message: impl Into<String>) -> Note {
-        Note {
-            status,
-            message: message.into(),
-        }
-    }
 }
 
 /// Apply thresholds to the judged reading and the `severity` cap. The
@@ -96,38 +79,6 @@ pub struct Mode {
     /// Alerts are decided and reported but not sent: what was announced
     /// stays as it was.
     pub no_alert: bool,
-}
-
-/// What an action is about.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    /// Restart this `[[service]]`.
-    Restart(String),
-    /// Run this check's recovery command.
-    Recover(String),
-}
-
-/// What was decided for an action.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Decision {
-    /// Do it now.
-    Go,
-    /// `--dry-run`: it would be done.
-    DryRun,
-    /// Not now: grace, cooldown, upstream down, `--no-restart`, state reset.
-    Held,
-    /// The budget is used up: no automatic action until the window frees.
-    Suspended,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Action {
-    pub target: Target,
-    pub decision: Decision,
-    /// Why, for people: "restart 1 of 3 in the last 1h: bot-log CRITICAL for 3 runs".
-    pub reason: String,
-    /// The checks that asked for it (re-run after it).
-    pub triggers: Vec<String>,
 }
 
 /// What the run should do and remember.
@@ -257,6 +208,29 @@ pub fn check_events(
             )]
         }
     }
+}
+
+/// A check run once more after an action: the re-check replaces this
+/// run's status, not its place in the history nor what was announced
+/// (`current`, the state this run's first look decided).
+pub fn rejudge(
+    spec: &CheckSpec,
+    before: Option<&CheckState>,
+    current: Option<&CheckState>,
+    judged: &Judged,
+    now: jiff::Timestamp,
+) -> (CheckState, Verdict) {
+    let (mut state, verdict) = update_check(spec, before, judged, now);
+    if let Some(current) = current {
+        state.runs = current.runs.clone();
+        state.notified = current.notified;
+        state.flapping = current.flapping;
+        state.history = current.history.clone();
+        if let Some(last) = state.history.last_mut() {
+            *last = judged.status;
+        }
+    }
+    (state, verdict)
 }
 
 /// Update one check's history with this run's status.
@@ -593,11 +567,6 @@ impl Budget {
             (Decision::Go, format!("{what} ({count})"))
         }
     }
-}
-
-/// "14:32 UTC"
-pub(crate) fn hhmm(t: jiff::Timestamp) -> String {
-    t.strftime("%H:%M UTC").to_string()
 }
 
 #[cfg(test)]

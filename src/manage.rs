@@ -8,26 +8,23 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{Cli, Format, SilenceArgs, TargetArgs};
+use crate::cli::{Format, SilenceArgs, TargetArgs};
 use crate::config::{self, Config};
+use crate::model::Status;
+use crate::options::Options;
 use crate::out;
 use crate::state::{ALL, Silence, State, Store};
-use crate::status::Status;
 
 /// The config, or the embedded default.
-fn load_config(cli: &Cli) -> Result<Config, u8> {
-    match config::discover(cli.config.as_deref()) {
-        Some(path) => config::load(&path).map_err(|e| {
-            eprintln!("{e}");
-            3
-        }),
-        None => Ok(config::embedded()),
-    }
+fn load_config(opts: &Options) -> Result<Config, u8> {
+    opts.load_config()
+        .map(|loaded| loaded.config)
+        .map_err(|invalid| invalid.print(None))
 }
 
 /// Load the config and lock its state dir, to edit the state.
-fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
-    let config = load_config(cli)?;
+fn open(opts: &Options) -> Result<(Config, Store, State), u8> {
+    let config = load_config(opts)?;
     let store = Store::open(
         &config.settings.state_dir,
         Instant::now() + config.settings.deadline,
@@ -101,8 +98,8 @@ struct SilenceHistory {
     reason: Option<String>,
 }
 
-pub fn history(cli: &Cli) -> u8 {
-    let config = match load_config(cli) {
+pub fn history(opts: &Options) -> u8 {
+    let config = match load_config(opts) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -164,7 +161,7 @@ pub fn history(cli: &Cli) -> u8 {
         checks,
         silences,
     };
-    if cli.format == Format::Json {
+    if opts.format == Format::Json {
         out::line(&serde_json::to_string_pretty(&h).expect("history serializes"));
     } else {
         out::print(&render(&h));
@@ -233,8 +230,8 @@ fn render(h: &History) -> String {
     out
 }
 
-pub fn reset(cli: &Cli, target: &TargetArgs) -> u8 {
-    let (config, store, mut state) = match open(cli) {
+pub fn reset(opts: &Options, target: &TargetArgs) -> u8 {
+    let (config, store, mut state) = match open(opts) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -262,7 +259,7 @@ pub fn reset(cli: &Cli, target: &TargetArgs) -> u8 {
     save(&store, &state)
 }
 
-pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
+pub fn silence(opts: &Options, args: &SilenceArgs) -> u8 {
     let duration = match config::parse_duration(&args.duration) {
         Ok(d) => d,
         Err(e) => {
@@ -270,7 +267,7 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
             return 3;
         }
     };
-    let (config, store, mut state) = match open(cli) {
+    let (config, store, mut state) = match open(opts) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -301,8 +298,8 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
     save(&store, &state)
 }
 
-pub fn unsilence(cli: &Cli, target: &TargetArgs) -> u8 {
-    let (config, store, mut state) = match open(cli) {
+pub fn unsilence(opts: &Options, target: &TargetArgs) -> u8 {
+    let (config, store, mut state) = match open(opts) {
         Ok(x) => x,
         Err(code) => return code,
     };

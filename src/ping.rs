@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::secret::Secret;
 use crate::notify::http::{self, HttpRequest};
 use crate::notify::{Budget, Failure};
+use crate::secret::Secret;
 
 /// The default `[ping] body_limit`: what a self-hosted Healthchecks keeps.
 pub const DEFAULT_BODY_LIMIT: usize = 10_000;

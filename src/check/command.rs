@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
-use super::{Kind, Limits, Outcome, Probe, ProbeContext, Reading, Unit};
-use crate::config::secret::redact;
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::model::Status;
+use crate::model::{Limits, Outcome, Reading, Unit};
 use crate::proc::{Job, Output};
-use crate::status::Status;
+use crate::secret::redact;
 
 pub const KIND: Kind = Kind {
     name: "command",

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "disk",
@@ -253,7 +254,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::status::Status;
+    use crate::model::Status;
 
     const H: i64 = 3600;
     const GIB: u64 = 1 << 30;

@@ -22,9 +22,10 @@ use anyhow::anyhow;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
-use crate::status::Status;
+use crate::model::Status;
+use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "process",

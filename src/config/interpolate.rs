@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::Errors;
-use super::secret;
+use crate::secret;
 
 /// Keys whose value is a secret wherever they appear.
 const SECRET_KEYS: &[&str] = &["password", "bot_token", "token", "headers"];
@@ -188,7 +188,7 @@ pub(super) fn read_regular(path: &Path) -> std::io::Result<(String, std::fs::Met
     }
     let mut file = options.open(path)?;
     let meta = file.metadata()?;
-    if let Some(why) = crate::check::not_regular_file(&meta) {
+    if let Some(why) = crate::files::not_regular_file(&meta) {
         return Err(std::io::Error::other(format!(
             "it is {why}, not a regular file"
         )));

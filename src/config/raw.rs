@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::secret::Secret;
+use crate::secret::Secret;
 use serde::de::{self, Deserializer, Visitor};
 
 #[derive(Deserialize, Default, Debug)]

@@ -16,11 +16,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::http::{self, HttpRequest};
-use super::{Budget, Channel, ChannelKind, Digest, Event, EventKind, Failure};
+use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::alert::RawAlert;
 use crate::config::{Builder, Config};
-use crate::report::Report;
-use crate::status::Status;
+use crate::model::{Digest, Event, EventKind, Status};
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "alertmanager",
@@ -204,40 +203,31 @@ impl Alertmanager {
     }
 }
 
-/// Re-post every confirmed problem of this run to each `alertmanager`
-/// channel (one try each; the next run posts them again). Returns what
-/// failed, per channel, free of secrets.
-pub fn refresh(config: &Config, report: &Report, deadline: Instant) -> Vec<String> {
+/// Re-post the confirmed problems still firing (`firing`: one Reminder
+/// event per check) to each `alertmanager` channel, those at or above its
+/// `min_severity`, one try each (the next run posts them again). Returns
+/// what failed, per channel, free of secrets.
+pub fn refresh(config: &Config, firing: &Digest, deadline: Instant) -> Vec<String> {
     let mut failures = Vec::new();
     for spec in config.alerts.iter().filter(|a| a.kind == KIND.name) {
-        let events: Vec<Event> = report
-            .checks
+        let events: Vec<Event> = firing
+            .events
             .iter()
-            .filter(|c| !c.status.is_ok() && c.confirmed && !c.silenced && !c.is_skipped())
-            .filter(|c| super::reaches(c.status, spec.min_severity))
-            .map(|c| Event {
-                kind: EventKind::Reminder,
-                subject: c.name.clone(),
-                status: c.status,
-                message: c.message.clone(),
-                hint: c.hint.clone(),
-            })
+            .filter(|e| super::reaches(e.status, spec.min_severity))
+            .cloned()
             .collect();
         if events.is_empty() {
             continue;
         }
-        let firing = Digest {
-            host: report.host.clone(),
-            at: report.started_at,
+        let digest = Digest {
             events,
-            suppressed: 0,
-            on_behalf_of: None,
+            ..firing.clone()
         };
         let budget = Budget {
             tries: 1,
             ..Budget::within(spec.timeout, deadline)
         };
-        if let Err(f) = spec.channel.refresh(&firing, budget) {
+        if let Err(f) = spec.channel.refresh(&digest, budget) {
             failures.push(format!("{}: {}", spec.name, f.message));
         }
     }

@@ -11,10 +11,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::check::{Reading, Thresholds, Unit};
-use crate::config::secret::redact;
-use crate::decide::{Judged, Note, Target, Verdict};
-use crate::status::Status;
+use crate::decide::{Judged, Verdict};
+use crate::model::Status;
+use crate::model::{ActionReport, Note};
+use crate::model::{Reading, Thresholds, Unit};
+use crate::secret::redact;
 
 #[derive(Serialize, Debug, Clone)]
 pub struct Report {
@@ -30,7 +31,7 @@ pub struct Report {
     /// What each alert channel was told and whether it took it.
     pub alerts: Vec<crate::notify::plan::AlertReport>,
     /// What this run had to tell: problems, reminders, recoveries, actions.
-    pub events: Vec<crate::notify::Event>,
+    pub events: Vec<crate::model::Event>,
     /// healthcheck's own trouble: state file, missed runs.
     pub notes: Vec<Note>,
 }
@@ -55,74 +56,6 @@ pub struct CheckReport {
     /// Muted by `healthcheck silence`: reported, but counts as OK.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub silenced: bool,
-}
-
-/// One action: `{"kind": "restart", "service": "bot", "outcome": "ok", "detail": "..."}`.
-#[derive(Serialize, Debug, Clone)]
-pub struct ActionReport {
-    /// `restart` or `run` (a recovery command).
-    pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub check: Option<String>,
-    pub outcome: ActionOutcome,
-    /// After a done action, whether the re-check found its checks OK.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub helped: Option<bool>,
-    pub detail: String,
-}
-
-/// What became of an action: `ok`, `failed`, `suspended`, `held` or `dry-run`.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum ActionOutcome {
-    Ok,
-    Failed,
-    Suspended,
-    Held,
-    DryRun,
-}
-
-impl ActionOutcome {
-    pub fn word(self) -> &'static str {
-        match self {
-            ActionOutcome::Ok => "ok",
-            ActionOutcome::Failed => "failed",
-            ActionOutcome::Suspended => "suspended",
-            ActionOutcome::Held => "held",
-            ActionOutcome::DryRun => "dry-run",
-        }
-    }
-}
-
-impl ActionReport {
-    pub fn new(target: &Target, outcome: ActionOutcome, detail: String) -> ActionReport {
-        let (kind, service, check) = match target {
-            Target::Restart(s) => ("restart", Some(s.clone()), None),
-            Target::Recover(c) => ("run", None, Some(c.clone())),
-        };
-        ActionReport {
-            kind,
-            service,
-            check,
-            outcome,
-            helped: None,
-            detail: redact(&detail),
-        }
-    }
-
-    /// "restart bot", "run token-refresh".
-    pub fn subject(&self) -> String {
-        format!(
-            "{} {}",
-            self.kind,
-            self.service
-                .as_deref()
-                .or(self.check.as_deref())
-                .unwrap_or("")
-        )
-    }
 }
 
 #[derive(Serialize, Debug, Clone)]

@@ -135,9 +135,9 @@ fn number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{Thresholds, Unit};
+    use crate::model::Status;
+    use crate::model::{Thresholds, Unit};
     use crate::report::CheckReport;
-    use crate::status::Status;
 
     fn reading(name: &str, value: f64, unit: Unit, t: Thresholds) -> ReadingReport {
         ReadingReport {

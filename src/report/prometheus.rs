@@ -175,7 +175,7 @@ pub fn write(
     crate::state::write_atomically(
         dir,
         &name.to_string_lossy(),
-        crate::config::secret::redact(&render(report, state, expected_interval)).as_bytes(),
+        crate::secret::redact(&render(report, state, expected_interval)).as_bytes(),
     )
 }
 

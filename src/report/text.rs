@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-use super::{ActionOutcome, Report};
-use crate::status::Status;
+use super::Report;
+use crate::model::ActionOutcome;
+use crate::model::Status;
 
 pub struct Style {
     pub colour: bool,

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use healthcheck::notify::{Budget, Digest, Event, EventKind, Failure, message};
-use healthcheck::status::Status;
+use healthcheck::model::Status;
+use healthcheck::model::{Digest, Event, EventKind};
+use healthcheck::notify::{Budget, Failure, message};
 
 use crate::harness::{TcpListenerPort, missing};
 

@@ -1,11 +1,14 @@
 //! The integration tests: one binary, the real `healthcheck` executable run
 //! against real files, processes, sockets and HTTP servers on loopback.
 
+#![allow(clippy::print_stdout)] // tests print what they measured
+
 mod harness;
 
 mod alert_trust;
 mod alertmanager;
 mod alerts;
+mod architecture;
 mod cli;
 mod config_errors;
 mod email;

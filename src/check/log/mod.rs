@@ -15,8 +15,10 @@ use std::time::Duration;
 use anyhow::anyhow;
 use regex::bytes::Regex;
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit, not_regular_file};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::files::not_regular_file;
+use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "log",
@@ -182,7 +184,7 @@ impl LogCheck {
             outcome = outcome.reading("ratio", ratio, Unit::Percent);
         }
         if scan.skipped > 0 {
-            outcome.status = crate::status::Status::Warning;
+            outcome.status = crate::model::Status::Warning;
             message.push_str(&format!(
                 "; skipped {} appended since the last run (over max_read)",
                 Unit::Bytes.show(scan.skipped as f64)

@@ -14,7 +14,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, InterruptHandle, OpenFlags};
 
 use super::{Datum, Table};
-use crate::check::{Outcome, not_regular_file};
+use crate::files::not_regular_file;
+use crate::model::Outcome;
 
 pub struct Sqlite {
     path: PathBuf,

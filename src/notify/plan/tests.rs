@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::config::{Config, load_str};
+use crate::notify::Failure;
 
 fn t(s: &str) -> jiff::Timestamp {
     s.parse().unwrap()

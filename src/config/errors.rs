@@ -1,0 +1,189 @@
+//! Config errors as users read them: every problem at its file, line and
+//! key, in source order, one per root cause, with a suggestion for a typo.
+
+use std::fmt;
+use std::ops::Range;
+use toml::de::DeTable;
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// Byte offset in the file, for ordering.
+    #[doc(hidden)]
+    pub offset: usize,
+    /// `file:line:column`.
+    pub location: String,
+    /// `check[2].pattern`, or empty for the whole file.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.location, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.location, self.key, self.message)
+        }
+    }
+}
+
+/// Every error of a config file.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}", crate::secret::redact(&e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Maps byte offsets of the source to `line:column`.
+pub(super) struct Source<'a> {
+    pub(super) label: &'a str,
+    pub(super) text: &'a str,
+}
+
+impl Source<'_> {
+    pub(super) fn location(&self, offset: usize) -> String {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        format!("{}:{line}:{column}", self.label)
+    }
+}
+
+/// Collects errors with their locations.
+pub(super) struct Errors<'a> {
+    pub(super) src: Source<'a>,
+    pub(super) list: Vec<ConfigError>,
+    /// Things that are allowed but worth saying (`validate` and `-v` show them).
+    pub(super) warnings: Vec<String>,
+}
+
+impl Errors<'_> {
+    pub(super) fn push(
+        &mut self,
+        span: Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.list.push(ConfigError {
+            offset: span.start,
+            location: self.src.location(span.start),
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    /// A serde error inside `table`, located by its span, named by the key it falls in.
+    pub(super) fn push_serde(
+        &mut self,
+        prefix: &str,
+        table: &DeTable,
+        fallback: Range<usize>,
+        e: toml::de::Error,
+    ) {
+        let span = e.span().unwrap_or(fallback);
+        let key = table
+            .iter()
+            .find(|(k, v)| covers(&k.span(), &span) || covers(&v.span(), &span))
+            .map_or_else(
+                || prefix.to_string(),
+                |(k, _)| format!("{prefix}.{}", k.get_ref()),
+            );
+        self.push(span, key, e.message().to_string());
+    }
+}
+
+pub(super) fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end
+}
+
+pub(super) fn unknown_key_message(key: &str, known: &[&str]) -> String {
+    let close = known
+        .iter()
+        .copied()
+        .filter(|k| similar(k, key))
+        .min_by_key(|k| edit_distance(k, key));
+    match close {
+        Some(k) => format!("unknown key `{key}` (did you mean `{k}`?)"),
+        None => format!("unknown key `{key}`"),
+    }
+}
+
+pub(super) fn similar(a: &str, b: &str) -> bool {
+    edit_distance(a, b) <= 2.max(a.len().min(b.len()) / 4)
+}
+
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+pub(super) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_gets_a_suggestion() {
+        let known = ["crit_above", "warn_above", "path"];
+        assert_eq!(
+            unknown_key_message("crit_abve", &known),
+            "unknown key `crit_abve` (did you mean `crit_above`?)"
+        );
+        assert_eq!(
+            unknown_key_message("colour", &known),
+            "unknown key `colour`"
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("path", "path"), 0);
+        assert_eq!(edit_distance("path", "paht"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("interval", "intervals"), 1);
+    }
+
+    #[test]
+    fn errors_point_at_line_and_column() {
+        let src = Source {
+            label: "t.toml",
+            text: "a = 1\nb = 2\n",
+        };
+        assert_eq!(src.location(6), "t.toml:2:1");
+    }
+
+    #[test]
+    fn a_multi_line_message_becomes_one_line() {
+        assert_eq!(
+            one_line("regex parse error:\n    (\n    ^"),
+            "regex parse error: ( ^"
+        );
+    }
+}
