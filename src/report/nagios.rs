@@ -13,7 +13,11 @@ pub fn render(report: &Report) -> String {
     let worst = problems.iter().find(|c| c.status == report.status);
     let mut first = format!("HEALTHCHECK {} - {}", report.status.word(), report.counts());
     if let Some(c) = worst {
-        first.push_str(&format!(": {}: {}", c.name, one_line(&c.message)));
+        first.push_str(&format!(
+            ": {}: {}",
+            one_line(&c.name),
+            one_line(&c.message)
+        ));
     } else if let Some(n) = report
         .notes
         .iter()
@@ -46,14 +50,14 @@ pub fn render(report: &Report) -> String {
         out.push_str(&format!(
             "{}: {}: {}\n",
             c.status.word(),
-            c.name,
+            one_line(&c.name),
             one_line(&c.message)
         ));
     }
     for a in &report.actions {
         out.push_str(&format!(
             "ACTION: {}: {}: {}\n",
-            a.subject(),
+            one_line(&a.subject()),
             a.outcome.word(),
             one_line(&a.detail)
         ));
@@ -86,20 +90,25 @@ fn label(text: &str) -> String {
         .collect()
 }
 
-/// `'label'=value[UOM];warn;crit[;min;max]`: the config's thresholds, else
-/// a plugin's own; a plugin's min and max.
+/// `'label'=value[UOM];warn;crit[;min;max]`: the config's thresholds when
+/// it sets any for this reading, else the plugin's own; a plugin's min and max.
 fn perfdata(label: &str, r: &ReadingReport) -> String {
     let t = &r.thresholds;
     let l = &r.limits;
-    let configured = |below: Option<f64>, above: Option<f64>| {
-        (below.is_some() || above.is_some()).then(|| range(below, above))
+    let configured = [t.warn_below, t.warn_above, t.crit_below, t.crit_above]
+        .iter()
+        .any(Option::is_some);
+    let (warn, crit) = if configured || l.uom.is_none() {
+        (
+            range(t.warn_below, t.warn_above),
+            range(t.crit_below, t.crit_above),
+        )
+    } else {
+        (
+            l.warn.clone().unwrap_or_default(),
+            l.crit.clone().unwrap_or_default(),
+        )
     };
-    let warn = configured(t.warn_below, t.warn_above)
-        .or_else(|| l.warn.clone())
-        .unwrap_or_default();
-    let crit = configured(t.crit_below, t.crit_above)
-        .or_else(|| l.crit.clone())
-        .unwrap_or_default();
     let mut out = format!(
         "'{}'={}{};{warn};{crit}",
         label.replace('\'', "''"),
@@ -223,6 +232,26 @@ mod tests {
             "HEALTHCHECK CRITICAL - 1 critical, 2 ok: watchlist: last update 18m ago | \
              'watchlist_age'=1080s;600;900 'rows_rows'=3;;1: 'disk_used_percent'=42.5%;;\n\
              CRITICAL: watchlist: last update 18m ago\n"
+        );
+    }
+
+    #[test]
+    fn config_thresholds_replace_a_plugins_but_its_min_and_max_stay() {
+        let mut r = reading("lag", 42.0, Unit::Count, Thresholds::default());
+        r.limits = crate::report::PluginLimits {
+            uom: Some("c"),
+            warn: Some("30".into()),
+            crit: Some("60".into()),
+            min: Some(0.0),
+            max: None,
+        };
+        assert_eq!(perfdata("p_lag", &r), "'p_lag'=42c;30;60;0;");
+        r.thresholds.crit_above = Some(50.0);
+        assert_eq!(perfdata("p_lag", &r), "'p_lag'=42c;;50;0;");
+        assert_eq!(label("a=b|c\nd"), "a_b\u{a6}c d");
+        assert_eq!(
+            crate::report::unique(["x", "x", "x#2", "y"].map(String::from)),
+            ["x", "x#3", "x#2", "y"]
         );
     }
 
