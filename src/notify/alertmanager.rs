@@ -184,10 +184,17 @@ impl Alertmanager {
             labels.insert("service".into(), service.as_str().into());
         }
         let mut annotations = Map::new();
-        annotations.insert(
-            "summary".into(),
-            format!("{} is {} on {}", e.subject, severity.word(), digest.host).into(),
-        );
+        let summary = if ends > digest.at {
+            format!("{} is {} on {}", e.subject, severity.word(), digest.host)
+        } else {
+            format!(
+                "{} is no longer {} on {}",
+                e.subject,
+                severity.word(),
+                digest.host
+            )
+        };
+        annotations.insert("summary".into(), summary.into());
         annotations.insert("description".into(), e.message.as_str().into());
         if let Some(hint) = &e.hint {
             annotations.insert("hint".into(), hint.as_str().into());
@@ -277,6 +284,20 @@ mod tests {
         }
         let refreshed = channel().alerts(&digest(EventKind::Reminder, Status::Critical), false);
         assert_eq!(refreshed.len(), 1);
+    }
+
+    #[test]
+    fn payload() {
+        let mut d = digest(EventKind::Problem, Status::Warning);
+        d.events.push(Event {
+            kind: EventKind::Recovery,
+            subject: "disk".into(),
+            status: Status::Critical,
+            message: "OK again: used 71% of /".into(),
+            hint: None,
+        });
+        let alerts = Value::from(channel().alerts(&d, true));
+        insta::assert_snapshot!(serde_json::to_string_pretty(&alerts).unwrap());
     }
 
     #[test]
