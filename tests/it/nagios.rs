@@ -438,6 +438,10 @@ fn nagios_core_reads_the_status_the_message_and_every_perfdata_item() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
+    println!(
+        "Nagios Core checked the service after {:?}",
+        started.elapsed()
+    );
     assert_eq!(field(&block, "current_state"), "2", "{block}");
     let (split, perf) = parsed(&ours.stdout);
     assert_eq!(field(&block, "plugin_output"), split.text.trim_end());

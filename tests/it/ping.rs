@@ -156,6 +156,11 @@ fn the_ping_body_starts_with_the_summary_and_is_capped_at_10_kb() {
         run.stdout.len()
     );
     let body = &hc.pings()[1].body;
+    println!(
+        "200 failing checks: a {} B report, a {} B ping body",
+        run.stdout.len(),
+        body.len()
+    );
     assert!(
         body.starts_with("CRITICAL: 200 critical"),
         "the summary first: {}",
@@ -203,6 +208,7 @@ fn a_ping_endpoint_that_never_answers_costs_only_its_timeout() {
     let started = Instant::now();
     let run = env.run(&[]);
     let took = started.elapsed();
+    println!("a ping endpoint that never answers cost {took:?} (ping timeout 1s, deadline 120s)");
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
         took < Duration::from_secs(30),
