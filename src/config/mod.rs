@@ -13,6 +13,8 @@ mod permissions;
 pub mod raw;
 pub mod service;
 mod settings;
+#[cfg(test)]
+mod testing;
 mod values;
 
 use std::ops::Range;

@@ -10,6 +10,7 @@ mod alertmanager;
 mod alerts;
 mod architecture;
 mod cli;
+mod compat;
 mod config_errors;
 mod email;
 mod fault_week;
