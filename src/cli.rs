@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Run every check once, restart what must be restarted, alert, report and
 /// exit with a Nagios status code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
 #[derive(Parser, Debug)]
-#[command(name = "healthcheck", version, args_conflicts_with_subcommands = true)]
+#[command(name = "healthcheck", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -75,6 +75,49 @@ pub struct RunArgs {
     /// Text output: print only problems and actions
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+impl RunArgs {
+    /// The first flag that is set, as written on the command line.
+    pub fn first_set(&self) -> Option<&'static str> {
+        [
+            (self.no_restart, "--no-restart"),
+            (self.no_alert, "--no-alert"),
+            (self.dry_run, "--dry-run"),
+            (!self.only.is_empty(), "--only"),
+            (self.quiet, "--quiet"),
+        ]
+        .into_iter()
+        .find_map(|(set, flag)| set.then_some(flag))
+    }
+
+    /// These flags and `more` together (`healthcheck --dry-run run -q`).
+    pub fn and(&self, more: &RunArgs) -> RunArgs {
+        RunArgs {
+            no_restart: self.no_restart || more.no_restart,
+            no_alert: self.no_alert || more.no_alert,
+            dry_run: self.dry_run || more.dry_run,
+            only: self.only.iter().chain(&more.only).cloned().collect(),
+            quiet: self.quiet || more.quiet,
+        }
+    }
+}
+
+impl Command {
+    /// The name the user typed for it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Validate => "validate",
+            Command::Init(_) => "init",
+            Command::History => "history",
+            Command::Reset(_) => "reset",
+            Command::Silence(_) => "silence",
+            Command::Unsilence(_) => "unsilence",
+            Command::TestAlert { .. } => "test-alert",
+            Command::Completions { .. } => "completions",
+        }
+    }
 }
 
 #[derive(Args, Debug)]

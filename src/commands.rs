@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use crate::cli::{Cli, InitArgs};
+use crate::model::count;
 use crate::notify;
 use crate::options::{Loaded, Options};
 use crate::out;
@@ -34,8 +35,8 @@ pub fn validate(opts: &Options) -> u8 {
     match opts.load_config() {
         Ok(Loaded { config, path: None }) => {
             out::line(&format!(
-                "no config file found; the embedded default is valid ({} checks)",
-                config.checks.len()
+                "no config file found; the embedded default is valid ({})",
+                count(config.checks.len(), "check", "checks")
             ));
             0
         }
@@ -47,16 +48,16 @@ pub fn validate(opts: &Options) -> u8 {
                 out::line(&format!("warning: {w}"));
             }
             out::line(&format!(
-                "{}: valid ({} checks)",
+                "{}: valid ({})",
                 path.display(),
-                config.checks.len()
+                count(config.checks.len(), "check", "checks")
             ));
             0
         }
         Err(invalid) => invalid.print(Some(format!(
-            "{}: {} error(s)",
+            "{}: {}",
             invalid.path.display(),
-            invalid.errors.0.len()
+            count(invalid.errors.0.len(), "error", "errors")
         ))),
     }
 }

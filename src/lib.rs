@@ -28,9 +28,21 @@ use cli::{Cli, Command};
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     let opts = options::Options::new(&cli);
+    if let Some(command) = cli
+        .command
+        .as_ref()
+        .filter(|c| !matches!(c, Command::Run(_)))
+        && let Some(flag) = cli.run.first_set()
+    {
+        eprintln!(
+            "error: {flag} goes with a run (`healthcheck {flag}` or `healthcheck run {flag}`), not with `{}`",
+            command.name()
+        );
+        return 3;
+    }
     let code = match &cli.command {
         None => run::run(&opts, &options::RunOptions::new(&cli.run)),
-        Some(Command::Run(args)) => run::run(&opts, &options::RunOptions::new(args)),
+        Some(Command::Run(args)) => run::run(&opts, &options::RunOptions::new(&cli.run.and(args))),
         Some(Command::Validate) => commands::validate(&opts),
         Some(Command::Init(args)) => commands::init(args),
         Some(Command::Completions { shell }) => commands::completions(*shell),

@@ -208,7 +208,10 @@ fn render(h: &History) -> String {
             time(&c.since)
         ));
         if c.consecutive > 0 {
-            out.push_str(&format!(", {} run(s) in a row", c.consecutive));
+            out.push_str(&format!(
+                ", {} in a row",
+                crate::model::count(c.consecutive as usize, "run", "runs")
+            ));
         }
         out.push('\n');
     }

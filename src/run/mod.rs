@@ -175,9 +175,9 @@ fn load_config(opts: &Options) -> Result<Config, u8> {
             Ok(loaded.config)
         }
         Err(invalid) => Err(invalid.print(Some(format!(
-            "healthcheck: {} has {} error(s); nothing was run",
+            "healthcheck: {} has {}; nothing was run",
             invalid.path.display(),
-            invalid.errors.0.len()
+            crate::model::count(invalid.errors.0.len(), "error", "errors")
         )))),
     }
 }

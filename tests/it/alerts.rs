@@ -480,7 +480,7 @@ fn a_failing_channel_sends_through_its_fallback() {
     let json = env.run(&["--format", "json"]).json();
     let detail = json["alerts"][0]["detail"].as_str().unwrap();
     assert!(
-        detail.contains("1 digest(s) handed to fallback backup"),
+        detail.contains("1 digest handed to fallback backup"),
         "{detail}"
     );
     // The backup got the primary's warning, which it does not take on its own.

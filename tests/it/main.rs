@@ -18,6 +18,7 @@ mod hardening_actions;
 mod hardening_files;
 mod managers;
 mod nagios;
+mod newcomer;
 mod packaging;
 mod ping;
 mod prometheus;

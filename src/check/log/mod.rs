@@ -18,7 +18,7 @@ use regex::bytes::Regex;
 use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
 use crate::files::not_regular_file;
-use crate::model::{Outcome, Unit};
+use crate::model::{Outcome, Unit, count};
 
 pub const KIND: Kind = Kind {
     name: "log",
@@ -133,8 +133,8 @@ impl LogCheck {
             .filter(|line| self.pattern.is_match(line))
             .count();
         let message = format!(
-            "{matches} of the last {} lines match /{}/",
-            seen.min(n),
+            "{matches} of the last {} /{}/",
+            count(seen.min(n), "line matches", "lines match"),
             self.pattern.as_str()
         );
         Ok(Outcome::ok(message).reading("matches", matches as f64, Unit::Count))
@@ -162,8 +162,8 @@ impl LogCheck {
         let scan = rate::scan(log, prev, ctx.now, limits, &self.pattern)?;
         let window = Unit::Seconds.show(per.as_secs_f64());
         let mut message = format!(
-            "{} lines matched /{}/ in the last {window}",
-            scan.matches,
+            "{} /{}/ in the last {window}",
+            count(scan.matches as usize, "line matched", "lines matched"),
             self.pattern.as_str()
         );
         if let Some(why) = scan.restart {

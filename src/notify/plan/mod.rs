@@ -103,7 +103,10 @@ pub fn not_sent(alerts: &[AlertSpec], events: &[Event], why: &str) -> Vec<AlertR
             outcome: "suppressed",
             events: n,
             waiting: 0,
-            detail: Some(format!("would send {n} event(s); not sent: {why}")),
+            detail: Some(format!(
+                "would send {}; not sent: {why}",
+                crate::model::count(n, "event", "events")
+            )),
         })
         .collect()
 }
@@ -227,7 +230,8 @@ pub fn expire(state: &mut State, rules: &Rules, now: jiff::Timestamp) -> Vec<Str
         }
         let drop = waiting - MAX_PENDING;
         notes.push(format!(
-            "{drop} undelivered digest(s) for {} dropped: over {MAX_PENDING} waiting",
+            "{} for {} dropped: over {MAX_PENDING} waiting",
+            crate::model::count(drop, "undelivered digest", "undelivered digests"),
             alert.name
         ));
         let mut seen = 0;

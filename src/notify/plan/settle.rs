@@ -197,7 +197,10 @@ pub fn settle(
                 .channel(&report.channel)
                 .and_then(|a| a.fallback.clone())
                 .unwrap_or_default();
-            let line = format!("{n} digest(s) handed to fallback {to}");
+            let line = format!(
+                "{} handed to fallback {to}",
+                crate::model::count(*n, "digest", "digests")
+            );
             report.detail = Some(match report.detail.take() {
                 Some(d) => format!("{d}; {line}"),
                 None => line,

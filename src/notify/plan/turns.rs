@@ -141,8 +141,8 @@ fn handover_notice(channel: &str, counts: &Deliveries, host: &str, now: jiff::Ti
             subject: "healthcheck".into(),
             status: Status::Ok,
             message: format!(
-                "{} alert(s) were delivered by {to} while {channel} was failing{since}",
-                counts.handed_over
+                "{} delivered by {to} while {channel} was failing{since}",
+                crate::model::count(counts.handed_over as usize, "alert was", "alerts were")
             ),
             hint: None,
         }],
