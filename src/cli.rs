@@ -15,41 +15,77 @@ pub struct Cli {
     #[command(flatten)]
     pub run: RunArgs,
 
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// The options of every command that reads a config: before or after the
+/// subcommand (`healthcheck -c x.toml history`, `healthcheck history -c x.toml`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct Common {
     /// Config file (else $HEALTHCHECK_CONFIG, ./healthcheck.toml, the XDG config dir, /etc/healthcheck/)
-    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    #[arg(short = 'c', long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// What stdout carries
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 
     /// More detail on stderr (repeatable)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+impl Common {
+    /// These options, with those given after the subcommand (`more`) winning.
+    pub fn and(&self, more: &Common) -> Common {
+        Common {
+            config: more.config.clone().or_else(|| self.config.clone()),
+            format: more.format.or(self.format),
+            verbose: self.verbose.saturating_add(more.verbose),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run all checks once (the default command)
     #[command(alias = "check")]
-    Run(RunArgs),
+    Run {
+        #[command(flatten)]
+        args: RunArgs,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Parse and validate the config; print every error; run nothing
-    Validate,
+    Validate(Common),
     /// Write a commented starter config
     Init(InitArgs),
     /// Restart history, budgets, check states and silences
-    History,
+    History(Common),
     /// Clear a service's restart history and suspension
-    Reset(TargetArgs),
+    Reset {
+        #[command(flatten)]
+        target: ServiceTarget,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Mute alerts and restarts for a check (or all) for a while
     Silence(SilenceArgs),
     /// Remove a silence
-    Unsilence(TargetArgs),
+    Unsilence {
+        #[command(flatten)]
+        target: CheckTarget,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Send a test message through each alert channel (or one)
     TestAlert {
         /// Only this channel (its `name`)
         #[arg(long, value_name = "NAME")]
         channel: Option<String>,
+        #[command(flatten)]
+        common: Common,
     },
     /// Print shell completions
     Completions {
@@ -60,7 +96,7 @@ pub enum Command {
 
 #[derive(Args, Debug, Default, Clone)]
 pub struct RunArgs {
-    /// Diagnose only: no restarts, no recovery commands
+    /// Diagnose only: no restarts, no recovery commands, no alerts, no state writes
     #[arg(long)]
     pub no_restart: bool,
     /// Send no alerts (they are still decided and reported)
@@ -107,15 +143,29 @@ impl Command {
     /// The name the user typed for it.
     pub fn name(&self) -> &'static str {
         match self {
-            Command::Run(_) => "run",
-            Command::Validate => "validate",
+            Command::Run { .. } => "run",
+            Command::Validate(_) => "validate",
             Command::Init(_) => "init",
-            Command::History => "history",
-            Command::Reset(_) => "reset",
+            Command::History(_) => "history",
+            Command::Reset { .. } => "reset",
             Command::Silence(_) => "silence",
-            Command::Unsilence(_) => "unsilence",
+            Command::Unsilence { .. } => "unsilence",
             Command::TestAlert { .. } => "test-alert",
             Command::Completions { .. } => "completions",
+        }
+    }
+
+    /// The config options given after it, for the commands that read a config.
+    pub fn common(&self) -> Option<&Common> {
+        match self {
+            Command::Run { common, .. }
+            | Command::Validate(common)
+            | Command::History(common)
+            | Command::Reset { common, .. }
+            | Command::Unsilence { common, .. }
+            | Command::TestAlert { common, .. } => Some(common),
+            Command::Silence(args) => Some(&args.common),
+            Command::Init(_) | Command::Completions { .. } => None,
         }
     }
 }
@@ -133,13 +183,24 @@ pub struct InitArgs {
     pub path: PathBuf,
 }
 
-/// A name, or `--all`.
+/// A service, or `--all`.
 #[derive(Args, Debug)]
-pub struct TargetArgs {
-    /// The service (reset) or check (unsilence)
+pub struct ServiceTarget {
+    /// The service (its `name` in [[service]])
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub name: Option<String>,
-    /// All of them
+    /// All services
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// A check, or `--all`.
+#[derive(Args, Debug)]
+pub struct CheckTarget {
+    /// The check (its `name` in [[check]])
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// All checks
     #[arg(long)]
     pub all: bool,
 }
@@ -147,13 +208,15 @@ pub struct TargetArgs {
 #[derive(Args, Debug)]
 pub struct SilenceArgs {
     #[command(flatten)]
-    pub target: TargetArgs,
+    pub target: CheckTarget,
     /// How long: "2h", "30m"
     #[arg(long = "for", value_name = "DURATION")]
     pub duration: String,
     /// Why, shown in history
     #[arg(long)]
     pub reason: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

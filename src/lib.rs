@@ -31,7 +31,7 @@ pub fn run(cli: Cli) -> u8 {
     if let Some(command) = cli
         .command
         .as_ref()
-        .filter(|c| !matches!(c, Command::Run(_)))
+        .filter(|c| !matches!(c, Command::Run { .. }))
         && let Some(flag) = cli.run.first_set()
     {
         eprintln!(
@@ -42,15 +42,17 @@ pub fn run(cli: Cli) -> u8 {
     }
     let code = match &cli.command {
         None => run::run(&opts, &options::RunOptions::new(&cli.run)),
-        Some(Command::Run(args)) => run::run(&opts, &options::RunOptions::new(&cli.run.and(args))),
-        Some(Command::Validate) => commands::validate(&opts),
+        Some(Command::Run { args, .. }) => {
+            run::run(&opts, &options::RunOptions::new(&cli.run.and(args)))
+        }
+        Some(Command::Validate(_)) => commands::validate(&opts),
         Some(Command::Init(args)) => commands::init(args),
         Some(Command::Completions { shell }) => commands::completions(*shell),
-        Some(Command::History) => manage::history(&opts),
-        Some(Command::TestAlert { channel }) => commands::test_alert(&opts, channel.as_deref()),
-        Some(Command::Reset(target)) => manage::reset(&opts, target),
+        Some(Command::History(_)) => manage::history(&opts),
+        Some(Command::TestAlert { channel, .. }) => commands::test_alert(&opts, channel.as_deref()),
+        Some(Command::Reset { target, .. }) => manage::reset(&opts, target.name.as_deref()),
         Some(Command::Silence(args)) => manage::silence(&opts, args),
-        Some(Command::Unsilence(target)) => manage::unsilence(&opts, target),
+        Some(Command::Unsilence { target, .. }) => manage::unsilence(&opts, target.name.as_deref()),
     };
     out::exit_code(code)
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{Format, SilenceArgs, TargetArgs};
+use crate::cli::{Format, SilenceArgs};
 use crate::config::{self, Config};
 use crate::model::Status;
 use crate::options::Options;
@@ -233,12 +233,13 @@ fn render(h: &History) -> String {
     out
 }
 
-pub fn reset(opts: &Options, target: &TargetArgs) -> u8 {
+/// `service`: one service, `None`: `--all`.
+pub fn reset(opts: &Options, service: Option<&str>) -> u8 {
     let (config, store, mut state) = match open(opts) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    match &target.name {
+    match service {
         Some(name) => {
             if config.service(name).is_none() {
                 let known: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
@@ -274,7 +275,7 @@ pub fn silence(opts: &Options, args: &SilenceArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let key = match check_key(&config, &args.target) {
+    let key = match check_key(&config, args.target.name.as_deref()) {
         Ok(k) => k,
         Err(code) => return code,
     };
@@ -301,12 +302,13 @@ pub fn silence(opts: &Options, args: &SilenceArgs) -> u8 {
     save(&store, &state)
 }
 
-pub fn unsilence(opts: &Options, target: &TargetArgs) -> u8 {
+/// `check`: one check, `None`: `--all`.
+pub fn unsilence(opts: &Options, check: Option<&str>) -> u8 {
     let (config, store, mut state) = match open(opts) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let key = match check_key(&config, target) {
+    let key = match check_key(&config, check) {
         Ok(k) => k,
         Err(code) => return code,
     };
@@ -326,10 +328,10 @@ pub fn unsilence(opts: &Options, target: &TargetArgs) -> u8 {
     save(&store, &state)
 }
 
-fn check_key(config: &Config, target: &TargetArgs) -> Result<String, u8> {
-    match &target.name {
+fn check_key(config: &Config, check: Option<&str>) -> Result<String, u8> {
+    match check {
         None => Ok(ALL.to_string()),
-        Some(name) if config.check(name).is_some() => Ok(name.clone()),
+        Some(name) if config.check(name).is_some() => Ok(name.to_string()),
         Some(name) => {
             let known: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
             eprintln!(

@@ -43,12 +43,17 @@ impl Invalid {
 }
 
 impl Options {
+    /// The options before the subcommand, and those after it (which win).
     pub fn new(cli: &Cli) -> Options {
+        let common = match cli.command.as_ref().and_then(|c| c.common()) {
+            Some(after) => cli.common.and(after),
+            None => cli.common.clone(),
+        };
         Options {
-            config: cli.config.clone(),
-            format: cli.format,
+            config: common.config,
+            format: common.format.unwrap_or(Format::Text),
             log: Log {
-                verbosity: cli.verbose,
+                verbosity: common.verbose,
             },
         }
     }

@@ -35,3 +35,38 @@ fn run_flags_before_another_subcommand_are_a_usage_error() {
         run.stderr
     );
 }
+
+#[test]
+fn help_texts_say_what_each_command_and_argument_is() {
+    let env = Env::new();
+    let silence = env.run(&["silence", "--help"]).stdout;
+    assert!(
+        silence.contains("The check (its `name` in [[check]])"),
+        "{silence}"
+    );
+    assert!(!silence.contains("(reset)"), "{silence}");
+    let reset = env.run(&["reset", "--help"]).stdout;
+    assert!(
+        reset.contains("The service (its `name` in [[service]])"),
+        "{reset}"
+    );
+    let help = env.run(&["--help"]).stdout;
+    assert!(
+        help.contains("Mute alerts and restarts for a check (or all) for a while"),
+        "{help}"
+    );
+    assert!(help.contains("no alerts, no state writes"), "{help}");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains("mute alerts and restarts for a check"),
+        "the README says what --help says"
+    );
+    let init = env.run(&["init", "--help"]).stdout;
+    for meaningless in ["--config", "--format", "--verbose"] {
+        assert!(
+            !init.contains(meaningless),
+            "init offers {meaningless}:\n{init}"
+        );
+    }
+}
