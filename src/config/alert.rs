@@ -41,6 +41,7 @@ pub struct RawAlert {
     pub timeout: Option<String>,
     pub url: Option<Secret>,
     pub headers: Option<BTreeMap<String, Secret>>,
+    pub labels: Option<BTreeMap<String, String>>,
     pub bot_token: Option<Secret>,
     pub chat_id: Option<String>,
     pub api_url: Option<String>,

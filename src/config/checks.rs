@@ -130,6 +130,11 @@ pub(super) fn compile_check(
     };
     if raw.name.trim().is_empty() {
         b.error("name", "must not be empty");
+    } else if raw.name.contains('|') || raw.name.chars().any(char::is_control) {
+        b.error(
+            "name",
+            "must not hold `|` or a line break (Nagios cuts a plugin's output at `|`)",
+        );
     }
     let after = raw.after.unwrap_or(1);
     if after == 0 {

@@ -311,20 +311,21 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, bool), Config
     let checks: Vec<CheckSpec> = checks.into_iter().map(|(c, _)| c).collect();
     errors.list.sort_by_key(|e| e.offset);
     if errors.list.is_empty() {
-        Ok((
-            Config {
-                origin: label.to_string(),
-                settings,
-                services,
-                checks,
-                alerting,
-                alerts,
-                schedules,
-                ping,
-                warnings: errors.warnings,
-            },
-            inline_secrets,
-        ))
+        let config = Config {
+            origin: label.to_string(),
+            settings,
+            services,
+            checks,
+            alerting,
+            alerts,
+            schedules,
+            ping,
+            warnings: errors.warnings,
+        };
+        for a in &config.alerts {
+            a.channel.bind(&config);
+        }
+        Ok((config, inline_secrets))
     } else {
         Err(ConfigErrors(errors.list))
     }

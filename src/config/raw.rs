@@ -86,6 +86,7 @@ pub struct RawCheck {
 pub struct RawPing {
     pub url: Option<Secret>,
     pub timeout: Option<String>,
+    pub body_limit: Option<String>,
 }
 
 /// A `[[service]]`: something healthcheck may restart, and its budget.

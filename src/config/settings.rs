@@ -135,7 +135,12 @@ pub(super) fn compile_ping(
     value: Spanned<DeValue>,
 ) -> Option<crate::ping::Ping> {
     let spans = Spans::of("ping", &value);
-    let raw = deserialize_table::<raw::RawPing>(errors, "ping", value, &["url", "timeout"])?;
+    let raw = deserialize_table::<raw::RawPing>(
+        errors,
+        "ping",
+        value,
+        &["url", "timeout", "body_limit"],
+    )?;
     let mut b = spans.builder(errors, None);
     let url = b.required("url", &raw.url)?.expose().to_string();
     if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -146,7 +151,11 @@ pub(super) fn compile_ping(
         None => alert::DEFAULT_CHANNEL_TIMEOUT,
         Some(text) => b.duration("timeout", text)?,
     };
-    Some(crate::ping::Ping::new(url, timeout))
+    let body_limit = match raw.body_limit.as_deref() {
+        None => crate::ping::DEFAULT_BODY_LIMIT,
+        Some(text) => b.size("body_limit", text)? as usize,
+    };
+    Some(crate::ping::Ping::new(url, timeout, body_limit))
 }
 
 /// Compile every `[schedule.NAME]`.

@@ -12,7 +12,7 @@ mod status;
 
 pub use action::{Action, ActionOutcome, ActionReport, Decision, Note, Target};
 pub use event::{Digest, Event, EventKind};
-pub use outcome::{Breach, Outcome, Reading, Thresholds, Unit};
+pub use outcome::{Breach, Limits, Outcome, Reading, Thresholds, Unit};
 pub use status::Status;
 
 /// "1 check", "3 checks": a count and its noun.

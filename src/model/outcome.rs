@@ -94,6 +94,20 @@ pub struct Reading {
     pub name: String,
     pub value: f64,
     pub unit: Unit,
+    /// What a plugin printed beside the value (`command` perfdata).
+    pub limits: Option<Box<Limits>>,
+}
+
+/// A plugin's own perfdata fields, in the reading's base unit: its
+/// `warn` and `crit` Nagios ranges, `min` and `max`, and the UOM to print.
+/// They are passed on, never judged: the plugin's exit code is its verdict.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Limits {
+    pub uom: &'static str,
+    pub warn: Option<String>,
+    pub crit: Option<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 impl Reading {
@@ -102,6 +116,7 @@ impl Reading {
             name: name.into(),
             value,
             unit,
+            limits: None,
         }
     }
 

@@ -12,6 +12,7 @@
 //! digest, and the `deliver` thin; say which of the receiver's answers are
 //! final (a deleted webhook), everything else is tried again.
 
+pub mod alertmanager;
 pub mod command;
 pub mod deliver;
 pub mod discord;
@@ -39,6 +40,7 @@ pub const CHANNELS: &[&ChannelKind] = &[
     &ntfy::KIND,
     &email::KIND,
     &command::KIND,
+    &alertmanager::KIND,
 ];
 
 pub fn channel_kind(name: &str) -> Option<&'static ChannelKind> {
@@ -56,6 +58,16 @@ pub struct ChannelKind {
 pub trait Channel: Send + Sync {
     /// Deliver within `budget`. `Ok` means the receiver accepted it.
     fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure>;
+
+    /// Learn what the channel needs from the rest of the loaded config
+    /// (Alertmanager: each check's service, the run interval).
+    fn bind(&self, _config: &crate::config::Config) {}
+
+    /// Re-post what is still firing, every run, to a receiver that
+    /// forgets it otherwise (Alertmanager); nothing for the others.
+    fn refresh(&self, _firing: &Digest, _budget: Budget) -> Result<(), Failure> {
+        Ok(())
+    }
 }
 
 /// What one delivery may spend: the time, and how many tries (a channel
@@ -257,6 +269,7 @@ mod tests {
         let ping = crate::ping::Ping::new(
             "https://hc.example/ping/uuid-0xCD".into(),
             std::time::Duration::from_secs(1),
+            crate::ping::DEFAULT_BODY_LIMIT,
         );
         let shown = format!("{request:?} {ping:?}");
         assert!(

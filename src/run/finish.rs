@@ -93,11 +93,43 @@ pub fn write_files(
             settings.state_dir.join("reports").display()
         );
     }
+    // An `--only` run would drop the other checks' series: full runs write it.
     if !opts.read_only
+        && opts.only.is_empty()
         && let Some(path) = &settings.prometheus_file
-        && let Err(e) = report::prometheus::write(path, report, next)
+        && let Err(e) = report::prometheus::write(path, report, next, settings.expected_interval)
     {
         eprintln!("healthcheck: cannot write {}: {e}", path.display());
+    }
+}
+
+/// Re-post the confirmed problems still firing to the Alertmanager
+/// channels (they forget an alert at its `endsAt`), when alerts are sent.
+pub fn refresh_alerts(config: &Config, opts: &RunOptions, report: &Report, deadline: Instant) {
+    if opts.alerts_held.is_some() {
+        return;
+    }
+    let events = report
+        .checks
+        .iter()
+        .filter(|c| !c.status.is_ok() && c.confirmed && !c.silenced && !c.is_skipped())
+        .map(|c| Event {
+            kind: crate::model::EventKind::Reminder,
+            subject: c.name.clone(),
+            status: c.status,
+            message: c.message.clone(),
+            hint: c.hint.clone(),
+        })
+        .collect();
+    let firing = crate::model::Digest {
+        host: report.host.clone(),
+        at: report.started_at,
+        events,
+        suppressed: 0,
+        on_behalf_of: None,
+    };
+    for failure in notify::alertmanager::refresh(config, &firing, deadline) {
+        eprintln!("healthcheck: cannot re-post the firing alerts: {failure}");
     }
 }
 

@@ -109,6 +109,7 @@ pub fn run(opts: &Options, args: &RunOptions) -> u8 {
     };
     let report = finish::report(&config, done, ledger, &clock);
     finish::write_files(&config, args, records, &report, &next);
+    finish::refresh_alerts(&config, args, &report, alerts_deadline);
     switch.finish(&report, started, clock.deadline);
     finish::print(opts, args, &report);
     report.exit_code

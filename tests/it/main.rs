@@ -6,6 +6,7 @@
 mod harness;
 
 mod alert_trust;
+mod alertmanager;
 mod alerts;
 mod architecture;
 mod cli;
@@ -16,7 +17,11 @@ mod fault_week;
 mod hardening_actions;
 mod hardening_files;
 mod managers;
+mod nagios;
 mod newcomer;
+mod packaging;
+mod ping;
+mod prometheus;
 mod restarts;
 mod run_checks;
 mod sql;
