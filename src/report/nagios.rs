@@ -73,7 +73,7 @@ pub fn render(report: &Report) -> String {
 }
 
 /// No line breaks and no `|` inside a message: both would break the format.
-fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     text.replace(['\n', '\r'], " ").replace('|', "\u{a6}")
 }
 

@@ -211,10 +211,10 @@ pub fn config_invalid(format: Format, invalid: &Invalid) -> String {
             let first = lines.first().map_or("", String::as_str);
             let mut out = format!(
                 "HEALTHCHECK UNKNOWN - config invalid: {}\n",
-                first.replace('|', "/")
+                report::nagios::one_line(first)
             );
             for line in lines.iter().skip(1) {
-                out.push_str(&line.replace('|', "/"));
+                out.push_str(&report::nagios::one_line(line));
                 out.push('\n');
             }
             out
