@@ -56,7 +56,7 @@ impl<'a, 'c> Acting<'a, 'c> {
                 let mut report = self.one(action, next);
                 if report.outcome == ActionOutcome::Ok {
                     let (verdicts, helped) = recheck(
-                        &action.triggers,
+                        &rechecked(action, rows),
                         rows,
                         self.before,
                         next,
@@ -129,6 +129,23 @@ impl<'a, 'c> Acting<'a, 'c> {
             Err(why) => report(ActionOutcome::Failed, format!("{}: {why}", action.reason)),
         }
     }
+}
+
+/// The checks to run again after `action`: those that asked for it and,
+/// after a restart, every other check of that service (a sibling would
+/// otherwise still report the process that was replaced).
+fn rechecked(action: &Action, rows: &[Row]) -> Vec<String> {
+    let mut names = action.triggers.clone();
+    if let Target::Restart(service) = &action.target {
+        for row in rows {
+            if row.spec.restart.as_deref() == Some(service.as_str())
+                && !names.contains(&row.spec.name)
+            {
+                names.push(row.spec.name.clone());
+            }
+        }
+    }
+    names
 }
 
 /// Run the checks that triggered an action once more; says per check
