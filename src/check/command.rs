@@ -80,6 +80,7 @@ fn verdict(output: &Output, timeout: Duration) -> Outcome {
         message: redact(&message),
         readings: plugin.readings,
         memory: None,
+        warming_up: false,
     }
 }
 

@@ -56,6 +56,8 @@ pub struct RawCheck {
     pub per: Option<String>,
     pub max_read: Option<String>,
     pub total: Option<bool>,
+    pub min_lines: Option<u64>,
+    pub min_span: Option<String>,
     #[serde(rename = "match")]
     pub match_: Option<String>,
     pub pidfile: Option<String>,

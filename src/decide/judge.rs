@@ -12,11 +12,16 @@ pub fn judge(spec: &CheckSpec, outcome: Outcome) -> Judged {
     let mut status = outcome.status;
     let mut message = outcome.message;
     let judged_name = spec.judged.as_deref();
+    let thresholds = if outcome.warming_up {
+        spec.thresholds.upper_only()
+    } else {
+        spec.thresholds
+    };
     let mut readings = Vec::with_capacity(outcome.readings.len());
     for reading in outcome.readings {
         let is_judged =
             Some(reading.name.as_str()) == judged_name || Some(reading.family()) == judged_name;
-        let limits = (is_judged && !spec.thresholds.is_empty()).then_some(spec.thresholds);
+        let limits = (is_judged && !thresholds.is_empty()).then_some(thresholds);
         if let Some(breach) = limits.and_then(|t| t.judge(reading.value)) {
             status = status.max(breach.status);
             let row = match reading.label() {

@@ -151,6 +151,10 @@ pub struct Outcome {
     pub readings: Vec<Reading>,
     /// Kept in state for this check's next run (CPU counters, disk samples).
     pub memory: Option<serde_json::Value>,
+    /// The readings cover less than their window yet (a `per` count in
+    /// its first window): only the upper limits are judged, so that a
+    /// count that has not had the time to grow is not "too low".
+    pub warming_up: bool,
 }
 
 impl Outcome {
@@ -160,6 +164,7 @@ impl Outcome {
             message: message.into(),
             readings: Vec::new(),
             memory: None,
+            warming_up: false,
         }
     }
     pub fn ok(message: impl Into<String>) -> Outcome {
@@ -206,6 +211,15 @@ pub struct Breach {
 }
 
 impl Thresholds {
+    /// These limits without the lower ones.
+    pub fn upper_only(self) -> Thresholds {
+        Thresholds {
+            warn_below: None,
+            crit_below: None,
+            ..self
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         *self == Thresholds::default()
     }

@@ -184,3 +184,65 @@ fn a_config_error_printed_nothing_on_stdout_for_nagios_and_json() {
         "text keeps stdout empty"
     );
 }
+
+#[test]
+fn a_lower_bound_on_a_per_count_was_critical_on_its_first_run() {
+    let env = Env::new();
+    let log = env.write("trades.log", "");
+    env.config(&format!(
+        "[[service]]\nname = \"bot\"\ncommand = {{ restart = [\"touch\", \"{}\"] }}\n\
+         [[check]]\nname = \"trades-per-hour\"\ntype = \"log\"\npath = \"{}\"\npattern = \"TRADE\"\nper = \"2s\"\ncrit_below = 1\nrestart = \"bot\"\n",
+        env.path("restarted").display(),
+        log.display()
+    ));
+    let first = env.run(&[]);
+    assert_eq!(first.code, 0, "{}", first.stdout);
+    assert!(
+        first
+            .line("trades-per-hour")
+            .contains("warming up: 0 of 2 seconds seen"),
+        "{}",
+        first.stdout
+    );
+    assert!(!env.path("restarted").exists(), "restarted at install time");
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let judged = env.run(&["--no-restart"]);
+    assert_eq!(
+        judged.code, 2,
+        "a whole window without a trade: {}",
+        judged.stdout
+    );
+    assert!(
+        !judged.line("trades-per-hour").contains("warming up"),
+        "{}",
+        judged.stdout
+    );
+}
+
+#[test]
+fn a_ratio_of_15_lines_alerted() {
+    let env = Env::new();
+    let log = env.write("bot.log", "");
+    env.config(&format!(
+        "[[check]]\nname = \"error-ratio\"\ntype = \"log\"\npath = \"{}\"\npattern = \"ERROR\"\nper = \"1h\"\ntotal = true\nreading = \"ratio\"\ncrit_above = 20\n",
+        log.display()
+    ));
+    assert_eq!(env.run(&[]).code, 0);
+    let lines: String = (0..15)
+        .map(|i| if i % 4 == 0 { "ERROR x\n" } else { "ok\n" })
+        .collect();
+    std::fs::write(&log, &lines).unwrap();
+    let few = env.run(&[]);
+    assert_eq!(few.code, 0, "{}", few.stdout);
+    assert!(
+        few.line("error-ratio").contains("too few to judge"),
+        "{}",
+        few.stdout
+    );
+    let many: String = (0..100)
+        .map(|i| if i % 4 == 0 { "ERROR x\n" } else { "ok\n" })
+        .collect();
+    std::fs::write(&log, format!("{lines}{many}")).unwrap();
+    let enough = env.run(&[]);
+    assert_eq!(enough.code, 2, "25% of 115 lines: {}", enough.stdout);
+}
