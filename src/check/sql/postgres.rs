@@ -134,6 +134,11 @@ impl Postgres {
             };
             match timeout_at(deadline, work).await {
                 Ok(Ok(table)) => Ok(Ok(table)),
+                // A missing table is a data outage, not a broken check.
+                Ok(Err(e)) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+                    let said = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
+                    Ok(Err(Outcome::critical(said.replacen("relation", "table", 1))))
+                }
                 Ok(Err(e)) if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) => {
                     bail!("query still running at the timeout: cancelled by statement_timeout")
                 }
