@@ -160,6 +160,7 @@ fn compose(digest: &Digest, from: &Mailbox, to: &[Mailbox]) -> Result<Message, S
     let mut builder = Message::builder()
         .from(from.clone())
         .subject(super::message::title(digest))
+        .message_id(Some(message_id(digest)))
         .date(SystemTime::from(digest.at))
         .header(ContentType::TEXT_PLAIN);
     for mailbox in to {
@@ -168,6 +169,25 @@ fn compose(digest: &Digest, from: &Mailbox, to: &[Mailbox]) -> Result<Message, S
     builder
         .body(message::text(digest))
         .map_err(|e| e.to_string())
+}
+
+/// A Message-ID that is the same each time the same digest is tried (the
+/// outbox retries it), so that a mail that did arrive twice is shown once.
+fn message_id(digest: &Digest) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in message::text(digest).bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let host: String = digest
+        .host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    let host = if host.is_empty() { "localhost" } else { &host };
+    format!(
+        "<healthcheck.{}.{hash:016x}@{host}>",
+        digest.at.as_nanosecond()
+    )
 }
 
 impl EmailChannel {
