@@ -223,8 +223,13 @@ pub(super) fn compile_alerts(errors: &mut Errors, tables: Vec<Spanned<DeValue>>)
         };
         let Some(kind) = kind else { continue };
         let before = errors.list.len();
+        let name = raw.name.clone().unwrap_or_else(|| kind.name.to_string());
         let spec = compile_alert(&raw, kind, &mut spans.builder(errors, None));
-        if let Some(spec) = spec.filter(|_| errors.list.len() == before) {
+        let spec = spec.filter(|_| errors.list.len() == before);
+        if spec.is_none() {
+            errors.broken.push(format!("alert:{name}"));
+        }
+        if let Some(spec) = spec {
             if alerts.iter().any(|a| a.name == spec.name) {
                 errors.push(
                     spans.at("name"),
@@ -247,7 +252,7 @@ pub(super) fn compile_alerts(errors: &mut Errors, tables: Vec<Spanned<DeValue>>)
         }
     }
     for (key, at, name) in fallbacks {
-        if !alerts.iter().any(|a| a.name == name) {
+        if !alerts.iter().any(|a| a.name == name) && !errors.is_broken("alert", &name) {
             let known: Vec<&str> = alerts.iter().map(|a| a.name.as_str()).collect();
             errors.push(
                 at,

@@ -256,6 +256,10 @@ pub(super) fn convert_limits(
 /// A limit in the unit of its reading: durations for seconds, sizes for bytes.
 pub(super) fn limit_value(limit: &Limit, unit: Option<Unit>) -> Result<f64, String> {
     match (limit, unit) {
+        // "crit_above = 15" on an age: 15 seconds? minutes? Say which.
+        (Limit::Number(n), Some(Unit::Seconds)) => Err(format!(
+            "this reading is a duration, so a bare number is ambiguous: write a duration such as \"{n}m\" or \"{n}s\""
+        )),
         (Limit::Number(n), _) => Ok(*n),
         (Limit::Text(t), Some(Unit::Seconds)) => parse_duration(t).map(|d| d.as_secs_f64()),
         (Limit::Text(t), Some(Unit::Bytes)) => parse_size(t),

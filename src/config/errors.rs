@@ -100,8 +100,15 @@ impl<'a> Errors<'a> {
         message: impl Into<String>,
     ) {
         let key = key.into();
+        // `to` after `to[0]` was reported: the same mistake.
+        let within = |k: &str| {
+            k == key
+                || k.strip_prefix(key.as_str())
+                    .is_some_and(|rest| rest.starts_with(['[', '.']))
+        };
         if !key.is_empty()
-            && (self.list.iter().any(|e| e.key == key) || self.unavailable.contains(&key))
+            && (self.list.iter().any(|e| within(&e.key))
+                || self.unavailable.iter().any(|k| within(k)))
         {
             return;
         }

@@ -246,3 +246,17 @@ fn a_ratio_of_15_lines_alerted() {
     let enough = env.run(&[]);
     assert_eq!(enough.code, 2, "25% of 115 lines: {}", enough.stdout);
 }
+
+#[test]
+fn a_bare_number_on_an_age_was_taken_for_seconds() {
+    let env = Env::new();
+    let shown = errors(
+        &env,
+        "[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/x\"\ncrit_above = 15\n",
+    );
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(
+        shown[0].contains("crit_above") && shown[0].contains("write a duration such as \"15m\""),
+        "{shown:#?}"
+    );
+}
