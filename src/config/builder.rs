@@ -1,7 +1,6 @@
 //! The builder handed to each check type and alert channel: it reads a
 //! table's keys with their spans, so every error names the key and line.
 
-use super::errors::one_line;
 use super::{Errors, MAX_BYTES, Settings, parse_duration, parse_size, unknown_key_message};
 use serde::Deserialize;
 use std::ops::Range;
@@ -45,6 +44,16 @@ pub(super) fn deserialize_table<'a, T: Deserialize<'a>>(
             None
         }
     }
+}
+
+/// The regex crate's error in its own layout (the caret under the
+/// pattern), indented under the line that names the key.
+fn regex_error(shown: &str) -> String {
+    if !shown.contains('\n') {
+        return format!("invalid regex: {shown}");
+    }
+    let lines: Vec<String> = shown.lines().map(|l| format!("    {l}")).collect();
+    format!("invalid regex:\n{}", lines.join("\n"))
 }
 
 /// Where a table and each of its keys are in the source, so that every
@@ -201,13 +210,13 @@ impl Builder<'_, '_> {
 
     pub fn regex(&mut self, key: &str, pattern: &str) -> Option<regex::Regex> {
         regex::Regex::new(pattern)
-            .map_err(|e| self.error(key, format!("invalid regex: {}", one_line(&e.to_string()))))
+            .map_err(|e| self.error(key, regex_error(&e.to_string())))
             .ok()
     }
 
     pub fn bytes_regex(&mut self, key: &str, pattern: &str) -> Option<regex::bytes::Regex> {
         regex::bytes::Regex::new(pattern)
-            .map_err(|e| self.error(key, format!("invalid regex: {}", one_line(&e.to_string()))))
+            .map_err(|e| self.error(key, regex_error(&e.to_string())))
             .ok()
     }
 }

@@ -151,7 +151,59 @@ impl<'a> Errors<'a> {
                 || prefix.to_string(),
                 |(k, _)| format!("{prefix}.{}", k.get_ref()),
             );
-        self.push(span, key, e.message().to_string());
+        self.push(span, key, plain(e.message()));
+    }
+}
+
+/// serde's words in the config's: "invalid type: string \"2\", expected
+/// u32" becomes "expected a whole number, got the text \"2\"".
+pub(super) fn plain(message: &str) -> String {
+    let message = message.trim();
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        return format!("missing key `{field}`");
+    }
+    let Some(rest) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+    else {
+        return message.to_string();
+    };
+    let Some((got, expected)) = rest.split_once(", expected ") else {
+        return message.to_string();
+    };
+    format!("expected {}, got {}", wanted(expected), given(got))
+}
+
+/// What serde says it expected, as a config writer would say it.
+fn wanted(expected: &str) -> String {
+    match expected.trim() {
+        "a string" => "text".into(),
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => {
+            "a whole number".into()
+        }
+        "f32" | "f64" | "a float" => "a number".into(),
+        "a boolean" => "true or false".into(),
+        "a sequence" => "a list [...]".into(),
+        other if other == "a map" || other.starts_with("struct ") => "a table".into(),
+        other => other.replace('`', ""),
+    }
+}
+
+/// What serde says it got: "integer `5`" -> "the number 5".
+fn given(got: &str) -> String {
+    let unquote = |s: &str| s.trim_matches('`').to_string();
+    match got.split_once(' ') {
+        Some(("integer" | "floating", v)) => {
+            format!("the number {}", unquote(v.trim_start_matches("point ")))
+        }
+        Some(("string", v)) => format!("the text {v}"),
+        Some(("boolean", v)) => unquote(v),
+        _ if got == "sequence" => "a list".into(),
+        _ if got == "map" => "a table".into(),
+        _ => got.to_string(),
     }
 }
 
@@ -190,13 +242,31 @@ pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-pub(super) fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_words_become_the_configs() {
+        assert_eq!(
+            plain("invalid type: string \"2\", expected u32"),
+            "expected a whole number, got the text \"2\""
+        );
+        assert_eq!(
+            plain("invalid type: integer `5`, expected a string"),
+            "expected text, got the number 5"
+        );
+        assert_eq!(
+            plain("invalid type: floating point `1.5`, expected u64"),
+            "expected a whole number, got the number 1.5"
+        );
+        assert_eq!(
+            plain("invalid type: boolean `true`, expected a sequence"),
+            "expected a list [...], got true"
+        );
+        assert_eq!(plain("missing field `name`"), "missing key `name`");
+        assert_eq!(plain("something else"), "something else");
+    }
 
     #[test]
     fn a_typo_gets_a_suggestion() {
@@ -226,13 +296,5 @@ mod tests {
             text: "a = 1\nb = 2\n",
         };
         assert_eq!(src.location(6), "t.toml:2:1");
-    }
-
-    #[test]
-    fn a_multi_line_message_becomes_one_line() {
-        assert_eq!(
-            one_line("regex parse error:\n    (\n    ^"),
-            "regex parse error: ( ^"
-        );
     }
 }

@@ -38,9 +38,12 @@ fn carries_credentials(path: &[String]) -> bool {
         || path.iter().any(|p| p == "headers" || p == "env")
 }
 
-/// Expand the whole document. Returns whether a secret was written inline.
-pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> bool {
-    let mut inline = false;
+/// The first secret written inline: its key and where it is.
+pub(super) type Inline = Option<(String, usize)>;
+
+/// Expand the whole document. Returns the first secret written inline.
+pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> Inline {
+    let mut inline = None;
     expand_table(doc, &mut Vec::new(), errors, &mut inline);
     inline
 }
@@ -49,7 +52,7 @@ fn expand_table(
     table: &mut DeTable,
     path: &mut Vec<String>,
     errors: &mut Errors,
-    inline: &mut bool,
+    inline: &mut Inline,
 ) {
     let file_keys: Vec<Spanned<Cow<str>>> = table
         .keys()
@@ -114,7 +117,7 @@ fn expand_value(
     path: &mut Vec<String>,
     kind: Option<&str>,
     errors: &mut Errors,
-    inline: &mut bool,
+    inline: &mut Inline,
 ) {
     let span = value.span();
     match value.get_mut() {
@@ -150,9 +153,12 @@ fn expand_value(
             } else if secret {
                 secret::register(s);
                 // A database URL without a password gives nothing away.
-                *inline |= kind != Some("sql")
+                let gives_away = kind != Some("sql")
                     || secret::url_password(s).is_some()
                     || s.to_ascii_lowercase().contains("password=");
+                if gives_away && inline.is_none() {
+                    *inline = Some((prefix(path).trim_end_matches('.').to_string(), span.start));
+                }
             }
             if let Some(p) = secret::url_password(s) {
                 secret::register(p);

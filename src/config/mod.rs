@@ -155,10 +155,10 @@ pub fn load_for(path: &Path, needs: Needs) -> Result<Config, ConfigErrors> {
             "refusing to use this config as root: {why}"
         )));
     }
-    let (config, inline_secrets) = parse(&label, &text, needs)?;
-    if inline_secrets && world_or_group_readable(&meta) {
+    let (config, inline_secret) = parse(&label, &text, needs)?;
+    if let Some(at) = inline_secret.filter(|_| world_or_group_readable(&meta)) {
         eprintln!(
-            "healthcheck: warning: {label} holds a secret inline and is readable by other users; \
+            "healthcheck: warning: {at} is a secret written inline, and {label} is readable by other users; \
              chmod 600 it or move the secret into ${{VAR}} or a *_file"
         );
     }
@@ -178,8 +178,9 @@ pub fn embedded() -> Config {
     }
 }
 
-/// Parse and validate config text. The flag says whether a secret was written inline.
-fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, bool), ConfigErrors> {
+/// Parse and validate config text. Also returns where the first secret
+/// written inline is ("file:line:column: key"), if any.
+fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String>), ConfigErrors> {
     let mut errors = Errors::new(Source { label, text }, needs == Needs::Names);
     let (doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
@@ -192,7 +193,8 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, bool), Config
         return Err(ConfigErrors(errors.list));
     }
     let mut doc = doc.into_inner();
-    let inline_secrets = interpolate::expand(&mut doc, &mut errors);
+    let inline_secret = interpolate::expand(&mut doc, &mut errors)
+        .map(|(key, offset)| format!("{}: {key}", errors.src.location(offset)));
 
     let mut settings_raw = RawSettings::default();
     let mut settings_spans: Vec<(String, Range<usize>)> = Vec::new();
@@ -325,7 +327,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, bool), Config
         for a in &config.alerts {
             a.channel.bind(&config);
         }
-        Ok((config, inline_secrets))
+        Ok((config, inline_secret))
     } else {
         Err(ConfigErrors(errors.list))
     }

@@ -260,3 +260,66 @@ fn a_bare_number_on_an_age_was_taken_for_seconds() {
         "{shown:#?}"
     );
 }
+
+#[test]
+fn the_inline_secret_warning_named_no_key_and_no_line() {
+    let env = Env::new();
+    let path = env.write(
+        "x.toml",
+        "[[check]]\nname = \"m\"\ntype = \"memory\"\n[[alert]]\ntype = \"discord\"\nurl = \"https://discord.example/api/webhooks/1/abc\"\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = env.run(&["-c", "x.toml", "--no-restart"]);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("inline"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "once per run: {}", run.stderr);
+    assert!(
+        warnings[0].contains("x.toml:6:7: alert[0].url"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        !warnings[0].contains("abc"),
+        "the secret itself is not shown"
+    );
+}
+
+#[test]
+fn the_regex_errors_caret_lost_its_line_break() {
+    let env = Env::new();
+    env.write(
+        "x.toml",
+        "[[check]]\nname = \"l\"\ntype = \"log\"\npath = \"/x\"\npattern = \"python(\"\nlines = 5\n",
+    );
+    let run = env.run(&["validate", "-c", "x.toml"]);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let pattern = lines
+        .iter()
+        .position(|l| l.trim() == "python(")
+        .expect(&run.stderr);
+    let caret = lines[pattern + 1];
+    assert_eq!(
+        caret.find('^'),
+        lines[pattern].find('('),
+        "the caret points at the paren:\n{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_wrong_type_was_said_in_rust() {
+    let env = Env::new();
+    let shown = errors(
+        &env,
+        "[[check]]\nname = \"m\"\ntype = \"memory\"\nafter = \"2\"\n",
+    );
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(
+        shown[0].ends_with("after: expected a whole number, got the text \"2\""),
+        "{shown:#?}"
+    );
+}
