@@ -22,9 +22,10 @@ use anyhow::anyhow;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
-use crate::status::Status;
+use crate::model::Status;
+use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "process",
@@ -472,14 +473,12 @@ fn command_line(pid: u32, buf: &mut Vec<u8>) -> std::io::Result<String> {
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))?;
         return Ok(comm.trim_end_matches('\n').to_string());
     }
-    let mut line = String::with_capacity(raw.len());
-    for arg in raw.split(|b| *b == 0).filter(|a| !a.is_empty()) {
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(&String::from_utf8_lossy(arg));
-    }
-    Ok(line)
+    let args: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    Ok(args.join(" "))
 }
 
 /// The process exited while we looked (its /proc entry went away).

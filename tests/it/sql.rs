@@ -673,3 +673,48 @@ expect = "age"
     assert!(run.line("chains").contains("last update 18m ago"));
     assert!(run.line("offset").starts_with("[OK]"));
 }
+
+#[test]
+fn a_missing_table_was_unknown_and_never_restarted_anything() {
+    let env = Env::new();
+    let db = env.write("cache.db", "");
+    env.config(&format!(
+        "[[service]]\nname = \"worker\"\ncommand = {{ restart = [\"touch\", \"{}\"] }}\n\
+         [[check]]\nname = \"cache\"\ntype = \"sql\"\ndriver = \"sqlite\"\ndatabase = \"{}\"\n\
+         query = \"SELECT max(updated_at) FROM cache_metadata\"\nexpect = \"age\"\ncrit_above = \"15m\"\nrestart = \"worker\"\n",
+        env.path("restarted").display(),
+        db.display()
+    ));
+    let run = env.run(&[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        env.path("restarted").exists(),
+        "a data outage restarts the worker"
+    );
+    let diagnosis = env.run(&["--no-restart"]);
+    assert_eq!(diagnosis.code, 2, "{}", diagnosis.stdout);
+    assert!(
+        diagnosis
+            .line("cache")
+            .contains("table cache_metadata does not exist"),
+        "{}",
+        diagnosis.stdout
+    );
+
+    let Some(pg) = Postgres::start() else { return };
+    pg.sql("postgres", "CREATE DATABASE worker");
+    let env = Env::new();
+    env.config(&format!(
+        "[[check]]\nname = \"cache\"\ntype = \"sql\"\ndriver = \"postgres\"\nurl = \"{}\"\n\
+         query = \"SELECT max(updated_at) FROM cache_metadata\"\nexpect = \"age\"\ncrit_above = \"15m\"\n",
+        pg.url("worker")
+    ));
+    let run = env.run(&[]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.line("cache")
+            .contains("table \"cache_metadata\" does not exist"),
+        "{}",
+        run.stdout
+    );
+}

@@ -22,9 +22,10 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Kind, Outcome, Probe, ProbeContext, Reading, Unit, timestamp};
+use super::{Kind, Probe, ProbeContext, timestamp};
 use crate::config::{Builder, RawCheck, expand_tilde};
-use crate::status::Status;
+use crate::model::Status;
+use crate::model::{Outcome, Reading, Unit};
 
 pub const KIND: Kind = Kind {
     name: "sql",
