@@ -71,6 +71,12 @@ pub struct Kind {
 /// `ctx.deadline` where it can avoid it (the runner abandons it then).
 pub trait Probe: Send + Sync {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome>;
+
+    /// What `validate` can learn beyond the config's text, only reading
+    /// (a SQLite query that would write): the problem, if any.
+    fn validate(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What a probe gets to know about the run.

@@ -323,3 +323,42 @@ fn a_wrong_type_was_said_in_rust() {
         "{shown:#?}"
     );
 }
+
+#[test]
+fn validate_accepted_queries_that_write() {
+    let env = Env::new();
+    let db = env.path("bot.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE trades (at INTEGER); INSERT INTO trades VALUES (1);")
+        .unwrap();
+    drop(conn);
+    let check = |driver: &str, query: &str| {
+        let source = if driver == "sqlite" {
+            format!("database = \"{}\"", db.display())
+        } else {
+            "url = \"postgres://u@127.0.0.1:9/db\"".to_string()
+        };
+        env.write(
+            "x.toml",
+            &format!("[[check]]\nname = \"q\"\ntype = \"sql\"\ndriver = \"{driver}\"\n{source}\nquery = \"{query}\"\nexpect = \"value\"\n"),
+        );
+        env.run(&["validate", "-c", "x.toml"])
+    };
+    for (driver, query) in [
+        ("postgres", "UPDATE tokens SET used = 1"),
+        ("postgres", "-- note\\n DELETE FROM tokens"),
+        ("sqlite", "INSERT INTO trades VALUES (2)"),
+        ("sqlite", "WITH old AS (SELECT 1) DELETE FROM trades"),
+    ] {
+        let run = check(driver, query);
+        assert_eq!(run.code, 3, "{driver}: {query}: {}", run.stdout);
+        assert!(run.stderr.contains("only reads"), "{}", run.stderr);
+    }
+    let reads = check("sqlite", "SELECT count(*) FROM trades");
+    assert_eq!(reads.code, 0, "{}", reads.stderr);
+    let trades: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM trades", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(trades, 1, "validate wrote nothing");
+}
