@@ -418,3 +418,17 @@ fn a_silenced_critical_was_counted_as_an_unexplained_critical() {
         nagios.stdout
     );
 }
+
+#[test]
+fn errors_named_checks_by_their_index() {
+    let env = Env::new();
+    let shown = errors(
+        &env,
+        "[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/x\"\n\
+         [[check]]\nname = \"trades-per-hour\"\ntype = \"memory\"\ncrit_abve = 90\n",
+    );
+    assert_eq!(
+        shown,
+        ["x.toml:8:1: check \"trades-per-hour\": unknown key crit_abve, did you mean crit_above?"]
+    );
+}
