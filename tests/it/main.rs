@@ -22,6 +22,7 @@ mod newcomer;
 mod packaging;
 mod ping;
 mod prometheus;
+mod readme;
 mod restarts;
 mod run_checks;
 mod sql;
