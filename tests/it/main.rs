@@ -27,3 +27,4 @@ mod restarts;
 mod run_checks;
 mod sql;
 mod state;
+mod tls;
