@@ -45,6 +45,26 @@ pub fn validate(opts: &Options) -> u8 {
             config,
             path: Some(path),
         }) => {
+            let deeper: Vec<String> = config
+                .checks
+                .iter()
+                .filter_map(|c| {
+                    c.probe
+                        .validate()
+                        .map(|why| format!("check \"{}\": {why}", c.name))
+                })
+                .collect();
+            if !deeper.is_empty() {
+                for line in &deeper {
+                    eprintln!("{}: {line}", path.display());
+                }
+                eprintln!(
+                    "{}: {}",
+                    path.display(),
+                    count(deeper.len(), "error", "errors")
+                );
+                return 3;
+            }
             for w in &config.warnings {
                 out::line(&format!("warning: {w}"));
             }

@@ -20,6 +20,7 @@ pub mod sql;
 pub mod systemd;
 pub mod tcp;
 pub mod timestamp;
+pub mod tls;
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,7 @@ pub const KINDS: &[&Kind] = &[
     &cpu::KIND,
     &http::KIND,
     &tcp::KIND,
+    &tls::KIND,
     &command::KIND,
     &systemd::KIND,
     &docker::KIND,
@@ -71,6 +73,12 @@ pub struct Kind {
 /// `ctx.deadline` where it can avoid it (the runner abandons it then).
 pub trait Probe: Send + Sync {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome>;
+
+    /// What `validate` can learn beyond the config's text, only reading
+    /// (a SQLite query that would write): the problem, if any.
+    fn validate(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What a probe gets to know about the run.

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Report;
-use crate::state::State;
+use crate::state::{ServiceState, State};
 
 /// The metrics text for a run (pure).
 pub fn render(report: &Report, state: &State, expected_interval: Option<Duration>) -> String {
@@ -64,34 +64,37 @@ pub fn render(report: &Report, state: &State, expected_interval: Option<Duration
             c.duration_ms / 1000.0,
         );
     }
-    family(
+    let per_service =
+        |out: &mut String, metric: (&str, &str, &str), value: fn(&ServiceState) -> f64| {
+            let (name, kind, help) = metric;
+            family(out, name, kind, help);
+            for (service, s) in &state.services {
+                sample(
+                    out,
+                    name,
+                    &format!("service=\"{}\"", label(service)),
+                    value(s),
+                );
+            }
+        };
+    per_service(
         &mut out,
-        "healthcheck_restarts_total",
-        "counter",
-        "Automatic restarts of each service.",
-    );
-    for (name, service) in &state.services {
-        sample(
-            &mut out,
+        (
             "healthcheck_restarts_total",
-            &format!("service=\"{}\"", label(name)),
-            service.total as f64,
-        );
-    }
-    family(
-        &mut out,
-        "healthcheck_restart_suspended",
-        "gauge",
-        "1 while a service's restart budget is used up and its restarts are suspended.",
+            "counter",
+            "Automatic restarts of each service.",
+        ),
+        |s| s.total as f64,
     );
-    for (name, service) in &state.services {
-        sample(
-            &mut out,
+    per_service(
+        &mut out,
+        (
             "healthcheck_restart_suspended",
-            &format!("service=\"{}\"", label(name)),
-            f64::from(u8::from(service.suspended)),
-        );
-    }
+            "gauge",
+            "1 while a service's restart budget is used up and its restarts are suspended.",
+        ),
+        |s| f64::from(u8::from(s.suspended)),
+    );
     if let Some(interval) = expected_interval {
         family(
             &mut out,

@@ -323,3 +323,112 @@ fn a_wrong_type_was_said_in_rust() {
         "{shown:#?}"
     );
 }
+
+#[test]
+fn validate_accepted_queries_that_write() {
+    let env = Env::new();
+    let db = env.path("bot.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE trades (at INTEGER); INSERT INTO trades VALUES (1);")
+        .unwrap();
+    drop(conn);
+    let check = |driver: &str, query: &str| {
+        let source = if driver == "sqlite" {
+            format!("database = \"{}\"", db.display())
+        } else {
+            "url = \"postgres://u@127.0.0.1:9/db\"".to_string()
+        };
+        env.write(
+            "x.toml",
+            &format!("[[check]]\nname = \"q\"\ntype = \"sql\"\ndriver = \"{driver}\"\n{source}\nquery = \"{query}\"\nexpect = \"value\"\n"),
+        );
+        env.run(&["validate", "-c", "x.toml"])
+    };
+    for (driver, query) in [
+        ("postgres", "UPDATE tokens SET used = 1"),
+        ("postgres", "-- note\\n DELETE FROM tokens"),
+        ("sqlite", "INSERT INTO trades VALUES (2)"),
+        ("sqlite", "WITH old AS (SELECT 1) DELETE FROM trades"),
+    ] {
+        let run = check(driver, query);
+        assert_eq!(run.code, 3, "{driver}: {query}: {}", run.stdout);
+        assert!(run.stderr.contains("only reads"), "{}", run.stderr);
+    }
+    let reads = check("sqlite", "SELECT count(*) FROM trades");
+    assert_eq!(reads.code, 0, "{}", reads.stderr);
+    let trades: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM trades", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(trades, 1, "validate wrote nothing");
+}
+
+#[test]
+fn a_silenced_critical_was_counted_as_an_unexplained_critical() {
+    let env = Env::new();
+    env.config(
+        "[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/nonexistent/bot.log\"\n\
+         [[check]]\nname = \"ok\"\ntype = \"command\"\ncommand = [\"true\"]\n",
+    );
+    let silence = env.run(&["silence", "bot-log", "--for", "2h"]);
+    assert_eq!(silence.code, 0, "{}", silence.stderr);
+    let until = silence
+        .stdout
+        .trim()
+        .rsplit(' ')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let text = env.run(&[]);
+    assert_eq!(
+        text.code, 0,
+        "a silenced problem counts as OK: {}",
+        text.stdout
+    );
+    let summary = text.stdout.lines().last().unwrap();
+    assert!(
+        summary.contains(&format!("1 critical (silenced until {until} UTC)")),
+        "{summary}"
+    );
+    assert!(
+        text.line("bot-log").contains("(critical, silenced until"),
+        "{}",
+        text.stdout
+    );
+    let quiet = env.run(&["-q"]);
+    assert!(
+        quiet.stdout.contains("bot-log"),
+        "-q hid it: {}",
+        quiet.stdout
+    );
+    let nagios = env.run(&["--format", "nagios"]);
+    assert!(
+        nagios
+            .stdout
+            .starts_with("HEALTHCHECK OK - 1 critical (silenced until"),
+        "{}",
+        nagios.stdout
+    );
+    assert!(
+        nagios
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("CRITICAL: bot-log:") && l.contains("(silenced until")),
+        "{}",
+        nagios.stdout
+    );
+}
+
+#[test]
+fn errors_named_checks_by_their_index() {
+    let env = Env::new();
+    let shown = errors(
+        &env,
+        "[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/x\"\n\
+         [[check]]\nname = \"trades-per-hour\"\ntype = \"memory\"\ncrit_abve = 90\n",
+    );
+    assert_eq!(
+        shown,
+        ["x.toml:8:1: check \"trades-per-hour\": unknown key crit_abve, did you mean crit_above?"]
+    );
+}

@@ -168,9 +168,10 @@ fn sqlite_refuses_writes_and_runaway_queries_and_waits_for_locks_only_until_the_
         )
     };
     env.config(&[
-        check("delete", "DELETE FROM t"),
+        // Past the keyword rule of `validate`: still refused at run time.
+        check("delete", "WITH d AS (SELECT 1) DELETE FROM t"),
         check("two", "SELECT 1; DROP TABLE t"),
-        check("insert", "INSERT INTO t VALUES (4)"),
+        check("insert", "WITH i(x) AS (VALUES (4)) INSERT INTO t SELECT x FROM i"),
         check(
             "forever",
             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
@@ -531,7 +532,11 @@ fn postgres_refuses_writes_and_cancels_a_query_at_the_timeout() {
     };
     env.config(
         &[
-            check("delete", "DELETE FROM t"),
+            // Past the keyword rule of `validate`: still refused at run time.
+            check(
+                "delete",
+                "WITH d AS (DELETE FROM t RETURNING x) SELECT count(*) FROM d",
+            ),
             check("two", "SELECT 1; DROP TABLE t"),
             check("sleep", "SELECT pg_sleep(60)"),
             check("rows", "SELECT x FROM t"),
@@ -544,8 +549,7 @@ fn postgres_refuses_writes_and_cancels_a_query_at_the_timeout() {
     let took = started.elapsed();
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
     assert!(
-        run.line("delete")
-            .contains("cannot execute DELETE in a read-only transaction"),
+        run.line("delete").contains("in a read-only transaction"),
         "{}",
         run.stdout
     );

@@ -52,6 +52,23 @@ impl Sqlite {
     }
 }
 
+impl Sqlite {
+    /// SQLite itself says whether `query` can write, when the database is
+    /// there to prepare it against (read-only, without running it).
+    pub fn would_write(&self, query: &str) -> Option<String> {
+        let meta = std::fs::metadata(&self.path).ok()?;
+        if not_regular_file(&meta).is_some() {
+            return None;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).ok()?;
+        let stmt = conn.prepare(query).ok()?;
+        (!stmt.readonly()).then(|| {
+            "query: SQLite says this statement can write; a sql check only reads".to_string()
+        })
+    }
+}
+
 fn run(conn: &Connection, query: &str) -> anyhow::Result<Result<Table, Outcome>> {
     let mut stmt = match conn.prepare(query) {
         Ok(stmt) => stmt,
