@@ -532,6 +532,7 @@ mod tests {
                 history: vec![Status::Ok, Status::Warning],
                 flapping: true,
                 memory: Some(serde_json::json!({"a": 1})),
+                message: Some("used 91% of /".into()),
             },
         );
         s.save(&state).unwrap();
