@@ -72,15 +72,48 @@ struct History {
     silences: Vec<SilenceHistory>,
 }
 
+/// A service's restart budget as the state says it stands.
 #[derive(Serialize)]
-struct ServiceHistory {
-    name: String,
-    manager: &'static str,
-    restarts_in_window: Vec<jiff::Timestamp>,
-    max_restarts: u32,
-    window_seconds: u64,
+pub struct ServiceHistory {
+    pub name: String,
+    pub manager: &'static str,
+    pub restarts_in_window: Vec<jiff::Timestamp>,
+    pub max_restarts: u32,
+    pub window_seconds: u64,
     /// Set while the budget is used up: when the oldest restart leaves the window.
-    suspended_until: Option<jiff::Timestamp>,
+    pub suspended_until: Option<jiff::Timestamp>,
+}
+
+/// Every configured service's budget at `now`.
+pub fn services(config: &Config, state: &State, now: jiff::Timestamp) -> Vec<ServiceHistory> {
+    config
+        .services
+        .iter()
+        .map(|s| {
+            let restarts: Vec<jiff::Timestamp> = state
+                .services
+                .get(&s.name)
+                .map(|h| {
+                    h.restarts
+                        .iter()
+                        .map(|t| (*t).min(now))
+                        .filter(|t| now.duration_since(*t).unsigned_abs() < s.window)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let suspended_until = (restarts.len() as u32 >= s.max_restarts)
+                .then(|| restarts.iter().min().copied().unwrap_or(now))
+                .and_then(|oldest| oldest.checked_add(s.window).ok());
+            ServiceHistory {
+                name: s.name.clone(),
+                manager: s.manager.kind(),
+                restarts_in_window: restarts,
+                max_restarts: s.max_restarts,
+                window_seconds: s.window.as_secs(),
+                suspended_until,
+            }
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -108,34 +141,7 @@ pub fn history(opts: &Options) -> u8 {
         Err(code) => return code,
     };
     let now = jiff::Timestamp::now();
-    let services = config
-        .services
-        .iter()
-        .map(|s| {
-            let restarts: Vec<jiff::Timestamp> = state
-                .services
-                .get(&s.name)
-                .map(|h| {
-                    h.restarts
-                        .iter()
-                        .map(|t| (*t).min(now))
-                        .filter(|t| now.duration_since(*t).unsigned_abs() < s.window)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let suspended_until = (restarts.len() as u32 >= s.max_restarts)
-                .then(|| restarts.iter().min().copied().unwrap_or(now))
-                .and_then(|oldest| oldest.checked_add(s.window).ok());
-            ServiceHistory {
-                name: s.name.clone(),
-                manager: s.manager.kind(),
-                restarts_in_window: restarts,
-                max_restarts: s.max_restarts,
-                window_seconds: s.window.as_secs(),
-                suspended_until,
-            }
-        })
-        .collect();
+    let services = services(&config, &state, now);
     let checks = state
         .checks
         .iter()
