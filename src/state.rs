@@ -255,10 +255,10 @@ pub enum Save {
     Durable,
     /// The run's bookkeeping: written and fsynced only when it differs from
     /// the file, and not when only `last_run` moved and the file's
-    /// `last_run` is younger than the given span; no directory fsync (the
+    /// `last_run` is younger than the given span (if any); no directory fsync (the
     /// filesystem commits the rename within seconds; a power cut before
     /// that leaves the previous state, which the next run builds on).
-    Bookkeeping(Duration),
+    Bookkeeping(Option<Duration>),
 }
 
 impl Store {
@@ -438,11 +438,11 @@ impl Store {
 
 /// Whether the file's `disk` state may stand for `state`: equal, or equal
 /// but for a `last_run` that moved forward less than `keep` past the file's.
-fn holds(disk: &State, state: &State, keep: Duration) -> bool {
+fn holds(disk: &State, state: &State, keep: Option<Duration>) -> bool {
     if disk == state {
         return true;
     }
-    let (Some(was), Some(now)) = (disk.last_run, state.last_run) else {
+    let (Some(keep), Some(was), Some(now)) = (keep, disk.last_run, state.last_run) else {
         return false;
     };
     let fresh = now
@@ -700,7 +700,7 @@ mod tests {
 
     #[test]
     fn bookkeeping_spares_a_write_only_for_a_recent_last_run() {
-        let hour = Duration::from_secs(3600);
+        let hour = Some(Duration::from_secs(3600));
         let disk = State {
             last_run: Some(now()),
             ..State::default()
@@ -718,6 +718,7 @@ mod tests {
         changed.reset_at = Some(now());
         assert!(!holds(&disk, &changed, hour));
         assert!(!holds(&State::default(), &later(60), hour));
+        assert!(!holds(&disk, &later(60), None));
     }
 
     #[test]
@@ -728,13 +729,11 @@ mod tests {
             last_run: Some(now()),
             ..State::default()
         };
-        s.save_run(&state, Save::Bookkeeping(Duration::from_secs(60)))
-            .unwrap();
+        s.save_run(&state, Save::Bookkeeping(None)).unwrap();
         let path = dir.path().join(FILE);
         fs::write(&path, b"{\"version\": 1, \"marker\": true}").unwrap();
         // Nothing new: the file is left as it is (here: our marker).
-        s.save_run(&state, Save::Bookkeeping(Duration::from_secs(60)))
-            .unwrap();
+        s.save_run(&state, Save::Bookkeeping(None)).unwrap();
         assert!(fs::read_to_string(&path).unwrap().contains("marker"));
         // A durable save always writes.
         s.save(&state).unwrap();

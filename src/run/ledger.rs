@@ -3,7 +3,7 @@
 //! healthcheck's own notes. The pipeline asks the ledger to save; only the
 //! ledger knows whether this run records at all.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::Clock;
 use crate::Log;
@@ -11,10 +11,6 @@ use crate::config::{self, Config};
 use crate::model::{Note, Status};
 use crate::options::RunOptions;
 use crate::state::{OpenError, Save, State, Store};
-
-/// How stale the saved `last_run` may grow before a run whose only news is
-/// its own time rewrites the state, without `expected_interval`.
-const LAST_RUN_KEPT: Duration = Duration::from_secs(3600);
 
 pub struct Ledger {
     store: Option<Store>,
@@ -26,9 +22,10 @@ pub struct Ledger {
     pub own_failure: bool,
     /// Why what this run tells cannot be remembered: the state is not saved.
     pub unsaved: Option<String>,
-    /// How the run's own bookkeeping is saved. The gap check reads
-    /// `last_run`: it is rewritten at least once per `expected_interval`,
-    /// so the gap it sees is never a whole interval off.
+    /// How the run's own bookkeeping is saved. The gap check and `status`
+    /// read `last_run`: it is rewritten at least once per
+    /// `expected_interval`, so the gap they see is never a whole interval
+    /// off; without one, every run that changes nothing else rewrites it.
     bookkeeping: Save,
 }
 
@@ -50,7 +47,7 @@ impl Ledger {
             notes: Vec::new(),
             own_failure: false,
             unsaved: None,
-            bookkeeping: Save::Bookkeeping(settings.expected_interval.unwrap_or(LAST_RUN_KEPT)),
+            bookkeeping: Save::Bookkeeping(settings.expected_interval),
         };
         ledger.store = if opts.read_only {
             Some(Store::read_only(&settings.state_dir))
