@@ -84,6 +84,32 @@ pub struct ServiceHistory {
     pub suspended_until: Option<jiff::Timestamp>,
 }
 
+impl ServiceHistory {
+    /// "bot (process): 1 of 3 restarts in the last 1h, last at ...".
+    pub fn line(&self) -> String {
+        let time = |t: &jiff::Timestamp| t.strftime("%Y-%m-%d %H:%M UTC").to_string();
+        let mut out = format!(
+            "{} ({}): {} of {} restarts in the last {}",
+            self.name,
+            self.manager,
+            self.restarts_in_window.len(),
+            self.max_restarts,
+            humantime::format_duration(std::time::Duration::from_secs(self.window_seconds))
+        );
+        if let Some(last) = self.restarts_in_window.iter().max() {
+            out.push_str(&format!(", last at {}", time(last)));
+        }
+        if let Some(until) = &self.suspended_until {
+            out.push_str(&format!(
+                "; SUSPENDED until {} (healthcheck reset {})",
+                time(until),
+                self.name
+            ));
+        }
+        out
+    }
+}
+
 /// Every configured service's budget at `now`.
 pub fn services(config: &Config, state: &State, now: jiff::Timestamp) -> Vec<ServiceHistory> {
     config
@@ -182,25 +208,7 @@ fn render(h: &History) -> String {
         out.push_str("  (none)\n");
     }
     for s in &h.services {
-        out.push_str(&format!(
-            "  {} ({}): {} of {} restarts in the last {}",
-            s.name,
-            s.manager,
-            s.restarts_in_window.len(),
-            s.max_restarts,
-            humantime::format_duration(std::time::Duration::from_secs(s.window_seconds))
-        ));
-        if let Some(last) = s.restarts_in_window.iter().max() {
-            out.push_str(&format!(", last at {}", time(last)));
-        }
-        if let Some(until) = &s.suspended_until {
-            out.push_str(&format!(
-                "; SUSPENDED until {} (healthcheck reset {})",
-                time(until),
-                s.name
-            ));
-        }
-        out.push('\n');
+        out.push_str(&format!("  {}\n", s.line()));
     }
     out.push_str("checks:\n");
     if h.checks.is_empty() {

@@ -138,18 +138,7 @@ fn render(s: &Summary, every: Option<std::time::Duration>, now: jiff::Timestamp)
         out.push('\n');
     }
     for svc in &s.services {
-        out.push_str(&format!(
-            "service {} ({}): {} of {} restarts in the last {}",
-            svc.name,
-            svc.manager,
-            svc.restarts_in_window.len(),
-            svc.max_restarts,
-            Unit::Seconds.show(svc.window_seconds as f64)
-        ));
-        if let Some(until) = svc.suspended_until {
-            out.push_str(&format!("; SUSPENDED until {}", hhmm(until)));
-        }
-        out.push('\n');
+        out.push_str(&format!("service {}\n", svc.line()));
     }
     out.push_str(&format!("status: {}\n", s.status.word()));
     out

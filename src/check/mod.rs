@@ -21,6 +21,7 @@ pub mod systemd;
 pub mod tcp;
 pub mod timestamp;
 pub mod tls;
+pub mod verifier;
 
 use std::time::{Duration, Instant};
 

@@ -7,16 +7,16 @@
 
 use std::io::ErrorKind;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, anyhow};
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
 
+use super::verifier::{Policy, Verifier};
 use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
 use crate::model::{Outcome, Unit};
@@ -73,10 +73,7 @@ impl Probe for TlsCheck {
         let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(|e| anyhow!("cannot build the verifier: {e}"))?;
-        let seen = Arc::new(Recording {
-            inner,
-            seen: Mutex::new(None),
-        });
+        let seen = Arc::new(Verifier::new(provider.clone(), Some(inner), Policy::Full));
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .dangerous()
@@ -97,7 +94,7 @@ impl Probe for TlsCheck {
                 break;
             }
         }
-        let seen = seen.seen.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let seen = seen.seen();
         let name = self.server_name.to_str();
         let Some((leaf, verdict)) = seen else {
             return Ok(match handshake {
@@ -141,58 +138,6 @@ impl TlsCheck {
             }
         }
         Ok(roots)
-    }
-}
-
-/// Verifies like a browser would, but keeps the certificate and the
-/// verdict instead of only failing: an expired certificate still tells
-/// when it expired.
-#[derive(Debug)]
-struct Recording {
-    inner: Arc<WebPkiServerVerifier>,
-    seen: Mutex<Option<Seen>>,
-}
-
-/// The server's certificate (DER) and whether its chain verified.
-type Seen = (Vec<u8>, Result<(), String>);
-
-impl ServerCertVerifier for Recording {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict =
-            self.inner
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
-        let kept = verdict.as_ref().map(|_| ()).map_err(ToString::to_string);
-        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some((end_entity.to_vec(), kept));
-        verdict
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }
 

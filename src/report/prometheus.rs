@@ -96,52 +96,38 @@ pub fn render(report: &Report, state: &State, expected_interval: Option<Duration
         |s| f64::from(u8::from(s.suspended)),
     );
     if let Some(interval) = expected_interval {
-        family(
+        gauge(
             &mut out,
             "healthcheck_expected_interval_seconds",
-            "gauge",
             "How often the scheduler runs healthcheck (settings.expected_interval).",
-        );
-        let _ = writeln!(
-            out,
-            "healthcheck_expected_interval_seconds {}",
-            interval.as_secs_f64()
+            interval.as_secs_f64(),
         );
     }
-    family(
+    gauge(
         &mut out,
         "healthcheck_run_timestamp_seconds",
-        "gauge",
         "When the run started.",
+        report.started_at.as_millisecond() as f64 / 1000.0,
     );
-    let _ = writeln!(
-        out,
-        "healthcheck_run_timestamp_seconds {}",
-        report.started_at.as_millisecond() as f64 / 1000.0
-    );
-    family(
+    gauge(
         &mut out,
         "healthcheck_last_run_timestamp_seconds",
-        "gauge",
         "When the last full run started: a host whose value stops moving stopped checking.",
+        report.started_at.as_millisecond() as f64 / 1000.0,
     );
-    let _ = writeln!(
-        out,
-        "healthcheck_last_run_timestamp_seconds {}",
-        report.started_at.as_millisecond() as f64 / 1000.0
-    );
-    family(
+    gauge(
         &mut out,
         "healthcheck_run_duration_seconds",
-        "gauge",
         "How long the run took.",
-    );
-    let _ = writeln!(
-        out,
-        "healthcheck_run_duration_seconds {}",
-        report.duration_ms as f64 / 1000.0
+        report.duration_ms as f64 / 1000.0,
     );
     out
+}
+
+/// A gauge without labels, with its `# HELP` and `# TYPE` lines.
+fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
+    family(out, name, "gauge", help);
+    let _ = writeln!(out, "{name} {value}");
 }
 
 /// The `# HELP` and `# TYPE` lines of a metric.
