@@ -215,6 +215,11 @@ fn usage(ctx: &ProbeContext) -> anyhow::Result<Usage> {
         .min(ctx.remaining());
     std::thread::sleep(wait);
     sys.refresh_cpu_usage();
+    // Windows has no load average: sysinfo's stand-in reads PDH counters
+    // (which Wine lacks: it aborts) and is not the Unix figure anyway.
+    #[cfg(windows)]
+    let load = None;
+    #[cfg(not(windows))]
     let load = System::load_average()
         .ok()
         .map(|l| [l.one, l.five, l.fifteen]);

@@ -29,7 +29,11 @@ pub use raw::{Limit, RawCheck};
 pub use service::{Manager, ServiceSpec};
 
 /// The starter config used when no file is found (SPEC 13).
+#[cfg(not(windows))]
 pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
+/// Windows has no load average: its default judges how busy the CPUs are.
+#[cfg(windows)]
+pub const EMBEDDED_DEFAULT: &str = include_str!("default-windows.toml");
 
 /// `settings.timeout` and `settings.deadline` when the file gives none.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -157,8 +161,8 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// SPEC 4.1: `--config`, `$HEALTHCHECK_CONFIG`, `./healthcheck.toml`, the XDG
-/// config dir, `/etc/healthcheck/`. `None`: run the embedded default.
+/// SPEC 4.1: `--config`, `$HEALTHCHECK_CONFIG`, `./healthcheck.toml`, then
+/// the system's places (`system_configs`). `None`: run the embedded default.
 pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
@@ -167,6 +171,14 @@ pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     let mut candidates = vec![PathBuf::from("healthcheck.toml")];
+    candidates.extend(system_configs());
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// Unix: the XDG config dir, then `/etc/healthcheck/`.
+#[cfg(unix)]
+fn system_configs() -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
     let xdg = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
@@ -175,13 +187,32 @@ pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
         candidates.push(dir.join("healthcheck/healthcheck.toml"));
     }
     candidates.push(PathBuf::from("/etc/healthcheck/healthcheck.toml"));
-    candidates.into_iter().find(|p| p.is_file())
+    candidates
+}
+
+/// Windows: `%ProgramData%\healthcheck\healthcheck.toml`.
+#[cfg(windows)]
+fn system_configs() -> Vec<PathBuf> {
+    vec![program_data().join("healthcheck.toml")]
+}
+
+/// `%ProgramData%\healthcheck` (`C:\ProgramData` when the variable is unset):
+/// the config and the state of a machine-wide install.
+#[cfg(windows)]
+pub fn program_data() -> PathBuf {
+    std::env::var_os("ProgramData")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
+        .join("healthcheck")
 }
 
 fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
+    let var = |name| std::env::var_os(name).filter(|h| !h.is_empty());
+    #[cfg(windows)]
+    let found = var("HOME").or_else(|| var("USERPROFILE"));
+    #[cfg(not(windows))]
+    let found = var("HOME");
+    found.map(PathBuf::from)
 }
 
 /// `~` and `~/x` become the home directory.
@@ -884,6 +915,9 @@ fn default_state_dir() -> PathBuf {
     if unsafe { libc::geteuid() } == 0 {
         return PathBuf::from("/var/lib/healthcheck");
     }
+    #[cfg(windows)]
+    return program_data();
+    #[cfg(not(windows))]
     std::env::var_os("XDG_STATE_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
