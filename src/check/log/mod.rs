@@ -300,7 +300,11 @@ mod tests {
             memory: None,
         };
         let o = config.checks[0].probe.probe(&ctx).unwrap();
-        assert!(o.message.starts_with("2 of the last 3 lines"), "{}", o.message);
+        assert!(
+            o.message.starts_with("2 of the last 3 lines"),
+            "{}",
+            o.message
+        );
     }
 
     #[test]

@@ -411,8 +411,12 @@ mod tests {
     #[test]
     fn a_crlf_line_ending_does_not_stop_a_pattern_anchored_at_the_end() {
         let pattern = Regex::new(r"^ERROR \d+$").unwrap();
-        let counted = count_lines(&mut &b"ERROR 1\r\ninfo\r\nERROR 2\r\n"[..], &pattern, false).unwrap();
-        assert_eq!((counted.matches, counted.lines, counted.consumed), (2, 3, 24));
+        let counted =
+            count_lines(&mut &b"ERROR 1\r\ninfo\r\nERROR 2\r\n"[..], &pattern, false).unwrap();
+        assert_eq!(
+            (counted.matches, counted.lines, counted.consumed),
+            (2, 3, 24)
+        );
         let counted = count_lines(&mut &b"ERROR 3\r"[..], &pattern, true).unwrap();
         assert_eq!(counted.matches, 1);
     }
