@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Run every check once, restart what must be restarted, alert, report and
 /// exit with a Nagios status code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
 #[derive(Parser, Debug)]
-#[command(name = "healthcheck", version, args_conflicts_with_subcommands = true)]
+#[command(name = "healthcheck", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -15,41 +15,77 @@ pub struct Cli {
     #[command(flatten)]
     pub run: RunArgs,
 
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// The options of every command that reads a config: before or after the
+/// subcommand (`healthcheck -c x.toml history`, `healthcheck history -c x.toml`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct Common {
     /// Config file (else $HEALTHCHECK_CONFIG, ./healthcheck.toml, the XDG config dir, /etc/healthcheck/)
-    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    #[arg(short = 'c', long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// What stdout carries
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 
     /// More detail on stderr (repeatable)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+impl Common {
+    /// These options, with those given after the subcommand (`more`) winning.
+    pub fn and(&self, more: &Common) -> Common {
+        Common {
+            config: more.config.clone().or_else(|| self.config.clone()),
+            format: more.format.or(self.format),
+            verbose: self.verbose.saturating_add(more.verbose),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run all checks once (the default command)
     #[command(alias = "check")]
-    Run(RunArgs),
+    Run {
+        #[command(flatten)]
+        args: RunArgs,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Parse and validate the config; print every error; run nothing
-    Validate,
+    Validate(Common),
     /// Write a commented starter config
     Init(InitArgs),
     /// Restart history, budgets, check states and silences
-    History,
+    History(Common),
     /// Clear a service's restart history and suspension
-    Reset(TargetArgs),
+    Reset {
+        #[command(flatten)]
+        target: ServiceTarget,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Mute alerts and restarts for a check (or all) for a while
     Silence(SilenceArgs),
     /// Remove a silence
-    Unsilence(TargetArgs),
+    Unsilence {
+        #[command(flatten)]
+        target: CheckTarget,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Send a test message through each alert channel (or one)
     TestAlert {
         /// Only this channel (its `name`)
         #[arg(long, value_name = "NAME")]
         channel: Option<String>,
+        #[command(flatten)]
+        common: Common,
     },
     /// Print shell completions
     Completions {
@@ -60,7 +96,7 @@ pub enum Command {
 
 #[derive(Args, Debug, Default, Clone)]
 pub struct RunArgs {
-    /// Diagnose only: no restarts, no recovery commands
+    /// Diagnose only: no restarts, no recovery commands, no alerts, no state writes
     #[arg(long)]
     pub no_restart: bool,
     /// Send no alerts (they are still decided and reported)
@@ -77,6 +113,63 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+impl RunArgs {
+    /// The first flag that is set, as written on the command line.
+    pub fn first_set(&self) -> Option<&'static str> {
+        [
+            (self.no_restart, "--no-restart"),
+            (self.no_alert, "--no-alert"),
+            (self.dry_run, "--dry-run"),
+            (!self.only.is_empty(), "--only"),
+            (self.quiet, "--quiet"),
+        ]
+        .into_iter()
+        .find_map(|(set, flag)| set.then_some(flag))
+    }
+
+    /// These flags and `more` together (`healthcheck --dry-run run -q`).
+    pub fn and(&self, more: &RunArgs) -> RunArgs {
+        RunArgs {
+            no_restart: self.no_restart || more.no_restart,
+            no_alert: self.no_alert || more.no_alert,
+            dry_run: self.dry_run || more.dry_run,
+            only: self.only.iter().chain(&more.only).cloned().collect(),
+            quiet: self.quiet || more.quiet,
+        }
+    }
+}
+
+impl Command {
+    /// The name the user typed for it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Run { .. } => "run",
+            Command::Validate(_) => "validate",
+            Command::Init(_) => "init",
+            Command::History(_) => "history",
+            Command::Reset { .. } => "reset",
+            Command::Silence(_) => "silence",
+            Command::Unsilence { .. } => "unsilence",
+            Command::TestAlert { .. } => "test-alert",
+            Command::Completions { .. } => "completions",
+        }
+    }
+
+    /// The config options given after it, for the commands that read a config.
+    pub fn common(&self) -> Option<&Common> {
+        match self {
+            Command::Run { common, .. }
+            | Command::Validate(common)
+            | Command::History(common)
+            | Command::Reset { common, .. }
+            | Command::Unsilence { common, .. }
+            | Command::TestAlert { common, .. } => Some(common),
+            Command::Silence(args) => Some(&args.common),
+            Command::Init(_) | Command::Completions { .. } => None,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct InitArgs {
     /// Starter to write: default, python-process, systemd-bot, docker-collector, sql-pipeline or windows-python-bot
@@ -90,13 +183,24 @@ pub struct InitArgs {
     pub path: PathBuf,
 }
 
-/// A name, or `--all`.
+/// A service, or `--all`.
 #[derive(Args, Debug)]
-pub struct TargetArgs {
-    /// The service (reset) or check (unsilence)
+pub struct ServiceTarget {
+    /// The service (its `name` in [[service]])
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub name: Option<String>,
-    /// All of them
+    /// All services
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// A check, or `--all`.
+#[derive(Args, Debug)]
+pub struct CheckTarget {
+    /// The check (its `name` in [[check]])
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// All checks
     #[arg(long)]
     pub all: bool,
 }
@@ -104,13 +208,15 @@ pub struct TargetArgs {
 #[derive(Args, Debug)]
 pub struct SilenceArgs {
     #[command(flatten)]
-    pub target: TargetArgs,
+    pub target: CheckTarget,
     /// How long: "2h", "30m"
     #[arg(long = "for", value_name = "DURATION")]
     pub duration: String,
     /// Why, shown in history
     #[arg(long)]
     pub reason: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,8 +3,10 @@
 use std::io::Write;
 
 use crate::cli::{Cli, InitArgs};
-use crate::config;
+use crate::config::Needs;
+use crate::model::count;
 use crate::notify;
+use crate::options::{Loaded, Options};
 use crate::out;
 
 /// Starter configs for `init --preset`.
@@ -34,34 +36,54 @@ pub fn preset(name: &str) -> Option<&'static str> {
 }
 
 /// Parse and validate; print every error. Exit 0 when valid, 3 when not.
-pub fn validate(cli: &Cli) -> u8 {
-    match config::discover(cli.config.as_deref()) {
-        None => {
-            let c = config::embedded();
+pub fn validate(opts: &Options) -> u8 {
+    match opts.load_config(Needs::All) {
+        Ok(Loaded { config, path: None }) => {
             out::line(&format!(
-                "no config file found; the embedded default is valid ({} checks)",
-                c.checks.len()
+                "no config file found; the embedded default is valid ({})",
+                count(config.checks.len(), "check", "checks")
             ));
             0
         }
-        Some(path) => match config::load(&path) {
-            Ok(c) => {
-                for w in &c.warnings {
-                    out::line(&format!("warning: {w}"));
+        Ok(Loaded {
+            config,
+            path: Some(path),
+        }) => {
+            let deeper: Vec<String> = config
+                .checks
+                .iter()
+                .filter_map(|c| {
+                    c.probe
+                        .validate()
+                        .map(|why| format!("check \"{}\": {why}", c.name))
+                })
+                .collect();
+            if !deeper.is_empty() {
+                for line in &deeper {
+                    eprintln!("{}: {line}", path.display());
                 }
-                out::line(&format!(
-                    "{}: valid ({} checks)",
+                eprintln!(
+                    "{}: {}",
                     path.display(),
-                    c.checks.len()
-                ));
-                0
+                    count(deeper.len(), "error", "errors")
+                );
+                return 3;
             }
-            Err(errors) => {
-                eprintln!("{errors}");
-                eprintln!("{}: {} error(s)", path.display(), errors.0.len());
-                3
+            for w in &config.warnings {
+                out::line(&format!("warning: {w}"));
             }
-        },
+            out::line(&format!(
+                "{}: valid ({})",
+                path.display(),
+                count(config.checks.len(), "check", "checks")
+            ));
+            0
+        }
+        Err(invalid) => invalid.print(Some(format!(
+            "{}: {}",
+            invalid.path.display(),
+            count(invalid.errors.0.len(), "error", "errors")
+        ))),
     }
 }
 
@@ -112,16 +134,10 @@ pub fn init(args: &InitArgs) -> u8 {
 
 /// Send a test digest through each channel (or the one named) and say,
 /// per channel, whether it was delivered or why not. Exit 0 when all were.
-pub fn test_alert(cli: &Cli, only: Option<&str>) -> u8 {
-    let config = match config::discover(cli.config.as_deref()) {
-        Some(path) => match config::load(&path) {
-            Ok(c) => c,
-            Err(errors) => {
-                eprintln!("{errors}");
-                return 3;
-            }
-        },
-        None => config::embedded(),
+pub fn test_alert(opts: &Options, only: Option<&str>) -> u8 {
+    let config = match opts.load_config(Needs::All) {
+        Ok(loaded) => loaded.config,
+        Err(invalid) => return invalid.print(None),
     };
     let chosen: Vec<_> = config
         .alerts
@@ -139,13 +155,13 @@ pub fn test_alert(cli: &Cli, only: Option<&str>) -> u8 {
         }
         return 3;
     }
-    let digest = notify::Digest {
+    let digest = crate::model::Digest {
         host: config.settings.hostname.clone(),
         at: jiff::Timestamp::now(),
-        events: vec![notify::Event {
-            kind: notify::EventKind::Test,
+        events: vec![crate::model::Event {
+            kind: crate::model::EventKind::Test,
             subject: "healthcheck".into(),
-            status: crate::status::Status::Ok,
+            status: crate::model::Status::Ok,
             message: "This is a test message from `healthcheck test-alert`.".into(),
             hint: None,
         }],
@@ -166,7 +182,7 @@ pub fn test_alert(cli: &Cli, only: Option<&str>) -> u8 {
                     "{} ({}): NOT delivered: {}",
                     alert.name,
                     alert.kind,
-                    crate::config::secret::redact(&f.message)
+                    crate::secret::redact(&f.message)
                 ));
             }
         }
@@ -191,7 +207,7 @@ mod tests {
     #[test]
     fn every_preset_is_a_valid_config() {
         for (name, text) in PRESETS {
-            if let Err(e) = config::load_str(name, text) {
+            if let Err(e) = crate::config::load_str(name, text) {
                 panic!("preset {name} is invalid:\n{e}");
             }
         }

@@ -8,8 +8,11 @@ pub mod cli; // the command line
 pub mod commands; // validate, init, completions
 pub mod config; // TOML -> validated Config; secrets
 pub mod decide; // the rules, pure
+pub mod files; // what a path is before it is trusted
 pub mod manage; // history, reset, silence, unsilence
+pub mod model; // the shared words: Status, Outcome, Event, Action
 pub mod notify; // alert digests, channels, delivery
+pub mod options; // the command line and environment, read once
 pub mod out; // stdout that a closed pipe ends quietly
 pub mod ping; // the dead man's switch
 pub mod proc; // child processes (own process group or Job object, timeout), the process table
@@ -17,27 +20,39 @@ pub mod report; // text, JSON, Nagios
 pub mod run; // the `run` pipeline
 pub mod runner; // threads, timeouts, deadline
 pub mod schedule; // time windows: `when`, quiet hours
+pub mod secret; // secret values and their redaction
 pub mod state; // state.json, lock, atomic save
-pub mod status; // Status, worst-of, exit codes
 
 use cli::{Cli, Command};
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
-    let log = Log {
-        verbosity: cli.verbose,
-    };
+    let opts = options::Options::new(&cli);
+    if let Some(command) = cli
+        .command
+        .as_ref()
+        .filter(|c| !matches!(c, Command::Run { .. }))
+        && let Some(flag) = cli.run.first_set()
+    {
+        eprintln!(
+            "error: {flag} goes with a run (`healthcheck {flag}` or `healthcheck run {flag}`), not with `{}`",
+            command.name()
+        );
+        return 3;
+    }
     let code = match &cli.command {
-        None => run::run(&cli, &cli.run, &log),
-        Some(Command::Run(args)) => run::run(&cli, args, &log),
-        Some(Command::Validate) => commands::validate(&cli),
+        None => run::run(&opts, &options::RunOptions::new(&cli.run)),
+        Some(Command::Run { args, .. }) => {
+            run::run(&opts, &options::RunOptions::new(&cli.run.and(args)))
+        }
+        Some(Command::Validate(_)) => commands::validate(&opts),
         Some(Command::Init(args)) => commands::init(args),
         Some(Command::Completions { shell }) => commands::completions(*shell),
-        Some(Command::History) => manage::history(&cli),
-        Some(Command::TestAlert { channel }) => commands::test_alert(&cli, channel.as_deref()),
-        Some(Command::Reset(target)) => manage::reset(&cli, target),
-        Some(Command::Silence(args)) => manage::silence(&cli, args),
-        Some(Command::Unsilence(target)) => manage::unsilence(&cli, target),
+        Some(Command::History(_)) => manage::history(&opts),
+        Some(Command::TestAlert { channel, .. }) => commands::test_alert(&opts, channel.as_deref()),
+        Some(Command::Reset { target, .. }) => manage::reset(&opts, target.name.as_deref()),
+        Some(Command::Silence(args)) => manage::silence(&opts, args),
+        Some(Command::Unsilence { target, .. }) => manage::unsilence(&opts, target.name.as_deref()),
     };
     out::exit_code(code)
 }
@@ -50,7 +65,7 @@ pub struct Log {
 impl Log {
     pub fn info(&self, message: impl AsRef<str>) {
         if self.verbosity >= 1 {
-            eprintln!("healthcheck: {}", config::secret::redact(message.as_ref()));
+            eprintln!("healthcheck: {}", crate::secret::redact(message.as_ref()));
         }
     }
 }

@@ -8,26 +8,23 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{Cli, Format, SilenceArgs, TargetArgs};
-use crate::config::{self, Config};
+use crate::cli::{Format, SilenceArgs};
+use crate::config::{self, Config, Needs};
+use crate::model::Status;
+use crate::options::Options;
 use crate::out;
 use crate::state::{ALL, Silence, State, Store};
-use crate::status::Status;
 
 /// The config, or the embedded default.
-fn load_config(cli: &Cli) -> Result<Config, u8> {
-    match config::discover(cli.config.as_deref()) {
-        Some(path) => config::load(&path).map_err(|e| {
-            eprintln!("{e}");
-            3
-        }),
-        None => Ok(config::embedded()),
-    }
+fn load_config(opts: &Options) -> Result<Config, u8> {
+    opts.load_config(Needs::Names)
+        .map(|loaded| loaded.config)
+        .map_err(|invalid| invalid.print(None))
 }
 
 /// Load the config and lock its state dir, to edit the state.
-fn open(cli: &Cli) -> Result<(Config, Store, State), u8> {
-    let config = load_config(cli)?;
+fn open(opts: &Options) -> Result<(Config, Store, State), u8> {
+    let config = load_config(opts)?;
     let store = Store::open(
         &config.settings.state_dir,
         Instant::now() + config.settings.deadline,
@@ -101,8 +98,8 @@ struct SilenceHistory {
     reason: Option<String>,
 }
 
-pub fn history(cli: &Cli) -> u8 {
-    let config = match load_config(cli) {
+pub fn history(opts: &Options) -> u8 {
+    let config = match load_config(opts) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -164,7 +161,7 @@ pub fn history(cli: &Cli) -> u8 {
         checks,
         silences,
     };
-    if cli.format == Format::Json {
+    if opts.format == Format::Json {
         out::line(&serde_json::to_string_pretty(&h).expect("history serializes"));
     } else {
         out::print(&render(&h));
@@ -211,7 +208,10 @@ fn render(h: &History) -> String {
             time(&c.since)
         ));
         if c.consecutive > 0 {
-            out.push_str(&format!(", {} run(s) in a row", c.consecutive));
+            out.push_str(&format!(
+                ", {} in a row",
+                crate::model::count(c.consecutive as usize, "run", "runs")
+            ));
         }
         out.push('\n');
     }
@@ -233,12 +233,13 @@ fn render(h: &History) -> String {
     out
 }
 
-pub fn reset(cli: &Cli, target: &TargetArgs) -> u8 {
-    let (config, store, mut state) = match open(cli) {
+/// `service`: one service, `None`: `--all`.
+pub fn reset(opts: &Options, service: Option<&str>) -> u8 {
+    let (config, store, mut state) = match open(opts) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    match &target.name {
+    match service {
         Some(name) => {
             if config.service(name).is_none() {
                 let known: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
@@ -262,7 +263,7 @@ pub fn reset(cli: &Cli, target: &TargetArgs) -> u8 {
     save(&store, &state)
 }
 
-pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
+pub fn silence(opts: &Options, args: &SilenceArgs) -> u8 {
     let duration = match config::parse_duration(&args.duration) {
         Ok(d) => d,
         Err(e) => {
@@ -270,11 +271,11 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
             return 3;
         }
     };
-    let (config, store, mut state) = match open(cli) {
+    let (config, store, mut state) = match open(opts) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let key = match check_key(&config, &args.target) {
+    let key = match check_key(&config, args.target.name.as_deref()) {
         Ok(k) => k,
         Err(code) => return code,
     };
@@ -301,12 +302,13 @@ pub fn silence(cli: &Cli, args: &SilenceArgs) -> u8 {
     save(&store, &state)
 }
 
-pub fn unsilence(cli: &Cli, target: &TargetArgs) -> u8 {
-    let (config, store, mut state) = match open(cli) {
+/// `check`: one check, `None`: `--all`.
+pub fn unsilence(opts: &Options, check: Option<&str>) -> u8 {
+    let (config, store, mut state) = match open(opts) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let key = match check_key(&config, target) {
+    let key = match check_key(&config, check) {
         Ok(k) => k,
         Err(code) => return code,
     };
@@ -326,10 +328,10 @@ pub fn unsilence(cli: &Cli, target: &TargetArgs) -> u8 {
     save(&store, &state)
 }
 
-fn check_key(config: &Config, target: &TargetArgs) -> Result<String, u8> {
-    match &target.name {
+fn check_key(config: &Config, check: Option<&str>) -> Result<String, u8> {
+    match check {
         None => Ok(ALL.to_string()),
-        Some(name) if config.check(name).is_some() => Ok(name.clone()),
+        Some(name) if config.check(name).is_some() => Ok(name.to_string()),
         Some(name) => {
             let known: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
             eprintln!(

@@ -9,9 +9,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::check::{Outcome, ProbeContext};
+use crate::check::ProbeContext;
 use crate::config::CheckSpec;
-use crate::config::secret::redact;
+use crate::model::Outcome;
+use crate::secret::redact;
 
 /// A probe's outcome before thresholds, and how long it took.
 pub struct Finished {

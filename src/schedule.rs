@@ -128,6 +128,11 @@ fn parse_hours(text: &str) -> Option<(i32, i32)> {
     (start != end && start < 86_400).then_some((start, end))
 }
 
+/// "14:32 UTC"
+pub fn hhmm(t: jiff::Timestamp) -> String {
+    t.strftime("%H:%M UTC").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

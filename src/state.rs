@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::status::Status;
+use crate::model::{Status, Target};
 
 pub const VERSION: u32 = 1;
 const FILE: &str = "state.json";
@@ -119,7 +119,7 @@ pub struct Notified {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Pending {
     pub channel: String,
-    pub digest: crate::notify::Digest,
+    pub digest: crate::model::Digest,
     /// Non-critical events held during the quiet schedule.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub quiet: bool,
@@ -138,6 +138,23 @@ pub struct Silence {
 }
 
 impl State {
+    /// Count an action that is about to run in its budget: a restart in its
+    /// service's history, a recovery command in its check's.
+    pub fn record(&mut self, target: &Target, now: jiff::Timestamp) {
+        match target {
+            Target::Restart(name) => {
+                let service = self.services.entry(name.clone()).or_default();
+                service.restarts.push(now);
+                service.total += 1;
+            }
+            Target::Recover(check) => {
+                if let Some(c) = self.checks.get_mut(check) {
+                    c.runs.push(now);
+                }
+            }
+        }
+    }
+
     /// Is this check muted at `now` (by its own silence or `--all`)?
     pub fn silenced(&self, check: &str, now: jiff::Timestamp) -> Option<&Silence> {
         [check, ALL]
@@ -225,12 +242,12 @@ impl Store {
     pub fn open(dir: &Path, wait_until: Instant) -> Result<Store, OpenError> {
         create_private_dir(dir).map_err(|e| OpenError::Io(dir.to_path_buf(), e))?;
         let meta = fs::metadata(dir).map_err(|e| OpenError::Io(dir.to_path_buf(), e))?;
-        if let Some(why) = crate::config::unsafe_for_root(&meta) {
+        if let Some(why) = crate::files::unsafe_for_root(&meta) {
             return Err(OpenError::Unsafe(dir.to_path_buf(), why));
         }
         let file = dir.join(FILE);
         if let Ok(meta) = fs::symlink_metadata(&file)
-            && let Some(why) = crate::config::unsafe_for_root(&meta)
+            && let Some(why) = crate::files::unsafe_for_root(&meta)
         {
             return Err(OpenError::Unsafe(file, why));
         }
@@ -362,7 +379,7 @@ impl Store {
         // Every sink is redacted, the state too: a secret that reached a
         // check's memory or message is never written down.
         let json = serde_json::to_string_pretty(state).map_err(io::Error::other)?;
-        let json = crate::config::secret::redact(&json) + "\n";
+        let json = crate::secret::redact(&json) + "\n";
         write_atomically(&self.dir, FILE, json.as_bytes())
     }
 }
@@ -381,7 +398,7 @@ fn read_bounded(path: &Path) -> io::Result<Result<Vec<u8>, String>> {
     }
     let file = options.open(path)?;
     let meta = file.metadata()?;
-    if let Some(why) = crate::check::not_regular_file(&meta) {
+    if let Some(why) = crate::files::not_regular_file(&meta) {
         return Ok(Err(format!("it is {why}, not a regular file")));
     }
     if meta.len() > MAX_SIZE {

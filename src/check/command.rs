@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
-use super::{Kind, Outcome, Probe, ProbeContext, Reading, Unit};
-use crate::config::secret::redact;
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::model::Status;
+use crate::model::{Limits, Outcome, Reading, Unit};
 use crate::proc::{Job, Output};
-use crate::status::Status;
+use crate::secret::redact;
 
 pub const KIND: Kind = Kind {
     name: "command",
@@ -79,6 +80,7 @@ fn verdict(output: &Output, timeout: Duration) -> Outcome {
         message: redact(&message),
         readings: plugin.readings,
         memory: None,
+        warming_up: false,
     }
 }
 
@@ -117,8 +119,9 @@ impl PluginOutput {
 /// Readings from perfdata (Monitoring Plugins development guidelines):
 /// `'label'=value[UOM];[warn];[crit];[min];[max]`, separated by whitespace.
 /// A quoted label may hold spaces, and `''` for a quote. Values of `U`
-/// (undetermined) and tokens that do not parse are skipped. The plugin's own
-/// warn/crit/min/max are not used: thresholds come from the config.
+/// (undetermined) and tokens that do not parse are skipped. The plugin's
+/// warn/crit/min/max are kept as the reading's `limits` (for the Nagios and
+/// JSON outputs) but never judged: thresholds come from the config.
 fn parse_perfdata(text: &str) -> Vec<Reading> {
     let mut readings = Vec::new();
     let mut rest = text.trim_start();
@@ -137,11 +140,11 @@ fn parse_perfdata(text: &str) -> Vec<Reading> {
             }
         };
         let end = after.find(char::is_whitespace).unwrap_or(after.len());
-        if let Some(value) = after[..end].strip_prefix('=')
+        if let Some(fields) = after[..end].strip_prefix('=')
             && !label.is_empty()
-            && let Some((value, unit)) = perf_value(value)
+            && let Some(reading) = perf_reading(label, fields)
         {
-            readings.push(Reading::new(label, value, unit));
+            readings.push(reading);
         }
         rest = after[end..].trim_start();
     }
@@ -165,29 +168,91 @@ fn quoted_label(text: &str) -> Option<(String, &str)> {
     None
 }
 
-/// `80%;70;90;0;100` -> (80, Percent), in base units: seconds, bytes.
-fn perf_value(field: &str) -> Option<(f64, Unit)> {
-    let value = field.split(';').next().unwrap_or_default();
+/// A value in a UOM, as a reading in base units (seconds, bytes): the
+/// value is multiplied by `mul` and divided by `div` (exact powers of ten).
+struct Uom {
+    unit: Unit,
+    /// What the Nagios output prints after the base-unit value.
+    shown: &'static str,
+    mul: f64,
+    div: f64,
+}
+
+impl Uom {
+    fn parse(uom: &str) -> Option<Uom> {
+        let (unit, shown, mul, div) = match uom {
+            "" => (Unit::Number, "", 1.0, 1.0),
+            "s" => (Unit::Seconds, "s", 1.0, 1.0),
+            "ms" => (Unit::Seconds, "s", 1.0, 1e3),
+            "us" => (Unit::Seconds, "s", 1.0, 1e6),
+            "%" => (Unit::Percent, "%", 1.0, 1.0),
+            "B" => (Unit::Bytes, "B", 1.0, 1.0),
+            "KB" => (Unit::Bytes, "B", 1e3, 1.0),
+            "MB" => (Unit::Bytes, "B", 1e6, 1.0),
+            "GB" => (Unit::Bytes, "B", 1e9, 1.0),
+            "TB" => (Unit::Bytes, "B", 1e12, 1.0),
+            "c" => (Unit::Count, "c", 1.0, 1.0),
+            _ => return None,
+        };
+        Some(Uom {
+            unit,
+            shown,
+            mul,
+            div,
+        })
+    }
+
+    fn base(&self, number: &str) -> Option<f64> {
+        let n: f64 = number.parse().ok().filter(|n: &f64| n.is_finite())?;
+        Some(n * self.mul / self.div)
+    }
+
+    /// A Nagios range `[@][start:][end]` (`start` may be `~`) in base
+    /// units; None for an empty or malformed one.
+    fn range(&self, text: &str) -> Option<String> {
+        let (at, body) = match text.strip_prefix('@') {
+            Some(body) => ("@", body),
+            None => ("", text),
+        };
+        let bound = |t: &str| -> Option<String> {
+            match t {
+                "" => Some(String::new()),
+                "~" => Some("~".into()),
+                _ => self.base(t).map(|v| v.to_string()),
+            }
+        };
+        let scaled = match body.split_once(':') {
+            Some((start, end)) => format!("{}:{}", bound(start)?, bound(end)?),
+            None if !body.is_empty() && body != "~" => bound(body)?,
+            None => return None,
+        };
+        Some(format!("{at}{scaled}"))
+    }
+}
+
+/// `pct=80%;70;90;0;100` -> the reading `pct` = 80 %, with its limits.
+fn perf_reading(label: String, fields: &str) -> Option<Reading> {
+    let mut fields = fields.split(';');
+    let value = fields.next().unwrap_or_default();
     let split = value
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
         .unwrap_or(value.len());
     let (number, uom) = value.split_at(split);
-    let number: f64 = number.parse().ok().filter(|n: &f64| n.is_finite())?;
-    let (factor, unit) = match uom {
-        "" => (1.0, Unit::Number),
-        "s" => (1.0, Unit::Seconds),
-        "ms" => (1e-3, Unit::Seconds),
-        "us" => (1e-6, Unit::Seconds),
-        "%" => (1.0, Unit::Percent),
-        "B" => (1.0, Unit::Bytes),
-        "KB" => (1e3, Unit::Bytes),
-        "MB" => (1e6, Unit::Bytes),
-        "GB" => (1e9, Unit::Bytes),
-        "TB" => (1e12, Unit::Bytes),
-        "c" => (1.0, Unit::Count),
-        _ => return None,
+    let uom = Uom::parse(uom)?;
+    let value = uom.base(number)?;
+    let mut next = || fields.next().filter(|f| !f.is_empty());
+    let (warn, crit) = (next(), next());
+    let (min, max) = (next(), next());
+    let limits = Limits {
+        uom: uom.shown,
+        warn: warn.and_then(|r| uom.range(r)),
+        crit: crit.and_then(|r| uom.range(r)),
+        min: min.and_then(|n| uom.base(n)),
+        max: max.and_then(|n| uom.base(n)),
     };
-    Some((number * factor, unit))
+    let mut reading = Reading::new(label, value, uom.unit);
+    reading.limits = Some(Box::new(limits));
+    Some(reading)
 }
 
 #[cfg(test)]
@@ -199,12 +264,47 @@ mod tests {
 
     #[track_caller]
     fn perf(text: &str, expected: &[(&str, f64, Unit)]) {
-        let got = parse_perfdata(text);
-        let expected: Vec<Reading> = expected
+        let got: Vec<(String, f64, Unit)> = parse_perfdata(text)
+            .into_iter()
+            .map(|r| (r.name, r.value, r.unit))
+            .collect();
+        let expected: Vec<(String, f64, Unit)> = expected
             .iter()
-            .map(|(n, v, u)| Reading::new(*n, *v, *u))
+            .map(|(n, v, u)| (n.to_string(), *v, *u))
             .collect();
         assert_eq!(got, expected, "perfdata: {text:?}");
+    }
+
+    #[track_caller]
+    fn limits(text: &str) -> Limits {
+        let reading = parse_perfdata(text).pop().expect("one reading");
+        *reading.limits.expect("limits")
+    }
+
+    #[test]
+    fn perfdata_limits_are_kept_in_base_units() {
+        let l = limits("lag=42c;30;60");
+        assert_eq!(
+            (l.uom, l.warn.as_deref(), l.crit.as_deref(), l.min, l.max),
+            ("c", Some("30"), Some("60"), None, None)
+        );
+        let l = limits("pct=50%;80;90;0;100");
+        assert_eq!(
+            (l.uom, l.warn.as_deref(), l.crit.as_deref(), l.min, l.max),
+            ("%", Some("80"), Some("90"), Some(0.0), Some(100.0))
+        );
+        let l = limits("rta=250ms;@100:200;~:500;0");
+        assert_eq!(
+            (l.uom, l.warn.as_deref(), l.crit.as_deref(), l.min, l.max),
+            ("s", Some("@0.1:0.2"), Some("~:0.5"), Some(0.0), None)
+        );
+        let l = limits("size=3KB;10:;x;;2");
+        assert_eq!(
+            (l.uom, l.warn.as_deref(), l.crit.as_deref(), l.max),
+            ("B", Some("10000:"), None, Some(2000.0))
+        );
+        let l = limits("n=1;;");
+        assert_eq!((l.uom, l.warn, l.crit), ("", None, None));
     }
 
     #[test]
@@ -320,7 +420,12 @@ mod tests {
         let out = probe(&check(argv), Duration::from_secs(10));
         assert_eq!(out.status, Status::Warning);
         assert_eq!(out.message, "DISK WARNING - 80%");
-        assert_eq!(out.readings, [Reading::new("/", 80.0, Unit::Percent)]);
+        let r = &out.readings[0];
+        assert_eq!(
+            (r.name.as_str(), r.value, r.unit),
+            ("/", 80.0, Unit::Percent)
+        );
+        assert_eq!(out.readings.len(), 1);
     }
 
     #[test]

@@ -11,8 +11,9 @@
 
 use std::time::Duration;
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck};
+use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "cpu",
@@ -237,7 +238,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::status::Status;
+    use crate::model::Status;
 
     fn ctx(memory: Option<serde_json::Value>) -> ProbeContext {
         ProbeContext {

@@ -7,16 +7,18 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "disk",
-    keys: &["path"],
+    keys: &["path", "min_span"],
     readings: &[
         ("used_percent", Unit::Percent),
         ("free", Unit::Bytes),
@@ -28,22 +30,36 @@ pub const KIND: Kind = Kind {
 };
 
 /// Samples of used bytes kept for the growth rate: at most this many...
-const KEEP: usize = 12;
+const KEEP: usize = 36;
 /// ...none older than this...
 const WINDOW_SECS: i64 = 24 * 3600;
 /// ...at least this far apart, so that a timer running every minute still
 /// gets a rate over an hour rather than over twelve minutes.
 const SPACING_SECS: i64 = 5 * 60;
-/// A rate over less time than this is noise (a download, a rotated log).
-const MIN_SPAN_SECS: i64 = 10 * 60;
+/// Default `min_span`: a rate over less time than this is noise (a
+/// download, a rotated log): "full in 5h" from two samples 14 minutes
+/// apart is not news.
+const MIN_SPAN: Duration = Duration::from_secs(3600);
 
 struct DiskCheck {
     path: PathBuf,
+    /// The samples must span this many seconds before `full_in` is given.
+    min_span: i64,
 }
 
-fn build(raw: &RawCheck, _b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+    let min_span = match &raw.min_span {
+        None => MIN_SPAN,
+        Some(text) => b.duration("min_span", text)?,
+    };
+    let most = Duration::from_secs((WINDOW_SECS / 2) as u64);
+    if min_span > most {
+        b.error("min_span", "must be at most 12h (the samples cover a day)");
+        return None;
+    }
     Some(Box::new(DiskCheck {
         path: expand_tilde(raw.path.as_deref().unwrap_or("/")),
+        min_span: min_span.as_secs() as i64,
     }))
 }
 
@@ -91,7 +107,7 @@ impl Probe for DiskCheck {
             .unwrap_or_default();
         let mut points = previous.clone();
         points.push(now);
-        let full_in = full_in(&points, space.available);
+        let full_in = full_in(&points, space.available, self.min_span);
         let history = History {
             total: space.total,
             samples: keep(previous, now),
@@ -161,10 +177,10 @@ fn keep(mut samples: Vec<Sample>, now: Sample) -> Vec<Sample> {
 
 /// Seconds until `available` bytes are used up at the growth rate of
 /// `points` (oldest first), fitted by least squares. `None` unless the
-/// points span `MIN_SPAN_SECS` and the usage grows.
-fn full_in(points: &[Sample], available: u64) -> Option<f64> {
+/// points span `min_span` seconds and the usage grows.
+fn full_in(points: &[Sample], available: u64, min_span: i64) -> Option<f64> {
     let (first, last) = (points.first()?.0, points.last()?.0);
-    if last - first < MIN_SPAN_SECS {
+    if last - first < min_span {
         return None;
     }
     let n = points.len() as f64;
@@ -253,7 +269,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::status::Status;
+    use crate::model::Status;
 
     const H: i64 = 3600;
     const GIB: u64 = 1 << 30;
@@ -269,6 +285,8 @@ mod tests {
         config.checks[0].probe.probe(&ctx)
     }
 
+    const HOUR: i64 = 3600;
+
     fn value(o: &Outcome, name: &str) -> Option<f64> {
         o.readings.iter().find(|r| r.name == name).map(|r| r.value)
     }
@@ -279,7 +297,7 @@ mod tests {
         let points: Vec<Sample> = (0..4)
             .map(|i| (1000 + i * H, 50 * GIB + i as u64 * GIB))
             .collect();
-        let secs = full_in(&points, 10 * GIB).unwrap();
+        let secs = full_in(&points, 10 * GIB, HOUR).unwrap();
         assert!((secs - 10.0 * H as f64).abs() < 1.0, "{secs}");
         // Noise around the line does not change the answer much.
         let noisy = [
@@ -288,27 +306,41 @@ mod tests {
             (2 * H, 52 * GIB - GIB / 4),
             (3 * H, 53 * GIB),
         ];
-        let secs = full_in(&noisy, 10 * GIB).unwrap();
+        let secs = full_in(&noisy, 10 * GIB, HOUR).unwrap();
         assert!((secs / H as f64 - 10.0).abs() < 1.0, "{secs}");
     }
 
     #[test]
     fn full_in_absent_unless_growing_over_enough_time() {
         let flat = [(0, 5 * GIB), (H, 5 * GIB), (2 * H, 5 * GIB)];
-        assert_eq!(full_in(&flat, GIB), None);
+        assert_eq!(full_in(&flat, GIB, HOUR), None);
         let shrinking = [(0, 5 * GIB), (H, 4 * GIB)];
-        assert_eq!(full_in(&shrinking, GIB), None);
+        assert_eq!(full_in(&shrinking, GIB, HOUR), None);
         let too_short = [(0, GIB), (60, 2 * GIB)];
-        assert_eq!(full_in(&too_short, GIB), None);
-        assert_eq!(full_in(&[(0, GIB)], GIB), None);
-        assert_eq!(full_in(&[], GIB), None);
+        assert_eq!(full_in(&too_short, GIB, HOUR), None);
+        assert_eq!(full_in(&[(0, GIB)], GIB, HOUR), None);
+        assert_eq!(full_in(&[], GIB, HOUR), None);
+    }
+
+    #[test]
+    fn two_samples_14_minutes_apart_predicted_the_disk_full() {
+        let points = [(0, 50 * GIB), (14 * 60, 51 * GIB)];
+        assert_eq!(full_in(&points, 5 * GIB, HOUR), None);
+        let hour_apart = [(0, 50 * GIB), (H, 51 * GIB)];
+        assert!(full_in(&hour_apart, 5 * GIB, HOUR).is_some());
+        // A timer every minute keeps enough samples to span the hour.
+        let mut samples = Vec::new();
+        for minute in 0..=61 {
+            samples = keep(samples, (minute * 60, minute as u64 * GIB));
+        }
+        assert!(full_in(&samples, 5 * GIB, HOUR).is_some(), "{samples:?}");
     }
 
     #[test]
     fn samples_are_spaced_windowed_and_bounded() {
         let mut samples = Vec::new();
-        // Runs every minute for two hours.
-        for minute in 0..120 {
+        // Runs every minute for four hours.
+        for minute in 0..240 {
             samples = keep(samples, (minute * 60, minute as u64));
         }
         assert_eq!(samples.len(), KEEP);
@@ -316,11 +348,12 @@ mod tests {
             samples.windows(2).all(|w| w[1].0 - w[0].0 >= SPACING_SECS),
             "{samples:?}"
         );
-        assert_eq!(samples.last().unwrap().0, 115 * 60);
+        assert_eq!(samples.last().unwrap().0, 235 * 60);
         // A day later the old ones no longer count; nor do samples from the future.
-        let later = recent(samples.clone(), 115 * 60 + WINDOW_SECS + 1);
+        let later = recent(samples.clone(), 235 * 60 + WINDOW_SECS + 1);
         assert!(later.is_empty(), "{later:?}");
-        assert_eq!(recent(samples, 60 * 60), vec![(60 * 60, 60)]);
+        let first = samples[0].0;
+        assert_eq!(recent(samples, first), vec![(first, first as u64 / 60)]);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 use anyhow::anyhow;
 use serde_json::Value;
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck};
+use crate::model::{Outcome, Unit};
 use crate::proc;
 
 pub const KIND: Kind = Kind {
@@ -26,14 +27,9 @@ struct DockerCheck {
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let container = b.required("container", &raw.container)?.clone();
-    if let Some(why) = crate::config::service::container_name_problem(&container) {
-        b.error("container", why);
-        return None;
-    }
-    Some(Box::new(DockerCheck {
-        docker: b.settings().docker.clone(),
-        container,
-    }))
+    let container = b.container_name("container", &container)?;
+    let docker = b.settings().docker.clone();
+    Some(Box::new(DockerCheck { docker, container }))
 }
 
 impl Probe for DockerCheck {
@@ -101,7 +97,7 @@ fn judge(name: &str, state: &Value, restarts: Option<f64>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Status;
+    use crate::model::Status;
     use serde_json::json;
 
     #[test]

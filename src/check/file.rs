@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit, not_regular_file};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
-use crate::status::Status;
+use crate::files::not_regular_file;
+use crate::model::Status;
+use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "file",

@@ -14,9 +14,10 @@ use ureq::http::header::{HeaderName, HeaderValue};
 use ureq::http::{Method, Request, StatusCode, Uri};
 use ureq::tls::TlsConfig;
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
-use crate::config::secret::redact;
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck};
+use crate::model::{Outcome, Unit};
+use crate::secret::redact;
 
 pub const KIND: Kind = Kind {
     name: "http",
@@ -251,7 +252,7 @@ mod tests {
 
     use super::*;
     use crate::config::load_str;
-    use crate::status::Status;
+    use crate::model::Status;
 
     fn probe(toml: &str, timeout: Duration) -> Outcome {
         crate::check::probe_first(toml, timeout)

@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use super::log::open_regular;
 use super::sql::{self, Datum, Expect, Measure, Table};
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "json",

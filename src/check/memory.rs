@@ -3,8 +3,9 @@
 //! log; this check says so before it happens. Linux reads /proc/meminfo
 //! (~10 us); other systems ask sysinfo.
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck};
+use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "memory",
@@ -117,7 +118,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::status::Status;
+    use crate::model::Status;
 
     #[cfg(target_os = "linux")]
     #[test]

@@ -16,11 +16,12 @@ use anyhow::anyhow;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::model::Status;
+use crate::model::{Outcome, Unit};
 use crate::proc::exists_unseen;
 use crate::proc::table::{Stat, Table, list};
-use crate::status::Status;
 
 pub const KIND: Kind = Kind {
     name: "process",

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use anyhow::anyhow;
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck};
+use crate::model::{Outcome, Unit};
 use crate::proc;
 
 pub const KIND: Kind = Kind {
@@ -33,14 +34,9 @@ struct SystemdCheck {
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let unit = b.required("unit", &raw.unit)?.clone();
-    if let Some(why) = crate::config::service::unit_name_problem(&unit) {
-        b.error("unit", why);
-        return None;
-    }
-    Some(Box::new(SystemdCheck {
-        systemctl: b.settings().systemctl.clone(),
-        unit,
-    }))
+    let unit = b.unit_name("unit", &unit)?;
+    let systemctl = b.settings().systemctl.clone();
+    Some(Box::new(SystemdCheck { systemctl, unit }))
 }
 
 impl Probe for SystemdCheck {
@@ -113,7 +109,7 @@ fn judge(unit: &str, props: &HashMap<&str, &str>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Status;
+    use crate::model::Status;
 
     fn props(text: &str) -> HashMap<&str, &str> {
         text.lines().filter_map(|l| l.split_once('=')).collect()

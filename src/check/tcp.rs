@@ -7,8 +7,9 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck};
+use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "tcp",
@@ -140,7 +141,7 @@ mod tests {
 
     use super::*;
     use crate::config::load_str;
-    use crate::status::Status;
+    use crate::model::Status;
 
     fn config(address: &str) -> String {
         format!("[[check]]\nname = \"t\"\ntype = \"tcp\"\naddress = \"{address}\"\n")

@@ -2,16 +2,21 @@
 //! channel type validates its own keys (see `notify::CHANNELS`); this file
 //! holds what all channels share.
 
+use super::builder::{Spans, deserialize_table};
+use super::errors::Errors;
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
+use toml::Spanned;
+use toml::de::DeValue;
 
 use serde::Deserialize;
 
 use super::Builder;
-use super::secret::Secret;
+use crate::model::Status;
 use crate::notify::{self, Channel};
-use crate::status::Status;
+use crate::secret::Secret;
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +41,7 @@ pub struct RawAlert {
     pub timeout: Option<String>,
     pub url: Option<Secret>,
     pub headers: Option<BTreeMap<String, Secret>>,
+    pub labels: Option<BTreeMap<String, String>>,
     pub bot_token: Option<Secret>,
     pub chat_id: Option<String>,
     pub api_url: Option<String>,
@@ -174,4 +180,86 @@ pub(super) fn compile_alert(
         timeout: timeout?,
         channel: Arc::from(channel),
     })
+}
+
+/// Compile every `[[alert]]`: the channel type's own keys, unique names,
+/// fallbacks that name another channel.
+pub(super) fn compile_alerts(errors: &mut Errors, tables: Vec<Spanned<DeValue>>) -> Vec<AlertSpec> {
+    let mut alerts: Vec<AlertSpec> = Vec::new();
+    let mut fallbacks: Vec<(String, Range<usize>, String)> = Vec::new();
+    for (i, value) in tables.into_iter().enumerate() {
+        let prefix = format!("alert[{i}]");
+        let span = value.span();
+        let DeValue::Table(table) = value.get_ref() else {
+            errors.push(span, prefix, "each [[alert]] must be a table");
+            continue;
+        };
+        let type_name = table
+            .get("type")
+            .and_then(|v| v.get_ref().as_str())
+            .map(str::to_string);
+        let kind = type_name.as_deref().and_then(notify::channel_kind);
+        match (&type_name, kind) {
+            (None, _) => errors.push(span.start..span.start, prefix.clone(), "missing key `type`"),
+            (Some(t), None) => {
+                let all: Vec<&str> = notify::CHANNELS.iter().map(|k| k.name).collect();
+                let at = table.get("type").map_or(span.clone(), |v| v.span());
+                errors.push(
+                    at,
+                    format!("{prefix}.type"),
+                    format!("unknown alert type `{t}` (one of: {})", all.join(", ")),
+                );
+            }
+            _ => {}
+        }
+        let known: Vec<&str> = COMMON_ALERT_KEYS
+            .iter()
+            .chain(kind.map_or(&[][..], |k| k.keys))
+            .copied()
+            .collect();
+        let spans = Spans::of(prefix.clone(), &value);
+        let Some(raw) = deserialize_table::<RawAlert>(errors, &prefix, value, &known) else {
+            continue;
+        };
+        let Some(kind) = kind else { continue };
+        let before = errors.list.len();
+        let name = raw.name.clone().unwrap_or_else(|| kind.name.to_string());
+        let spec = compile_alert(&raw, kind, &mut spans.builder(errors, None));
+        let spec = spec.filter(|_| errors.list.len() == before);
+        if spec.is_none() {
+            errors.broken.push(format!("alert:{name}"));
+        }
+        if let Some(spec) = spec {
+            if alerts.iter().any(|a| a.name == spec.name) {
+                errors.push(
+                    spans.at("name"),
+                    format!("{prefix}.name"),
+                    format!(
+                        "duplicate alert name `{}` (give each channel its own `name`)",
+                        spec.name
+                    ),
+                );
+                continue;
+            }
+            if let Some(f) = &spec.fallback {
+                fallbacks.push((
+                    format!("{prefix}.fallback"),
+                    spans.at("fallback"),
+                    f.clone(),
+                ));
+            }
+            alerts.push(spec);
+        }
+    }
+    for (key, at, name) in fallbacks {
+        if !alerts.iter().any(|a| a.name == name) && !errors.is_broken("alert", &name) {
+            let known: Vec<&str> = alerts.iter().map(|a| a.name.as_str()).collect();
+            errors.push(
+                at,
+                key,
+                format!("no [[alert]] named `{name}` (alerts: {})", known.join(", ")),
+            );
+        }
+    }
+    alerts
 }

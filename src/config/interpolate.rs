@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::Errors;
-use super::secret;
+use crate::secret;
 
 /// Keys whose value is a secret wherever they appear.
 const SECRET_KEYS: &[&str] = &["password", "bot_token", "token", "headers"];
@@ -38,9 +38,12 @@ fn carries_credentials(path: &[String]) -> bool {
         || path.iter().any(|p| p == "headers" || p == "env")
 }
 
-/// Expand the whole document. Returns whether a secret was written inline.
-pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> bool {
-    let mut inline = false;
+/// The first secret written inline: its key and where it is.
+pub(super) type Inline = Option<(String, usize)>;
+
+/// Expand the whole document. Returns the first secret written inline.
+pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> Inline {
+    let mut inline = None;
     expand_table(doc, &mut Vec::new(), errors, &mut inline);
     inline
 }
@@ -49,7 +52,7 @@ fn expand_table(
     table: &mut DeTable,
     path: &mut Vec<String>,
     errors: &mut Errors,
-    inline: &mut bool,
+    inline: &mut Inline,
 ) {
     let file_keys: Vec<Spanned<Cow<str>>> = table
         .keys()
@@ -90,11 +93,12 @@ fn expand_table(
                     Spanned::new(value.span(), DeValue::String(Cow::Owned(content))),
                 );
             }
-            Err(e) => errors.push(
-                value.span(),
-                at,
-                format!("cannot read \"{}\": {e}", resolved.display()),
-            ),
+            Err(e) => {
+                let message = format!("cannot read \"{}\": {e}", resolved.display());
+                errors.secret_missing(value.span(), at, message);
+                // Its value is missing for that reason only: no second error.
+                errors.unavailable.push(format!("{}{base}", prefix(path)));
+            }
         }
     }
     let kind = table
@@ -113,7 +117,7 @@ fn expand_value(
     path: &mut Vec<String>,
     kind: Option<&str>,
     errors: &mut Errors,
-    inline: &mut bool,
+    inline: &mut Inline,
 ) {
     let span = value.span();
     match value.get_mut() {
@@ -140,14 +144,21 @@ fn expand_value(
                         }
                         *s = Cow::Owned(out);
                     }
-                    Err(e) => errors.push(span, prefix(path).trim_end_matches('.').to_string(), e),
+                    Err(e) => errors.secret_missing(
+                        span,
+                        prefix(path).trim_end_matches('.').to_string(),
+                        e,
+                    ),
                 }
             } else if secret {
                 secret::register(s);
                 // A database URL without a password gives nothing away.
-                *inline |= kind != Some("sql")
+                let gives_away = kind != Some("sql")
                     || secret::url_password(s).is_some()
                     || s.to_ascii_lowercase().contains("password=");
+                if gives_away && inline.is_none() {
+                    *inline = Some((prefix(path).trim_end_matches('.').to_string(), span.start));
+                }
             }
             if let Some(p) = secret::url_password(s) {
                 secret::register(p);
@@ -188,7 +199,7 @@ pub(super) fn read_regular(path: &Path) -> std::io::Result<(String, std::fs::Met
     }
     let mut file = options.open(path)?;
     let meta = file.metadata()?;
-    if let Some(why) = crate::check::not_regular_file(&meta) {
+    if let Some(why) = crate::files::not_regular_file(&meta) {
         return Err(std::io::Error::other(format!(
             "it is {why}, not a regular file"
         )));

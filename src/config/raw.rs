@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::secret::Secret;
+use crate::secret::Secret;
 use serde::de::{self, Deserializer, Visitor};
 
 #[derive(Deserialize, Default, Debug)]
@@ -56,6 +56,8 @@ pub struct RawCheck {
     pub per: Option<String>,
     pub max_read: Option<String>,
     pub total: Option<bool>,
+    pub min_lines: Option<u64>,
+    pub min_span: Option<String>,
     #[serde(rename = "match")]
     pub match_: Option<String>,
     pub pidfile: Option<String>,
@@ -86,6 +88,7 @@ pub struct RawCheck {
 pub struct RawPing {
     pub url: Option<Secret>,
     pub timeout: Option<String>,
+    pub body_limit: Option<String>,
 }
 
 /// A `[[service]]`: something healthcheck may restart, and its budget.

@@ -2,8 +2,12 @@
 //! (SPEC 7). Validated here so that a restart can never run with a
 //! malformed unit name or an empty argv.
 
+use super::builder::{Spans, deserialize_table};
+use super::errors::Errors;
 use std::path::PathBuf;
 use std::time::Duration;
+use toml::Spanned;
+use toml::de::DeValue;
 
 use super::raw::RawService;
 use super::{Builder, expand_tilde};
@@ -87,7 +91,7 @@ pub const DEFAULT_VERIFY: Duration = Duration::from_secs(10);
 /// digits and `:-_.\@` only (systemd's own set), at most 255, not starting
 /// with `-` (it would be read as an option: `-H host`). Spaces, `;` and
 /// `/` are never part of a unit name.
-pub fn unit_name_problem(name: &str) -> Option<String> {
+pub(super) fn unit_name_problem(name: &str) -> Option<String> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || ":-_.\\@".contains(c);
     if name.is_empty() || name.len() > 255 || name.starts_with('-') || !name.chars().all(allowed) {
         Some(format!(
@@ -101,7 +105,7 @@ pub fn unit_name_problem(name: &str) -> Option<String> {
 /// Why `name` cannot be a container or compose service name, if it
 /// cannot: docker's own rule, a letter or digit, then letters, digits and
 /// `_.-`.
-pub fn container_name_problem(name: &str) -> Option<String> {
+pub(super) fn container_name_problem(name: &str) -> Option<String> {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
@@ -114,23 +118,27 @@ pub fn container_name_problem(name: &str) -> Option<String> {
 }
 
 pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
+    let declared = [
+        raw.systemd.is_some(),
+        raw.docker.is_some(),
+        raw.compose.is_some(),
+        raw.process.is_some(),
+        raw.command.is_some(),
+    ]
+    .into_iter()
+    .filter(|d| *d)
+    .count();
     let mut managers = Vec::new();
     if let Some(unit) = raw.systemd {
-        if let Some(why) = unit_name_problem(&unit) {
-            b.error("systemd", why);
-        }
+        b.unit_name("systemd", &unit);
         managers.push(Manager::Systemd { unit });
     }
     if let Some(container) = raw.docker {
-        if let Some(why) = container_name_problem(&container) {
-            b.error("docker", why);
-        }
+        b.container_name("docker", &container);
         managers.push(Manager::Docker { container });
     }
     if let Some(c) = raw.compose {
-        if let Some(why) = container_name_problem(&c.service) {
-            b.error("compose", why);
-        }
+        b.container_name("compose", &c.service);
         managers.push(Manager::Compose {
             file: expand_tilde(&c.file),
             service: c.service,
@@ -158,13 +166,12 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
         }
         managers.push(Manager::Command { restart: c.restart });
     }
-    if managers.len() != 1 {
+    if declared != 1 {
         b.error(
             "name",
             format!(
-                "service `{}` needs exactly one of systemd, docker, compose, process, command (it has {})",
-                raw.name,
-                managers.len()
+                "service `{}` needs exactly one of systemd, docker, compose, process, command (it has {declared})",
+                raw.name
             ),
         );
     }
@@ -198,4 +205,32 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
         verify,
         guard: raw.guard,
     })
+}
+
+/// Compile every `[[service]]`; duplicate names are errors.
+pub(super) fn compile_services(
+    errors: &mut Errors,
+    tables: Vec<Spanned<DeValue>>,
+) -> Vec<ServiceSpec> {
+    let mut services: Vec<ServiceSpec> = Vec::new();
+    for (i, value) in tables.into_iter().enumerate() {
+        let prefix = format!("service[{i}]");
+        let spans = Spans::of(prefix.clone(), &value);
+        let Some(raw) = deserialize_table::<RawService>(errors, &prefix, value, SERVICE_KEYS)
+        else {
+            continue;
+        };
+        let before = errors.list.len();
+        let mut b = spans.builder(errors, None);
+        if services.iter().any(|s| s.name == raw.name) {
+            b.error("name", format!("duplicate service name `{}`", raw.name));
+        }
+        let name = raw.name.clone();
+        let spec = compile(raw, &mut b);
+        match spec.filter(|_| errors.list.len() == before) {
+            Some(spec) => services.push(spec),
+            None => errors.broken.push(format!("service:{name}")),
+        }
+    }
+    services
 }

@@ -3,9 +3,10 @@
 //! `HEALTHCHECK_EVENTS` in its environment; exit 0 means delivered.
 
 use super::message::text;
-use super::{Budget, Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
+use crate::model::Digest;
 use crate::proc::Job;
 
 pub const KIND: ChannelKind = ChannelKind {
@@ -34,7 +35,7 @@ impl Channel for CommandChannel {
             .saturating_duration_since(std::time::Instant::now());
         let body = text(digest);
         let status = digest.status().word();
-        let title = digest.title();
+        let title = super::message::title(digest);
         let count = digest.events.len().to_string();
         let out = Job::new(&self.argv, timeout)
             .stdin(body.as_bytes())

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use super::plan::{self, AlertReport, Answer, Queued, Rules, Turn};
 use super::{Budget, Failure};
-use crate::check::Unit;
 use crate::config::Config;
+use crate::model::Unit;
 use crate::state::State;
 
 /// The rules for this config at `now`.

@@ -5,12 +5,13 @@
 
 use serde_json::{Value, json};
 
-use super::http::{self, HttpRequest};
 use super::message::{cut, label};
-use super::{Budget, Channel, ChannelKind, Digest, Failure};
+use super::webhook::JsonPost;
+use super::{Channel, ChannelKind};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
-use crate::status::Status;
+use crate::model::Digest;
+use crate::model::Status;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "discord",
@@ -18,23 +19,9 @@ pub const KIND: ChannelKind = ChannelKind {
     build,
 };
 
-struct Discord {
-    url: String,
-}
-
 fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
     let url = super::webhook::http_url(raw, b)?;
-    Some(Box::new(Discord { url }))
-}
-
-impl Channel for Discord {
-    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
-        http::send(
-            &HttpRequest::post_json(&self.url, &payload(digest)),
-            budget,
-            is_final,
-        )
-    }
+    Some(Box::new(JsonPost::new(url, payload, is_final)))
 }
 
 /// Discord's final answers: 401 (the webhook's token is wrong) and 404
@@ -55,7 +42,7 @@ pub fn colour(status: Status) -> u32 {
 /// The webhook body for a digest.
 pub fn payload(digest: &Digest) -> Value {
     const TOTAL: usize = 6000;
-    let title = cut(&digest.title(), 256);
+    let title = cut(&super::message::title(digest), 256);
     let mut used = title.chars().count();
     let mut fields = Vec::new();
     let mut left_out = 0;

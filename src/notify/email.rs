@@ -16,11 +16,12 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{SmtpTransport, Transport};
 
-use super::{Budget, Channel, ChannelKind, Digest, Failure, message};
-use crate::check::Unit;
+use super::{Budget, Channel, ChannelKind, Failure, message};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
-use crate::config::secret::Secret;
+use crate::model::Digest;
+use crate::model::Unit;
+use crate::secret::Secret;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "email",
@@ -158,7 +159,8 @@ fn is_loopback(host: &str) -> bool {
 fn compose(digest: &Digest, from: &Mailbox, to: &[Mailbox]) -> Result<Message, String> {
     let mut builder = Message::builder()
         .from(from.clone())
-        .subject(digest.title())
+        .subject(super::message::title(digest))
+        .message_id(Some(message_id(digest)))
         .date(SystemTime::from(digest.at))
         .header(ContentType::TEXT_PLAIN);
     for mailbox in to {
@@ -167,6 +169,25 @@ fn compose(digest: &Digest, from: &Mailbox, to: &[Mailbox]) -> Result<Message, S
     builder
         .body(message::text(digest))
         .map_err(|e| e.to_string())
+}
+
+/// A Message-ID that is the same each time the same digest is tried (the
+/// outbox retries it), so that a mail that did arrive twice is shown once.
+fn message_id(digest: &Digest) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in message::text(digest).bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let host: String = digest
+        .host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    let host = if host.is_empty() { "localhost" } else { &host };
+    format!(
+        "<healthcheck.{}.{hash:016x}@{host}>",
+        digest.at.as_nanosecond()
+    )
 }
 
 impl EmailChannel {
@@ -283,8 +304,8 @@ fn one_line(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::load_str;
-    use crate::notify::{Event, EventKind};
-    use crate::status::Status;
+    use crate::model::Status;
+    use crate::model::{Event, EventKind};
 
     const GOOD: &str = "host = \"smtp.example.com\"\nfrom = \"vps-1 <alerts@example.com>\"\nto = [\"ops@example.com\"]\n";
 
@@ -301,19 +322,15 @@ mod tests {
     }
 
     fn digest() -> Digest {
-        Digest {
-            host: "vps-1".into(),
-            at: "2026-11-22T05:00:00Z".parse().unwrap(),
-            events: vec![Event {
-                kind: EventKind::Problem,
-                subject: "watchlist".into(),
-                status: Status::Critical,
-                message: "last update 18m ago (crit above 15m)".into(),
-                hint: Some("Check market-data-worker service".into()),
-            }],
-            suppressed: 0,
-            on_behalf_of: None,
-        }
+        Digest::sample(vec![
+            Event::sample(
+                EventKind::Problem,
+                "watchlist",
+                Status::Critical,
+                "last update 18m ago (crit above 15m)",
+            )
+            .hinted("Check market-data-worker service"),
+        ])
     }
 
     /// The server a channel would use, seen through a deadline already past:

@@ -2,8 +2,8 @@
 //! per event (status, subject, message, hint), like the seeds' own alerts.
 //! Pure: a digest in, text out.
 
-use super::{Digest, EventKind};
-use crate::status::Status;
+use crate::model::Status;
+use crate::model::{Digest, EventKind};
 
 pub fn title(d: &Digest) -> String {
     let count = |kinds: &[EventKind]| d.events.iter().filter(|e| kinds.contains(&e.kind)).count();
@@ -95,31 +95,25 @@ pub fn cut(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::Event;
+    use crate::model::Event;
 
     fn digest() -> Digest {
-        Digest {
-            host: "vps-1".into(),
-            at: "2026-11-22T05:00:00Z".parse().unwrap(),
-            events: vec![
-                Event {
-                    kind: EventKind::Problem,
-                    subject: "schwab-refresh-token".into(),
-                    status: Status::Warning,
-                    message: "1d 11h left (warn below 2d)".into(),
-                    hint: Some("Prepare to reauthorize".into()),
-                },
-                Event {
-                    kind: EventKind::Problem,
-                    subject: "watchlist".into(),
-                    status: Status::Critical,
-                    message: "last update 18m ago (crit above 15m)".into(),
-                    hint: Some("Check market-data-worker service".into()),
-                },
-            ],
-            suppressed: 0,
-            on_behalf_of: None,
-        }
+        Digest::sample(vec![
+            Event::sample(
+                EventKind::Problem,
+                "schwab-refresh-token",
+                Status::Warning,
+                "1d 11h left (warn below 2d)",
+            )
+            .hinted("Prepare to reauthorize"),
+            Event::sample(
+                EventKind::Problem,
+                "watchlist",
+                Status::Critical,
+                "last update 18m ago (crit above 15m)",
+            )
+            .hinted("Check market-data-worker service"),
+        ])
     }
 
     #[test]

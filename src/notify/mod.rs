@@ -12,6 +12,7 @@
 //! digest, and the `deliver` thin; say which of the receiver's answers are
 //! final (a deleted webhook), everything else is tried again.
 
+pub mod alertmanager;
 pub mod command;
 pub mod deliver;
 pub mod discord;
@@ -26,13 +27,9 @@ pub mod webhook;
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
-use crate::decide::Action;
-use crate::report::{ActionOutcome, ActionReport};
-use crate::status::Status;
+use crate::model::{Action, ActionOutcome, ActionReport, Digest, Event, EventKind, Status};
 
 /// Every channel type, by its `type = "..."` name.
 pub const CHANNELS: &[&ChannelKind] = &[
@@ -43,6 +40,7 @@ pub const CHANNELS: &[&ChannelKind] = &[
     &ntfy::KIND,
     &email::KIND,
     &command::KIND,
+    &alertmanager::KIND,
 ];
 
 pub fn channel_kind(name: &str) -> Option<&'static ChannelKind> {
@@ -60,6 +58,16 @@ pub struct ChannelKind {
 pub trait Channel: Send + Sync {
     /// Deliver within `budget`. `Ok` means the receiver accepted it.
     fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure>;
+
+    /// Learn what the channel needs from the rest of the loaded config
+    /// (Alertmanager: each check's service, the run interval).
+    fn bind(&self, _config: &crate::config::Config) {}
+
+    /// Re-post what is still firing, every run, to a receiver that
+    /// forgets it otherwise (Alertmanager); nothing for the others.
+    fn refresh(&self, _firing: &Digest, _budget: Budget) -> Result<(), Failure> {
+        Ok(())
+    }
 }
 
 /// What one delivery may spend: the time, and how many tries (a channel
@@ -97,7 +105,7 @@ pub struct Failure {
 impl Failure {
     pub fn retry(message: impl Into<String>) -> Failure {
         Failure {
-            message: crate::config::secret::redact(&message.into()),
+            message: crate::secret::redact(&message.into()),
             retry: true,
             retry_after: None,
         }
@@ -105,83 +113,10 @@ impl Failure {
     /// The receiver's answer is known to be final.
     pub fn refused(message: impl Into<String>) -> Failure {
         Failure {
-            message: crate::config::secret::redact(&message.into()),
+            message: crate::secret::redact(&message.into()),
             retry: false,
             retry_after: None,
         }
-    }
-}
-
-/// What kind of thing an event tells.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum EventKind {
-    /// A confirmed problem: new, or its severity changed.
-    Problem,
-    /// The problem still lasts (`renotify`).
-    Reminder,
-    /// An announced problem cleared.
-    Recovery,
-    /// The check changes status too often; its alerts are folded.
-    Flapping,
-    /// A restart or recovery command, and whether it helped.
-    Action,
-    /// A restart or recovery command failed.
-    ActionFailed,
-    /// An action was held (upstream down, guard) or the budget is used up.
-    Held,
-    /// healthcheck's own trouble: state file, missed runs, undeliverable channel.
-    Trouble,
-    /// `healthcheck test-alert`.
-    Test,
-}
-
-/// One thing to tell.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct Event {
-    pub kind: EventKind,
-    /// The check, service or "healthcheck".
-    pub subject: String,
-    /// The severity it is filed under; for a recovery, the problem's.
-    pub status: Status,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-}
-
-/// Everything one channel is told by one run.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct Digest {
-    pub host: String,
-    pub at: jiff::Timestamp,
-    pub events: Vec<Event>,
-    /// Events left out by `max_per_hour`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub suppressed: u32,
-    /// Delivered here as the fallback of this channel, which could not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_behalf_of: Option<String>,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-impl Digest {
-    /// The worst status among the events (a recovery counts as OK).
-    pub fn status(&self) -> Status {
-        Status::worst(self.events.iter().map(|e| {
-            if e.kind == EventKind::Recovery {
-                Status::Ok
-            } else {
-                e.status
-            }
-        }))
-    }
-
-    /// "[CRITICAL] vps-1: 2 problems", "[OK] vps-1: 1 recovered".
-    pub fn title(&self) -> String {
-        message::title(self)
     }
 }
 
@@ -241,42 +176,35 @@ mod tests {
     use super::*;
 
     fn digest() -> Digest {
-        Digest {
-            host: "vps-1".into(),
-            at: "2026-11-22T05:00:00Z".parse().unwrap(),
-            events: vec![
-                Event {
-                    kind: EventKind::Problem,
-                    subject: "watchlist".into(),
-                    status: Status::Critical,
-                    message: "last update 18m ago (crit above 15m) <@everyone> & co".into(),
-                    hint: Some("Check market-data-worker service".into()),
-                },
-                Event {
-                    kind: EventKind::Reminder,
-                    subject: "schwab-refresh-token".into(),
-                    status: Status::Warning,
-                    message: "1d 11h left (warn below 2d) (for 4h)".into(),
-                    hint: None,
-                },
-                Event {
-                    kind: EventKind::Action,
-                    subject: "market-data-worker".into(),
-                    status: Status::Warning,
-                    message: "restart market-data-worker (1 of 3 in the last 1h): restarted; re-checked: watchlist OK, it helped".into(),
-                    hint: None,
-                },
-                Event {
-                    kind: EventKind::Recovery,
-                    subject: "disk".into(),
-                    status: Status::Warning,
-                    message: "OK again: used 71% of /".into(),
-                    hint: None,
-                },
-            ],
-            suppressed: 2,
-            on_behalf_of: None,
-        }
+        let mut d = Digest::sample(vec![
+            Event::sample(
+                EventKind::Problem,
+                "watchlist",
+                Status::Critical,
+                "last update 18m ago (crit above 15m) <@everyone> & co",
+            )
+            .hinted("Check market-data-worker service"),
+            Event::sample(
+                EventKind::Reminder,
+                "schwab-refresh-token",
+                Status::Warning,
+                "1d 11h left (warn below 2d) (for 4h)",
+            ),
+            Event::sample(
+                EventKind::Action,
+                "market-data-worker",
+                Status::Warning,
+                "restart market-data-worker (1 of 3 in the last 1h): restarted; re-checked: watchlist OK, it helped",
+            ),
+            Event::sample(
+                EventKind::Recovery,
+                "disk",
+                Status::Warning,
+                "OK again: used 71% of /",
+            ),
+        ]);
+        d.suppressed = 2;
+        d
     }
 
     fn pretty(v: &serde_json::Value) -> String {
@@ -341,6 +269,7 @@ mod tests {
         let ping = crate::ping::Ping::new(
             "https://hc.example/ping/uuid-0xCD".into(),
             std::time::Duration::from_secs(1),
+            crate::ping::DEFAULT_BODY_LIMIT,
         );
         let shown = format!("{request:?} {ping:?}");
         assert!(

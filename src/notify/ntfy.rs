@@ -3,10 +3,11 @@
 
 use super::http::{self, HttpRequest};
 use super::message::{cut, text};
-use super::{Budget, Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
-use crate::status::Status;
+use crate::model::Digest;
+use crate::model::Status;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "ntfy",
@@ -74,7 +75,7 @@ pub fn payload(digest: &Digest, url: &str) -> HttpRequest {
         method: "POST",
         url: url.to_string(),
         headers: vec![
-            ("Title".into(), header_text(&digest.title())),
+            ("Title".into(), header_text(&super::message::title(digest))),
             ("Priority".into(), priority(digest.status()).to_string()),
             ("Tags".into(), digest.status().name().into()),
         ],

@@ -2,11 +2,12 @@
 
 use serde_json::{Value, json};
 
-use super::http::{self, HttpRequest};
 use super::message::{cut, text};
-use super::{Budget, Channel, ChannelKind, Digest, Failure};
+use super::webhook::JsonPost;
+use super::{Channel, ChannelKind};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
+use crate::model::Digest;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "slack",
@@ -17,23 +18,9 @@ pub const KIND: ChannelKind = ChannelKind {
 /// Slack truncates messages past 40,000 characters; stay well inside.
 const LIMIT: usize = 39_000;
 
-struct Slack {
-    url: String,
-}
-
 fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
     let url = super::webhook::http_url(raw, b)?;
-    Some(Box::new(Slack { url }))
-}
-
-impl Channel for Slack {
-    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
-        http::send(
-            &HttpRequest::post_json(&self.url, &payload(digest)),
-            budget,
-            is_final,
-        )
-    }
+    Some(Box::new(JsonPost::new(url, payload, is_final)))
 }
 
 /// Slack's final answers: 404 `no_service` (the webhook was revoked) and

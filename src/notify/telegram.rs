@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 
 use super::http::{self, HttpRequest};
 use super::message::{cut, label};
-use super::{Budget, Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
+use crate::model::Digest;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "telegram",
@@ -74,7 +75,7 @@ pub fn escape(text: &str) -> String {
 
 /// The `sendMessage` body: a bold title, then a block per event.
 pub fn payload(digest: &Digest, chat_id: &str) -> Value {
-    let mut html = format!("<b>{}</b>\n", escape(&digest.title()));
+    let mut html = format!("<b>{}</b>\n", escape(&super::message::title(digest)));
     for e in &digest.events {
         html.push_str(&format!(
             "\n<b>{}</b> {}\n{}\n",
@@ -97,7 +98,7 @@ pub fn payload(digest: &Digest, chat_id: &str) -> Value {
         cut(
             &format!(
                 "<b>{}</b>\n{} events; the full digest is too long for Telegram",
-                escape(&digest.title()),
+                escape(&super::message::title(digest)),
                 digest.events.len()
             ),
             LIMIT,

@@ -4,9 +4,10 @@
 use serde_json::{Value, json};
 
 use super::http::{self, HttpRequest};
-use super::{Budget, Channel, ChannelKind, Digest, Failure};
+use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
+use crate::model::Digest;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "webhook",
@@ -14,9 +15,28 @@ pub const KIND: ChannelKind = ChannelKind {
     build,
 };
 
-struct Webhook {
+/// A channel that POSTs a JSON payload made from the digest, knowing its
+/// receiver's final answers: Discord, Slack and the generic webhook.
+pub struct JsonPost {
     url: String,
     headers: Vec<(String, String)>,
+    payload: fn(&Digest) -> Value,
+    is_final: fn(u16, &str) -> bool,
+}
+
+impl JsonPost {
+    pub fn new(
+        url: String,
+        payload: fn(&Digest) -> Value,
+        is_final: fn(u16, &str) -> bool,
+    ) -> JsonPost {
+        JsonPost {
+            url,
+            headers: Vec::new(),
+            payload,
+            is_final,
+        }
+    }
 }
 
 /// The channel's `url`: required, http(s).
@@ -37,20 +57,22 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
         .flatten()
         .map(|(k, v)| (k.clone(), v.expose().to_string()))
         .collect();
-    Some(Box::new(Webhook { url, headers }))
+    let mut channel = JsonPost::new(url, payload, http::never_final);
+    channel.headers = headers;
+    Some(Box::new(channel))
 }
 
-impl Channel for Webhook {
+impl Channel for JsonPost {
     fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure> {
-        let mut request = HttpRequest::post_json(&self.url, &payload(digest));
+        let mut request = HttpRequest::post_json(&self.url, &(self.payload)(digest));
         request.headers.extend(self.headers.iter().cloned());
-        http::send(&request, budget, http::never_final)
+        http::send(&request, budget, self.is_final)
     }
 }
 
 pub fn payload(digest: &Digest) -> Value {
     json!({
-        "title": digest.title(),
+        "title": super::message::title(digest),
         "status": digest.status(),
         "host": digest.host,
         "at": digest.at,

@@ -11,10 +11,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::check::{Reading, Thresholds, Unit};
-use crate::config::secret::redact;
-use crate::decide::{Judged, Note, Target, Verdict};
-use crate::status::Status;
+use crate::decide::{Judged, Verdict};
+use crate::model::Status;
+use crate::model::{ActionReport, Note};
+use crate::model::{Reading, Thresholds, Unit};
+use crate::secret::redact;
 
 #[derive(Serialize, Debug, Clone)]
 pub struct Report {
@@ -30,7 +31,7 @@ pub struct Report {
     /// What each alert channel was told and whether it took it.
     pub alerts: Vec<crate::notify::plan::AlertReport>,
     /// What this run had to tell: problems, reminders, recoveries, actions.
-    pub events: Vec<crate::notify::Event>,
+    pub events: Vec<crate::model::Event>,
     /// healthcheck's own trouble: state file, missed runs.
     pub notes: Vec<Note>,
 }
@@ -57,74 +58,6 @@ pub struct CheckReport {
     pub silenced: bool,
 }
 
-/// One action: `{"kind": "restart", "service": "bot", "outcome": "ok", "detail": "..."}`.
-#[derive(Serialize, Debug, Clone)]
-pub struct ActionReport {
-    /// `restart` or `run` (a recovery command).
-    pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub check: Option<String>,
-    pub outcome: ActionOutcome,
-    /// After a done action, whether the re-check found its checks OK.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub helped: Option<bool>,
-    pub detail: String,
-}
-
-/// What became of an action: `ok`, `failed`, `suspended`, `held` or `dry-run`.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum ActionOutcome {
-    Ok,
-    Failed,
-    Suspended,
-    Held,
-    DryRun,
-}
-
-impl ActionOutcome {
-    pub fn word(self) -> &'static str {
-        match self {
-            ActionOutcome::Ok => "ok",
-            ActionOutcome::Failed => "failed",
-            ActionOutcome::Suspended => "suspended",
-            ActionOutcome::Held => "held",
-            ActionOutcome::DryRun => "dry-run",
-        }
-    }
-}
-
-impl ActionReport {
-    pub fn new(target: &Target, outcome: ActionOutcome, detail: String) -> ActionReport {
-        let (kind, service, check) = match target {
-            Target::Restart(s) => ("restart", Some(s.clone()), None),
-            Target::Recover(c) => ("run", None, Some(c.clone())),
-        };
-        ActionReport {
-            kind,
-            service,
-            check,
-            outcome,
-            helped: None,
-            detail: redact(&detail),
-        }
-    }
-
-    /// "restart bot", "run token-refresh".
-    pub fn subject(&self) -> String {
-        format!(
-            "{} {}",
-            self.kind,
-            self.service
-                .as_deref()
-                .or(self.check.as_deref())
-                .unwrap_or("")
-        )
-    }
-}
-
 #[derive(Serialize, Debug, Clone)]
 pub struct ReadingReport {
     pub name: String,
@@ -132,17 +65,71 @@ pub struct ReadingReport {
     pub unit: Unit,
     #[serde(flatten)]
     pub thresholds: Thresholds,
+    /// A plugin's own perfdata: `warn`/`crit` ranges, `min`/`max`.
+    #[serde(flatten)]
+    pub limits: PluginLimits,
+}
+
+/// The plugin's perfdata fields of a `command` reading, in base units.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct PluginLimits {
+    /// The UOM the Nagios output prints (`c` for a plugin's counter).
+    #[serde(skip)]
+    pub uom: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
 }
 
 impl ReadingReport {
     pub fn new(reading: &Reading, thresholds: Option<Thresholds>) -> ReadingReport {
+        let limits = reading
+            .limits
+            .as_deref()
+            .map_or_else(PluginLimits::default, |l| PluginLimits {
+                uom: Some(l.uom),
+                warn: l.warn.clone(),
+                crit: l.crit.clone(),
+                min: l.min,
+                max: l.max,
+            });
         ReadingReport {
             name: reading.name.clone(),
             value: reading.value,
             unit: reading.unit,
             thresholds: thresholds.unwrap_or_default(),
+            limits,
         }
     }
+}
+
+/// Each name once: a repeated one becomes `name#2`, `name#3`, ... (the
+/// first free one), so that Nagios labels and Prometheus series of one
+/// check never repeat (node_exporter drops repeated series silently).
+pub fn unique(names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let names: Vec<String> = names.into_iter().collect();
+    let mut taken: std::collections::HashSet<String> = names.iter().cloned().collect();
+    let mut seen = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .map(|name| {
+            if seen.insert(name.clone()) {
+                return name;
+            }
+            let free = (2u64..)
+                .map(|n| format!("{name}#{n}"))
+                .find(|c| !taken.contains(c))
+                .expect("some suffix is free");
+            taken.insert(free.clone());
+            seen.insert(free.clone());
+            free
+        })
+        .collect()
 }
 
 impl CheckReport {
@@ -165,11 +152,13 @@ impl CheckReport {
             confirmed: verdict.confirmed,
             consecutive: verdict.consecutive,
             silenced: false,
-            readings: judged
-                .readings
-                .iter()
-                .map(|(r, t)| ReadingReport::new(r, *t))
-                .collect(),
+            readings: unique_readings(
+                judged
+                    .readings
+                    .iter()
+                    .map(|(r, t)| ReadingReport::new(r, *t))
+                    .collect(),
+            ),
         }
     }
 
@@ -230,6 +219,15 @@ impl Report {
     pub fn to_json(&self) -> String {
         redact(&serde_json::to_string_pretty(self).expect("a report always serializes"))
     }
+}
+
+/// The readings of one check, each name once (see `unique`).
+fn unique_readings(mut readings: Vec<ReadingReport>) -> Vec<ReadingReport> {
+    let names = unique(readings.iter().map(|r| r.name.clone()));
+    for (r, name) in readings.iter_mut().zip(names) {
+        r.name = name;
+    }
+    readings
 }
 
 /// A message on one line: a command's multi-line stderr joined with "; ".

@@ -1,16 +1,23 @@
 //! The Nagios plugin output (SPEC 12.3), so Nagios, Icinga, NRPE or Sensu
 //! can run healthcheck as a plugin: a status line with perfdata, then one
 //! line per non-OK check. Perfdata follows the Monitoring Plugins syntax:
-//! `'label'=value[UOM];[warn];[crit]`, limits as Nagios ranges.
+//! `'label'=value[UOM];[warn];[crit];[min];[max]`, limits as Nagios ranges.
+//! Nagios cuts the output at the first `|` of a line and reads lines, so no
+//! text and no label may hold `|` or a line break: `|` is shown as `¦`
+//! (U+00A6), a line break as a space; the JSON output keeps the exact text.
 
-use super::{ReadingReport, Report};
+use super::{ReadingReport, Report, unique};
 
 pub fn render(report: &Report) -> String {
     let problems: Vec<_> = report.checks.iter().filter(|c| !c.status.is_ok()).collect();
     let worst = problems.iter().find(|c| c.status == report.status);
     let mut first = format!("HEALTHCHECK {} - {}", report.status.word(), report.counts());
     if let Some(c) = worst {
-        first.push_str(&format!(": {}: {}", c.name, one_line(&c.message)));
+        first.push_str(&format!(
+            ": {}: {}",
+            one_line(&c.name),
+            one_line(&c.message)
+        ));
     } else if let Some(n) = report
         .notes
         .iter()
@@ -18,14 +25,20 @@ pub fn render(report: &Report) -> String {
     {
         first.push_str(&format!(": healthcheck: {}", one_line(&n.message)));
     }
-    let perf: Vec<String> = report
+    let readings: Vec<(String, &ReadingReport)> = report
         .checks
         .iter()
         .flat_map(|c| {
             c.readings
                 .iter()
-                .map(move |r| perfdata(&format!("{}_{}", c.name, r.name), r))
+                .map(move |r| (label(&format!("{}_{}", c.name, r.name)), r))
         })
+        .collect();
+    let labels = unique(readings.iter().map(|(l, _)| l.clone()));
+    let perf: Vec<String> = labels
+        .iter()
+        .zip(&readings)
+        .map(|(l, (_, r))| perfdata(l, r))
         .collect();
     if !perf.is_empty() {
         first.push_str(" | ");
@@ -37,14 +50,14 @@ pub fn render(report: &Report) -> String {
         out.push_str(&format!(
             "{}: {}: {}\n",
             c.status.word(),
-            c.name,
+            one_line(&c.name),
             one_line(&c.message)
         ));
     }
     for a in &report.actions {
         out.push_str(&format!(
             "ACTION: {}: {}: {}\n",
-            a.subject(),
+            one_line(&a.subject()),
             a.outcome.word(),
             one_line(&a.detail)
         ));
@@ -60,20 +73,53 @@ pub fn render(report: &Report) -> String {
 }
 
 /// No line breaks and no `|` inside a message: both would break the format.
-fn one_line(text: &str) -> String {
-    text.replace(['\n', '\r'], " ").replace('|', "/")
+pub fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ").replace('|', "\u{a6}")
 }
 
+/// A perfdata label: no `=` (the guidelines forbid it), no `|`, no control
+/// characters; a quote is escaped when the label is quoted.
+fn label(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '=' => '_',
+            '|' => '\u{a6}',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// `'label'=value[UOM];warn;crit[;min;max]`: the config's thresholds when
+/// it sets any for this reading, else the plugin's own; a plugin's min and max.
 fn perfdata(label: &str, r: &ReadingReport) -> String {
-    let label = label.replace('\'', "''").replace('=', "_");
     let t = &r.thresholds;
-    format!(
-        "'{label}'={}{};{};{}",
+    let l = &r.limits;
+    let configured = [t.warn_below, t.warn_above, t.crit_below, t.crit_above]
+        .iter()
+        .any(Option::is_some);
+    let (warn, crit) = if configured || l.uom.is_none() {
+        (
+            range(t.warn_below, t.warn_above),
+            range(t.crit_below, t.crit_above),
+        )
+    } else {
+        (
+            l.warn.clone().unwrap_or_default(),
+            l.crit.clone().unwrap_or_default(),
+        )
+    };
+    let mut out = format!(
+        "'{}'={}{};{warn};{crit}",
+        label.replace('\'', "''"),
         number(r.value),
-        r.unit.uom(),
-        range(t.warn_below, t.warn_above),
-        range(t.crit_below, t.crit_above)
-    )
+        l.uom.unwrap_or(r.unit.uom()),
+    );
+    if l.min.is_some() || l.max.is_some() {
+        let bound = |b: Option<f64>| b.map(number).unwrap_or_default();
+        out.push_str(&format!(";{};{}", bound(l.min), bound(l.max)));
+    }
+    out
 }
 
 /// A Nagios range: alert outside `low:high`; `high` alone means `0:high`,
@@ -91,17 +137,16 @@ fn number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
-        let s = format!("{v:.6}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{v}")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{Thresholds, Unit};
+    use crate::model::Status;
+    use crate::model::{Thresholds, Unit};
     use crate::report::CheckReport;
-    use crate::status::Status;
 
     fn reading(name: &str, value: f64, unit: Unit, t: Thresholds) -> ReadingReport {
         ReadingReport {
@@ -109,6 +154,7 @@ mod tests {
             value,
             unit,
             thresholds: t,
+            limits: Default::default(),
         }
     }
 
@@ -186,6 +232,26 @@ mod tests {
             "HEALTHCHECK CRITICAL - 1 critical, 2 ok: watchlist: last update 18m ago | \
              'watchlist_age'=1080s;600;900 'rows_rows'=3;;1: 'disk_used_percent'=42.5%;;\n\
              CRITICAL: watchlist: last update 18m ago\n"
+        );
+    }
+
+    #[test]
+    fn config_thresholds_replace_a_plugins_but_its_min_and_max_stay() {
+        let mut r = reading("lag", 42.0, Unit::Count, Thresholds::default());
+        r.limits = crate::report::PluginLimits {
+            uom: Some("c"),
+            warn: Some("30".into()),
+            crit: Some("60".into()),
+            min: Some(0.0),
+            max: None,
+        };
+        assert_eq!(perfdata("p_lag", &r), "'p_lag'=42c;30;60;0;");
+        r.thresholds.crit_above = Some(50.0);
+        assert_eq!(perfdata("p_lag", &r), "'p_lag'=42c;;50;0;");
+        assert_eq!(label("a=b|c\nd"), "a_b\u{a6}c d");
+        assert_eq!(
+            crate::report::unique(["x", "x", "x#2", "y"].map(String::from)),
+            ["x", "x#3", "x#2", "y"]
         );
     }
 

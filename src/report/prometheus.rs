@@ -1,15 +1,18 @@
 //! The node_exporter textfile (SPEC 12.4): each run's statuses, readings
 //! and durations as Prometheus metrics, written to a temp file and renamed
-//! so the collector never reads half a file.
+//! so the collector never reads half a file. Only full runs write it (an
+//! `--only` run would drop the other checks' series), and every series is
+//! unique (the report makes reading names unique within a check).
 
 use std::fmt::Write;
 use std::path::Path;
+use std::time::Duration;
 
 use super::Report;
 use crate::state::State;
 
 /// The metrics text for a run (pure).
-pub fn render(report: &Report, state: &State) -> String {
+pub fn render(report: &Report, state: &State, expected_interval: Option<Duration>) -> String {
     let mut out = String::new();
     family(
         &mut out,
@@ -77,6 +80,33 @@ pub fn render(report: &Report, state: &State) -> String {
     }
     family(
         &mut out,
+        "healthcheck_restart_suspended",
+        "gauge",
+        "1 while a service's restart budget is used up and its restarts are suspended.",
+    );
+    for (name, service) in &state.services {
+        sample(
+            &mut out,
+            "healthcheck_restart_suspended",
+            &format!("service=\"{}\"", label(name)),
+            f64::from(u8::from(service.suspended)),
+        );
+    }
+    if let Some(interval) = expected_interval {
+        family(
+            &mut out,
+            "healthcheck_expected_interval_seconds",
+            "gauge",
+            "How often the scheduler runs healthcheck (settings.expected_interval).",
+        );
+        let _ = writeln!(
+            out,
+            "healthcheck_expected_interval_seconds {}",
+            interval.as_secs_f64()
+        );
+    }
+    family(
+        &mut out,
         "healthcheck_run_timestamp_seconds",
         "gauge",
         "When the run started.",
@@ -84,6 +114,17 @@ pub fn render(report: &Report, state: &State) -> String {
     let _ = writeln!(
         out,
         "healthcheck_run_timestamp_seconds {}",
+        report.started_at.as_millisecond() as f64 / 1000.0
+    );
+    family(
+        &mut out,
+        "healthcheck_last_run_timestamp_seconds",
+        "gauge",
+        "When the last full run started: a host whose value stops moving stopped checking.",
+    );
+    let _ = writeln!(
+        out,
+        "healthcheck_last_run_timestamp_seconds {}",
         report.started_at.as_millisecond() as f64 / 1000.0
     );
     family(
@@ -118,7 +159,12 @@ fn label(text: &str) -> String {
 }
 
 /// Write the textfile atomically next to where it goes.
-pub fn write(path: &Path, report: &Report, state: &State) -> std::io::Result<()> {
+pub fn write(
+    path: &Path,
+    report: &Report,
+    state: &State,
+    expected_interval: Option<Duration>,
+) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -129,7 +175,7 @@ pub fn write(path: &Path, report: &Report, state: &State) -> std::io::Result<()>
     crate::state::write_atomically(
         dir,
         &name.to_string_lossy(),
-        crate::config::secret::redact(&render(report, state)).as_bytes(),
+        crate::secret::redact(&render(report, state, expected_interval)).as_bytes(),
     )
 }
 

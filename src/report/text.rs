@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-use super::{ActionOutcome, Report};
-use crate::status::Status;
+use super::Report;
+use crate::model::ActionOutcome;
+use crate::model::Status;
 
 pub struct Style {
     pub colour: bool,
@@ -113,12 +114,19 @@ pub fn render(report: &Report, style: &Style) -> String {
             continue;
         }
         let label = paint(style, status, &format!("{:<9}", "[ALERT]"));
-        let mut line = format!("{}: {} event(s)", a.outcome, a.events);
+        let mut line = format!(
+            "{}: {}",
+            a.outcome,
+            crate::model::count(a.events, "event", "events")
+        );
         if let Some(detail) = &a.detail {
             line.push_str(&format!("; {detail}"));
         }
         if a.waiting > 0 {
-            line.push_str(&format!("; {} digest(s) waiting", a.waiting));
+            line.push_str(&format!(
+                "; {} waiting",
+                crate::model::count(a.waiting, "digest", "digests")
+            ));
         }
         let _ = writeln!(out, "{label} {:<width$}  {line}", a.channel);
     }

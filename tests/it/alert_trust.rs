@@ -51,7 +51,12 @@ fn one_silent_receiver_starved_everything_after_it() {
     assert_eq!(json["alerts"][0]["outcome"], "queued", "{json:#}");
     assert_eq!(bodies(&backup).len(), 1, "email took over");
     assert_eq!(slack.log.accepted().len(), 1, "slack was not starved");
-    let pings: Vec<String> = hc.log.accepted().iter().map(|(p, _)| p.clone()).collect();
+    let pings: Vec<String> = hc
+        .log
+        .accepted()
+        .iter()
+        .map(|(p, _)| p.split('?').next().unwrap_or(p).to_string())
+        .collect();
     assert_eq!(pings, ["/ping/abc/start", "/ping/abc/1"]);
 }
 
@@ -90,7 +95,7 @@ fn the_fallback_re_sent_the_oldest_digest_every_run_and_never_carried_newer_ones
     assert!(
         got[0]
             .1
-            .contains("2 alert(s) were delivered by email while discord was failing"),
+            .contains("2 alerts were delivered by email while discord was failing"),
         "{}",
         got[0].1
     );
@@ -283,14 +288,14 @@ fn the_text_report_said_nothing_about_alerts() {
     let dry = env.run(&["--dry-run"]);
     let line = dry.line("discord");
     assert!(line.starts_with("[ALERT]"), "{}", dry.stdout);
-    assert!(line.contains("would send 1 event(s)"), "{line}");
+    assert!(line.contains("would send 1 event"), "{line}");
     let out = env.run(&[]);
     let line = out.line("discord");
     assert!(
-        line.contains("queued: 1 event(s); 500 from the receiver"),
+        line.contains("queued: 1 event; 500 from the receiver"),
         "{line}"
     );
-    assert!(line.contains("1 digest(s) waiting"), "{line}");
+    assert!(line.contains("1 digest waiting"), "{line}");
     let quiet = env.run(&["-q"]);
     assert!(quiet.line("discord").contains("queued"), "{}", quiet.stdout);
     hook.set_down(None);

@@ -24,7 +24,7 @@ fn global_options_work_after_the_subcommand() {
     let run = env.run(&["validate", "-c", "other.toml"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("other.toml: valid (1 checks)"),
+        run.stdout.contains("other.toml: valid (1 check)"),
         "{}",
         run.stdout
     );

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use healthcheck::notify::{Budget, Digest, Event, EventKind, Failure, message};
-use healthcheck::status::Status;
+use healthcheck::model::Status;
+use healthcheck::model::{Digest, Event, EventKind};
+use healthcheck::notify::{Budget, Failure, message};
 
 use crate::harness::{TcpListenerPort, missing};
 
@@ -194,6 +195,22 @@ fn the_digest_arrives_as_a_plain_text_mail() {
             "no {header:?} in:\n{head}"
         );
     }
+    let id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .unwrap_or_else(|| panic!("no Message-ID in:\n{head}"));
+    assert!(
+        id.starts_with("<healthcheck.") && id.ends_with("@vps-1>"),
+        "{id}"
+    );
+    // The same digest, retried from the outbox, is the same message.
+    deliver(&plain(smtp.port), Duration::from_secs(10)).unwrap();
+    let again = smtp.received();
+    assert!(
+        again[1].lines().any(|l| l == format!("Message-ID: {id}")),
+        "a retry got another Message-ID:\n{}",
+        again[1]
+    );
     // lettre ends the data with its own CRLF, after the body's last one.
     assert_eq!(
         body.replace("\r\n", "\n").trim_end(),

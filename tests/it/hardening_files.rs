@@ -26,12 +26,13 @@ fn rate_config(env: &Env, path: &Path, extra: &str) {
     ));
 }
 
-/// The number in "N lines matched" of the `errors` line.
+/// The number in "N lines matched" (or "1 line matched") of the `errors` line.
 #[track_caller]
 fn matched(run: &Run) -> u64 {
     let line = run.line("errors");
     let (before, _) = line
         .split_once(" lines matched")
+        .or_else(|| line.split_once(" line matched"))
         .unwrap_or_else(|| panic!("no count in: {line}\n{}", run.stderr));
     before
         .rsplit(' ')

@@ -1,17 +1,27 @@
 //! The integration tests: one binary, the real `healthcheck` executable run
 //! against real files, processes, sockets and HTTP servers on loopback.
 
+#![allow(clippy::print_stdout)] // tests print what they measured
+
 mod harness;
 
 mod alert_trust;
+mod alertmanager;
 mod alerts;
+mod architecture;
 mod cli;
+mod compat;
 mod config_errors;
 mod email;
 mod fault_week;
 mod hardening_actions;
 mod hardening_files;
 mod managers;
+mod nagios;
+mod newcomer;
+mod packaging;
+mod ping;
+mod prometheus;
 mod restarts;
 mod run_checks;
 mod sql;

@@ -369,3 +369,32 @@ fn nagios_output_lists_the_actions() {
         .unwrap_or_else(|| panic!("{}", run.stdout));
     assert!(action.contains("bot-running OK, it helped"), "{action}");
 }
+
+#[test]
+fn a_sibling_check_of_the_restarted_service_still_said_it_was_stopped() {
+    let env = Env::new();
+    let bot = Bot::new(&env, "siblings");
+    env.config(&format!(
+        "{}{}[[check]]\nname = \"bot-slow\"\ntype = \"process\"\nmatch = '{}'\nrestart = \"bot\"\nafter = 5\n",
+        service(&bot, "grace = \"0s\"\ncooldown = \"0s\""),
+        process_check(&bot, ""),
+        bot.pattern()
+    ));
+    let run = env.run(&["--format", "json"]);
+    let json = run.json();
+    let acts = actions(&json);
+    assert_eq!(acts.len(), 1, "{json:#}");
+    assert!(
+        acts[0].1.contains("bot-running OK") && acts[0].1.contains("bot-slow OK"),
+        "every check naming the service is re-checked: {}",
+        acts[0].1
+    );
+    let slow = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "bot-slow")
+        .unwrap();
+    assert_eq!(slow["status"], "ok", "{slow:#}");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}

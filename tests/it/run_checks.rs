@@ -54,11 +54,9 @@ fn one_check_of_each_type_gets_its_status_and_the_run_exits_worst_of() {
             .unwrap(),
     );
     std::thread::sleep(Duration::from_millis(100));
-    // SAFETY: signal to our own child.
-    assert_eq!(
-        unsafe { libc::kill(stopped.0.id() as i32, libc::SIGSTOP) },
-        0
-    );
+    // SAFETY: kill has no memory preconditions; the pid is our own child.
+    let stopped_rc = unsafe { libc::kill(stopped.0.id() as i32, libc::SIGSTOP) };
+    assert_eq!(stopped_rc, 0);
 
     let (ok_url, ok_server) = tiny_http_server(200, "all good");
     let (bad_url, bad_server) = tiny_http_server(503, "down");

@@ -15,12 +15,22 @@ use std::time::Duration;
 use anyhow::anyhow;
 use regex::bytes::Regex;
 
-use super::{Kind, Outcome, Probe, ProbeContext, Unit, not_regular_file};
+use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::files::not_regular_file;
+use crate::model::{Outcome, Unit, count};
 
 pub const KIND: Kind = Kind {
     name: "log",
-    keys: &["path", "pattern", "lines", "per", "max_read", "total"],
+    keys: &[
+        "path",
+        "pattern",
+        "lines",
+        "per",
+        "max_read",
+        "total",
+        "min_lines",
+    ],
     readings: &[
         ("matches", Unit::Count),
         ("rate", Unit::Count),
@@ -38,6 +48,8 @@ const MAX_TAIL_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Default `max_read`: the most read per run in `per` mode.
 const DEFAULT_MAX_READ: u64 = 256 * 1024 * 1024;
+/// Default `min_lines`: a ratio of fewer lines is noise, not judged.
+const DEFAULT_MIN_LINES: u64 = 100;
 
 struct LogCheck {
     path: PathBuf,
@@ -49,11 +61,16 @@ enum Mode {
     /// Matches among the last N lines.
     Tail(usize),
     /// Matches appended within the trailing window.
-    Rate {
-        per: Duration,
-        max_read: u64,
-        total: bool,
-    },
+    Rate(Rate),
+}
+
+/// `per` mode: the window, the most read per run, and whether to give
+/// the ratio of matching lines (judged from `min_lines` lines on).
+struct Rate {
+    per: Duration,
+    max_read: u64,
+    total: bool,
+    min_lines: u64,
 }
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
@@ -70,12 +87,12 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
             None
         }
         (Some(n), None) => {
-            for key in ["max_read", "total"] {
-                let given = if key == "total" {
-                    raw.total.is_some()
-                } else {
-                    raw.max_read.is_some()
-                };
+            let given = [
+                ("max_read", raw.max_read.is_some()),
+                ("total", raw.total.is_some()),
+                ("min_lines", raw.min_lines.is_some()),
+            ];
+            for (key, given) in given {
                 if given {
                     b.error(key, format!("`{key}` goes with `per`, not with `lines`"));
                 }
@@ -91,10 +108,20 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
                 None => Some(DEFAULT_MAX_READ),
                 Some(text) => b.size("max_read", text),
             };
-            per.zip(max_read).map(|(per, max_read)| Mode::Rate {
-                per,
-                max_read,
-                total: raw.total.unwrap_or(false),
+            let total = raw.total.unwrap_or(false);
+            if raw.min_lines.is_some() && !total {
+                b.error(
+                    "min_lines",
+                    "`min_lines` goes with `total = true` (the ratio)",
+                );
+            }
+            per.zip(max_read).map(|(per, max_read)| {
+                Mode::Rate(Rate {
+                    per,
+                    max_read,
+                    total,
+                    min_lines: raw.min_lines.unwrap_or(DEFAULT_MIN_LINES),
+                })
             })
         }
     };
@@ -113,11 +140,7 @@ impl Probe for LogCheck {
         };
         match self.mode {
             Mode::Tail(n) => Ok(self.tail(&mut file, n)?),
-            Mode::Rate {
-                per,
-                max_read,
-                total,
-            } => self.rate(&mut file, ctx, per, max_read, total),
+            Mode::Rate(ref rate) => self.rate(&mut file, ctx, rate),
         }
     }
 }
@@ -137,21 +160,20 @@ impl LogCheck {
             .filter(|line| self.pattern.is_match(without_cr(line)))
             .count();
         let message = format!(
-            "{matches} of the last {} lines match /{}/",
-            seen.min(n),
+            "{matches} of the last {} /{}/",
+            count(seen.min(n), "line matches", "lines match"),
             self.pattern.as_str()
         );
         Ok(Outcome::ok(message).reading("matches", matches as f64, Unit::Count))
     }
 
-    fn rate(
-        &self,
-        file: &mut File,
-        ctx: &ProbeContext,
-        per: Duration,
-        max_read: u64,
-        total: bool,
-    ) -> anyhow::Result<Outcome> {
+    fn rate(&self, file: &mut File, ctx: &ProbeContext, mode: &Rate) -> anyhow::Result<Outcome> {
+        let Rate {
+            per,
+            max_read,
+            total,
+            min_lines,
+        } = *mode;
         let meta = file.metadata()?;
         let prev = ctx
             .memory
@@ -166,14 +188,19 @@ impl LogCheck {
         let scan = rate::scan(log, prev, ctx.now, limits, &self.pattern)?;
         let window = Unit::Seconds.show(per.as_secs_f64());
         let mut message = format!(
-            "{} lines matched /{}/ in the last {window}",
-            scan.matches,
+            "{} /{}/ in the last {window}",
+            count(scan.matches as usize, "line matched", "lines matched"),
             self.pattern.as_str()
         );
         if let Some(why) = scan.restart {
             message.push_str(&format!(" ({why})"));
         }
         let mut outcome = Outcome::ok("").reading("rate", scan.matches as f64, Unit::Count);
+        if let Some(seen) = scan.warming_up {
+            // Until a whole window is counted the count can only be low.
+            outcome.warming_up = true;
+            message.push_str(&format!(" (warming up: {})", seen_of(seen, per)));
+        }
         if total {
             let ratio = if scan.lines == 0 {
                 0.0
@@ -181,14 +208,20 @@ impl LogCheck {
                 scan.matches as f64 / scan.lines as f64 * 100.0
             };
             message.push_str(&format!(
-                ", {} of {} lines",
+                ", {} of {}",
                 Unit::Percent.show(ratio),
-                scan.lines
+                count(scan.lines as usize, "line", "lines")
             ));
-            outcome = outcome.reading("ratio", ratio, Unit::Percent);
+            if scan.lines >= min_lines {
+                outcome = outcome.reading("ratio", ratio, Unit::Percent);
+            } else {
+                message.push_str(&format!(
+                    " (too few to judge the ratio; min_lines = {min_lines})"
+                ));
+            }
         }
         if scan.skipped > 0 {
-            outcome.status = crate::status::Status::Warning;
+            outcome.status = crate::model::Status::Warning;
             message.push_str(&format!(
                 "; skipped {} appended since the last run (over max_read)",
                 Unit::Bytes.show(scan.skipped as f64)
@@ -196,6 +229,19 @@ impl LogCheck {
         }
         outcome.message = message;
         Ok(outcome.remember(serde_json::to_value(&scan.memory)?))
+    }
+}
+
+/// "12 of 60 minutes seen" (seconds for a window under two minutes).
+fn seen_of(seen: Duration, per: Duration) -> String {
+    if per >= Duration::from_secs(120) {
+        format!(
+            "{} of {} minutes seen",
+            seen.as_secs() / 60,
+            per.as_secs() / 60
+        )
+    } else {
+        format!("{} of {} seconds seen", seen.as_secs(), per.as_secs())
     }
 }
 

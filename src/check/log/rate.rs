@@ -42,6 +42,10 @@ pub struct Memory {
     pub fingerprint: Option<u64>,
     /// (run time, matches, lines) of the runs inside the window.
     pub window: Vec<(jiff::Timestamp, u64, u64)>,
+    /// When counting started (first run, new path); absent in the memory
+    /// of older versions, which had long been counting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<jiff::Timestamp>,
 }
 
 /// What one run found.
@@ -54,6 +58,8 @@ pub struct Scan {
     pub skipped: u64,
     /// Why counting (re)started: first run, new path, rotation, truncation.
     pub restart: Option<String>,
+    /// How much of the window has been counted, while less than all of it.
+    pub warming_up: Option<Duration>,
     pub memory: Memory,
 }
 
@@ -90,6 +96,10 @@ pub struct LogFile<'a> {
 struct Start {
     offset: u64,
     restart: Option<String>,
+    /// When counting started, as remembered.
+    since: Option<jiff::Timestamp>,
+    /// Counting starts now (first run, new path).
+    fresh: bool,
     window: Vec<(jiff::Timestamp, u64, u64)>,
     /// The rest of the previous file, from this offset: a rotated file or
     /// the copy of a truncated one.
@@ -145,7 +155,15 @@ pub fn scan(
         .filter(|(t, _, _)| now.duration_since(*t).unsigned_abs() < per)
         .collect();
     window.push((now, matches, lines));
+    // Older memories have no start: they had long been counting.
+    let since = if start.fresh {
+        Some(now)
+    } else {
+        start.since.map(|t| t.min(now))
+    };
+    let seen = since.map(|t| now.duration_since(t).unsigned_abs());
     Ok(Scan {
+        warming_up: seen.filter(|s| *s < per),
         matches: window.iter().map(|(_, m, _)| m).sum(),
         lines: window.iter().map(|(_, _, l)| l).sum(),
         skipped,
@@ -157,6 +175,7 @@ pub fn scan(
             offset,
             fingerprint,
             window,
+            since,
         },
     })
 }
@@ -174,6 +193,8 @@ fn start(
     let from_end = |why: &str| Start {
         offset: size,
         restart: Some(why.to_string()),
+        since: None,
+        fresh: true,
         window: Vec::new(),
         finish: None,
     };
@@ -197,6 +218,8 @@ fn start(
         return Ok(Start {
             offset: 0,
             restart: Some(restart),
+            since: m.since,
+            fresh: false,
             window: m.window,
             finish: old.map(|(_, f)| (f, m.offset)),
         });
@@ -207,6 +230,8 @@ fn start(
         return Ok(Start {
             offset: m.offset,
             restart: None,
+            since: m.since,
+            fresh: false,
             window: m.window,
             finish: None,
         });
@@ -228,6 +253,8 @@ fn start(
     Ok(Start {
         offset: 0,
         restart: Some(restart),
+        since: m.since,
+        fresh: false,
         window: m.window,
         finish: copy.map(|(_, f)| (f, m.offset)),
     })

@@ -22,9 +22,10 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Kind, Outcome, Probe, ProbeContext, Reading, Unit, timestamp};
+use super::{Kind, Probe, ProbeContext, timestamp};
 use crate::config::{Builder, RawCheck, expand_tilde};
-use crate::status::Status;
+use crate::model::Status;
+use crate::model::{Outcome, Reading, Unit};
 
 pub const KIND: Kind = Kind {
     name: "sql",
@@ -493,6 +494,11 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let query = b.required("query", &raw.query).cloned();
     if query.as_deref().is_some_and(|q| q.trim().is_empty()) {
         b.error("query", "must not be empty");
+    } else if let Some(keyword) = query.as_deref().and_then(writing_keyword) {
+        b.error(
+            "query",
+            format!("a sql check only reads: a statement starting with {keyword} can write (start with SELECT, WITH, VALUES, SHOW or EXPLAIN)"),
+        );
     }
     let source = match raw.driver.as_deref() {
         None => {
@@ -539,6 +545,32 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     }))
 }
 
+/// The first keyword of `query` when it is not one that reads (comments
+/// and opening parentheses skipped): "DELETE", "UPDATE", ...
+fn writing_keyword(query: &str) -> Option<String> {
+    let mut rest = query.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else if let Some(after) = rest.strip_prefix('(') {
+            rest = after.trim_start();
+        } else {
+            break;
+        }
+    }
+    let keyword: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let reads = [
+        "SELECT", "WITH", "VALUES", "SHOW", "EXPLAIN", "TABLE", "PRAGMA",
+    ];
+    (!keyword.is_empty() && !reads.contains(&keyword.as_str())).then_some(keyword)
+}
+
 #[cfg(feature = "mssql")]
 fn mssql_source(url: &str) -> Result<Source, String> {
     mssql::Mssql::new(url).map(|m| Source::Mssql(Box::new(m)))
@@ -561,6 +593,13 @@ impl Probe for SqlCheck {
         match self.source.fetch(&self.query, budget(ctx))? {
             Ok(table) => self.measure.evaluate(&table, ctx.now),
             Err(outcome) => Ok(outcome),
+        }
+    }
+
+    fn validate(&self) -> Option<String> {
+        match &self.source {
+            Source::Sqlite(db) => db.would_write(&self.query),
+            _ => None,
         }
     }
 }

@@ -29,7 +29,7 @@ use tokio::time::{Instant, timeout_at};
 use tokio_util::compat::TokioAsyncWriteCompatExt;
 
 use super::{Datum, Table};
-use crate::check::Outcome;
+use crate::model::Outcome;
 
 /// Whose certificates are trusted.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,7 +49,7 @@ struct Settings {
     port: u16,
     database: Option<String>,
     user: String,
-    password: crate::config::secret::Secret,
+    password: crate::secret::Secret,
     encryption: EncryptionLevel,
     trust: Trust,
     application_name: Option<String>,
@@ -78,9 +78,7 @@ impl Settings {
             port: parsed.port().unwrap_or(1433),
             database,
             user,
-            password: crate::config::secret::Secret::new(decode(
-                parsed.password().unwrap_or_default(),
-            )),
+            password: crate::secret::Secret::new(decode(parsed.password().unwrap_or_default())),
             encryption: EncryptionLevel::Required,
             trust: Trust::System,
             application_name: None,
@@ -339,7 +337,7 @@ mod tests {
                 port: 14330,
                 database: Some("OPT".into()),
                 user: "etl".into(),
-                password: crate::config::secret::Secret::new("p@ss:word".into()),
+                password: crate::secret::Secret::new("p@ss:word".into()),
                 encryption: EncryptionLevel::Required,
                 trust: Trust::System,
                 application_name: None,

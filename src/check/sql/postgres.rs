@@ -40,7 +40,7 @@ use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Datum, Table};
-use crate::check::Outcome;
+use crate::model::Outcome;
 
 /// How long a cancel request may take once the query was cut.
 const CANCEL_WAIT: Duration = Duration::from_millis(200);
@@ -134,6 +134,11 @@ impl Postgres {
             };
             match timeout_at(deadline, work).await {
                 Ok(Ok(table)) => Ok(Ok(table)),
+                // A missing table is a data outage, not a broken check.
+                Ok(Err(e)) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+                    let said = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
+                    Ok(Err(Outcome::critical(said.replacen("relation", "table", 1))))
+                }
                 Ok(Err(e)) if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) => {
                     bail!("query still running at the timeout: cancelled by statement_timeout")
                 }
@@ -243,7 +248,10 @@ fn client_config(tls: &Tls) -> anyhow::Result<ClientConfig> {
     if tls.verify == Verify::Nothing {
         return Ok(builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider())))
+            .with_custom_certificate_verifier(Arc::new(Lenient {
+                provider: provider(),
+                chain: None,
+            }))
             .with_no_client_auth());
     }
     let roots = roots(tls.root_cert.as_deref())?;
@@ -254,7 +262,10 @@ fn client_config(tls: &Tls) -> anyhow::Result<ClientConfig> {
     } else {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki)))
+            .with_custom_certificate_verifier(Arc::new(Lenient {
+                provider: provider(),
+                chain: Some(webpki),
+            }))
             .with_no_client_auth()
     })
 }
@@ -277,63 +288,20 @@ fn roots(file: Option<&Path>) -> anyhow::Result<RootCertStore> {
     Ok(store)
 }
 
-/// libpq's `prefer` and `require`: encrypted, but any certificate will do.
-/// Signatures are still checked, so the session is really with the holder
-/// of the certificate's key.
+/// The certificate checks libpq makes below `verify-full`. Either way the
+/// handshake's signatures are checked, so the session is really with the
+/// holder of the certificate's key.
 #[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct Lenient {
+    provider: Arc<CryptoProvider>,
+    /// `None`: libpq's `prefer` and `require`, encrypted but any
+    /// certificate will do. `Some`: `verify-ca`, the chain must lead to a
+    /// trusted root, but the name in the certificate may differ from the
+    /// host connected to.
+    chain: Option<Arc<WebPkiServerVerifier>>,
 }
 
-/// libpq's `verify-ca`: the chain must lead to a trusted root; the name in
-/// the certificate may differ from the host connected to.
-#[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -342,10 +310,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -359,7 +327,8 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -368,11 +337,14 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

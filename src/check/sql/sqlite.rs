@@ -14,7 +14,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, InterruptHandle, OpenFlags};
 
 use super::{Datum, Table};
-use crate::check::{Outcome, not_regular_file};
+use crate::files::not_regular_file;
+use crate::model::Outcome;
 
 pub struct Sqlite {
     path: PathBuf,
@@ -47,12 +48,41 @@ impl Sqlite {
             .map_err(|e| anyhow!("cannot open {shown}: {e}"))?;
         conn.busy_timeout(budget)?;
         let _timer = Interrupter::arm(conn.get_interrupt_handle(), budget);
-        run(&conn, query).map(Ok)
+        run(&conn, query)
     }
 }
 
-fn run(conn: &Connection, query: &str) -> anyhow::Result<Table> {
-    let mut stmt = conn.prepare(query).map_err(explain)?;
+impl Sqlite {
+    /// SQLite itself says whether `query` can write, when the database is
+    /// there to prepare it against (read-only, without running it).
+    pub fn would_write(&self, query: &str) -> Option<String> {
+        let meta = std::fs::metadata(&self.path).ok()?;
+        if not_regular_file(&meta).is_some() {
+            return None;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).ok()?;
+        let stmt = conn.prepare(query).ok()?;
+        (!stmt.readonly()).then(|| {
+            "query: SQLite says this statement can write; a sql check only reads".to_string()
+        })
+    }
+}
+
+fn run(conn: &Connection, query: &str) -> anyhow::Result<Result<Table, Outcome>> {
+    let mut stmt = match conn.prepare(query) {
+        Ok(stmt) => stmt,
+        Err(e) => {
+            // A missing table is a data outage (a crashed worker left an
+            // empty file), not a broken check: CRITICAL, so it can restart.
+            if let Some(table) = e.to_string().strip_prefix("no such table: ") {
+                return Ok(Err(Outcome::critical(format!(
+                    "table {table} does not exist"
+                ))));
+            }
+            return Err(explain(e));
+        }
+    };
     if !stmt.readonly() {
         bail!("refusing to run a statement that can write: a sql check only reads");
     }
@@ -70,7 +100,7 @@ fn run(conn: &Connection, query: &str) -> anyhow::Result<Table> {
         };
         table.push(cells);
     }
-    Ok(table)
+    Ok(Ok(table))
 }
 
 /// SQLite's errors in the words of this check.

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::config::{Config, load_str};
+use crate::notify::Failure;
 
 fn t(s: &str) -> jiff::Timestamp {
     s.parse().unwrap()
@@ -184,7 +185,7 @@ fn the_fallback_re_sent_the_oldest_digest_every_run_and_never_carried_newer_ones
     assert!(
         notice.events[0]
             .message
-            .starts_with("6 alert(s) were delivered by email while discord was failing"),
+            .starts_with("6 alerts were delivered by email while discord was failing"),
         "{notice:?}"
     );
     assert!(state.outbox.is_empty());

@@ -1,0 +1,277 @@
+//! One `[[check]]` table: its common keys, its type's keys through the
+//! type's own `build`, and its thresholds in the judged reading's unit.
+
+use super::builder::Spans;
+use super::{
+    Builder, COMMON_CHECK_KEYS, CheckSpec, Errors, Limit, RawCheck, ServiceSpec, Settings,
+    check_schedule_name, parse_duration, parse_size, timeout_problem, unknown_key_message,
+};
+use crate::check::{self};
+use crate::model::Status;
+use crate::model::{Thresholds, Unit};
+use crate::schedule::Schedule;
+use serde::Deserialize;
+use std::sync::Arc;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+/// Validate one `[[check]]` table and build its probe.
+pub(super) fn compile_check(
+    errors: &mut Errors,
+    prefix: &str,
+    value: Spanned<DeValue>,
+    settings: &Settings,
+    services: &[ServiceSpec],
+    schedules: &[Schedule],
+) -> Option<CheckSpec> {
+    let span = value.span();
+    let DeValue::Table(table) = value.into_inner() else {
+        errors.push(span, prefix, "each [[check]] must be a table");
+        return None;
+    };
+    let kind_name = table
+        .get("type")
+        .and_then(|v| v.get_ref().as_str().map(str::to_string));
+    let kind = match kind_name.as_deref() {
+        None => {
+            errors.push(span.start..span.start, prefix, "missing key `type`");
+            None
+        }
+        Some(k) => {
+            let found = check::kind(k);
+            if found.is_none() {
+                let at = table.get("type").map_or(span.clone(), |v| v.span());
+                let all: Vec<&str> = check::KINDS.iter().map(|k| k.name).collect();
+                let message = format!("unknown check type `{k}` (one of: {})", all.join(", "));
+                errors.push(at, format!("{prefix}.type"), message);
+            }
+            found
+        }
+    };
+
+    // Keys: not for this type, or unknown. Reported here, dropped
+    // before serde so that each problem is reported once.
+    let mut kept = DeTable::new();
+    let all_keys: Vec<&str> = check::KINDS
+        .iter()
+        .flat_map(|k| k.keys.iter().copied())
+        .chain(COMMON_CHECK_KEYS.iter().copied())
+        .collect();
+    for (k, v) in table {
+        let key = k.get_ref().to_string();
+        let path = format!("{prefix}.{key}");
+        let applies = COMMON_CHECK_KEYS.contains(&key.as_str())
+            || kind.is_none_or(|kd| kd.keys.contains(&key.as_str()));
+        if !all_keys.contains(&key.as_str()) {
+            let allowed: Vec<&str> = COMMON_CHECK_KEYS
+                .iter()
+                .chain(kind.map_or(&[][..], |kd| kd.keys))
+                .copied()
+                .collect();
+            errors.push(k.span(), path, unknown_key_message(&key, &allowed));
+        } else if !applies {
+            let kd = kind.map_or("", |kd| kd.name);
+            errors.push(
+                k.span(),
+                path,
+                format!("key `{key}` does not apply to checks of type `{kd}`"),
+            );
+        } else {
+            kept.insert(k, v);
+        }
+    }
+    let copy = kept.clone();
+    let kept = Spanned::new(span.clone(), DeValue::Table(kept));
+    let spans = Spans::of(prefix, &kept);
+    let raw = match RawCheck::deserialize(ValueDeserializer::from(kept)) {
+        Ok(raw) => raw,
+        Err(e) => {
+            errors.push_serde(prefix, &copy, span, e);
+            return None;
+        }
+    };
+    let kind = kind?;
+    let before = errors.list.len();
+    let mut b = spans.builder(errors, Some(settings));
+    if let Some(service) = &raw.restart
+        && !services.iter().any(|s| &s.name == service)
+        && !b.is_broken("service", service)
+    {
+        let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        b.error(
+            "restart",
+            format!(
+                "no [[service]] named `{service}` (services: {})",
+                known.join(", ")
+            ),
+        );
+    }
+    if let Some(when) = &raw.when {
+        check_schedule_name(&mut b, "when", when, schedules);
+    }
+    if raw.run.as_ref().is_some_and(Vec::is_empty) {
+        b.error(
+            "run",
+            "must name a program: run = [\"/usr/local/bin/refresh-token\"]",
+        );
+    }
+
+    let timeout = match &raw.timeout {
+        Some(t) => match b.duration("timeout", t) {
+            Some(d) => {
+                if let Some(why) = timeout_problem(d, settings.deadline) {
+                    b.error("timeout", why);
+                }
+                d
+            }
+            None => settings.timeout,
+        },
+        None => settings.timeout,
+    };
+    if raw.name.trim().is_empty() {
+        b.error("name", "must not be empty");
+    } else if raw.name.contains('|') || raw.name.chars().any(char::is_control) {
+        b.error(
+            "name",
+            "must not hold `|` or a line break (Nagios cuts a plugin's output at `|`)",
+        );
+    }
+    let after = raw.after.unwrap_or(1);
+    if after == 0 {
+        b.error("after", "must be at least 1");
+    }
+    let cap = match raw.severity.as_deref() {
+        None | Some("critical") => None,
+        Some("warning") => Some(Status::Warning),
+        Some(other) => {
+            b.error(
+                "severity",
+                format!("must be \"warning\" or \"critical\", not \"{other}\""),
+            );
+            None
+        }
+    };
+    let (judged, thresholds) = compile_thresholds(&mut b, kind, &raw);
+    let probe = (kind.build)(&raw, &mut b);
+    if errors.list.len() > before {
+        return None;
+    }
+    Some(CheckSpec {
+        name: raw.name,
+        kind: kind.name,
+        timeout,
+        after,
+        hint: raw.hint,
+        cap,
+        judged,
+        thresholds,
+        restart: raw.restart,
+        run: raw.run,
+        depends_on: raw.depends_on.unwrap_or_default(),
+        when: raw.when,
+        probe: Arc::from(probe?),
+    })
+}
+
+/// Which reading the thresholds judge, and the limits in that reading's unit.
+/// The judged reading is `reading` if given, else the one `expect` names
+/// (`sql`, `json`), else the type's first.
+pub(super) fn compile_thresholds(
+    b: &mut Builder,
+    kind: &check::Kind,
+    raw: &RawCheck,
+) -> (Option<String>, Thresholds) {
+    let limits = [
+        ("warn_above", &raw.warn_above),
+        ("crit_above", &raw.crit_above),
+        ("warn_below", &raw.warn_below),
+        ("crit_below", &raw.crit_below),
+    ];
+    let by_mode = (kind.primary)(raw)
+        .filter(|name| kind.readings.iter().any(|(n, _)| n == name))
+        .map(str::to_string);
+    let primary = raw.reading.as_ref().or(by_mode.as_ref());
+    let unit = match (primary, kind.readings.first()) {
+        (Some(r), _) if kind.readings.is_empty() => {
+            return (Some(r.clone()), convert_limits(b, &limits, None));
+        }
+        (Some(r), _) => match kind.readings.iter().find(|(n, _)| n == r) {
+            Some((_, unit)) => Some(*unit),
+            None => {
+                let names: Vec<&str> = kind.readings.iter().map(|(n, _)| *n).collect();
+                b.error(
+                    "reading",
+                    format!(
+                        "type `{}` has no reading `{r}` (it has: {})",
+                        kind.name,
+                        names.join(", ")
+                    ),
+                );
+                return (None, Thresholds::default());
+            }
+        },
+        (None, Some((_, unit))) => Some(*unit),
+        (None, None) => None,
+    };
+    let judged = primary
+        .cloned()
+        .or_else(|| kind.readings.first().map(|(n, _)| n.to_string()));
+    let thresholds = convert_limits(b, &limits, unit);
+    if judged.is_none() && !thresholds.is_empty() {
+        b.error("reading", format!("type `{}` needs `reading = \"...\"` to say which perfdata value the thresholds judge", kind.name));
+    }
+    (judged, thresholds)
+}
+
+pub(super) fn convert_limits(
+    b: &mut Builder,
+    limits: &[(&str, &Option<Limit>); 4],
+    unit: Option<Unit>,
+) -> Thresholds {
+    let mut values = [None; 4];
+    for (slot, (key, limit)) in values.iter_mut().zip(limits) {
+        if let Some(limit) = limit {
+            match limit_value(limit, unit) {
+                Ok(v) => *slot = Some(v),
+                Err(e) => b.error(key, e),
+            }
+        }
+    }
+    let t = Thresholds {
+        warn_above: values[0],
+        crit_above: values[1],
+        warn_below: values[2],
+        crit_below: values[3],
+    };
+    if let Some(why) = t.contradiction() {
+        let key = limits
+            .iter()
+            .find(|(_, l)| l.is_some())
+            .map_or("warn_above", |(k, _)| *k);
+        b.error(key, format!("contradictory thresholds: {why}"));
+    }
+    t
+}
+
+/// A limit in the unit of its reading: durations for seconds, sizes for bytes.
+pub(super) fn limit_value(limit: &Limit, unit: Option<Unit>) -> Result<f64, String> {
+    match (limit, unit) {
+        // "crit_above = 15" on an age: 15 seconds? minutes? Say which.
+        (Limit::Number(n), Some(Unit::Seconds)) => Err(format!(
+            "this reading is a duration, so a bare number is ambiguous: write a duration such as \"{n}m\" or \"{n}s\""
+        )),
+        (Limit::Number(n), _) => Ok(*n),
+        (Limit::Text(t), Some(Unit::Seconds)) => parse_duration(t).map(|d| d.as_secs_f64()),
+        (Limit::Text(t), Some(Unit::Bytes)) => parse_size(t),
+        (Limit::Text(t), Some(Unit::Percent)) => t
+            .trim()
+            .trim_end_matches('%')
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid percent \"{t}\" (write a number such as 85)")),
+        (Limit::Text(t), _) => t
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid number \"{t}\"")),
+    }
+}

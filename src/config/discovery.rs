@@ -1,0 +1,131 @@
+//! Where the config and the state live when nobody says: the config file's
+//! search order, `~` expansion, the default state directory, the host name.
+
+use std::path::{Path, PathBuf};
+
+/// SPEC 4.1: `--config`, `$HEALTHCHECK_CONFIG`, `./healthcheck.toml`, then
+/// the system's places (`system_configs`). `None`: run the embedded default.
+pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("HEALTHCHECK_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let mut candidates = vec![PathBuf::from("healthcheck.toml")];
+    candidates.extend(system_configs());
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// Unix: the XDG config dir, then `/etc/healthcheck/`.
+#[cfg(unix)]
+fn system_configs() -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(".config")));
+    if let Some(dir) = xdg {
+        candidates.push(dir.join("healthcheck/healthcheck.toml"));
+    }
+    candidates.push(PathBuf::from("/etc/healthcheck/healthcheck.toml"));
+    candidates
+}
+
+/// Windows: `%ProgramData%\healthcheck\healthcheck.toml`.
+#[cfg(windows)]
+fn system_configs() -> Vec<PathBuf> {
+    vec![program_data().join("healthcheck.toml")]
+}
+
+/// `%ProgramData%\healthcheck` (`C:\ProgramData` when the variable is unset):
+/// the config and the state of a machine-wide install.
+#[cfg(windows)]
+fn program_data() -> PathBuf {
+    std::env::var_os("ProgramData")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
+        .join("healthcheck")
+}
+
+/// `$HOME`; on Windows, else `%USERPROFILE%`.
+pub(super) fn home() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|h| !h.is_empty());
+    #[cfg(windows)]
+    let found = var("HOME").or_else(|| var("USERPROFILE"));
+    #[cfg(not(windows))]
+    let found = var("HOME");
+    found.map(PathBuf::from)
+}
+
+/// `~` and `~/x` (on Windows also `~\x`) become the home directory.
+pub fn expand_tilde(path: &str) -> PathBuf {
+    if path == "~" {
+        return home().unwrap_or_else(|| PathBuf::from(path));
+    }
+    if let Some(rest) = path
+        .strip_prefix('~')
+        .and_then(|r| r.strip_prefix(std::path::is_separator))
+        && let Some(h) = home()
+    {
+        return h.join(rest);
+    }
+    PathBuf::from(path)
+}
+
+/// SPEC 4.4: `$STATE_DIRECTORY`, else `/var/lib/healthcheck` for root, else the XDG state dir.
+pub(super) fn default_state_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
+        // systemd may pass several, colon-separated: the first is ours.
+        let first = d
+            .to_string_lossy()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        return PathBuf::from(first);
+    }
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/lib/healthcheck");
+    }
+    #[cfg(windows)]
+    return program_data();
+    #[cfg(not(windows))]
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("healthcheck")
+}
+
+pub(super) fn system_hostname() -> String {
+    sysinfo::System::host_name().unwrap_or_else(|_| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_explicit_config_wins_even_if_missing() {
+        let p = Path::new("/nonexistent/healthcheck.toml");
+        assert_eq!(discover(Some(p)), Some(p.to_path_buf()));
+    }
+
+    #[test]
+    fn only_a_leading_tilde_is_the_home() {
+        assert_eq!(
+            expand_tilde("/var/log/bot.log"),
+            PathBuf::from("/var/log/bot.log")
+        );
+        assert_eq!(expand_tilde("logs/~/x"), PathBuf::from("logs/~/x"));
+        assert_eq!(expand_tilde("~other/x"), PathBuf::from("~other/x"));
+        if let Some(home) = home() {
+            assert_eq!(expand_tilde("~/bot.log"), home.join("bot.log"));
+            assert_eq!(expand_tilde("~"), home);
+        }
+    }
+}

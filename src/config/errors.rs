@@ -1,0 +1,300 @@
+//! Config errors as users read them: every problem at its file, line and
+//! key, in source order, one per root cause, with a suggestion for a typo.
+
+use std::fmt;
+use std::ops::Range;
+use toml::de::DeTable;
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// Byte offset in the file, for ordering.
+    #[doc(hidden)]
+    pub offset: usize,
+    /// `file:line:column`.
+    pub location: String,
+    /// `check[2].pattern`, or empty for the whole file.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.location, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.location, self.key, self.message)
+        }
+    }
+}
+
+/// Every error of a config file.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}", crate::secret::redact(&e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Maps byte offsets of the source to `line:column`.
+pub(super) struct Source<'a> {
+    pub(super) label: &'a str,
+    pub(super) text: &'a str,
+}
+
+impl Source<'_> {
+    pub(super) fn location(&self, offset: usize) -> String {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        format!("{}:{line}:{column}", self.label)
+    }
+}
+
+/// Collects errors with their locations.
+pub(super) struct Errors<'a> {
+    pub(super) src: Source<'a>,
+    pub(super) list: Vec<ConfigError>,
+    /// Things that are allowed but worth saying (`validate` and `-v` show them).
+    pub(super) warnings: Vec<String>,
+    /// The secrets this command does not need: an unset `${VAR}` or an
+    /// unreadable `*_file` is not an error, and its key is not judged.
+    pub(super) secrets_unneeded: bool,
+    /// Keys whose secret could not be had (with `secrets_unneeded`).
+    pub(super) unavailable: Vec<String>,
+    /// `[[service]]` and `[schedule.*]` names that are defined but broken:
+    /// naming them is not a second error ("service:bot", "schedule:us").
+    pub(super) broken: Vec<String>,
+}
+
+impl<'a> Errors<'a> {
+    pub(super) fn new(src: Source<'a>, secrets_unneeded: bool) -> Errors<'a> {
+        Errors {
+            src,
+            list: Vec::new(),
+            warnings: Vec::new(),
+            secrets_unneeded,
+            unavailable: Vec::new(),
+            broken: Vec::new(),
+        }
+    }
+
+    /// A problem with `key`. One mistake, one error: a key that already
+    /// has one (or whose secret is not to be had) gets no second.
+    pub(super) fn push(
+        &mut self,
+        span: Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let key = key.into();
+        // `to` after `to[0]` was reported: the same mistake.
+        let within = |k: &str| {
+            k == key
+                || k.strip_prefix(key.as_str())
+                    .is_some_and(|rest| rest.starts_with(['[', '.']))
+        };
+        if !key.is_empty()
+            && (self.list.iter().any(|e| within(&e.key))
+                || self.unavailable.iter().any(|k| within(k)))
+        {
+            return;
+        }
+        self.list.push(ConfigError {
+            offset: span.start,
+            location: self.src.location(span.start),
+            key,
+            message: message.into(),
+        });
+    }
+
+    /// A secret at `key` cannot be had: an error, unless this command does
+    /// not need secrets.
+    pub(super) fn secret_missing(&mut self, span: Range<usize>, key: String, message: String) {
+        if self.secrets_unneeded {
+            self.unavailable.push(key);
+        } else {
+            self.push(span, key, message);
+        }
+    }
+
+    /// Is `kind:name` ("service:bot") defined, though broken?
+    pub(super) fn is_broken(&self, kind: &str, name: &str) -> bool {
+        self.broken.iter().any(|b| b == &format!("{kind}:{name}"))
+    }
+
+    /// A serde error inside `table`, located by its span, named by the key it falls in.
+    pub(super) fn push_serde(
+        &mut self,
+        prefix: &str,
+        table: &DeTable,
+        fallback: Range<usize>,
+        e: toml::de::Error,
+    ) {
+        let span = e.span().unwrap_or(fallback);
+        let key = table
+            .iter()
+            .find(|(k, v)| covers(&k.span(), &span) || covers(&v.span(), &span))
+            .map_or_else(
+                || prefix.to_string(),
+                |(k, _)| format!("{prefix}.{}", k.get_ref()),
+            );
+        self.push(span, key, plain(e.message()));
+    }
+}
+
+/// serde's words in the config's: "invalid type: string \"2\", expected
+/// u32" becomes "expected a whole number, got the text \"2\"".
+pub(super) fn plain(message: &str) -> String {
+    let message = message.trim();
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        return format!("missing key `{field}`");
+    }
+    let Some(rest) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+    else {
+        return message.to_string();
+    };
+    let Some((got, expected)) = rest.split_once(", expected ") else {
+        return message.to_string();
+    };
+    format!("expected {}, got {}", wanted(expected), given(got))
+}
+
+/// What serde says it expected, as a config writer would say it.
+fn wanted(expected: &str) -> String {
+    match expected.trim() {
+        "a string" => "text".into(),
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => {
+            "a whole number".into()
+        }
+        "f32" | "f64" | "a float" => "a number".into(),
+        "a boolean" => "true or false".into(),
+        "a sequence" => "a list [...]".into(),
+        other if other == "a map" || other.starts_with("struct ") => "a table".into(),
+        other => other.replace('`', ""),
+    }
+}
+
+/// What serde says it got: "integer `5`" -> "the number 5".
+fn given(got: &str) -> String {
+    let unquote = |s: &str| s.trim_matches('`').to_string();
+    match got.split_once(' ') {
+        Some(("integer" | "floating", v)) => {
+            format!("the number {}", unquote(v.trim_start_matches("point ")))
+        }
+        Some(("string", v)) => format!("the text {v}"),
+        Some(("boolean", v)) => unquote(v),
+        _ if got == "sequence" => "a list".into(),
+        _ if got == "map" => "a table".into(),
+        _ => got.to_string(),
+    }
+}
+
+pub(super) fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end
+}
+
+pub(super) fn unknown_key_message(key: &str, known: &[&str]) -> String {
+    let close = known
+        .iter()
+        .copied()
+        .filter(|k| similar(k, key))
+        .min_by_key(|k| edit_distance(k, key));
+    match close {
+        Some(k) => format!("unknown key `{key}` (did you mean `{k}`?)"),
+        None => format!("unknown key `{key}`"),
+    }
+}
+
+pub(super) fn similar(a: &str, b: &str) -> bool {
+    edit_distance(a, b) <= 2.max(a.len().min(b.len()) / 4)
+}
+
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_words_become_the_configs() {
+        assert_eq!(
+            plain("invalid type: string \"2\", expected u32"),
+            "expected a whole number, got the text \"2\""
+        );
+        assert_eq!(
+            plain("invalid type: integer `5`, expected a string"),
+            "expected text, got the number 5"
+        );
+        assert_eq!(
+            plain("invalid type: floating point `1.5`, expected u64"),
+            "expected a whole number, got the number 1.5"
+        );
+        assert_eq!(
+            plain("invalid type: boolean `true`, expected a sequence"),
+            "expected a list [...], got true"
+        );
+        assert_eq!(plain("missing field `name`"), "missing key `name`");
+        assert_eq!(plain("something else"), "something else");
+    }
+
+    #[test]
+    fn a_typo_gets_a_suggestion() {
+        let known = ["crit_above", "warn_above", "path"];
+        assert_eq!(
+            unknown_key_message("crit_abve", &known),
+            "unknown key `crit_abve` (did you mean `crit_above`?)"
+        );
+        assert_eq!(
+            unknown_key_message("colour", &known),
+            "unknown key `colour`"
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("path", "path"), 0);
+        assert_eq!(edit_distance("path", "paht"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("interval", "intervals"), 1);
+    }
+
+    #[test]
+    fn errors_point_at_line_and_column() {
+        let src = Source {
+            label: "t.toml",
+            text: "a = 1\nb = 2\n",
+        };
+        assert_eq!(src.location(6), "t.toml:2:1");
+    }
+}

@@ -1,0 +1,48 @@
+//! Thresholds and the severity cap turn a probe's outcome into a status.
+
+use super::Judged;
+use crate::config::CheckSpec;
+use crate::model::{Outcome, Status};
+
+/// Apply thresholds to the judged reading and the `severity` cap. The
+/// judged reading may come once per row (`until[MAIN_DATA]`,
+/// `until[TRADER]`): every reading of its family is judged, and a breach
+/// names the row.
+pub fn judge(spec: &CheckSpec, outcome: Outcome) -> Judged {
+    let mut status = outcome.status;
+    let mut message = outcome.message;
+    let judged_name = spec.judged.as_deref();
+    let thresholds = if outcome.warming_up {
+        spec.thresholds.upper_only()
+    } else {
+        spec.thresholds
+    };
+    let mut readings = Vec::with_capacity(outcome.readings.len());
+    for reading in outcome.readings {
+        let is_judged =
+            Some(reading.name.as_str()) == judged_name || Some(reading.family()) == judged_name;
+        let limits = (is_judged && !thresholds.is_empty()).then_some(thresholds);
+        if let Some(breach) = limits.and_then(|t| t.judge(reading.value)) {
+            status = status.max(breach.status);
+            let row = match reading.label() {
+                Some(label) if Some(reading.name.as_str()) != judged_name => format!("{label} "),
+                _ => String::new(),
+            };
+            message = format!(
+                "{message} ({row}{} {})",
+                breach.word,
+                reading.unit.show(breach.limit)
+            );
+        }
+        readings.push((reading, limits));
+    }
+    if spec.cap == Some(Status::Warning) && status == Status::Critical {
+        status = Status::Warning;
+    }
+    Judged {
+        status,
+        message,
+        readings,
+        memory: outcome.memory,
+    }
+}

@@ -1,0 +1,55 @@
+//! What a path is, before it is trusted: checks and the state never open a
+//! FIFO or a device, and a root run never trusts a file another user can
+//! write.
+
+/// What a path is when it is not a regular file ("a directory", "a FIFO"),
+/// so that checks never open a FIFO (it would block) or read a device.
+pub fn not_regular_file(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return Some("a device");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// When running as root, a file that another user could write lets that
+/// user make root run commands: say why it is unsafe, if it is.
+#[cfg(unix)]
+pub fn unsafe_for_root(meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    if meta.uid() != 0 {
+        return Some(format!("it is owned by uid {}, not root", meta.uid()));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Some(format!(
+            "it is writable by group or others (mode {:o}); chmod go-w it",
+            meta.mode() & 0o7777
+        ));
+    }
+    None
+}
+
+#[cfg(not(unix))]
+pub fn unsafe_for_root(_meta: &std::fs::Metadata) -> Option<String> {
+    None
+}
