@@ -19,7 +19,9 @@ pub(super) fn decide(run: &Run, looked: &Looked, next: &mut State) -> (Vec<Actio
     };
     let acting: Vec<usize> = (0..ran.len())
         .filter(|i| {
-            judged[*i].status == Status::Critical && verdicts[*i].confirmed && !looked.silenced[*i]
+            judged[*i].status == Status::Critical
+                && verdicts[*i].confirmed
+                && looked.silenced[*i].is_none()
         })
         .collect();
     let upstream_down = |i: usize| {

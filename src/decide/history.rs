@@ -12,8 +12,8 @@ use crate::state::{CheckState, Notified};
 /// What the checks' history says this run.
 pub(super) struct Looked {
     pub verdicts: Vec<Verdict>,
-    /// Per check that ran: muted by a silence.
-    pub silenced: Vec<bool>,
+    /// Per check that ran: muted by a silence, until then.
+    pub silenced: Vec<Option<jiff::Timestamp>>,
     pub events: Vec<Event>,
 }
 
@@ -31,7 +31,8 @@ pub(super) fn look(run: &Run, next: &mut crate::state::State) -> Looked {
     for (spec, j) in run.ran.iter().zip(run.judged) {
         let before = prev.checks.get(&spec.name);
         let (mut state, verdict) = update_check(spec, before, j, now);
-        let muted = prev.silenced(&spec.name, now).is_some();
+        let until = prev.silenced(&spec.name, now).map(|s| s.until);
+        let muted = until.is_some();
         let upstream = (!j.status.is_ok())
             .then(|| failing_upstream(spec, run.ran, run.judged))
             .flatten();
@@ -49,7 +50,7 @@ pub(super) fn look(run: &Run, next: &mut crate::state::State) -> Looked {
             looked.events.extend(told);
         }
         looked.verdicts.push(verdict);
-        looked.silenced.push(muted);
+        looked.silenced.push(until);
         next.checks.insert(spec.name.clone(), state);
     }
     for (upstream, line) in folded {

@@ -51,7 +51,7 @@ pub struct Mode {
 pub struct Plan {
     pub verdicts: Vec<Verdict>,
     /// Per check that ran: muted by a silence.
-    pub silenced: Vec<bool>,
+    pub silenced: Vec<Option<jiff::Timestamp>>,
     pub actions: Vec<Action>,
     /// What the checks have to tell (problems, reminders, recoveries, flapping).
     pub events: Vec<Event>,

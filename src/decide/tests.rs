@@ -459,7 +459,7 @@ fn a_full_budget_and_a_silence_ask_for_nothing() {
         GO,
     );
     assert!(plan.actions.is_empty() && plan.notes.is_empty(), "{plan:?}");
-    assert_eq!(plan.silenced, [true, false]);
+    assert_eq!(plan.silenced, [Some(t("2026-11-22T07:00:00Z")), None]);
     // An expired silence is dropped and acts no more.
     let after = step(
         &c,

@@ -56,6 +56,9 @@ pub struct CheckReport {
     /// Muted by `healthcheck silence`: reported, but counts as OK.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub silenced: bool,
+    /// Until when (for the text and Nagios outputs; `history` has it too).
+    #[serde(skip)]
+    pub silenced_until: Option<jiff::Timestamp>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -152,6 +155,7 @@ impl CheckReport {
             confirmed: verdict.confirmed,
             consecutive: verdict.consecutive,
             silenced: false,
+            silenced_until: None,
             readings: unique_readings(
                 judged
                     .readings
@@ -175,6 +179,7 @@ impl CheckReport {
             confirmed: true,
             consecutive: 0,
             silenced: false,
+            silenced_until: None,
             readings: Vec::new(),
         }
     }
@@ -185,7 +190,9 @@ impl CheckReport {
 }
 
 impl Report {
-    /// Counts per status, worst first, for summaries: "1 critical, 1 warning, 8 ok".
+    /// Counts per status, worst first, for summaries: "1 critical, 1
+    /// warning, 8 ok"; a silenced problem says so: "1 critical (silenced
+    /// until 14:00 UTC)".
     pub fn counts(&self) -> String {
         let order = [
             Status::Critical,
@@ -193,17 +200,34 @@ impl Report {
             Status::Unknown,
             Status::Ok,
         ];
-        let parts: Vec<String> = order
-            .iter()
-            .filter_map(|s| {
-                let n = self
-                    .checks
-                    .iter()
-                    .filter(|c| c.status == *s && !c.is_skipped())
-                    .count();
-                (n > 0).then(|| format!("{n} {}", s.name()))
-            })
-            .collect();
+        let mut parts: Vec<String> = Vec::new();
+        for s in order {
+            let matching = |c: &&CheckReport| c.status == s && !c.is_skipped();
+            let total = self.checks.iter().filter(matching).count();
+            let muted: Vec<&CheckReport> = self
+                .checks
+                .iter()
+                .filter(matching)
+                .filter(|c| c.silenced)
+                .collect();
+            if s.is_ok() || muted.is_empty() {
+                if total > 0 {
+                    parts.push(format!("{total} {}", s.name()));
+                }
+                continue;
+            }
+            let loud = total - muted.len();
+            if loud > 0 {
+                parts.push(format!("{loud} {}", s.name()));
+            }
+            let until = muted.iter().filter_map(|c| c.silenced_until).max();
+            parts.push(format!(
+                "{} {} ({})",
+                muted.len(),
+                s.name(),
+                silenced_until(until)
+            ));
+        }
         let skipped = self.checks.iter().filter(|c| c.is_skipped()).count();
         let parts: Vec<String> = parts
             .into_iter()
@@ -228,6 +252,14 @@ fn unique_readings(mut readings: Vec<ReadingReport>) -> Vec<ReadingReport> {
         r.name = name;
     }
     readings
+}
+
+/// "silenced until 14:00 UTC".
+pub fn silenced_until(until: Option<jiff::Timestamp>) -> String {
+    match until {
+        Some(t) => format!("silenced until {}", crate::schedule::hhmm(t)),
+        None => "silenced".to_string(),
+    }
 }
 
 /// A message on one line: a command's multi-line stderr joined with "; ".

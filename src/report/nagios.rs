@@ -47,8 +47,13 @@ pub fn render(report: &Report) -> String {
     let mut out = first;
     out.push('\n');
     for c in problems {
+        let muted = if c.silenced {
+            format!(" ({})", super::silenced_until(c.silenced_until))
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "{}: {}: {}\n",
+            "{}: {}: {}{muted}\n",
             c.status.word(),
             one_line(&c.name),
             one_line(&c.message)
@@ -176,6 +181,7 @@ mod tests {
             consecutive: 0,
             readings,
             silenced: false,
+            silenced_until: None,
         }
     }
 

@@ -61,7 +61,7 @@ pub fn render(report: &Report, style: &Style) -> String {
         .max(11);
     let mut out = String::new();
     for c in &report.checks {
-        if style.quiet && (c.status.is_ok() || c.silenced) {
+        if style.quiet && c.status.is_ok() {
             continue;
         }
         let tag = if c.silenced {
@@ -73,6 +73,14 @@ pub fn render(report: &Report, style: &Style) -> String {
         };
         let label = paint(style, c.status, &format!("{tag:<9}"));
         let _ = write!(out, "{label} {:<width$}  {}", c.name, c.message);
+        if c.silenced {
+            let _ = write!(
+                out,
+                " ({}, {})",
+                c.status.name(),
+                super::silenced_until(c.silenced_until)
+            );
+        }
         if !c.status.is_ok() && !c.confirmed {
             let _ = write!(out, " [unconfirmed, {} in a row]", c.consecutive);
         }

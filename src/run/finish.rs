@@ -33,7 +33,7 @@ pub fn report(config: &Config, done: Done, ledger: Ledger, clock: &Clock) -> Rep
     let worst = Status::worst(
         done.rows
             .iter()
-            .filter(|r| !r.silenced)
+            .filter(|r| r.silenced.is_none())
             .map(|r| r.judged.status)
             .chain(ledger.notes.iter().map(|n| n.status)),
     );
@@ -54,7 +54,8 @@ pub fn report(config: &Config, done: Done, ledger: Ledger, clock: &Clock) -> Rep
                     r.verdict,
                     r.duration.as_secs_f64() * 1000.0,
                 );
-                c.silenced = r.silenced;
+                c.silenced = r.silenced.is_some();
+                c.silenced_until = r.silenced;
                 c
             })
             .chain(done.outside.iter().map(|c| {

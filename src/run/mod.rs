@@ -32,7 +32,8 @@ pub struct Row<'c> {
     spec: &'c CheckSpec,
     judged: Judged,
     verdict: Verdict,
-    silenced: bool,
+    /// Muted by `healthcheck silence` until then.
+    silenced: Option<jiff::Timestamp>,
     duration: Duration,
 }
 

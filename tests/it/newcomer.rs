@@ -362,3 +362,59 @@ fn validate_accepted_queries_that_write() {
         .unwrap();
     assert_eq!(trades, 1, "validate wrote nothing");
 }
+
+#[test]
+fn a_silenced_critical_was_counted_as_an_unexplained_critical() {
+    let env = Env::new();
+    env.config(
+        "[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/nonexistent/bot.log\"\n\
+         [[check]]\nname = \"ok\"\ntype = \"command\"\ncommand = [\"true\"]\n",
+    );
+    let silence = env.run(&["silence", "bot-log", "--for", "2h"]);
+    assert_eq!(silence.code, 0, "{}", silence.stderr);
+    let until = silence
+        .stdout
+        .trim()
+        .rsplit(' ')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let text = env.run(&[]);
+    assert_eq!(
+        text.code, 0,
+        "a silenced problem counts as OK: {}",
+        text.stdout
+    );
+    let summary = text.stdout.lines().last().unwrap();
+    assert!(
+        summary.contains(&format!("1 critical (silenced until {until} UTC)")),
+        "{summary}"
+    );
+    assert!(
+        text.line("bot-log").contains("(critical, silenced until"),
+        "{}",
+        text.stdout
+    );
+    let quiet = env.run(&["-q"]);
+    assert!(
+        quiet.stdout.contains("bot-log"),
+        "-q hid it: {}",
+        quiet.stdout
+    );
+    let nagios = env.run(&["--format", "nagios"]);
+    assert!(
+        nagios
+            .stdout
+            .starts_with("HEALTHCHECK OK - 1 critical (silenced until"),
+        "{}",
+        nagios.stdout
+    );
+    assert!(
+        nagios
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("CRITICAL: bot-log:") && l.contains("(silenced until")),
+        "{}",
+        nagios.stdout
+    );
+}
