@@ -63,6 +63,9 @@ pub enum Command {
     Init(InitArgs),
     /// Restart history, budgets, check states and silences
     History(Common),
+    /// Each check's last status, since when and its message; services and
+    /// missed runs; from the state alone (exit code: the worst status)
+    Status(Common),
     /// Clear a service's restart history and suspension
     Reset {
         #[command(flatten)]
@@ -147,6 +150,7 @@ impl Command {
             Command::Validate(_) => "validate",
             Command::Init(_) => "init",
             Command::History(_) => "history",
+            Command::Status(_) => "status",
             Command::Reset { .. } => "reset",
             Command::Silence(_) => "silence",
             Command::Unsilence { .. } => "unsilence",
@@ -161,6 +165,7 @@ impl Command {
             Command::Run { common, .. }
             | Command::Validate(common)
             | Command::History(common)
+            | Command::Status(common)
             | Command::Reset { common, .. }
             | Command::Unsilence { common, .. }
             | Command::TestAlert { common, .. } => Some(common),

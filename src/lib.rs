@@ -22,6 +22,7 @@ pub mod runner; // threads, timeouts, deadline
 pub mod schedule; // time windows: `when`, quiet hours
 pub mod secret; // secret values and their redaction
 pub mod state; // state.json, lock, atomic save
+pub mod status; // `healthcheck status`: the last run's view, from the state
 
 use cli::{Cli, Command};
 
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> u8 {
         Some(Command::Init(args)) => commands::init(args),
         Some(Command::Completions { shell }) => commands::completions(*shell),
         Some(Command::History(_)) => manage::history(&opts),
+        Some(Command::Status(_)) => status::status(&opts),
         Some(Command::TestAlert { channel, .. }) => commands::test_alert(&opts, channel.as_deref()),
         Some(Command::Reset { target, .. }) => manage::reset(&opts, target.name.as_deref()),
         Some(Command::Silence(args)) => manage::silence(&opts, args),

@@ -72,15 +72,74 @@ struct History {
     silences: Vec<SilenceHistory>,
 }
 
+/// A service's restart budget as the state says it stands.
 #[derive(Serialize)]
-struct ServiceHistory {
-    name: String,
-    manager: &'static str,
-    restarts_in_window: Vec<jiff::Timestamp>,
-    max_restarts: u32,
-    window_seconds: u64,
+pub struct ServiceHistory {
+    pub name: String,
+    pub manager: &'static str,
+    pub restarts_in_window: Vec<jiff::Timestamp>,
+    pub max_restarts: u32,
+    pub window_seconds: u64,
     /// Set while the budget is used up: when the oldest restart leaves the window.
-    suspended_until: Option<jiff::Timestamp>,
+    pub suspended_until: Option<jiff::Timestamp>,
+}
+
+impl ServiceHistory {
+    /// "bot (process): 1 of 3 restarts in the last 1h, last at ...".
+    pub fn line(&self) -> String {
+        let time = |t: &jiff::Timestamp| t.strftime("%Y-%m-%d %H:%M UTC").to_string();
+        let mut out = format!(
+            "{} ({}): {} of {} restarts in the last {}",
+            self.name,
+            self.manager,
+            self.restarts_in_window.len(),
+            self.max_restarts,
+            humantime::format_duration(std::time::Duration::from_secs(self.window_seconds))
+        );
+        if let Some(last) = self.restarts_in_window.iter().max() {
+            out.push_str(&format!(", last at {}", time(last)));
+        }
+        if let Some(until) = &self.suspended_until {
+            out.push_str(&format!(
+                "; SUSPENDED until {} (healthcheck reset {})",
+                time(until),
+                self.name
+            ));
+        }
+        out
+    }
+}
+
+/// Every configured service's budget at `now`.
+pub fn services(config: &Config, state: &State, now: jiff::Timestamp) -> Vec<ServiceHistory> {
+    config
+        .services
+        .iter()
+        .map(|s| {
+            let restarts: Vec<jiff::Timestamp> = state
+                .services
+                .get(&s.name)
+                .map(|h| {
+                    h.restarts
+                        .iter()
+                        .map(|t| (*t).min(now))
+                        .filter(|t| now.duration_since(*t).unsigned_abs() < s.window)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let suspended_until = (restarts.len() as u32 >= s.max_restarts)
+                .then(|| restarts.iter().min().copied().unwrap_or(now))
+                .and_then(|oldest| oldest.checked_add(s.window).ok());
+            ServiceHistory {
+                name: s.name.clone(),
+                manager: s.manager.kind(),
+                restarts_in_window: restarts,
+                max_restarts: s.max_restarts,
+                window_seconds: s.window.as_secs(),
+                suspended_until,
+            }
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -108,34 +167,7 @@ pub fn history(opts: &Options) -> u8 {
         Err(code) => return code,
     };
     let now = jiff::Timestamp::now();
-    let services = config
-        .services
-        .iter()
-        .map(|s| {
-            let restarts: Vec<jiff::Timestamp> = state
-                .services
-                .get(&s.name)
-                .map(|h| {
-                    h.restarts
-                        .iter()
-                        .map(|t| (*t).min(now))
-                        .filter(|t| now.duration_since(*t).unsigned_abs() < s.window)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let suspended_until = (restarts.len() as u32 >= s.max_restarts)
-                .then(|| restarts.iter().min().copied().unwrap_or(now))
-                .and_then(|oldest| oldest.checked_add(s.window).ok());
-            ServiceHistory {
-                name: s.name.clone(),
-                manager: s.manager.kind(),
-                restarts_in_window: restarts,
-                max_restarts: s.max_restarts,
-                window_seconds: s.window.as_secs(),
-                suspended_until,
-            }
-        })
-        .collect();
+    let services = services(&config, &state, now);
     let checks = state
         .checks
         .iter()
@@ -176,25 +208,7 @@ fn render(h: &History) -> String {
         out.push_str("  (none)\n");
     }
     for s in &h.services {
-        out.push_str(&format!(
-            "  {} ({}): {} of {} restarts in the last {}",
-            s.name,
-            s.manager,
-            s.restarts_in_window.len(),
-            s.max_restarts,
-            humantime::format_duration(std::time::Duration::from_secs(s.window_seconds))
-        ));
-        if let Some(last) = s.restarts_in_window.iter().max() {
-            out.push_str(&format!(", last at {}", time(last)));
-        }
-        if let Some(until) = &s.suspended_until {
-            out.push_str(&format!(
-                "; SUSPENDED until {} (healthcheck reset {})",
-                time(until),
-                s.name
-            ));
-        }
-        out.push('\n');
+        out.push_str(&format!("  {}\n", s.line()));
     }
     out.push_str("checks:\n");
     if h.checks.is_empty() {

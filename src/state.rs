@@ -189,6 +189,9 @@ pub struct CheckState {
     /// What the check asked to remember for its next run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<serde_json::Value>,
+    /// What the last run said of it (`healthcheck status`), redacted on save.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// What loading found besides the state itself.
@@ -541,6 +544,7 @@ mod tests {
                 history: vec![Status::Ok, Status::Warning],
                 flapping: true,
                 memory: Some(serde_json::json!({"a": 1})),
+                message: Some("used 91% of /".into()),
             },
         );
         s.save(&state).unwrap();

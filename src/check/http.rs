@@ -625,6 +625,6 @@ mod tests {
         assert!(!errors.contains("secret-value-1"), "{errors}");
         let missing = "[[check]]\nname = \"h\"\ntype = \"http\"\n";
         let errors = load_str("t.toml", missing).err().unwrap().to_string();
-        assert!(errors.contains("missing key `url`"), "{errors}");
+        assert!(errors.contains("missing key url"), "{errors}");
     }
 }

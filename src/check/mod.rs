@@ -20,6 +20,8 @@ pub mod sql;
 pub mod systemd;
 pub mod tcp;
 pub mod timestamp;
+pub mod tls;
+pub mod verifier;
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,7 @@ pub const KINDS: &[&Kind] = &[
     &cpu::KIND,
     &http::KIND,
     &tcp::KIND,
+    &tls::KIND,
     &command::KIND,
     &systemd::KIND,
     &docker::KIND,

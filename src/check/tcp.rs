@@ -35,7 +35,7 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
 }
 
 /// `host:port`, `1.2.3.4:port` or `[::1]:port`, with a port from 1 to 65535.
-fn check_address(address: &str) -> Result<(), String> {
+pub(super) fn check_address(address: &str) -> Result<(), String> {
     let example = "write \"host:port\", e.g. \"127.0.0.1:5432\" or \"[::1]:6379\"";
     let Some((host, port)) = address.rsplit_once(':') else {
         return Err(format!("\"{address}\" has no port: {example}"));
@@ -58,51 +58,59 @@ fn check_address(address: &str) -> Result<(), String> {
 
 impl Probe for TcpCheck {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
-        let timeout = ctx.remaining();
-        let no_answer = || {
-            Outcome::critical(format!(
-                "{}: no answer within {}",
-                self.address,
-                Unit::Seconds.show(timeout.as_secs_f64())
-            ))
-        };
         let started = Instant::now();
-        let addrs = match resolve(&self.address, timeout) {
-            Resolved::Addrs(a) => a,
-            Resolved::Failed(why) => {
-                return Ok(Outcome::critical(format!(
-                    "{}: cannot resolve: {why}",
-                    self.address
-                )));
+        Ok(match connect(&self.address, ctx) {
+            Ok((_, addr)) => {
+                let latency = started.elapsed().as_secs_f64();
+                let message = format!("connected to {addr} in {:.1} ms", latency * 1000.0);
+                Outcome::ok(message).reading("latency", latency, Unit::Seconds)
             }
-            Resolved::TimedOut => return Ok(no_answer()),
-        };
-        let mut last_error = None;
-        for addr in &addrs {
-            let left = ctx.deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(no_answer());
-            }
-            match TcpStream::connect_timeout(addr, left) {
-                Ok(_) => {
-                    let latency = started.elapsed().as_secs_f64();
-                    let message = format!("connected to {addr} in {:.1} ms", latency * 1000.0);
-                    return Ok(Outcome::ok(message).reading("latency", latency, Unit::Seconds));
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Ok(match last_error {
-            Some(e) if e.kind() == ErrorKind::ConnectionRefused => {
-                Outcome::critical(format!("{}: connection refused", self.address))
-            }
-            Some(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
-                no_answer()
-            }
-            Some(e) => Outcome::critical(format!("{}: {e}", self.address)),
-            None => Outcome::critical(format!("{}: the name has no addresses", self.address)),
+            Err(outcome) => outcome,
         })
     }
+}
+
+/// A connection to `address` within the check's time, or the CRITICAL
+/// outcome saying why there is none (refused, no answer, no such name).
+pub(super) fn connect(
+    address: &str,
+    ctx: &ProbeContext,
+) -> Result<(TcpStream, SocketAddr), Outcome> {
+    let timeout = ctx.remaining();
+    let no_answer = || {
+        Outcome::critical(format!(
+            "{address}: no answer within {}",
+            Unit::Seconds.show(timeout.as_secs_f64())
+        ))
+    };
+    let addrs = match resolve(address, timeout) {
+        Resolved::Addrs(a) => a,
+        Resolved::Failed(why) => {
+            return Err(Outcome::critical(format!(
+                "{address}: cannot resolve: {why}"
+            )));
+        }
+        Resolved::TimedOut => return Err(no_answer()),
+    };
+    let mut last_error = None;
+    for addr in &addrs {
+        let left = ctx.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(no_answer());
+        }
+        match TcpStream::connect_timeout(addr, left) {
+            Ok(stream) => return Ok((stream, *addr)),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(match last_error {
+        Some(e) if e.kind() == ErrorKind::ConnectionRefused => {
+            Outcome::critical(format!("{address}: connection refused"))
+        }
+        Some(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => no_answer(),
+        Some(e) => Outcome::critical(format!("{address}: {e}")),
+        None => Outcome::critical(format!("{address}: the name has no addresses")),
+    })
 }
 
 enum Resolved {
@@ -242,7 +250,7 @@ mod tests {
             ("::1:80", "in brackets"),
         ] {
             let errors = load_str("t.toml", &config(bad)).err().unwrap().to_string();
-            assert!(errors.contains("check[0].address"), "{bad}: {errors}");
+            assert!(errors.contains("check \"t\" address"), "{bad}: {errors}");
             assert!(errors.contains(why), "{bad}: {errors}");
         }
         for good in ["db.example.com:5432", "10.0.0.1:1", "[::1]:6379"] {
@@ -250,6 +258,6 @@ mod tests {
         }
         let missing = "[[check]]\nname = \"t\"\ntype = \"tcp\"\n";
         let errors = load_str("t.toml", missing).err().unwrap().to_string();
-        assert!(errors.contains("missing key `address`"), "{errors}");
+        assert!(errors.contains("missing key address"), "{errors}");
     }
 }

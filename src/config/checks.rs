@@ -34,7 +34,7 @@ pub(super) fn compile_check(
         .and_then(|v| v.get_ref().as_str().map(str::to_string));
     let kind = match kind_name.as_deref() {
         None => {
-            errors.push(span.start..span.start, prefix, "missing key `type`");
+            errors.push(span.start..span.start, prefix, "missing key type");
             None
         }
         Some(k) => {

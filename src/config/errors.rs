@@ -15,16 +15,95 @@ pub struct ConfigError {
     pub location: String,
     /// `check[2].pattern`, or empty for the whole file.
     pub key: String,
+    /// The same, named as the user named it: `check "trades-per-hour" pattern`.
+    pub shown: String,
     pub message: String,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
+        if self.shown.is_empty() {
             write!(f, "{}: {}", self.location, self.message)
         } else {
-            write!(f, "{}: {}: {}", self.location, self.key, self.message)
+            write!(f, "{}: {}: {}", self.location, self.shown, self.message)
         }
+    }
+}
+
+/// How `check[2]`, `alert[0]` and `service[1]` are called in messages:
+/// by their `name` (an alert's default name is its type).
+#[derive(Debug, Default)]
+pub(super) struct Names(Vec<(String, String)>);
+
+impl Names {
+    /// The names of the tables of `doc`, before anything is compiled.
+    pub(super) fn of(doc: &DeTable) -> Names {
+        let mut names = Vec::new();
+        for (kind, default_key) in [("check", None), ("service", None), ("alert", Some("type"))] {
+            let Some(toml::de::DeValue::Array(items)) = doc.get(kind).map(|v| v.get_ref()) else {
+                continue;
+            };
+            for (i, item) in items.iter().enumerate() {
+                let toml::de::DeValue::Table(t) = item.get_ref() else {
+                    continue;
+                };
+                let text = |key: &str| {
+                    t.get(key)
+                        .and_then(|v| v.get_ref().as_str().map(str::to_string))
+                };
+                let name = text("name").or_else(|| default_key.and_then(text));
+                // A name that would break the line is shown by its index.
+                if let Some(name) = name.filter(|n| !n.chars().any(char::is_control)) {
+                    names.push((format!("{kind}[{i}]"), format!("{kind} \"{name}\"")));
+                }
+            }
+        }
+        Names(names)
+    }
+
+    /// `check[2].crit_abve` -> `check "trades-per-hour" crit_abve`;
+    /// `settings.deadline` -> `[settings] deadline`. The key is left out
+    /// when `message` already names it ("unknown key crit_abve").
+    fn show(&self, key: &str, message: &str) -> String {
+        if key.is_empty() {
+            return String::new();
+        }
+        let (table, field) = split_key(key);
+        let named = self
+            .0
+            .iter()
+            .find(|(k, _)| k == table)
+            .map_or_else(|| bracketed(table), |(_, n)| n.clone());
+        let names_it = ["unknown key", "missing key", "key "]
+            .iter()
+            .any(|p| message.starts_with(p));
+        if field.is_empty() || names_it {
+            named
+        } else {
+            format!("{named} {field}")
+        }
+    }
+}
+
+/// `check[2].url` -> (`check[2]`, `url`); `schedule.us.days` -> (`schedule.us`, `days`).
+fn split_key(key: &str) -> (&str, &str) {
+    let first = if key.starts_with("schedule.") {
+        key.match_indices('.').nth(1).map(|(i, _)| i)
+    } else {
+        key.find('.')
+    };
+    match first {
+        Some(i) => (&key[..i], &key[i + 1..]),
+        None => (key, ""),
+    }
+}
+
+/// A table without a name: `[settings]`, `[schedule.us]`, `check[2]`.
+fn bracketed(table: &str) -> String {
+    if table.contains('[') {
+        table.to_string()
+    } else {
+        format!("[{table}]")
     }
 }
 
@@ -74,6 +153,8 @@ pub(super) struct Errors<'a> {
     pub(super) secrets_unneeded: bool,
     /// Keys whose secret could not be had (with `secrets_unneeded`).
     pub(super) unavailable: Vec<String>,
+    /// How the tables are called in messages.
+    pub(super) names: Names,
     /// `[[service]]` and `[schedule.*]` names that are defined but broken:
     /// naming them is not a second error ("service:bot", "schedule:us").
     pub(super) broken: Vec<String>,
@@ -88,6 +169,7 @@ impl<'a> Errors<'a> {
             secrets_unneeded,
             unavailable: Vec::new(),
             broken: Vec::new(),
+            names: Names::default(),
         }
     }
 
@@ -112,11 +194,13 @@ impl<'a> Errors<'a> {
         {
             return;
         }
+        let message = message.into();
         self.list.push(ConfigError {
             offset: span.start,
             location: self.src.location(span.start),
+            shown: self.names.show(&key, &message),
             key,
-            message: message.into(),
+            message,
         });
     }
 
@@ -163,7 +247,7 @@ pub(super) fn plain(message: &str) -> String {
         .strip_prefix("missing field `")
         .and_then(|m| m.strip_suffix('`'))
     {
-        return format!("missing key `{field}`");
+        return format!("missing key {field}");
     }
     let Some(rest) = message
         .strip_prefix("invalid type: ")
@@ -218,8 +302,8 @@ pub(super) fn unknown_key_message(key: &str, known: &[&str]) -> String {
         .filter(|k| similar(k, key))
         .min_by_key(|k| edit_distance(k, key));
     match close {
-        Some(k) => format!("unknown key `{key}` (did you mean `{k}`?)"),
-        None => format!("unknown key `{key}`"),
+        Some(k) => format!("unknown key {key}, did you mean {k}?"),
+        None => format!("unknown key {key}"),
     }
 }
 
@@ -264,7 +348,7 @@ mod tests {
             plain("invalid type: boolean `true`, expected a sequence"),
             "expected a list [...], got true"
         );
-        assert_eq!(plain("missing field `name`"), "missing key `name`");
+        assert_eq!(plain("missing field `name`"), "missing key name");
         assert_eq!(plain("something else"), "something else");
     }
 
@@ -273,12 +357,9 @@ mod tests {
         let known = ["crit_above", "warn_above", "path"];
         assert_eq!(
             unknown_key_message("crit_abve", &known),
-            "unknown key `crit_abve` (did you mean `crit_above`?)"
+            "unknown key crit_abve, did you mean crit_above?"
         );
-        assert_eq!(
-            unknown_key_message("colour", &known),
-            "unknown key `colour`"
-        );
+        assert_eq!(unknown_key_message("colour", &known), "unknown key colour");
     }
 
     #[test]

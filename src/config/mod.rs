@@ -36,7 +36,7 @@ use checks::compile_check;
 use discovery::{default_state_dir, system_hostname};
 pub use discovery::{discover, expand_tilde};
 pub use errors::{ConfigError, ConfigErrors};
-use errors::{Errors, Source, unknown_key_message};
+use errors::{Errors, Names, Source, unknown_key_message};
 use permissions::world_or_group_readable;
 use raw::{COMMON_CHECK_KEYS, RawSettings};
 pub use raw::{Limit, RawCheck};
@@ -149,6 +149,7 @@ pub fn load_for(path: &Path, needs: Needs) -> Result<Config, ConfigErrors> {
             offset: 0,
             location: label.clone(),
             key: String::new(),
+            shown: String::new(),
             message,
         }])
     };
@@ -197,6 +198,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
         return Err(ConfigErrors(errors.list));
     }
     let mut doc = doc.into_inner();
+    errors.names = Names::of(&doc);
     let inline_secret = interpolate::expand(&mut doc, &mut errors)
         .map(|(key, offset)| format!("{}: {key}", errors.src.location(offset)));
 

@@ -68,6 +68,8 @@ pub struct RawCheck {
     pub headers: Option<BTreeMap<String, Secret>>,
     pub insecure: Option<bool>,
     pub address: Option<String>,
+    pub server_name: Option<String>,
+    pub ca: Option<String>,
     pub command: Option<Vec<String>>,
     pub driver: Option<String>,
     pub database: Option<String>,

@@ -9,6 +9,9 @@ use crate::config::alert::Alerting;
 use crate::model::{Event, EventKind, Status, Unit};
 use crate::state::{CheckState, Notified};
 
+/// The most of a check's message the state keeps for `healthcheck status`.
+const MESSAGE_KEPT: usize = 500;
+
 /// What the checks' history says this run.
 pub(super) struct Looked {
     pub verdicts: Vec<Verdict>,
@@ -226,6 +229,7 @@ pub fn update_check(
         history,
         flapping: before.is_some_and(|b| b.flapping),
         memory: judged.memory.clone(),
+        message: Some(judged.message.chars().take(MESSAGE_KEPT).collect()),
     };
     (state, verdict)
 }

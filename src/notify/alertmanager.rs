@@ -72,12 +72,7 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
             );
         }
     }
-    let headers = raw
-        .headers
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.expose().to_string()))
-        .collect();
+    let headers = super::webhook::headers(raw);
     Some(Box::new(Alertmanager {
         endpoint: format!("{}/api/v2/alerts", url.trim_end_matches('/')),
         headers,

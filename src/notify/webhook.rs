@@ -49,14 +49,18 @@ pub fn http_url(raw: &RawAlert, b: &mut Builder) -> Option<String> {
     Some(url)
 }
 
-fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
-    let url = http_url(raw, b)?;
-    let headers = raw
-        .headers
+/// The channel's `headers`, as sent.
+pub fn headers(raw: &RawAlert) -> Vec<(String, String)> {
+    raw.headers
         .iter()
         .flatten()
         .map(|(k, v)| (k.clone(), v.expose().to_string()))
-        .collect();
+        .collect()
+}
+
+fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let url = http_url(raw, b)?;
+    let headers = headers(raw);
     let mut channel = JsonPost::new(url, payload, http::never_final);
     channel.headers = headers;
     Some(Box::new(channel))

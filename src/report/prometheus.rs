@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Report;
-use crate::state::State;
+use crate::state::{ServiceState, State};
 
 /// The metrics text for a run (pure).
 pub fn render(report: &Report, state: &State, expected_interval: Option<Duration>) -> String {
@@ -64,81 +64,70 @@ pub fn render(report: &Report, state: &State, expected_interval: Option<Duration
             c.duration_ms / 1000.0,
         );
     }
-    family(
+    let per_service =
+        |out: &mut String, metric: (&str, &str, &str), value: fn(&ServiceState) -> f64| {
+            let (name, kind, help) = metric;
+            family(out, name, kind, help);
+            for (service, s) in &state.services {
+                sample(
+                    out,
+                    name,
+                    &format!("service=\"{}\"", label(service)),
+                    value(s),
+                );
+            }
+        };
+    per_service(
         &mut out,
-        "healthcheck_restarts_total",
-        "counter",
-        "Automatic restarts of each service.",
-    );
-    for (name, service) in &state.services {
-        sample(
-            &mut out,
+        (
             "healthcheck_restarts_total",
-            &format!("service=\"{}\"", label(name)),
-            service.total as f64,
-        );
-    }
-    family(
-        &mut out,
-        "healthcheck_restart_suspended",
-        "gauge",
-        "1 while a service's restart budget is used up and its restarts are suspended.",
+            "counter",
+            "Automatic restarts of each service.",
+        ),
+        |s| s.total as f64,
     );
-    for (name, service) in &state.services {
-        sample(
-            &mut out,
+    per_service(
+        &mut out,
+        (
             "healthcheck_restart_suspended",
-            &format!("service=\"{}\"", label(name)),
-            f64::from(u8::from(service.suspended)),
-        );
-    }
+            "gauge",
+            "1 while a service's restart budget is used up and its restarts are suspended.",
+        ),
+        |s| f64::from(u8::from(s.suspended)),
+    );
     if let Some(interval) = expected_interval {
-        family(
+        gauge(
             &mut out,
             "healthcheck_expected_interval_seconds",
-            "gauge",
             "How often the scheduler runs healthcheck (settings.expected_interval).",
-        );
-        let _ = writeln!(
-            out,
-            "healthcheck_expected_interval_seconds {}",
-            interval.as_secs_f64()
+            interval.as_secs_f64(),
         );
     }
-    family(
+    gauge(
         &mut out,
         "healthcheck_run_timestamp_seconds",
-        "gauge",
         "When the run started.",
+        report.started_at.as_millisecond() as f64 / 1000.0,
     );
-    let _ = writeln!(
-        out,
-        "healthcheck_run_timestamp_seconds {}",
-        report.started_at.as_millisecond() as f64 / 1000.0
-    );
-    family(
+    gauge(
         &mut out,
         "healthcheck_last_run_timestamp_seconds",
-        "gauge",
         "When the last full run started: a host whose value stops moving stopped checking.",
+        report.started_at.as_millisecond() as f64 / 1000.0,
     );
-    let _ = writeln!(
-        out,
-        "healthcheck_last_run_timestamp_seconds {}",
-        report.started_at.as_millisecond() as f64 / 1000.0
-    );
-    family(
+    gauge(
         &mut out,
         "healthcheck_run_duration_seconds",
-        "gauge",
         "How long the run took.",
-    );
-    let _ = writeln!(
-        out,
-        "healthcheck_run_duration_seconds {}",
-        report.duration_ms as f64 / 1000.0
+        report.duration_ms as f64 / 1000.0,
     );
     out
+}
+
+/// A gauge without labels, with its `# HELP` and `# TYPE` lines.
+fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
+    family(out, name, "gauge", help);
+    let _ = writeln!(out, "{name} {value}");
 }
 
 /// The `# HELP` and `# TYPE` lines of a metric.

@@ -54,7 +54,8 @@ fn a_run_with_an_invalid_config_runs_nothing_and_exits_3() {
     let run = env.run(&[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
-        run.stderr.contains("check[1].path: missing key `path`"),
+        run.stderr
+            .contains("check \"bad\": missing key path, which this type requires"),
         "{}",
         run.stderr
     );

@@ -47,7 +47,7 @@ fn a_window_of_8000_years_is_a_config_error_not_a_panic() {
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
         assert!(
             run.stderr
-                .contains("service[0].window: duration \"8000y\" is too long (at most 10 years"),
+                .contains("window: duration \"8000y\" is too long (at most 10 years"),
             "{}",
             run.stderr
         );

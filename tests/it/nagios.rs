@@ -186,8 +186,8 @@ fn validate_refuses_a_pipe_or_a_line_break_in_a_check_name() {
     let run = env.run(&["validate"]);
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(all.contains("check[0].name"), "{all}");
-    assert!(all.contains("check[1].name"), "{all}");
+    assert!(all.contains("check \"pipe|file\" name"), "{all}");
+    assert!(all.contains("check[1] name"), "{all}");
     assert!(all.contains('|'), "the error says which character: {all}");
 }
 

@@ -418,3 +418,63 @@ fn a_silenced_critical_was_counted_as_an_unexplained_critical() {
         nagios.stdout
     );
 }
+
+#[test]
+fn errors_named_checks_by_their_index() {
+    let env = Env::new();
+    let shown = errors(
+        &env,
+        "[[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/x\"\n\
+         [[check]]\nname = \"trades-per-hour\"\ntype = \"memory\"\ncrit_abve = 90\n",
+    );
+    assert_eq!(
+        shown,
+        ["x.toml:8:1: check \"trades-per-hour\": unknown key crit_abve, did you mean crit_above?"]
+    );
+}
+
+#[test]
+fn status_tells_the_last_run_from_the_state_alone() {
+    let env = Env::new();
+    env.config(
+        "[settings]\nexpected_interval = \"1s\"\nstate_dir = \"state\"\n\
+         [[service]]\nname = \"bot\"\ncommand = { restart = [\"true\"] }\n\
+         [[check]]\nname = \"bot-log\"\ntype = \"file\"\npath = \"/nonexistent/bot.log\"\nrestart = \"bot\"\n\
+         [[check]]\nname = \"ok\"\ntype = \"command\"\ncommand = [\"true\"]\n\
+         [[alert]]\ntype = \"discord\"\nurl = \"${HC_TEST_UNSET_WEBHOOK}\"\n",
+    );
+    let never = env.run(&["status"]);
+    assert_eq!(never.code, 3, "nothing known yet: {}", never.stdout);
+    assert!(never.stdout.contains("never"), "{}", never.stdout);
+    let run = env
+        .cmd()
+        .env("HC_TEST_UNSET_WEBHOOK", "http://127.0.0.1:9/hook")
+        .arg("--no-alert")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let status = env.run(&["status"]);
+    assert_eq!(status.code, 2, "the worst last status: {}", status.stdout);
+    assert!(
+        status.stdout.contains("bot-log")
+            && status
+                .stdout
+                .contains("file not found: /nonexistent/bot.log"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status
+            .stdout
+            .contains("service bot (command): 1 of 3 restarts"),
+        "{}",
+        status.stdout
+    );
+    let json = env.run(&["status", "--format", "json"]).json();
+    assert_eq!(json["checks"][0]["name"], "bot-log");
+    assert_eq!(json["checks"][0]["status"], "critical");
+    assert_eq!(json["checks"][1]["status"], "ok");
+    std::thread::sleep(std::time::Duration::from_millis(3200));
+    let late = env.run(&["status", "--format", "json"]).json();
+    assert_eq!(late["runs_missed"], true, "{late:#}");
+}

@@ -373,7 +373,7 @@ fn log_rate_counts_errors_appended_between_runs() {
     let env = Env::new();
     let log = env.write("collector.log", "ERROR before the first run\n");
     env.config(&format!(
-        "[[check]]\nname = \"errors\"\ntype = \"log\"\npath = \"{}\"\npattern = \"ERROR\"\nper = \"1h\"\nwarn_above = 2\ncrit_above = 4\ntotal = true\n",
+        "[[check]]\nname = \"errors\"\ntype = \"log\"\npath = \"{}\"\npattern = \"ERROR\"\nper = \"1h\"\nwarn_above = 2\ncrit_above = 4\ntotal = true\nmin_lines = 4\n",
         log.display()
     ));
     let append = |text: &str| {
@@ -456,7 +456,7 @@ fn a_check_outside_its_schedule_is_skipped_and_keeps_its_state() {
     );
     let v = env.run(&["validate", "-c", bad.to_str().unwrap()]);
     assert!(
-        v.stderr.contains("check[0].when: no [schedule.nope]"),
+        v.stderr.contains("check \"x\" when: no [schedule.nope]"),
         "{}",
         v.stderr
     );

@@ -27,19 +27,17 @@ use anyhow::{Context, bail};
 use jiff::civil::DateTime;
 use jiff::{SignedDuration, Timestamp};
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::{ClientConfig, RootCertStore};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Datum, Table};
+use crate::check::verifier::{Policy, Verifier};
 use crate::model::Outcome;
 
 /// How long a cancel request may take once the query was cut.
@@ -248,10 +246,11 @@ fn client_config(tls: &Tls) -> anyhow::Result<ClientConfig> {
     if tls.verify == Verify::Nothing {
         return Ok(builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Lenient {
-                provider: provider(),
-                chain: None,
-            }))
+            .with_custom_certificate_verifier(Arc::new(Verifier::new(
+                provider(),
+                None,
+                Policy::AnyCertificate,
+            )))
             .with_no_client_auth());
     }
     let roots = roots(tls.root_cert.as_deref())?;
@@ -262,10 +261,11 @@ fn client_config(tls: &Tls) -> anyhow::Result<ClientConfig> {
     } else {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Lenient {
-                provider: provider(),
-                chain: Some(webpki),
-            }))
+            .with_custom_certificate_verifier(Arc::new(Verifier::new(
+                provider(),
+                Some(webpki),
+                Policy::AnyName,
+            )))
             .with_no_client_auth()
     })
 }
@@ -286,66 +286,6 @@ fn roots(file: Option<&Path>) -> anyhow::Result<RootCertStore> {
         }
     }
     Ok(store)
-}
-
-/// The certificate checks libpq makes below `verify-full`. Either way the
-/// handshake's signatures are checked, so the session is really with the
-/// holder of the certificate's key.
-#[derive(Debug)]
-struct Lenient {
-    provider: Arc<CryptoProvider>,
-    /// `None`: libpq's `prefer` and `require`, encrypted but any
-    /// certificate will do. `Some`: `verify-ca`, the chain must lead to a
-    /// trusted root, but the name in the certificate may differ from the
-    /// host connected to.
-    chain: Option<Arc<WebPkiServerVerifier>>,
-}
-
-impl ServerCertVerifier for Lenient {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let Some(chain) = &self.chain else {
-            return Ok(ServerCertVerified::assertion());
-        };
-        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 /// PostgreSQL's epoch for timestamps and dates: 2000-01-01.
