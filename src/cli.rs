@@ -177,7 +177,7 @@ impl Command {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// Starter to write: default, python-process, systemd-bot, docker-collector or sql-pipeline
+    /// Starter to write: default, python-process, systemd-bot, docker-collector, sql-pipeline or windows-python-bot
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub preset: String,
     /// Overwrite an existing file

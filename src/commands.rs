@@ -22,6 +22,10 @@ const PRESETS: &[(&str, &str)] = &[
         include_str!("../presets/docker-collector.toml"),
     ),
     ("sql-pipeline", include_str!("../presets/sql-pipeline.toml")),
+    (
+        "windows-python-bot",
+        include_str!("../presets/windows-python-bot.toml"),
+    ),
 ];
 
 pub fn preset(name: &str) -> Option<&'static str> {

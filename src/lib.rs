@@ -15,7 +15,7 @@ pub mod notify; // alert digests, channels, delivery
 pub mod options; // the command line and environment, read once
 pub mod out; // stdout that a closed pipe ends quietly
 pub mod ping; // the dead man's switch
-pub mod proc; // child processes: argv, own process group, timeout
+pub mod proc; // child processes (own process group or Job object, timeout), the process table
 pub mod report; // text, JSON, Nagios
 pub mod run; // the `run` pipeline
 pub mod runner; // threads, timeouts, deadline

@@ -574,7 +574,7 @@ fn replace(
         }
         fs::rename(&temp, dir.join(name))?;
         if sync_dir {
-            File::open(dir)?.sync_all()?;
+            fsync_dir(dir)?;
         }
         Ok(())
     })();
@@ -582,6 +582,18 @@ fn replace(
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Make a rename in `dir` durable. Windows cannot open a directory as a
+/// file; NTFS journals the rename itself.
+#[cfg(unix)]
+fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(windows)]
+fn fsync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]

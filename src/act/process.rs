@@ -1,15 +1,16 @@
 //! Restarting a plain process (seed 003's `python main.py`, no systemd, no
-//! docker): SIGTERM every match, wait up to 5 s, SIGKILL the rest, start it
-//! again detached (its own session, stdin null, output appended to its
-//! log), and watch it until it is up: the checks that asked for the restart
-//! pass for `SETTLE` while it lives (the run goes on at once), or it stays
-//! alive until `verify` (the re-check then tells whether it helped).
+//! docker): stop every match gracefully, wait up to 5 s, kill the rest with
+//! what they started (`crate::proc::stop`: signals to the process group on
+//! Unix, the process tree on Windows), start it again detached (its own
+//! session, or on Windows its own process group without a console; stdin
+//! null, output appended to its log) in its `cwd`, and watch it until it is
+//! up: the checks that asked for the restart pass for `SETTLE` while it
+//! lives (the run goes on at once), or it stays alive until `verify` (the
+//! re-check then tells whether it helped).
 //!
-//! A match that leads its own process group (every copy started here does:
-//! it gets a session of its own) is signalled as a group, so that what it
-//! started (a wrapper's python, a shell's sleep) goes with it. What it must
-//! not do: start a copy while one may still run. A process table it cannot
-//! fully see, or a match it may not signal, ends the restart as failed.
+//! What it must not do: start a copy while one may still run. A process
+//! table it cannot fully see, or a match it may not stop, ends the restart
+//! as failed.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 
 use super::{Ctx, Up};
-use crate::check::process::matching_pids;
+use crate::proc::table::matching_pids;
 
 /// How long stopped processes get to exit after SIGTERM.
 const TERM_WAIT: Duration = Duration::from_secs(5);
@@ -39,7 +40,7 @@ pub fn restart(
     up: Up,
 ) -> Result<String, String> {
     let old = matching_pids(pattern).map_err(|e| format!("not restarting: {e}"))?;
-    let killed = stop(&old, ctx)?;
+    let killed = crate::proc::stop(&old, ctx.until(TERM_WAIT))?;
     let mut child = spawn_detached(start, cwd, log)?;
     let pid = child.id();
     let started = Instant::now();
@@ -71,73 +72,12 @@ pub fn restart(
     let stopped = match (old.len(), killed) {
         (0, _) => "nothing was running".to_string(),
         (n, 0) => format!("stopped {n} process(es)"),
-        (n, k) => format!("stopped {n} process(es), {k} with SIGKILL"),
+        (n, k) => format!("stopped {n} process(es), {k} killed"),
     };
     Ok(format!(
         "{stopped}; started {} as pid {pid}, {state}",
         start[0]
     ))
-}
-
-/// SIGTERM (and SIGCONT, so that a stopped process can act on it, as
-/// systemd does), wait, SIGKILL. Returns how many needed SIGKILL; `Err`
-/// when a match may not be signalled (another user's): it would live on.
-fn stop(pids: &[u32], ctx: &Ctx) -> Result<usize, String> {
-    let targets: Vec<libc::pid_t> = pids.iter().filter_map(|p| target(*p)).collect();
-    for t in &targets {
-        match signal(*t, libc::SIGTERM) {
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                return Err(format!(
-                    "cannot stop pid {} ({e}): not starting a second copy",
-                    t.abs()
-                ));
-            }
-            _ => {
-                let _ = signal(*t, libc::SIGCONT);
-            }
-        }
-    }
-    let until = ctx.until(TERM_WAIT);
-    let alive = |targets: &[libc::pid_t]| {
-        targets
-            .iter()
-            .copied()
-            .filter(|t| signal(*t, 0).is_ok())
-            .collect::<Vec<_>>()
-    };
-    let mut left = alive(&targets);
-    while !left.is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(100));
-        left = alive(&left);
-    }
-    for t in &left {
-        let _ = signal(*t, libc::SIGKILL);
-    }
-    Ok(left.len())
-}
-
-/// What to signal for a matched pid: its whole group (as a negative pid)
-/// when it leads one that is not ours, else the process alone.
-fn target(pid: u32) -> Option<libc::pid_t> {
-    let pid = libc::pid_t::try_from(pid).ok()?;
-    // SAFETY: getpgid and getpgrp only read process group ids.
-    let (group, ours) = unsafe { (libc::getpgid(pid), libc::getpgrp()) };
-    Some(if group == pid && group != ours {
-        -pid
-    } else {
-        pid
-    })
-}
-
-/// Send `sig` to a pid, or to a group as a negative pid (0 only asks
-/// whether it still exists).
-fn signal(target: libc::pid_t, sig: i32) -> std::io::Result<()> {
-    // SAFETY: kill has no memory-safety preconditions.
-    if unsafe { libc::kill(target, sig) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
 
 /// Start `argv` in its own session, so that it outlives this run and is
@@ -148,7 +88,9 @@ fn spawn_detached(
     log: Option<&Path>,
 ) -> Result<std::process::Child, String> {
     let program: PathBuf = match cwd {
-        Some(dir) if argv[0].contains('/') && Path::new(&argv[0]).is_relative() => {
+        Some(dir)
+            if argv[0].contains(std::path::is_separator) && Path::new(&argv[0]).is_relative() =>
+        {
             dir.join(&argv[0])
         }
         _ => PathBuf::from(&argv[0]),
@@ -176,16 +118,6 @@ fn spawn_detached(
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
     }
-    use std::os::unix::process::CommandExt;
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.spawn()
+    crate::proc::spawn_detached(&mut cmd)
         .map_err(|e| format!("cannot start {}: {e}", program.display()))
 }

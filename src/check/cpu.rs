@@ -206,7 +206,48 @@ fn usage(ctx: &ProbeContext) -> anyhow::Result<Usage> {
     })
 }
 
-#[cfg(not(target_os = "linux"))]
+/// Windows: two samples of `GetSystemTimes` (sysinfo's CPU usage goes
+/// through PDH counters, which Wine lacks: it aborts the process). Windows
+/// has no load average.
+#[cfg(windows)]
+fn usage(ctx: &ProbeContext) -> anyhow::Result<Usage> {
+    use windows_sys::Win32::Foundation::FILETIME;
+    use windows_sys::Win32::System::Threading::GetSystemTimes;
+    let sample = || -> anyhow::Result<(u64, u64)> {
+        let zero = FILETIME {
+            dwLowDateTime: 0,
+            dwHighDateTime: 0,
+        };
+        let (mut idle, mut kernel, mut user) = (zero, zero, zero);
+        // SAFETY: three valid FILETIME out-pointers.
+        if unsafe { GetSystemTimes(&mut idle, &mut kernel, &mut user) } == 0 {
+            anyhow::bail!("GetSystemTimes: {}", std::io::Error::last_os_error());
+        }
+        let ticks = |t: FILETIME| (u64::from(t.dwHighDateTime) << 32) | u64::from(t.dwLowDateTime);
+        // Kernel time includes idle time.
+        Ok((ticks(idle), ticks(kernel).saturating_add(ticks(user))))
+    };
+    let (idle0, total0) = sample()?;
+    let wait = SAMPLE.min(ctx.remaining());
+    std::thread::sleep(wait);
+    let (idle1, total1) = sample()?;
+    let total = total1.saturating_sub(total0);
+    let idle = idle1.saturating_sub(idle0).min(total);
+    let busy = if total == 0 {
+        0.0
+    } else {
+        100.0 * (total - idle) as f64 / total as f64
+    };
+    Ok(Usage {
+        busy,
+        over: wait,
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load: None,
+        memory: None,
+    })
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
 fn usage(ctx: &ProbeContext) -> anyhow::Result<Usage> {
     use sysinfo::System;
     let mut sys = System::new()?;

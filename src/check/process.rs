@@ -5,16 +5,10 @@
 //! or zombie process is as dead as a missing one. healthcheck itself and its
 //! children (its `command` checks run at the same time) never count.
 //!
-//! On Linux the process table is read from /proc directly: the command line
-//! of every process, then `stat` of the matching ones and of their
-//! ancestors only. Measured on a 2-CPU VM with ~80 processes (release
-//! build, fresh process as in a real run): /proc 0.6-0.7 ms, sysinfo 0.40
-//! refreshing only command lines, memory and CPU without tasks 3-4 ms,
-//! `System::new_all()` 6-13 ms. The numbers we need (state, parent, rss,
-//! CPU ticks, start time) are all in `/proc/<pid>/stat`, which sysinfo
-//! would read anyway. Other systems use sysinfo with only those refreshes.
+//! The process table itself (/proc on Linux, sysinfo elsewhere) is
+//! `crate::proc::table`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::PathBuf;
 
@@ -26,6 +20,8 @@ use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
 use crate::model::Status;
 use crate::model::{Outcome, Unit};
+use crate::proc::exists_unseen;
+use crate::proc::table::{Stat, Table, list};
 
 pub const KIND: Kind = Kind {
     name: "process",
@@ -38,11 +34,6 @@ pub const KIND: Kind = Kind {
     primary: super::by_order,
     build,
 };
-
-/// Pids named in a message before "and N more".
-const PIDS_SHOWN: usize = 10;
-/// Ancestors followed when looking for healthcheck above a process.
-const MAX_DEPTH: usize = 256;
 
 enum Target {
     Match(Regex),
@@ -84,22 +75,6 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
         target,
         none_is_critical: !(judges_count && has_limits),
     }))
-}
-
-/// What `stat` tells about one process.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Stat {
-    parent: u32,
-    /// The session; a process healthcheck started in a session of its own
-    /// (a restarted bot) is not one of its children for counting.
-    session: u32,
-    /// The state letter as ps shows it: R, S, D, T, t, Z...
-    state: char,
-    rss: u64,
-    /// User + system CPU time, in milliseconds.
-    cpu_ms: u64,
-    /// When it started, in the system's own unit; tells a reused pid apart.
-    start: u64,
 }
 
 /// CPU time of the counted processes at one moment, kept for the next run.
@@ -277,346 +252,6 @@ fn dead_message(found: &[(u32, Stat)]) -> Option<String> {
         });
     }
     (!parts.is_empty()).then(|| parts.join("; "))
-}
-
-/// "12, 40, 41", or "1, 2, ... 10 and 5 more".
-fn list(pids: &[u32]) -> String {
-    let shown: Vec<String> = pids.iter().take(PIDS_SHOWN).map(u32::to_string).collect();
-    match pids.len().saturating_sub(PIDS_SHOWN) {
-        0 => shown.join(", "),
-        more => format!("{} and {more} more", shown.join(", ")),
-    }
-}
-
-/// Whether `pid` is healthcheck itself or a descendant of it, following
-/// parents up from `parent`. `parents` caches what was looked up.
-/// The pids whose full command line matches `pattern`, healthcheck itself
-/// and its children excepted (the processes a restart must stop).
-/// When some processes cannot be seen, a match among them cannot be ruled
-/// out: that is an error, so that a restart never starts a second copy.
-pub fn matching_pids(pattern: &regex::Regex) -> anyhow::Result<Vec<u32>> {
-    let table = Table::read()?;
-    let (candidates, blind) = table.matching(pattern)?;
-    if let Some(why) = blind {
-        return Err(anyhow!(
-            "{why}: cannot rule out that /{}/ already runs",
-            pattern.as_str()
-        ));
-    }
-    Ok(table
-        .not_ours(candidates)
-        .into_iter()
-        .map(|(pid, _)| pid)
-        .collect())
-}
-
-impl Table {
-    /// The pids whose command line matches, and why some processes could
-    /// not be looked at, if any could not.
-    fn matching(&self, pattern: &regex::Regex) -> anyhow::Result<(Vec<u32>, Option<String>)> {
-        let listing = self.listing()?;
-        let pids = listing
-            .lines
-            .into_iter()
-            .filter(|(_, cmd)| pattern.is_match(cmd))
-            .map(|(pid, _)| pid)
-            .collect();
-        Ok((pids, listing.blind))
-    }
-
-    /// The candidates that still run, with their stat, without healthcheck
-    /// and its children. A child in a session of its own (a bot that a
-    /// restart started) is not healthcheck's and counts.
-    fn not_ours(&self, candidates: Vec<u32>) -> Vec<(u32, Stat)> {
-        // SAFETY: getsid(0) asks for our own session and cannot fail.
-        let our_session = u32::try_from(unsafe { libc::getsid(0) }).unwrap_or(0);
-        let mut parents = HashMap::new();
-        candidates
-            .into_iter()
-            .filter_map(|pid| self.stat(pid).map(|s| (pid, s)))
-            .filter(|(pid, stat)| {
-                stat.session != our_session || !is_ours(self, &mut parents, *pid, stat.parent)
-            })
-            .collect()
-    }
-}
-
-fn is_ours(table: &Table, parents: &mut HashMap<u32, u32>, pid: u32, parent: u32) -> bool {
-    let me = std::process::id();
-    let (mut current, mut next) = (pid, parent);
-    for _ in 0..MAX_DEPTH {
-        if current == me {
-            return true;
-        }
-        if current <= 1 || next == 0 {
-            return false;
-        }
-        current = next;
-        next = match parents.get(&current) {
-            Some(p) => *p,
-            None => {
-                let p = table.stat(current).map_or(0, |s| s.parent);
-                parents.insert(current, p);
-                p
-            }
-        };
-    }
-    false
-}
-
-/// The command lines of the process table, and why it may be incomplete.
-struct Listing {
-    lines: Vec<(u32, String)>,
-    /// Why some processes could not be seen or read, when some could not.
-    blind: Option<String>,
-}
-
-/// `pid` runs, but we may not look at it (another user's process).
-fn exists_unseen(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: signal 0 only asks whether the process exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-/// The process table, read from /proc as it is asked.
-#[cfg(target_os = "linux")]
-struct Table {
-    page_size: u64,
-    ticks_per_sec: u64,
-}
-
-#[cfg(target_os = "linux")]
-impl Table {
-    fn read() -> anyhow::Result<Table> {
-        // SAFETY: sysconf has no preconditions.
-        let (page, ticks) = unsafe {
-            (
-                libc::sysconf(libc::_SC_PAGESIZE),
-                libc::sysconf(libc::_SC_CLK_TCK),
-            )
-        };
-        Ok(Table {
-            page_size: u64::try_from(page).unwrap_or(4096),
-            ticks_per_sec: u64::try_from(ticks).unwrap_or(100).max(1),
-        })
-    }
-
-    /// Every process with its command line, arguments joined by spaces. A
-    /// process without one (kernel thread, zombie) goes by its name, as
-    /// `pgrep -f` does. A process that exits while we look is skipped; one
-    /// we may not read (`hidepid`, another user's process under a hardened
-    /// kernel) makes the listing blind, and so does a /proc that hides
-    /// other users' processes altogether.
-    fn listing(&self) -> anyhow::Result<Listing> {
-        let dir = std::fs::read_dir("/proc").map_err(|e| anyhow!("cannot list /proc: {e}"))?;
-        let mut lines = Vec::new();
-        let mut unreadable = Vec::new();
-        let mut buf = Vec::with_capacity(4096);
-        for entry in dir {
-            let Some(pid) = entry
-                .ok()
-                .and_then(|e| e.file_name().to_str()?.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            match command_line(pid, &mut buf) {
-                Ok(cmd) => lines.push((pid, cmd)),
-                Err(e) if gone(&e) => {}
-                Err(_) => unreadable.push(pid),
-            }
-        }
-        // Every real process table lists the process reading it.
-        if !lines.iter().any(|(pid, _)| *pid == std::process::id()) {
-            return Err(anyhow!(
-                "/proc does not list healthcheck itself (pid {}): it is not this system's process table",
-                std::process::id()
-            ));
-        }
-        let mut why = Vec::new();
-        if let Some(hidden) = hidden_by_mount() {
-            why.push(hidden);
-        }
-        if !unreadable.is_empty() {
-            why.push(format!(
-                "the command lines of {} process(es) cannot be read (pids {})",
-                unreadable.len(),
-                list(&unreadable)
-            ));
-        }
-        Ok(Listing {
-            lines,
-            blind: (!why.is_empty()).then(|| why.join("; ")),
-        })
-    }
-
-    fn stat(&self, pid: u32) -> Option<Stat> {
-        parse_stat(
-            &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
-            self.page_size,
-            self.ticks_per_sec,
-        )
-    }
-}
-
-/// One process's command line, or its name when it has none. `buf` is
-/// reused from one process to the next (no size lookup, no allocation).
-#[cfg(target_os = "linux")]
-fn command_line(pid: u32, buf: &mut Vec<u8>) -> std::io::Result<String> {
-    use std::io::Read;
-    buf.clear();
-    std::fs::File::open(format!("/proc/{pid}/cmdline"))?.read_to_end(buf)?;
-    let raw = &buf[..];
-    if raw.is_empty() {
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))?;
-        return Ok(comm.trim_end_matches('\n').to_string());
-    }
-    let args: Vec<String> = raw
-        .split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    Ok(args.join(" "))
-}
-
-/// The process exited while we looked (its /proc entry went away).
-#[cfg(target_os = "linux")]
-fn gone(e: &std::io::Error) -> bool {
-    e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH)
-}
-
-/// Why /proc hides other users' processes from us, if it does: the /proc
-/// we see is mounted with `hidepid=invisible` (2) or `ptraceable` (4), and
-/// we are neither root nor in its `gid=` group. (`hidepid=noaccess` lists
-/// them but refuses their command lines: `listing` sees that itself.)
-#[cfg(target_os = "linux")]
-fn hidden_by_mount() -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    // Nothing is hidden from root: the mount table is not even read.
-    if euid == 0 {
-        return None;
-    }
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    // The last mount on /proc is the one on top, the one we read.
-    let options = mountinfo.lines().rev().find_map(|line| {
-        let (mount, fs) = line.split_once(" - ")?;
-        let mut fs = fs.split_whitespace();
-        let (kind, options) = (fs.next()?, fs.nth(1)?);
-        (mount.split_whitespace().nth(4)? == "/proc" && kind == "proc").then_some(options)
-    })?;
-    let option = |name: &str| {
-        options
-            .split(',')
-            .find_map(|o| o.strip_prefix(name)?.strip_prefix('='))
-    };
-    let hidepid = option("hidepid")?;
-    if !matches!(hidepid, "2" | "invisible" | "4" | "ptraceable") {
-        return None;
-    }
-    let exempt = option("gid")
-        .and_then(|g| g.parse::<libc::gid_t>().ok())
-        .is_some_and(in_group);
-    (!exempt).then(|| {
-        format!("/proc is mounted with hidepid={hidepid}, which hides other users' processes from uid {euid}")
-    })
-}
-
-/// Is `gid` our effective group or one of our supplementary groups?
-#[cfg(target_os = "linux")]
-fn in_group(gid: libc::gid_t) -> bool {
-    // SAFETY: getegid has no preconditions and cannot fail.
-    if unsafe { libc::getegid() } == gid {
-        return true;
-    }
-    let mut groups = vec![0 as libc::gid_t; 256];
-    // SAFETY: `groups` has room for the 256 entries getgroups may write.
-    let n = unsafe { libc::getgroups(256, groups.as_mut_ptr()) };
-    usize::try_from(n).is_ok_and(|n| groups[..n].contains(&gid))
-}
-
-/// `/proc/<pid>/stat`: "pid (comm) state ppid ...". The name may hold
-/// spaces and parentheses, so fields are counted after the last ')'.
-#[cfg(target_os = "linux")]
-fn parse_stat(text: &str, page_size: u64, ticks_per_sec: u64) -> Option<Stat> {
-    let rest = &text[text.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // Fields 3, 4, 14, 15, 22 and 24 of proc(5), counted from `state` = 0.
-    let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
-    let ticks = num(11)? + num(12)?;
-    Some(Stat {
-        state: f.first()?.chars().next()?,
-        parent: f.get(1)?.parse().ok()?,
-        session: f.get(3)?.parse().ok()?,
-        cpu_ms: ticks * 1000 / ticks_per_sec,
-        start: num(19)?,
-        rss: num(21)? * page_size,
-    })
-}
-
-/// The process table as sysinfo sees it, refreshed once with only what the
-/// check needs.
-#[cfg(not(target_os = "linux"))]
-struct Table {
-    sys: sysinfo::System,
-}
-
-#[cfg(not(target_os = "linux"))]
-impl Table {
-    fn read() -> anyhow::Result<Table> {
-        use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
-        let mut sys = System::new()?;
-        let what = ProcessRefreshKind::nothing()
-            .without_tasks()
-            .with_cmd(UpdateKind::Always)
-            .with_memory()
-            .with_cpu();
-        sys.refresh_processes_specifics(ProcessesToUpdate::All, true, what);
-        Ok(Table { sys })
-    }
-
-    fn listing(&self) -> anyhow::Result<Listing> {
-        let line = |p: &sysinfo::Process| {
-            if p.cmd().is_empty() {
-                p.name().to_string_lossy().into_owned()
-            } else {
-                p.cmd()
-                    .iter()
-                    .map(|a| a.to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            }
-        };
-        let lines = self
-            .sys
-            .processes()
-            .iter()
-            .map(|(pid, p)| (pid.as_u32(), line(p)))
-            .collect();
-        Ok(Listing { lines, blind: None })
-    }
-
-    fn stat(&self, pid: u32) -> Option<Stat> {
-        use sysinfo::ProcessStatus;
-        let p = self.sys.process(sysinfo::Pid::from_u32(pid))?;
-        let state = match p.status() {
-            ProcessStatus::Stop => 'T',
-            ProcessStatus::Tracing => 't',
-            ProcessStatus::Zombie => 'Z',
-            ProcessStatus::Run => 'R',
-            _ => 'S',
-        };
-        Some(Stat {
-            parent: p.parent().map_or(0, |pp| pp.as_u32()),
-            session: p.session_id().map_or(0, |s| s.as_u32()),
-            state,
-            rss: p.memory(),
-            cpu_ms: p.accumulated_cpu_time(),
-            start: p.start_time(),
-        })
-    }
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -972,25 +607,6 @@ mod tests {
             None,
             "no time passed (clock went back)"
         );
-    }
-
-    #[test]
-    fn stat_is_parsed_even_with_odd_names() {
-        let text = "1234 (my (odd) bot) S 1 1234 1234 0 -1 4194560 500 0 0 0 150 50 0 0 20 0 3 0 98765 \
-                    123456789 2560 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
-        let s = parse_stat(text, 4096, 100).unwrap();
-        assert_eq!(
-            s,
-            Stat {
-                parent: 1,
-                session: 1234,
-                state: 'S',
-                rss: 2560 * 4096,
-                cpu_ms: 2000,
-                start: 98765
-            }
-        );
-        assert_eq!(parse_stat("1234 (x) S", 4096, 100), None);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-/// SPEC 4.1: `--config`, `$HEALTHCHECK_CONFIG`, `./healthcheck.toml`, the XDG
-/// config dir, `/etc/healthcheck/`. `None`: run the embedded default.
+/// SPEC 4.1: `--config`, `$HEALTHCHECK_CONFIG`, `./healthcheck.toml`, then
+/// the system's places (`system_configs`). `None`: run the embedded default.
 pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
@@ -13,6 +13,14 @@ pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     let mut candidates = vec![PathBuf::from("healthcheck.toml")];
+    candidates.extend(system_configs());
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// Unix: the XDG config dir, then `/etc/healthcheck/`.
+#[cfg(unix)]
+fn system_configs() -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
     let xdg = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
@@ -21,21 +29,43 @@ pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
         candidates.push(dir.join("healthcheck/healthcheck.toml"));
     }
     candidates.push(PathBuf::from("/etc/healthcheck/healthcheck.toml"));
-    candidates.into_iter().find(|p| p.is_file())
+    candidates
 }
 
+/// Windows: `%ProgramData%\healthcheck\healthcheck.toml`.
+#[cfg(windows)]
+fn system_configs() -> Vec<PathBuf> {
+    vec![program_data().join("healthcheck.toml")]
+}
+
+/// `%ProgramData%\healthcheck` (`C:\ProgramData` when the variable is unset):
+/// the config and the state of a machine-wide install.
+#[cfg(windows)]
+fn program_data() -> PathBuf {
+    std::env::var_os("ProgramData")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
+        .join("healthcheck")
+}
+
+/// `$HOME`; on Windows, else `%USERPROFILE%`.
 pub(super) fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
+    let var = |name| std::env::var_os(name).filter(|h| !h.is_empty());
+    #[cfg(windows)]
+    let found = var("HOME").or_else(|| var("USERPROFILE"));
+    #[cfg(not(windows))]
+    let found = var("HOME");
+    found.map(PathBuf::from)
 }
 
-/// `~` and `~/x` become the home directory.
+/// `~` and `~/x` (on Windows also `~\x`) become the home directory.
 pub fn expand_tilde(path: &str) -> PathBuf {
     if path == "~" {
         return home().unwrap_or_else(|| PathBuf::from(path));
     }
-    if let Some(rest) = path.strip_prefix("~/")
+    if let Some(rest) = path
+        .strip_prefix('~')
+        .and_then(|r| r.strip_prefix(std::path::is_separator))
         && let Some(h) = home()
     {
         return h.join(rest);
@@ -60,6 +90,9 @@ pub(super) fn default_state_dir() -> PathBuf {
     if unsafe { libc::geteuid() } == 0 {
         return PathBuf::from("/var/lib/healthcheck");
     }
+    #[cfg(windows)]
+    return program_data();
+    #[cfg(not(windows))]
     std::env::var_os("XDG_STATE_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)

@@ -51,7 +51,11 @@ pub use values::{
 };
 
 /// The starter config used when no file is found (SPEC 13).
+#[cfg(not(windows))]
 pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
+/// Windows has no load average: its default judges how busy the CPUs are.
+#[cfg(windows)]
+pub const EMBEDDED_DEFAULT: &str = include_str!("default-windows.toml");
 
 /// A validated config, ready to run.
 pub struct Config {

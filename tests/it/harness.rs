@@ -86,8 +86,23 @@ impl Env {
     }
 
     /// The binary, run in this env's dir with a clean, predictable environment.
+    /// `HEALTHCHECK_TEST_BIN` replaces the binary (scripts/cross: the aarch64
+    /// build) and `HEALTHCHECK_TEST_RUNNER` runs it through a prefix such as
+    /// `qemu-aarch64 -L SYSROOT` (words split on spaces).
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_healthcheck"));
+        let bin = std::env::var_os("HEALTHCHECK_TEST_BIN")
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_healthcheck").into());
+        let runner = std::env::var("HEALTHCHECK_TEST_RUNNER").unwrap_or_default();
+        let mut words = runner.split_whitespace();
+        let mut c = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         c.current_dir(self.dir.path())
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.path("xdg-config"))

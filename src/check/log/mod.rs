@@ -145,13 +145,19 @@ impl Probe for LogCheck {
     }
 }
 
+/// A line without the `\r` of a CRLF ending (Windows logs), so that a
+/// pattern anchored with `$` matches it as it would a LF line.
+fn without_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
 impl LogCheck {
     fn tail(&self, file: &mut File, n: usize) -> std::io::Result<Outcome> {
         let tail = last_lines(file, n)?;
         let seen = tail.split(|b| *b == b'\n').count();
         let matches = tail
             .split(|b| *b == b'\n')
-            .filter(|line| self.pattern.is_match(line))
+            .filter(|line| self.pattern.is_match(without_cr(line)))
             .count();
         let message = format!(
             "{matches} of the last {} /{}/",
@@ -322,6 +328,29 @@ mod tests {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(content).unwrap();
         String::from_utf8(last_lines(&mut f, n).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_crlf_line_ending_does_not_stop_a_pattern_anchored_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bot.log");
+        std::fs::write(&path, b"tick 1\r\ntick 2\r\nother\r\n").unwrap();
+        let toml = format!(
+            "[[check]]\nname = \"l\"\ntype = \"log\"\npath = '{}'\npattern = '^tick \\d+$'\nlines = 3\n",
+            path.display()
+        );
+        let config = crate::config::load_str("t.toml", &toml).unwrap();
+        let ctx = crate::check::ProbeContext {
+            now: jiff::Timestamp::now(),
+            deadline: std::time::Instant::now() + std::time::Duration::from_secs(10),
+            memory: None,
+        };
+        let o = config.checks[0].probe.probe(&ctx).unwrap();
+        assert!(
+            o.message.starts_with("2 of the last 3 lines"),
+            "{}",
+            o.message
+        );
     }
 
     #[test]

@@ -359,7 +359,7 @@ fn count_lines(
                 &carry
             };
             counted.lines += 1;
-            if pattern.is_match(line) {
+            if pattern.is_match(super::without_cr(line)) {
                 counted.matches += 1;
             }
             counted.consumed += carry_len + i as u64 + 1;
@@ -373,7 +373,7 @@ fn count_lines(
     }
     if finished && carry_len > 0 {
         counted.lines += 1;
-        if pattern.is_match(&carry) {
+        if pattern.is_match(super::without_cr(&carry)) {
             counted.matches += 1;
         }
         counted.consumed += carry_len;
@@ -433,6 +433,19 @@ mod tests {
         fn run(&mut self, now: &str) -> Scan {
             self.run_with(now, 256 * 1024 * 1024)
         }
+    }
+
+    #[test]
+    fn a_crlf_line_ending_does_not_stop_a_pattern_anchored_at_the_end() {
+        let pattern = Regex::new(r"^ERROR \d+$").unwrap();
+        let counted =
+            count_lines(&mut &b"ERROR 1\r\ninfo\r\nERROR 2\r\n"[..], &pattern, false).unwrap();
+        assert_eq!(
+            (counted.matches, counted.lines, counted.consumed),
+            (2, 3, 24)
+        );
+        let counted = count_lines(&mut &b"ERROR 3\r"[..], &pattern, true).unwrap();
+        assert_eq!(counted.matches, 1);
     }
 
     #[test]

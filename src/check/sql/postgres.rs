@@ -174,6 +174,7 @@ fn target(config: &tokio_postgres::Config) -> String {
     let port = config.get_ports().first().copied().unwrap_or(5432);
     match config.get_hosts().first() {
         Some(Host::Tcp(h)) => format!("{h}:{port}"),
+        #[cfg(unix)]
         Some(Host::Unix(p)) => format!("{}/.s.PGSQL.{port}", p.display()),
         None => format!("localhost:{port}"),
     }

@@ -1,20 +1,8 @@
-//! Runs other programs: `command` checks now, and `systemctl`, `docker`,
-//! guards, recovery and alert commands later. Every child follows the same
-//! rules (SPEC 7), so they live in one place:
-//!
-//! - argv, never a shell: nothing in a config value is ever interpreted;
-//! - its own process group, so that a timeout kills the child *and*
-//!   everything it started (`killpg`, SIGKILL), and the child is reaped;
-//! - stdout and stderr captured, each capped at `OUTPUT_CAP` (the rest is
-//!   read and dropped, so a chatty child never blocks on a full pipe);
-//! - never a wait past the timeout: pipes are read without blocking, and once
-//!   the child has exited only what is already in them is taken, so a
-//!   grandchild that left the group and keeps a pipe open cannot hold us.
-//!
-//! What it must not do: kill anything after the child exited on its own. A
-//! recovery command may start a daemon that is meant to live on.
+//! The Unix side of `crate::proc`: the child leads its own process group,
+//! so that a timeout kills the group (`killpg`, SIGKILL); its pipes are
+//! read without blocking (`poll`). Stopping a restarted service signals its
+//! group too, and a service is started in a session of its own.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -22,8 +10,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// The most kept of each of stdout and stderr.
-pub const OUTPUT_CAP: usize = 1024 * 1024;
+use super::{Job, OUTPUT_CAP, Output};
 
 /// Longest pause between two looks at whether the child has exited.
 const MAX_TICK: Duration = Duration::from_millis(25);
@@ -33,163 +20,71 @@ const MAX_TICK: Duration = Duration::from_millis(25);
 /// for it longer than this.
 const REAP_GRACE: Duration = Duration::from_millis(500);
 
-/// One program to run: argv, a timeout, and optionally stdin bytes and
-/// extra environment variables. stdin is `/dev/null` unless given.
-pub struct Job<'a> {
-    argv: &'a [String],
-    timeout: Duration,
-    stdin: Option<&'a [u8]>,
-    env: Vec<(&'a str, &'a str)>,
-}
-
-/// How a run ended, and what the child wrote.
-#[derive(Clone, Debug)]
-pub struct Output {
-    pub pid: u32,
-    /// The exit code, if the child exited (rather than was killed).
-    pub code: Option<i32>,
-    /// The signal that ended the child, if one did.
-    pub signal: Option<i32>,
-    /// At most `OUTPUT_CAP` bytes each.
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    /// The timeout passed and the process group was killed.
-    pub timed_out: bool,
-    pub elapsed: Duration,
-}
-
-/// The child could not be started (or, rarely, watched).
-#[derive(Debug)]
-pub struct RunError {
-    pub program: String,
-    pub source: io::Error,
-}
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot run {}: {}", self.program, self.source)
-    }
-}
-
-impl std::error::Error for RunError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
-
-impl Output {
-    /// How the child ended, for messages: "exited 2", "killed by signal 9",
-    /// "timed out after 1.5s".
-    pub fn describe(&self) -> String {
-        if self.timed_out {
-            return format!("timed out after {:.1}s", self.elapsed.as_secs_f64());
-        }
-        match (self.code, self.signal) {
-            (Some(code), _) => format!("exited {code}"),
-            (None, Some(signal)) => format!("killed by signal {signal}"),
-            (None, None) => "ended without an exit status".to_string(),
+/// Run the child to its end or to the timeout, whichever comes first.
+pub(super) fn run(job: &Job) -> io::Result<Output> {
+    let mut command = Command::new(&job.argv[0]);
+    command
+        .args(&job.argv[1..])
+        .envs(job.env.iter().copied())
+        .process_group(0)
+        .stdin(if job.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = command.spawn()?;
+    match watch(job, &mut child, start) {
+        Ok(output) => Ok(output),
+        Err(e) => {
+            kill_group(&child);
+            reap(&mut child);
+            Err(e)
         }
     }
 }
 
-impl<'a> Job<'a> {
-    pub fn new(argv: &'a [String], timeout: Duration) -> Job<'a> {
-        Job {
-            argv,
-            timeout,
-            stdin: None,
-            env: Vec::new(),
-        }
-    }
-
-    /// Feed these bytes to the child's stdin, then close it.
-    pub fn stdin(mut self, bytes: &'a [u8]) -> Job<'a> {
-        self.stdin = Some(bytes);
-        self
-    }
-
-    /// Set an environment variable for the child (on top of ours).
-    pub fn env(mut self, key: &'a str, value: &'a str) -> Job<'a> {
-        self.env.push((key, value));
-        self
-    }
-
-    /// Run the child to its end or to the timeout, whichever comes first.
-    pub fn run(&self) -> Result<Output, RunError> {
-        let Some(program) = self.argv.first() else {
-            return Err(RunError {
-                program: String::new(),
-                source: io::Error::new(ErrorKind::InvalidInput, "empty command"),
-            });
-        };
-        let error = |source| RunError {
-            program: program.clone(),
-            source,
-        };
-        let mut command = Command::new(program);
-        command
-            .args(&self.argv[1..])
-            .envs(self.env.iter().copied())
-            .process_group(0)
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let start = Instant::now();
-        let mut child = command.spawn().map_err(error)?;
-        match self.watch(&mut child, start) {
-            Ok(output) => Ok(output),
-            Err(e) => {
-                kill_group(&child);
-                reap(&mut child);
-                Err(error(e))
-            }
-        }
-    }
-
-    fn watch(&self, child: &mut Child, start: Instant) -> io::Result<Output> {
-        // No timeout is so long that it overflows the clock: `None` never ends.
-        let deadline = start.checked_add(self.timeout);
-        let mut feed = Feed::new(
-            child.stdin.take().map(OwnedFd::from),
-            self.stdin.unwrap_or_default(),
-        )?;
-        let mut out = Sink::new(child.stdout.take().map(OwnedFd::from))?;
-        let mut err = Sink::new(child.stderr.take().map(OwnedFd::from))?;
-        let mut tick = Duration::from_millis(1);
-        loop {
-            if let Some(status) = child.try_wait()? {
-                // What the child wrote is in the pipes now; take it, but do
-                // not wait for the pipes to close (a grandchild may hold them).
-                out.read_available();
-                err.read_available();
-                return Ok(output(
-                    child.id(),
-                    Some(status),
-                    out,
-                    err,
-                    false,
-                    start.elapsed(),
-                ));
-            }
-            let now = Instant::now();
-            if deadline.is_some_and(|d| now >= d) {
-                kill_group(child);
-                let status = reap(child);
-                out.read_available();
-                err.read_available();
-                return Ok(output(child.id(), status, out, err, true, start.elapsed()));
-            }
-            let wait = deadline.map_or(tick, |d| tick.min(d - now));
-            wait_for_pipes(&feed, &out, &err, wait)?;
-            feed.write_available();
+fn watch(job: &Job, child: &mut Child, start: Instant) -> io::Result<Output> {
+    // No timeout is so long that it overflows the clock: `None` never ends.
+    let deadline = start.checked_add(job.timeout);
+    let mut feed = Feed::new(
+        child.stdin.take().map(OwnedFd::from),
+        job.stdin.unwrap_or_default(),
+    )?;
+    let mut out = Sink::new(child.stdout.take().map(OwnedFd::from))?;
+    let mut err = Sink::new(child.stderr.take().map(OwnedFd::from))?;
+    let mut tick = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            // What the child wrote is in the pipes now; take it, but do
+            // not wait for the pipes to close (a grandchild may hold them).
             out.read_available();
             err.read_available();
-            tick = (tick * 2).min(MAX_TICK);
+            return Ok(output(
+                child.id(),
+                Some(status),
+                out,
+                err,
+                false,
+                start.elapsed(),
+            ));
         }
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            kill_group(child);
+            let status = reap(child);
+            out.read_available();
+            err.read_available();
+            return Ok(output(child.id(), status, out, err, true, start.elapsed()));
+        }
+        let wait = deadline.map_or(tick, |d| tick.min(d - now));
+        wait_for_pipes(&feed, &out, &err, wait)?;
+        feed.write_available();
+        out.read_available();
+        err.read_available();
+        tick = (tick * 2).min(MAX_TICK);
     }
 }
 
@@ -352,9 +247,106 @@ impl<'a> Feed<'a> {
     }
 }
 
+/// Stop the matched processes of a service: SIGTERM (and SIGCONT, so that
+/// a stopped process can act on it, as systemd does), wait until `until`,
+/// SIGKILL. A match that leads its own process group (every copy started
+/// by `detach` does) is signalled as a group, so that what it started goes
+/// with it. Returns how many needed SIGKILL; `Err` when a match may not be
+/// signalled (another user's): it would live on.
+pub fn stop(pids: &[u32], until: Instant) -> Result<usize, String> {
+    let targets: Vec<libc::pid_t> = pids.iter().filter_map(|p| target(*p)).collect();
+    for t in &targets {
+        match signal(*t, libc::SIGTERM) {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                return Err(format!(
+                    "cannot stop pid {} ({e}): not starting a second copy",
+                    t.abs()
+                ));
+            }
+            _ => {
+                let _ = signal(*t, libc::SIGCONT);
+            }
+        }
+    }
+    let alive = |targets: &[libc::pid_t]| {
+        targets
+            .iter()
+            .copied()
+            .filter(|t| signal(*t, 0).is_ok())
+            .collect::<Vec<_>>()
+    };
+    let mut left = alive(&targets);
+    while !left.is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+        left = alive(&left);
+    }
+    for t in &left {
+        let _ = signal(*t, libc::SIGKILL);
+    }
+    Ok(left.len())
+}
+
+/// What to signal for a matched pid: its whole group (as a negative pid)
+/// when it leads one that is not ours, else the process alone.
+fn target(pid: u32) -> Option<libc::pid_t> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: getpgid and getpgrp only read process group ids.
+    let (group, ours) = unsafe { (libc::getpgid(pid), libc::getpgrp()) };
+    Some(if group == pid && group != ours {
+        -pid
+    } else {
+        pid
+    })
+}
+
+/// Send `sig` to a pid, or to a group as a negative pid (0 only asks
+/// whether it still exists).
+fn signal(target: libc::pid_t, sig: i32) -> io::Result<()> {
+    // SAFETY: kill has no memory-safety preconditions.
+    if unsafe { libc::kill(target, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Start `cmd` in a session of its own, so that it outlives this run and is
+/// never mistaken for one of healthcheck's own children.
+pub fn spawn_detached(cmd: &mut Command) -> io::Result<Child> {
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+/// `pid` runs, but we may not look at it (another user's process).
+pub fn exists_unseen(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only asks whether the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether a process of the table lives in a session other than ours: a
+/// copy that a restart started (`spawn_detached`) does, and is not ours to ignore.
+pub(super) fn apart(_pid: u32, session: u32) -> bool {
+    // SAFETY: getsid(0) asks for our own session and cannot fail.
+    let ours = u32::try_from(unsafe { libc::getsid(0) }).unwrap_or(0);
+    session != ours
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proc::Job;
 
     fn argv(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()

@@ -1,0 +1,129 @@
+//! The process table, as the `process` check and restarts need it: every
+//! process with its command line, and for the ones asked about their state,
+//! parent, session, memory, CPU time and start time. Linux reads /proc
+//! directly (`linux.rs`: measured ~10x faster than sysinfo, see there);
+//! other systems, Windows among them, ask sysinfo (`portable.rs`).
+//!
+//! healthcheck itself and its children never count as matches: they run at
+//! the same time as the check (a `command` check's child may well match).
+
+use std::collections::HashMap;
+
+use anyhow::anyhow;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(not(target_os = "linux"))]
+mod portable;
+
+#[cfg(target_os = "linux")]
+pub use linux::Table;
+#[cfg(not(target_os = "linux"))]
+pub use portable::Table;
+
+/// Pids named in a message before "and N more".
+const PIDS_SHOWN: usize = 10;
+/// Ancestors followed when looking for healthcheck above a process.
+const MAX_DEPTH: usize = 256;
+
+/// What `stat` tells about one process.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stat {
+    pub parent: u32,
+    /// The session; a process healthcheck started in a session of its own
+    /// (a restarted bot) is not one of its children for counting.
+    pub session: u32,
+    /// The state letter as ps shows it: R, S, D, T, t, Z...
+    pub state: char,
+    pub rss: u64,
+    /// User + system CPU time, in milliseconds.
+    pub cpu_ms: u64,
+    /// When it started, in the system's own unit; tells a reused pid apart.
+    pub start: u64,
+}
+
+/// The command lines of the process table, and why it may be incomplete.
+pub struct Listing {
+    pub lines: Vec<(u32, String)>,
+    /// Why some processes could not be seen or read, when some could not.
+    pub blind: Option<String>,
+}
+
+/// "12, 40, 41", or "1, 2, ... 10 and 5 more".
+pub fn list(pids: &[u32]) -> String {
+    let shown: Vec<String> = pids.iter().take(PIDS_SHOWN).map(u32::to_string).collect();
+    match pids.len().saturating_sub(PIDS_SHOWN) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// The pids whose full command line matches `pattern`, healthcheck itself
+/// and its children excepted (the processes a restart must stop).
+/// When some processes cannot be seen, a match among them cannot be ruled
+/// out: that is an error, so that a restart never starts a second copy.
+pub fn matching_pids(pattern: &regex::Regex) -> anyhow::Result<Vec<u32>> {
+    let table = Table::read()?;
+    let (candidates, blind) = table.matching(pattern)?;
+    if let Some(why) = blind {
+        return Err(anyhow!(
+            "{why}: cannot rule out that /{}/ already runs",
+            pattern.as_str()
+        ));
+    }
+    Ok(table
+        .not_ours(candidates)
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .collect())
+}
+
+impl Table {
+    /// The pids whose command line matches, and why some processes could
+    /// not be looked at, if any could not.
+    pub fn matching(&self, pattern: &regex::Regex) -> anyhow::Result<(Vec<u32>, Option<String>)> {
+        let listing = self.listing()?;
+        let pids = listing
+            .lines
+            .into_iter()
+            .filter(|(_, cmd)| pattern.is_match(cmd))
+            .map(|(pid, _)| pid)
+            .collect();
+        Ok((pids, listing.blind))
+    }
+
+    /// The candidates that still run, with their stat, without healthcheck
+    /// and its children. A child in a session of its own (a bot that a
+    /// restart started) is not healthcheck's and counts.
+    pub fn not_ours(&self, candidates: Vec<u32>) -> Vec<(u32, Stat)> {
+        let mut seen = HashMap::new();
+        candidates
+            .into_iter()
+            .filter_map(|pid| self.stat(pid).map(|s| (pid, s)))
+            .filter(|(pid, stat)| !is_ours(self, &mut seen, *pid, *stat))
+            .collect()
+    }
+}
+
+/// Whether `pid` is healthcheck itself or a descendant of it, following
+/// parents up, and stopping at a process started apart (`super::spawn_detached`).
+/// `seen` caches what was looked up.
+fn is_ours(table: &Table, seen: &mut HashMap<u32, Option<Stat>>, pid: u32, stat: Stat) -> bool {
+    let me = std::process::id();
+    let (mut current, mut stat) = (pid, stat);
+    for _ in 0..MAX_DEPTH {
+        if current == me {
+            return true;
+        }
+        if super::sys::apart(current, stat.session) || current <= 1 || stat.parent == 0 {
+            return false;
+        }
+        current = stat.parent;
+        let next = *seen.entry(current).or_insert_with(|| table.stat(current));
+        match next {
+            Some(s) => stat = s,
+            None => return false,
+        }
+    }
+    false
+}
