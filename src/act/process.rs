@@ -22,25 +22,35 @@ use regex::Regex;
 use super::{Ctx, Up};
 use crate::proc::table::matching_pids;
 
-/// How long stopped processes get to exit after SIGTERM.
-const TERM_WAIT: Duration = Duration::from_secs(5);
 /// How often a started process is looked at.
 const POLL: Duration = Duration::from_millis(50);
 /// How long it must be up, and alive, before the restart is done: a bot
 /// that dies on an import error a moment after starting is not up.
 const SETTLE: Duration = Duration::from_millis(200);
 
-pub fn restart(
-    pattern: &Regex,
-    start: &[String],
-    cwd: Option<&Path>,
-    log: Option<&Path>,
-    verify: Duration,
-    ctx: &Ctx,
-    up: Up,
-) -> Result<String, String> {
+/// A `process` manager and its service's times.
+pub struct Process<'a> {
+    pub pattern: &'a Regex,
+    pub start: &'a [String],
+    pub cwd: Option<&'a Path>,
+    pub log: Option<&'a Path>,
+    /// How long it must stay alive once started (unless it is up sooner).
+    pub verify: Duration,
+    /// How long the old one gets to exit before it is killed.
+    pub stop_timeout: Duration,
+}
+
+pub fn restart(p: &Process, ctx: &Ctx, up: Up) -> Result<String, String> {
+    let Process {
+        pattern,
+        start,
+        cwd,
+        log,
+        verify,
+        stop_timeout,
+    } = *p;
     let old = matching_pids(pattern).map_err(|e| format!("not restarting: {e}"))?;
-    let killed = crate::proc::stop(&old, ctx.until(TERM_WAIT))?;
+    let killed = crate::proc::stop(&old, ctx.until(stop_timeout))?;
     let mut child = spawn_detached(start, cwd, log)?;
     let pid = child.id();
     let started = Instant::now();
@@ -81,7 +91,10 @@ pub fn restart(
 }
 
 /// Start `argv` in its own session, so that it outlives this run and is
-/// never mistaken for one of healthcheck's own children.
+/// never mistaken for one of healthcheck's own children. Its command line
+/// is `argv` exactly as configured (a `match` written for
+/// `./venv/bin/python main.py` finds it again): on Unix a relative program
+/// is found from `cwd`, where the child starts.
 fn spawn_detached(
     argv: &[String],
     cwd: Option<&Path>,
@@ -89,7 +102,9 @@ fn spawn_detached(
 ) -> Result<std::process::Child, String> {
     let program: PathBuf = match cwd {
         Some(dir)
-            if argv[0].contains(std::path::is_separator) && Path::new(&argv[0]).is_relative() =>
+            if cfg!(windows)
+                && argv[0].contains(std::path::is_separator)
+                && Path::new(&argv[0]).is_relative() =>
         {
             dir.join(&argv[0])
         }

@@ -108,6 +108,7 @@ pub struct RawService {
     pub cooldown: Option<String>,
     pub grace: Option<String>,
     pub verify: Option<String>,
+    pub stop_timeout: Option<String>,
     pub guard: Option<Vec<String>>,
 }
 

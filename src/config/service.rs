@@ -61,6 +61,8 @@ pub struct ServiceSpec {
     pub grace: Duration,
     /// How long to wait for the service to come up.
     pub verify: Duration,
+    /// How long a stopped `process` gets to exit before it is killed.
+    pub stop_timeout: Duration,
     /// Runs before a restart; exit 0 allows it.
     pub guard: Option<Vec<String>>,
 }
@@ -77,6 +79,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "cooldown",
     "grace",
     "verify",
+    "stop_timeout",
     "guard",
 ];
 
@@ -86,6 +89,8 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(3600);
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(120);
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(120);
 pub const DEFAULT_VERIFY: Duration = Duration::from_secs(10);
+/// How long a stopped process gets to exit before it is killed.
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why `name` cannot be a systemd unit name, if it cannot: letters,
 /// digits and `:-_.\@` only (systemd's own set), at most 255, not starting
@@ -182,6 +187,7 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     let cooldown = duration("cooldown", raw.cooldown, DEFAULT_COOLDOWN);
     let grace = duration("grace", raw.grace, DEFAULT_GRACE);
     let verify = duration("verify", raw.verify, DEFAULT_VERIFY);
+    let stop_timeout = duration("stop_timeout", raw.stop_timeout, DEFAULT_STOP_TIMEOUT);
     let max_restarts = raw.max_restarts.unwrap_or(DEFAULT_MAX_RESTARTS);
     if max_restarts == 0 {
         b.error(
@@ -203,6 +209,7 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
         cooldown,
         grace,
         verify,
+        stop_timeout,
         guard: raw.guard,
     })
 }

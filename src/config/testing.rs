@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::alert::Alerting;
 use super::service::{
-    DEFAULT_COOLDOWN, DEFAULT_GRACE, DEFAULT_MAX_RESTARTS, DEFAULT_VERIFY, DEFAULT_WINDOW,
+    DEFAULT_COOLDOWN, DEFAULT_GRACE, DEFAULT_MAX_RESTARTS, DEFAULT_STOP_TIMEOUT, DEFAULT_VERIFY,
+    DEFAULT_WINDOW,
 };
 use super::{CheckSpec, Config, Manager, ServiceSpec, Settings};
 use crate::check::{Probe, ProbeContext};
@@ -95,6 +96,7 @@ impl ServiceSpec {
             cooldown: DEFAULT_COOLDOWN,
             grace: DEFAULT_GRACE,
             verify: DEFAULT_VERIFY,
+            stop_timeout: DEFAULT_STOP_TIMEOUT,
             guard: None,
         }
     }

@@ -398,3 +398,53 @@ fn a_sibling_check_of_the_restarted_service_still_said_it_was_stopped() {
     assert_eq!(slow["status"], "ok", "{slow:#}");
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+/// Kills the processes whose pids it was given, when the test ends.
+struct Reaper(Vec<u32>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            // SAFETY: kill has no memory preconditions; the pids are the test's.
+            unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+        }
+    }
+}
+
+#[test]
+fn a_restarted_process_came_back_with_another_command_line() {
+    let env = Env::new();
+    let app = env.path("app");
+    std::fs::create_dir_all(app.join("bin")).unwrap();
+    std::fs::copy("/bin/sleep", app.join("bin/worker")).unwrap();
+    env.config(&format!(
+        "[[service]]\nname = \"worker\"\nprocess = {{ match = '^\\./bin/worker 300$', start = [\"./bin/worker\", \"300\"], cwd = \"{}\" }}\n\
+         verify = \"5s\"\nstop_timeout = \"1s\"\n\
+         [[check]]\nname = \"worker-running\"\ntype = \"process\"\nmatch = '^\\./bin/worker 300$'\nrestart = \"worker\"\n",
+        app.display()
+    ));
+    let run = env.run(&["--format", "json"]);
+    let json = run.json();
+    let detail = json["actions"][0]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let pids: Vec<u32> = detail
+        .split("as pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|pid| pid.parse().ok())
+        .into_iter()
+        .collect();
+    let _reaper = Reaper(pids.clone());
+    assert_eq!(pids.len(), 1, "{json:#}");
+    assert!(
+        detail.contains("worker-running OK, it helped"),
+        "the match written for the configured command line finds the restarted one: {detail}"
+    );
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pids[0])).unwrap();
+    assert_eq!(
+        cmdline, b"./bin/worker\x00300\x00",
+        "argv exactly as configured"
+    );
+}
