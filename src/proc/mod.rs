@@ -118,6 +118,24 @@ impl<'a> Job<'a> {
         self
     }
 
+    /// The child's command: argv, environment, a stdin pipe when there is
+    /// input, stdout and stderr piped; each platform adds how it is grouped.
+    fn command(&self) -> std::process::Command {
+        use std::process::Stdio;
+        let mut command = std::process::Command::new(&self.argv[0]);
+        command
+            .args(&self.argv[1..])
+            .envs(self.env.iter().copied())
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
     /// Run the child to its end or to the timeout, whichever comes first.
     pub fn run(&self) -> Result<Output, RunError> {
         let Some(program) = self.argv.first() else {

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use super::{Job, OUTPUT_CAP, Output};
@@ -22,18 +22,8 @@ const REAP_GRACE: Duration = Duration::from_millis(500);
 
 /// Run the child to its end or to the timeout, whichever comes first.
 pub(super) fn run(job: &Job) -> io::Result<Output> {
-    let mut command = Command::new(&job.argv[0]);
-    command
-        .args(&job.argv[1..])
-        .envs(job.env.iter().copied())
-        .process_group(0)
-        .stdin(if job.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = job.command();
+    command.process_group(0);
     let start = Instant::now();
     let mut child = command.spawn()?;
     match watch(job, &mut child, start) {

@@ -16,7 +16,7 @@
 use std::io::{self, Read, Write};
 use std::os::windows::io::AsRawHandle;
 use std::os::windows::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -58,18 +58,8 @@ static DETACHED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// Run the child to its end or to the timeout, whichever comes first.
 pub(super) fn run(job: &Job) -> io::Result<Output> {
-    let mut command = Command::new(&job.argv[0]);
-    command
-        .args(&job.argv[1..])
-        .envs(job.env.iter().copied())
-        .creation_flags(CREATE_SUSPENDED | CREATE_NO_WINDOW)
-        .stdin(if job.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = job.command();
+    command.creation_flags(CREATE_SUSPENDED | CREATE_NO_WINDOW);
     let start = Instant::now();
     let mut child = command.spawn()?;
     let tree = Tree::adopt(&child);

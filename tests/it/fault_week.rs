@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::alerts::Receiver;
-use crate::harness::{Env, missing, pids_running};
+use crate::harness::{Env, libfaketime, missing, pids_running};
 
 const STEP_MINUTES: i64 = 15;
 const RUNS: usize = 7 * 24 * 60 / STEP_MINUTES as usize;
@@ -154,15 +154,6 @@ fn binary() -> PathBuf {
     std::env::var_os("HEALTHCHECK_FAULT_WEEK_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_healthcheck")))
-}
-
-/// libfaketime, wherever this machine's multiarch directory is.
-fn libfaketime() -> Option<PathBuf> {
-    std::fs::read_dir("/usr/lib")
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path().join("faketime/libfaketime.so.1"))
-        .find(|p| p.exists())
 }
 
 fn have(program: &str) -> bool {

@@ -6,7 +6,7 @@
 use std::os::fd::FromRawFd;
 use std::process::{Command, Stdio};
 
-use crate::harness::Env;
+use crate::harness::{Env, libfaketime};
 
 /// The write end of a pipe whose read end is already closed: every write
 /// to it fails with EPIPE.
@@ -522,18 +522,6 @@ fn unit_and_container_names_that_are_not_names_run_nothing_and_exit_3() {
             std::fs::read_to_string(&calls)
         );
     }
-}
-
-/// libfaketime's preload library (Debian package `faketime`), if installed.
-fn libfaketime() -> Option<std::path::PathBuf> {
-    std::fs::read_dir("/usr/lib")
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join("faketime/libfaketime.so.1"))
-        .chain([std::path::PathBuf::from(
-            "/usr/lib/faketime/libfaketime.so.1",
-        )])
-        .find(|p| p.exists())
 }
 
 /// One run with the wall clock starting at `at` ("2026-12-01 10:00:00");

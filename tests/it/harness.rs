@@ -447,3 +447,14 @@ pub fn placeholder_env(cmd: &mut Command, config_text: &str, set_by_test: &[&str
         }
     }
 }
+
+/// libfaketime's preload library (Debian package `faketime`), wherever
+/// this machine's multiarch directory is.
+pub fn libfaketime() -> Option<PathBuf> {
+    std::fs::read_dir("/usr/lib")
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("faketime/libfaketime.so.1"))
+        .chain([PathBuf::from("/usr/lib/faketime/libfaketime.so.1")])
+        .find(|p| p.exists())
+}

@@ -2,11 +2,11 @@
 //! certificates made here: one valid for 10 days, one that expired, one
 //! from a CA nobody trusts.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{self, Env, TcpListenerPort};
+use crate::harness::{self, Env, TcpListenerPort, libfaketime};
 
 fn openssl(dir: &Path, args: &[&str], faketime: Option<&str>) {
     let mut cmd = Command::new("openssl");
@@ -25,14 +25,6 @@ fn openssl(dir: &Path, args: &[&str], faketime: Option<&str>) {
         args.join(" "),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn libfaketime() -> Option<PathBuf> {
-    std::fs::read_dir("/usr/lib")
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path().join("faketime/libfaketime.so.1"))
-        .find(|p| p.exists())
 }
 
 /// A CA `name`, and a certificate for `localhost` it signed, valid for
