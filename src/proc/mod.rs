@@ -150,3 +150,22 @@ impl<'a> Job<'a> {
         })
     }
 }
+
+/// How long to wait for a killed child to be reaped. A process stuck in the
+/// kernel (an unreachable NFS mount) may not die at once; we do not wait
+/// for it longer than this.
+const REAP_GRACE: Duration = Duration::from_millis(500);
+
+/// Reap a killed child, waiting at most `REAP_GRACE`.
+fn reap(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    let until = std::time::Instant::now() + REAP_GRACE;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if std::time::Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(2))
+            }
+            _ => return None,
+        }
+    }
+}

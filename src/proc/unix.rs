@@ -10,15 +10,10 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use super::{Job, OUTPUT_CAP, Output};
+use super::{Job, OUTPUT_CAP, Output, reap};
 
 /// Longest pause between two looks at whether the child has exited.
 const MAX_TICK: Duration = Duration::from_millis(25);
-
-/// How long to wait for a killed child to be reaped. A process stuck in the
-/// kernel (an unreachable NFS mount) may not die at once; we do not wait
-/// for it longer than this.
-const REAP_GRACE: Duration = Duration::from_millis(500);
 
 /// Run the child to its end or to the timeout, whichever comes first.
 pub(super) fn run(job: &Job) -> io::Result<Output> {
@@ -106,18 +101,6 @@ fn kill_group(child: &Child) {
     // pid, which is also its group id, cannot have been reused.
     unsafe {
         libc::killpg(pgid, libc::SIGKILL);
-    }
-}
-
-/// Reap a killed child, waiting at most `REAP_GRACE`.
-fn reap(child: &mut Child) -> Option<ExitStatus> {
-    let until = Instant::now() + REAP_GRACE;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(2)),
-            _ => return None,
-        }
     }
 }
 

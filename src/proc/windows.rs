@@ -34,7 +34,7 @@ use windows_sys::Win32::System::Threading::{
 };
 
 use super::table::Table;
-use super::{Job, OUTPUT_CAP, Output};
+use super::{Job, OUTPUT_CAP, Output, reap};
 
 #[link(name = "ntdll")]
 unsafe extern "system" {
@@ -44,8 +44,6 @@ unsafe extern "system" {
 
 /// Longest pause between two looks at whether the child has exited.
 const MAX_TICK: Duration = Duration::from_millis(25);
-/// How long to wait for a killed child to be reaped.
-const REAP_GRACE: Duration = Duration::from_millis(500);
 /// After the child exited, how long the pipe threads get to hand over what
 /// is already in the pipes.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
@@ -127,18 +125,6 @@ fn output(
         stderr: err.take(),
         timed_out,
         elapsed: start.elapsed(),
-    }
-}
-
-/// Reap a killed child, waiting at most `REAP_GRACE`.
-fn reap(child: &mut Child) -> Option<ExitStatus> {
-    let until = Instant::now() + REAP_GRACE;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(2)),
-            _ => return None,
-        }
     }
 }
 
