@@ -1,29 +1,18 @@
-//! The small JSON memory between runs (SPEC 8): per-check status history,
-//! what checks asked to remember, the last run time. Loading never fails a
-//! run: a broken file is moved aside and the run starts fresh; when it
-//! cannot be moved aside it is kept, and the store refuses to save over it
-//! for the rest of the run. A FIFO or device is never opened blocking, and
-//! an oversized file never read. Saving is
-//! atomic (temp file, fsync, rename), so a run killed at any instant leaves
-//! the old file or the new one, never a mix; a save that guards an action
-//! (a restart, a delivery, a user's command) also fsyncs the directory, so
-//! the rename itself survives a power cut. A run's own bookkeeping skips
-//! that second fsync, and skips the write when the file already holds it
-//! (an SD card is not rewritten every minute for nothing). One run at a
-//! time holds `healthcheck.lock`; the OS drops the lock when a run dies.
+//! Where the state lives between runs: the locked directory, loading that
+//! never fails a run (a broken file is moved aside), and saves that skip
+//! what the file already holds.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::model::{Status, Target};
+use super::write::{create_private_dir, replace};
+use super::{State, VERSION};
 
-pub const VERSION: u32 = 1;
 const FILE: &str = "state.json";
 const LOCK: &str = "healthcheck.lock";
 const TEMP_PREFIX: &str = ".state.json.tmp-";
@@ -31,172 +20,6 @@ const CORRUPT_PREFIX: &str = "state.json.corrupt-";
 /// A state file larger than this is not trusted (SPEC 8).
 const MAX_SIZE: u64 = 16 * 1024 * 1024;
 const CORRUPT_KEPT: usize = 3;
-
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct State {
-    pub version: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_run: Option<jiff::Timestamp>,
-    #[serde(default)]
-    pub checks: BTreeMap<String, CheckState>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub services: BTreeMap<String, ServiceState>,
-    /// Muted checks by name; `*` mutes all.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub silences: BTreeMap<String, Silence>,
-    /// When the state last started from nothing because the file was broken:
-    /// automatic restarts are held for one window after it (SPEC 8).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reset_at: Option<jiff::Timestamp>,
-    /// Digests waiting for their channel, oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub outbox: Vec<Pending>,
-    /// Per channel: when digests were delivered in the last hour, and how
-    /// many events `max_per_hour` held back since the last delivery.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub deliveries: BTreeMap<String, Deliveries>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
-pub struct Deliveries {
-    #[serde(default)]
-    pub sent: Vec<jiff::Timestamp>,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub suppressed: u32,
-    /// The channel has been failing since then (absent: it works).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failing_since: Option<jiff::Timestamp>,
-    /// When it was last tried while failing (its backoff counts from there).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_try: Option<jiff::Timestamp>,
-    /// Its receiver asked not to be tried before then (429 `Retry-After`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_before: Option<jiff::Timestamp>,
-    /// Digests its fallback took while it failed, not yet told to it.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub handed_over: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub handed_to: Option<String>,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-impl Default for State {
-    fn default() -> State {
-        State {
-            version: VERSION,
-            last_run: None,
-            checks: BTreeMap::new(),
-            services: BTreeMap::new(),
-            silences: BTreeMap::new(),
-            reset_at: None,
-            outbox: Vec::new(),
-            deliveries: BTreeMap::new(),
-        }
-    }
-}
-
-/// A service's restart history.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
-pub struct ServiceState {
-    /// When each restart was started (recorded before it ran), oldest first.
-    #[serde(default)]
-    pub restarts: Vec<jiff::Timestamp>,
-    /// The suspension was announced (one event per suspension).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub suspended: bool,
-    /// Restarts ever recorded (`healthcheck_restarts_total`).
-    #[serde(default)]
-    pub total: u64,
-}
-
-/// An announced problem.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
-pub struct Notified {
-    pub status: Status,
-    pub at: jiff::Timestamp,
-}
-
-/// A digest not yet accepted by its channel.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct Pending {
-    pub channel: String,
-    pub digest: crate::model::Digest,
-    /// Non-critical events held during the quiet schedule.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub quiet: bool,
-    /// Queued by this run: this run's later news joins it (one digest per
-    /// channel per run). Never saved: to the next run it is old.
-    #[serde(skip)]
-    pub fresh: bool,
-}
-
-/// A silence: alerts and actions muted until `until`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct Silence {
-    pub until: jiff::Timestamp,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-impl State {
-    /// Count an action that is about to run in its budget: a restart in its
-    /// service's history, a recovery command in its check's.
-    pub fn record(&mut self, target: &Target, now: jiff::Timestamp) {
-        match target {
-            Target::Restart(name) => {
-                let service = self.services.entry(name.clone()).or_default();
-                service.restarts.push(now);
-                service.total += 1;
-            }
-            Target::Recover(check) => {
-                if let Some(c) = self.checks.get_mut(check) {
-                    c.runs.push(now);
-                }
-            }
-        }
-    }
-
-    /// Is this check muted at `now` (by its own silence or `--all`)?
-    pub fn silenced(&self, check: &str, now: jiff::Timestamp) -> Option<&Silence> {
-        [check, ALL]
-            .iter()
-            .filter_map(|k| self.silences.get(*k))
-            .find(|s| s.until > now)
-    }
-}
-
-/// The silence key that mutes every check.
-pub const ALL: &str = "*";
-
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
-pub struct CheckState {
-    pub status: Status,
-    /// When the check entered `status`.
-    pub since: jiff::Timestamp,
-    /// Consecutive runs that were not OK (0 when OK).
-    pub consecutive: u32,
-    /// When this check's recovery command (`run`) was started, oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub runs: Vec<jiff::Timestamp>,
-    /// The problem last announced, and when (for reminders and recoveries).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notified: Option<Notified>,
-    /// The statuses of the last runs, newest last (flapping).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub history: Vec<Status>,
-    /// Its alerts are folded into one flapping notice until it settles.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub flapping: bool,
-    /// What the check asked to remember for its next run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<serde_json::Value>,
-    /// What the last run said of it (`healthcheck status`), redacted on save.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
 
 /// What loading found besides the state itself.
 #[derive(Debug, Default)]
@@ -527,78 +350,11 @@ fn list_with_prefix(dir: &Path, prefix: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Create `dir` (and parents) readable only by its owner.
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-/// Write `dir/name` so that readers see the old content or the new, never a
-/// mix: a temp file in the same directory, fsync, rename over, fsync dir.
-pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    replace(dir, name, bytes, true, true)
-}
-
-/// Write `dir/name` through a temp file renamed over it, without fsync: for
-/// files that the next run writes again (the reports). Readers see the old
-/// content or the new; a power cut may lose the newest file.
-pub fn write_unsynced(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    replace(dir, name, bytes, false, false)
-}
-
-/// A temp file in `dir`, written (fsynced when `sync_file`), renamed over
-/// `name`, then the directory fsynced when `sync_dir`.
-fn replace(
-    dir: &Path,
-    name: &str,
-    bytes: &[u8],
-    sync_file: bool,
-    sync_dir: bool,
-) -> io::Result<()> {
-    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = File::options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)?;
-        f.write_all(bytes)?;
-        if sync_file {
-            f.sync_all()?;
-        }
-        fs::rename(&temp, dir.join(name))?;
-        if sync_dir {
-            fsync_dir(dir)?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
-}
-
-/// Make a rename in `dir` durable. Windows cannot open a directory as a
-/// file; NTFS journals the rename itself.
-#[cfg(unix)]
-fn fsync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(windows)]
-fn fsync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Status;
+    use crate::state::{ALL, CheckState, Notified, ServiceState, Silence};
 
     fn now() -> jiff::Timestamp {
         "2026-11-22T05:00:00Z".parse().unwrap()
