@@ -10,6 +10,7 @@ mod command;
 mod docker;
 mod process;
 mod systemd;
+mod windows_service;
 
 use std::time::{Duration, Instant};
 
@@ -175,6 +176,9 @@ pub fn restart(service: &ServiceSpec, ctx: &Ctx, up: Up) -> Result<String, Strin
             up,
         ),
         Manager::Command { restart } => command::run(restart, ctx),
+        Manager::WindowsService { service: name } => {
+            windows_service::restart(name, service.stop_timeout, service.verify, ctx)
+        }
     }
 }
 

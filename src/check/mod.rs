@@ -22,6 +22,7 @@ pub mod tcp;
 pub mod timestamp;
 pub mod tls;
 pub mod verifier;
+pub mod windows_service;
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,7 @@ pub const KINDS: &[&Kind] = &[
     &docker::KIND,
     &sql::KIND,
     &json::KIND,
+    &windows_service::KIND,
 ];
 
 /// For kinds whose judged reading is simply their first.

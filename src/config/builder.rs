@@ -171,6 +171,11 @@ impl Builder<'_, '_> {
         self.name(key, name, super::service::container_name_problem)
     }
 
+    /// `name` as a Windows service name, or an error at `key`.
+    pub fn windows_service_name(&mut self, key: &str, name: &str) -> Option<String> {
+        self.name(key, name, super::service::windows_service_name_problem)
+    }
+
     fn name(
         &mut self,
         key: &str,

@@ -2,6 +2,7 @@
 //! type's own `build`, and its thresholds in the judged reading's unit.
 
 use super::builder::Spans;
+use super::platform::{self, Platform};
 use super::{
     Builder, COMMON_CHECK_KEYS, CheckSpec, Errors, Limit, RawCheck, ServiceSpec, Settings,
     check_schedule_name, parse_duration, parse_size, timeout_problem, unknown_key_message,
@@ -39,13 +40,22 @@ pub(super) fn compile_check(
         }
         Some(k) => {
             let found = check::kind(k);
+            let at = table.get("type").map_or(span.clone(), |v| v.span());
             if found.is_none() {
-                let at = table.get("type").map_or(span.clone(), |v| v.span());
-                let all: Vec<&str> = check::KINDS.iter().map(|k| k.name).collect();
+                let all: Vec<&str> = check::KINDS
+                    .iter()
+                    .map(|k| k.name)
+                    .filter(|k| platform::unavailable("", k, Platform::current()).is_none())
+                    .collect();
                 let message = format!("unknown check type `{k}` (one of: {})", all.join(", "));
                 errors.push(at, format!("{prefix}.type"), message);
+                None
+            } else if let Some(why) = platform::unavailable("check type", k, Platform::current()) {
+                errors.push(at, format!("{prefix}.type"), why);
+                None
+            } else {
+                found
             }
-            found
         }
     };
 
@@ -151,6 +161,11 @@ pub(super) fn compile_check(
             None
         }
     };
+    if let Some(reading) = &raw.reading
+        && let Some(why) = platform::reading_unavailable(kind.name, reading, Platform::current())
+    {
+        b.error("reading", why);
+    }
     let (judged, thresholds) = compile_thresholds(&mut b, kind, &raw);
     let probe = (kind.build)(&raw, &mut b);
     if errors.list.len() > before {

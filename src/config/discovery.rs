@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::platform::Platform;
+
 /// SPEC 4.1: `--config`, `$HEALTHCHECK_CONFIG`, `./healthcheck.toml`, then
 /// the system's places (`system_configs`). `None`: run the embedded default.
 pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
@@ -15,6 +17,15 @@ pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
     let mut candidates = vec![PathBuf::from("healthcheck.toml")];
     candidates.extend(system_configs());
     candidates.into_iter().find(|p| p.is_file())
+}
+
+/// Where `discover` looks on `on` after `--config` and
+/// `$HEALTHCHECK_CONFIG`, as a user would write it (for "no config found").
+pub fn searched(on: Platform) -> &'static str {
+    match on {
+        Platform::Unix => "./healthcheck.toml, $XDG_CONFIG_HOME/healthcheck/, /etc/healthcheck/",
+        Platform::Windows => r".\healthcheck.toml, %ProgramData%\healthcheck\healthcheck.toml",
+    }
 }
 
 /// Unix: the XDG config dir, then `/etc/healthcheck/`.
@@ -113,6 +124,15 @@ mod tests {
     fn an_explicit_config_wins_even_if_missing() {
         let p = Path::new("/nonexistent/healthcheck.toml");
         assert_eq!(discover(Some(p)), Some(p.to_path_buf()));
+    }
+
+    #[test]
+    fn no_config_found_names_the_places_of_the_platform() {
+        assert_eq!(
+            searched(Platform::Windows),
+            r".\healthcheck.toml, %ProgramData%\healthcheck\healthcheck.toml"
+        );
+        assert!(searched(Platform::Unix).contains("/etc/healthcheck/"));
     }
 
     #[test]

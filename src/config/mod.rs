@@ -10,6 +10,7 @@ mod discovery;
 mod errors;
 mod interpolate;
 mod permissions;
+pub mod platform;
 pub mod raw;
 pub mod service;
 mod settings;
@@ -34,7 +35,7 @@ pub use builder::Builder;
 use builder::deserialize_table;
 use checks::compile_check;
 use discovery::{default_state_dir, system_hostname};
-pub use discovery::{discover, expand_tilde};
+pub use discovery::{discover, expand_tilde, searched};
 pub use errors::{ConfigError, ConfigErrors};
 use errors::{Errors, Names, Source, unknown_key_message};
 use permissions::world_or_group_readable;
@@ -99,6 +100,8 @@ pub struct Settings {
     pub systemctl: Vec<String>,
     pub docker: Vec<String>,
     pub compose: Vec<String>,
+    /// `sc.exe`, for `windows_service` checks and restarts.
+    pub sc: Vec<String>,
 }
 
 /// One check, compiled.

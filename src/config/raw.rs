@@ -23,6 +23,7 @@ pub struct RawSettings {
     pub systemctl: Option<Vec<String>>,
     pub docker: Option<Vec<String>>,
     pub compose: Option<Vec<String>>,
+    pub sc: Option<Vec<String>>,
 }
 
 /// Every key any check type accepts. Which keys apply to which type is
@@ -82,6 +83,7 @@ pub struct RawCheck {
     pub offset: Option<String>,
     pub unit: Option<String>,
     pub container: Option<String>,
+    pub service: Option<String>,
 }
 
 /// `[ping]`: the dead man's switch.
@@ -103,6 +105,7 @@ pub struct RawService {
     pub compose: Option<RawCompose>,
     pub process: Option<RawProcessManager>,
     pub command: Option<RawCommandManager>,
+    pub windows_service: Option<String>,
     pub max_restarts: Option<u32>,
     pub window: Option<String>,
     pub cooldown: Option<String>,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::DeValue;
 
+use super::platform::{self, Platform};
 use super::raw::RawService;
 use super::{Builder, expand_tilde};
 
@@ -34,6 +35,9 @@ pub enum Manager {
     Command {
         restart: Vec<String>,
     },
+    WindowsService {
+        service: String,
+    },
 }
 
 impl Manager {
@@ -44,6 +48,7 @@ impl Manager {
             Manager::Compose { .. } => "compose",
             Manager::Process { .. } => "process",
             Manager::Command { .. } => "command",
+            Manager::WindowsService { .. } => "windows_service",
         }
     }
 }
@@ -74,6 +79,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "compose",
     "process",
     "command",
+    "windows_service",
     "max_restarts",
     "window",
     "cooldown",
@@ -122,6 +128,24 @@ pub(super) fn container_name_problem(name: &str) -> Option<String> {
     }
 }
 
+/// Why `name` cannot be a Windows service name, if it cannot: not empty,
+/// at most 256 characters, no `/` or `\\` (the service manager's own rule),
+/// no control characters, not starting with `-`.
+pub(super) fn windows_service_name_problem(name: &str) -> Option<String> {
+    let bad = |c: char| c == '/' || c == '\\' || c.is_control();
+    if name.trim().is_empty()
+        || name.chars().count() > 256
+        || name.starts_with('-')
+        || name.chars().any(bad)
+    {
+        Some(format!(
+            "invalid service name \"{name}\": at most 256 characters, no / or \\, not starting with `-`"
+        ))
+    } else {
+        None
+    }
+}
+
 pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     let declared = [
         raw.systemd.is_some(),
@@ -129,6 +153,7 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
         raw.compose.is_some(),
         raw.process.is_some(),
         raw.command.is_some(),
+        raw.windows_service.is_some(),
     ]
     .into_iter()
     .filter(|d| *d)
@@ -171,11 +196,21 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
         }
         managers.push(Manager::Command { restart: c.restart });
     }
+    if let Some(service) = raw.windows_service {
+        b.windows_service_name("windows_service", &service);
+        managers.push(Manager::WindowsService { service });
+    }
+    for manager in &managers {
+        let key = manager.kind();
+        if let Some(why) = platform::unavailable("manager", key, Platform::current()) {
+            b.error(key, why);
+        }
+    }
     if declared != 1 {
         b.error(
             "name",
             format!(
-                "service `{}` needs exactly one of systemd, docker, compose, process, command (it has {declared})",
+                "service `{}` needs exactly one of systemd, docker, compose, process, command, windows_service (it has {declared})",
                 raw.name
             ),
         );

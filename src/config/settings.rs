@@ -25,6 +25,7 @@ pub(super) const SETTINGS_KEYS: &[&str] = &[
     "systemctl",
     "docker",
     "compose",
+    "sc",
     "prometheus_file",
 ];
 
@@ -91,6 +92,7 @@ pub(super) fn compile_settings(
             raw.compose,
             &["docker", "compose"],
         ),
+        sc: argv_prefix(errors, &span_of, "sc", raw.sc, &["sc.exe"]),
     }
 }
 

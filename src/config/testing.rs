@@ -38,6 +38,7 @@ impl Config {
                 expected_interval: None,
                 prometheus_file: None,
                 systemctl: vec!["systemctl".into()],
+                sc: vec!["sc.exe".into()],
                 docker: vec!["docker".into()],
                 compose: vec!["docker".into(), "compose".into()],
             },

@@ -168,8 +168,9 @@ fn load_config(opts: &Options) -> Result<Config, u8> {
         Ok(loaded) => {
             if loaded.path.is_none() {
                 eprintln!(
-                    "healthcheck: no config found (./healthcheck.toml, $XDG_CONFIG_HOME/healthcheck/, /etc/healthcheck/); \
-                     running the embedded default (disk, memory, load). Create one with: healthcheck init"
+                    "healthcheck: no config found ({}); \
+                     running the embedded default (disk, memory, load). Create one with: healthcheck init",
+                    crate::config::searched(crate::config::platform::Platform::current())
                 );
                 opts.log.info("using the embedded default config");
             }
