@@ -9,9 +9,15 @@ use crate::notify;
 use crate::options::{Loaded, Options};
 use crate::out;
 
+/// The `default` preset: on Windows without the load average it has not.
+#[cfg(not(windows))]
+const DEFAULT_PRESET: &str = include_str!("../presets/default.toml");
+#[cfg(windows)]
+const DEFAULT_PRESET: &str = include_str!("../presets/default-windows.toml");
+
 /// Starter configs for `init --preset`.
 const PRESETS: &[(&str, &str)] = &[
-    ("default", include_str!("../presets/default.toml")),
+    ("default", DEFAULT_PRESET),
     (
         "python-process",
         include_str!("../presets/python-process.toml"),

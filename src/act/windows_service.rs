@@ -23,7 +23,9 @@ pub fn restart(
     ctx: &Ctx,
 ) -> Result<String, String> {
     let before = query(service, ctx)?;
-    if !before.is("STOPPED") {
+    let was = state(&before);
+    let stopped_first = !before.is("STOPPED");
+    if stopped_first {
         sc(service, "stop", NOT_ACTIVE, ctx)?;
         let mut last = Ok(before);
         let stopped = ctx.wait_until(stop_timeout, || {
@@ -55,7 +57,10 @@ pub fn restart(
         }
     });
     match waited {
-        Ok(()) => Ok(format!("restarted {service}; it is RUNNING")),
+        Ok(()) if stopped_first => Ok(format!(
+            "stopped {service} (it was {was}) and started it; it is RUNNING"
+        )),
+        Ok(()) => Ok(format!("started {service} (it was STOPPED); it is RUNNING")),
         Err(e) if last == Poll::NotYet => Err(format!("{service}: {e}")),
         Err(e) => Err(e),
     }

@@ -28,6 +28,17 @@ pub fn searched(on: Platform) -> &'static str {
     }
 }
 
+/// What a run says when it found no config and runs `default` (the
+/// embedded default): where it looked, what it checks instead.
+pub fn no_config_found(default: &super::Config) -> String {
+    let names: Vec<&str> = default.checks.iter().map(|c| c.name.as_str()).collect();
+    format!(
+        "healthcheck: no config found ({}); running the embedded default ({}). Create one with: healthcheck init",
+        searched(Platform::current()),
+        names.join(", ")
+    )
+}
+
 /// Unix: the XDG config dir, then `/etc/healthcheck/`.
 #[cfg(unix)]
 fn system_configs() -> Vec<PathBuf> {

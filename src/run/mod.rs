@@ -167,11 +167,7 @@ fn load_config(opts: &Options) -> Result<Config, u8> {
     match opts.load_config(Needs::All) {
         Ok(loaded) => {
             if loaded.path.is_none() {
-                eprintln!(
-                    "healthcheck: no config found ({}); \
-                     running the embedded default (disk, memory, load). Create one with: healthcheck init",
-                    crate::config::searched(crate::config::platform::Platform::current())
-                );
+                eprintln!("{}", crate::config::no_config_found(&loaded.config));
                 opts.log.info("using the embedded default config");
             }
             Ok(loaded.config)
