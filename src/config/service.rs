@@ -276,3 +276,17 @@ pub(super) fn compile_services(
     }
     services
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_windows_service_name_cannot_be_an_option_or_a_path() {
+        assert_eq!(windows_service_name_problem("Spooler"), None);
+        assert_eq!(windows_service_name_problem("My Bot Service"), None);
+        for bad in ["", " ", "-x", "a/b", "a\\b", "a\nb"] {
+            assert!(windows_service_name_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+}
