@@ -39,7 +39,7 @@ pub use errors::{ConfigError, ConfigErrors};
 use errors::{Errors, Names, Source, unknown_key_message};
 use permissions::world_or_group_readable;
 use raw::{COMMON_CHECK_KEYS, RawSettings};
-pub use raw::{Limit, RawCheck};
+pub use raw::{Limit, OneOrMany, RawCheck};
 use service::compile_services;
 pub use service::{Manager, ServiceSpec};
 use settings::{
@@ -99,6 +99,8 @@ pub struct Settings {
     pub systemctl: Vec<String>,
     pub docker: Vec<String>,
     pub compose: Vec<String>,
+    /// argv prefix of `journalctl` (the `journal` source of log and file checks).
+    pub journalctl: Vec<String>,
 }
 
 /// One check, compiled.

@@ -40,6 +40,7 @@ impl Config {
                 systemctl: vec!["systemctl".into()],
                 docker: vec!["docker".into()],
                 compose: vec!["docker".into(), "compose".into()],
+                journalctl: vec!["journalctl".into()],
             },
             services: Vec::new(),
             checks: Vec::new(),

@@ -16,6 +16,7 @@ mod email;
 mod fault_week;
 mod hardening_actions;
 mod hardening_files;
+mod journal;
 mod managers;
 mod nagios;
 mod newcomer;
