@@ -271,6 +271,18 @@ fn rate_mode_keeps_the_cursor_and_counts_only_new_entries_and_restarts_when_it_i
     let c = check(&json, "errors");
     assert_eq!(reading(c, "rate"), 4.0, "{c:#}");
     assert!(!message(c).contains("no longer has"), "{c:#}");
+
+    config(
+        &env,
+        &dir,
+        "[[check]]\nname = \"errors\"\ntype = \"log\"\njournal = [\"schwab-*.service\"]\n\
+         priority = \"crit\"\npattern = \"ERROR\"\nper = \"1h\"\n",
+    );
+    let changed = env.run(&["--format", "json"]);
+    let json = changed.json();
+    let c = check(&json, "errors");
+    assert_eq!(reading(c, "rate"), 0.0, "another priority counts afresh: {c:#}");
+    assert!(message(c).contains("first run: counting from now"), "{c:#}");
 }
 
 #[test]
@@ -426,4 +438,27 @@ fn a_bad_priority_and_both_path_and_journal_are_config_errors_naming_the_key() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn a_hung_journalctl_is_killed_at_the_check_timeout() {
+    let env = Env::new();
+    // `sh -c 'sleep 30' journalctl --output=json ...`: the arguments the
+    // check adds are the script's, which never reads them.
+    env.config(&format!(
+        "[settings]\nstate_dir = \"{}\"\njournalctl = [\"sh\", \"-c\", \"sleep 30\", \"journalctl\"]\n\n\
+         [[check]]\nname = \"errors\"\ntype = \"log\"\njournal = \"bot.service\"\npattern = \"x\"\n\
+         lines = 5\ntimeout = \"1s\"\n",
+        env.path("state").display()
+    ));
+    let started = std::time::Instant::now();
+    let run = env.run(&["--format", "json"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the check's timeout ends journalctl"
+    );
+    let json = run.json();
+    let c = check(&json, "errors");
+    assert_eq!(c["status"], "unknown", "{c:#}");
+    assert!(message(c).contains("timed out"), "{c:#}");
 }
