@@ -281,7 +281,11 @@ fn rate_mode_keeps_the_cursor_and_counts_only_new_entries_and_restarts_when_it_i
     let changed = env.run(&["--format", "json"]);
     let json = changed.json();
     let c = check(&json, "errors");
-    assert_eq!(reading(c, "rate"), 0.0, "another priority counts afresh: {c:#}");
+    assert_eq!(
+        reading(c, "rate"),
+        0.0,
+        "another priority counts afresh: {c:#}"
+    );
     assert!(message(c).contains("first run: counting from now"), "{c:#}");
 }
 
