@@ -76,6 +76,7 @@ impl CheckSpec {
             thresholds: Thresholds::default(),
             restart: None,
             run: None,
+            recovery: Default::default(),
             depends_on: Vec::new(),
             when: None,
             probe: Arc::new(NotProbed),
