@@ -84,8 +84,9 @@ impl Default for RunLimits {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Recovery {
     pub steps: Vec<Step>,
-    /// The check's `cwd` and `env`: its `run`, its `escalate` steps
-    /// (unless a step sets its own) and a `command` check's command.
+    /// The check's `cwd` and `env`: its `run`, its `escalate` steps (a
+    /// step's own `cwd` replaces it, its `env` adds to it) and a `command`
+    /// check's command.
     pub cwd: Option<PathBuf>,
     pub env: Vec<(String, String)>,
     pub limits: RunLimits,
@@ -151,49 +152,45 @@ fn compile_step(
     env: &[(String, String)],
     services: &[ServiceSpec],
 ) -> Option<Step> {
-    let at = format!("escalate[{}]", n + 1);
+    let at = format!("escalate[{n}]");
     let after = match raw.after.as_deref() {
         None => Duration::ZERO,
         Some(text) => match super::parse_duration(text) {
             Ok(d) => d,
             Err(e) => {
-                b.error("escalate", format!("{at}.after: {e}"));
+                b.error(&at, format!("after: {e}"));
                 return None;
             }
         },
     };
     if n == 0 && !after.is_zero() {
         b.error(
-            "escalate",
-            format!(
-                "{at}.after: the first step runs when the problem is confirmed (use the check's `after` to wait for more failing runs); leave it out"
-            ),
+            &at,
+            "after: the first step runs when the problem is confirmed (the check's `after` waits for more failing runs); leave it out",
         );
     }
     let action = match (&raw.run, &raw.restart) {
         (Some(_), Some(_)) | (None, None) => {
             b.error(
-                "escalate",
-                format!(
-                    "{at}: each step is exactly one of `run = [...]` or `restart = \"SERVICE\"`"
-                ),
+                &at,
+                "each step is exactly one of `run = [...]` or `restart = \"SERVICE\"`",
             );
             return None;
         }
         (None, Some(service)) => {
             if raw.cwd.is_some() || raw.env.is_some() {
                 b.error(
-                    "escalate",
-                    format!("{at}: `cwd` and `env` apply to a `run` step, not to a restart (the service says how it starts)"),
+                    &at,
+                    "`cwd` and `env` apply to a `run` step, not to a restart (the service says how it starts)",
                 );
             }
             if !services.iter().any(|s| &s.name == service) {
                 if !b.is_broken("service", service) {
                     let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
                     b.error(
-                        "escalate",
+                        &at,
                         format!(
-                            "{at}.restart: no [[service]] named `{service}` (services: {})",
+                            "restart: no [[service]] named `{service}` (services: {})",
                             known.join(", ")
                         ),
                     );
@@ -205,17 +202,24 @@ fn compile_step(
         (Some(argv), None) => {
             if argv.first().is_none_or(|p| p.trim().is_empty()) {
                 b.error(
-                    "escalate",
-                    format!("{at}.run: must name a program: run = [\"/usr/local/bin/recover\"]"),
+                    &at,
+                    "run: must name a program: run = [\"/usr/local/bin/recover\"]",
                 );
                 return None;
             }
             let step_cwd = match raw.cwd.as_deref() {
-                Some(d) => Some(directory(b, "escalate", d)?),
+                Some(d) => Some(directory(b, &at, d)?),
                 None => cwd.clone(),
             };
             let step_env = match &raw.env {
-                Some(_) => environment(b, "escalate", raw.env.as_ref()),
+                Some(_) => {
+                    let mut merged = env.to_vec();
+                    for (k, v) in environment(b, &at, raw.env.as_ref()) {
+                        merged.retain(|(name, _)| name != &k);
+                        merged.push((k, v));
+                    }
+                    merged
+                }
                 None => env.to_vec(),
             };
             StepAction::Run(Command {
@@ -233,9 +237,10 @@ fn compile_step(
 fn directory(b: &mut Builder, key: &str, dir: &str) -> Option<PathBuf> {
     let path = super::expand_tilde(dir);
     if !path.is_absolute() {
+        let what = if key == "cwd" { "" } else { "cwd: " };
         b.error(
             key,
-            format!("cwd \"{dir}\" must be an absolute path (a scheduled run starts in whatever directory cron or systemd chose)"),
+            format!("{what}\"{dir}\" must be an absolute path (a scheduled run starts in whatever directory cron or systemd chose)"),
         );
         return None;
     }
@@ -247,13 +252,14 @@ fn environment(
     key: &str,
     env: Option<&BTreeMap<String, String>>,
 ) -> Vec<(String, String)> {
+    let what = if key == "env" { "" } else { "env: " };
     let mut out = Vec::new();
     for (name, value) in env.into_iter().flatten() {
         if name.is_empty() || name.contains('=') || name.contains('\0') || value.contains('\0') {
             b.error(
                 key,
                 format!(
-                    "env: `{name}` is not a valid environment variable name (no `=`, not empty)"
+                    "{what}`{name}` is not a valid environment variable name (no `=`, not empty)"
                 ),
             );
             continue;
@@ -286,4 +292,82 @@ fn limits(b: &mut Builder, raw: &RawCheck) -> RunLimits {
         b.error("run_window", "must be longer than 0s");
     }
     limits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ladder_compiles_with_the_checks_directory_and_variables_as_defaults() {
+        let config = crate::config::load_str(
+            "t.toml",
+            r#"
+[[service]]
+name = "soltrader"
+command = { restart = ["true"] }
+
+[[check]]
+name = "soltrader-log"
+type = "file"
+path = "/var/log/soltrader.log"
+cwd = "/opt/soltrader"
+env = { MODE = "soft" }
+run_max = 5
+run_cooldown = "5m"
+escalate = [
+  { run = ["./recover", "--soft"] },
+  { restart = "soltrader", after = "5m" },
+  { run = ["./recover", "--hard"], after = "15m", env = { MODE = "hard" } },
+]
+"#,
+        )
+        .unwrap();
+        let r = &config.checks[0].recovery;
+        assert_eq!(
+            r.limits,
+            RunLimits {
+                max: 5,
+                window: DEFAULT_RUN_WINDOW,
+                cooldown: Duration::from_secs(300)
+            }
+        );
+        let soft = Command {
+            argv: vec!["./recover".into(), "--soft".into()],
+            cwd: Some(PathBuf::from("/opt/soltrader")),
+            env: vec![("MODE".into(), "soft".into())],
+        };
+        let hard = Command {
+            argv: vec!["./recover".into(), "--hard".into()],
+            cwd: Some(PathBuf::from("/opt/soltrader")),
+            env: vec![("MODE".into(), "hard".into())],
+        };
+        assert_eq!(
+            r.steps,
+            [
+                Step {
+                    action: StepAction::Run(soft),
+                    after: Duration::ZERO
+                },
+                Step {
+                    action: StepAction::Restart("soltrader".into()),
+                    after: Duration::from_secs(300)
+                },
+                Step {
+                    action: StepAction::Run(hard),
+                    after: Duration::from_secs(900)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_check_without_limits_has_todays_run_budget() {
+        let config = crate::config::load_str(
+            "t.toml",
+            "[[check]]\nname = \"x\"\ntype = \"file\"\npath = \"/x\"\nrun = [\"fix\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.checks[0].recovery, Recovery::default());
+    }
 }
