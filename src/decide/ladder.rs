@@ -10,6 +10,12 @@ use crate::config::escalate::StepAction;
 use crate::model::{Action, Decision, Event, EventKind, NextStep, Status, Target};
 use crate::state::{Ladder, State};
 
+/// A run this much early still finds its step due: a step is recorded
+/// at its run's start, and the run `after` later may start a little
+/// sooner in its minute (cron's and the timer's jitter), which would
+/// otherwise hold the step a whole interval.
+const DUE_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
+
 /// A ladder step due this run: check `check` (index into the run's
 /// checks), its step `step` (0-based).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,7 +53,7 @@ pub(super) fn due(run: &Run, acting: &[usize]) -> Vec<Due> {
         .filter_map(|i| {
             let ladder = ladder_of(run.prev, run, i);
             let at = due_at(run, i, ladder)?;
-            (at <= run.now).then(|| Due {
+            (at <= run.now.checked_add(DUE_SLACK).unwrap_or(run.now)).then(|| Due {
                 check: i,
                 step: ladder.map_or(0, |l| l.done),
             })
@@ -154,10 +160,10 @@ pub(super) fn tell(
         if run.mode.dry_run {
             shown[i] = Some(next_step(run, i, before.as_ref()));
         }
-        if before.is_some() || ladder != Ladder::default() {
-            if let Some(c) = next.checks.get_mut(&spec.name) {
-                c.ladder = Some(ladder);
-            }
+        if (before.is_some() || ladder != Ladder::default())
+            && let Some(c) = next.checks.get_mut(&spec.name)
+        {
+            c.ladder = Some(ladder);
         }
     }
     (events, shown)

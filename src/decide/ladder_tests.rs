@@ -271,3 +271,20 @@ fn a_plain_run_keeps_todays_budget_unless_the_check_sets_its_own() {
     let go = look(&c, &held.next_state, Status::Critical, "10:10", false);
     assert_eq!(go.actions[0].decision, Decision::Go);
 }
+
+#[test]
+fn a_run_a_few_seconds_early_in_its_minute_still_takes_the_step() {
+    let c = soltrader(|_| {});
+    let first = look(&c, &State::default(), Status::Critical, "10:00", false);
+    let mut state = acted(&first, "10:00");
+    let ladder = state.checks.get_mut("soltrader-log").unwrap();
+    ladder.ladder.as_mut().unwrap().at = Some(t("10:00") + jiff::SignedDuration::from_secs(2));
+    let second = look(&c, &state, Status::Critical, "10:05", false);
+    assert_eq!(
+        second.actions[0].target,
+        Target::Restart("soltrader".into())
+    );
+    // Well short of `after` is not due.
+    let early = look(&c, &state, Status::Critical, "10:04", false);
+    assert!(early.actions.is_empty());
+}
