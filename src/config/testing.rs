@@ -135,6 +135,7 @@ mod tests {
             )
         );
         assert!(check.thresholds.is_empty() && check.depends_on.is_empty());
+        assert_eq!(check.recovery, built.recovery);
         let (service, built) = (&parsed.services[0], ServiceSpec::for_tests("bot"));
         assert_eq!(
             (

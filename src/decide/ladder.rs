@@ -122,7 +122,7 @@ pub(super) fn tell(
         let before = ladder_of(run.prev, run, i).copied();
         let mut ladder = before.unwrap_or_default();
         if ladder.done >= total {
-            if !ladder.manual && !run.mode.no_alert {
+            if !ladder.manual {
                 let all: Vec<String> = steps.iter().map(|s| s.action.describe()).collect();
                 events.push(event(
                     EventKind::Manual,
@@ -131,7 +131,8 @@ pub(super) fn tell(
                         all.join("; then ")
                     ),
                 ));
-                ladder.manual = true;
+                // `--no-alert`: told in the report, still owed to the channels.
+                ladder.manual = !run.mode.no_alert;
             }
         } else if let Some(due) = due_for(dues, i) {
             let refused = actions
@@ -140,7 +141,6 @@ pub(super) fn tell(
                 .filter(|a| a.decision == Decision::Suspended);
             if let Some(action) = refused
                 && ladder.refused != Some(due.step)
-                && !run.mode.no_alert
             {
                 let what = match &action.target {
                     Target::Restart(s) => format!("restart {s}"),
@@ -154,7 +154,9 @@ pub(super) fn tell(
                         action.reason
                     ),
                 ));
-                ladder.refused = Some(due.step);
+                if !run.mode.no_alert {
+                    ladder.refused = Some(due.step);
+                }
             }
         }
         if run.mode.dry_run {

@@ -288,3 +288,28 @@ fn a_run_a_few_seconds_early_in_its_minute_still_takes_the_step() {
     let early = look(&c, &state, Status::Critical, "10:04", false);
     assert!(early.actions.is_empty());
 }
+
+#[test]
+fn no_alert_reports_manual_intervention_but_leaves_it_owed() {
+    let mut c = soltrader(|_| {});
+    c.checks[0].recovery.steps.truncate(1);
+    let first = look(&c, &State::default(), Status::Critical, "10:00", false);
+    let state = acted(&first, "10:00");
+    let ran: Vec<&CheckSpec> = c.checks.iter().collect();
+    let judged = |_| Judged {
+        status: Status::Critical,
+        message: String::new(),
+        readings: vec![],
+        memory: None,
+    };
+    let quiet = Mode {
+        no_alert: true,
+        ..mode(false)
+    };
+    let muted = decide(&c, &ran, &[judged(())], &state, t("10:05"), quiet);
+    assert_eq!(went(&muted).1, [EventKind::Manual]);
+    let told = look(&c, &muted.next_state, Status::Critical, "10:10", false);
+    assert_eq!(went(&told).1, [EventKind::Manual]);
+    let after = look(&c, &told.next_state, Status::Critical, "10:15", false);
+    assert!(went(&after).1.is_empty());
+}

@@ -266,3 +266,52 @@ run = ["python3", "-c", "import sys\nprint('refreshing the token', file=sys.stde
     );
     assert!(detail.contains("exit 1"), "{detail}");
 }
+
+#[test]
+fn a_step_refused_by_its_budget_waits_and_is_told_once() {
+    let Some(libfaketime) = libfaketime() else {
+        missing("libfaketime", "apt-get install faketime");
+        return;
+    };
+    let env = Env::new();
+    let dir = env.dir.path().display();
+    env.config(&format!(
+        r#"
+[[check]]
+name = "feed"
+type = "command"
+command = ["sh", "-c", "echo stale; exit 2"]
+run_max = 1
+escalate = [
+  {{ run = ["sh", "-c", "echo first >> {dir}/steps.log"] }},
+  {{ run = ["sh", "-c", "echo second >> {dir}/steps.log"], after = "1m" }},
+]
+"#
+    ));
+    let mut held = Vec::new();
+    for hhmm in ["10:00", "10:01", "10:02"] {
+        let json = at(&env, &libfaketime, hhmm, &["--format", "json"]).json();
+        held.push(
+            json["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "held")
+                .map(|e| e["message"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>(),
+        );
+        if hhmm != "10:00" {
+            assert_eq!(json["actions"][0]["outcome"], "suspended", "{json:#}");
+        }
+    }
+    assert_eq!(steps_log(&env), ["first"]);
+    assert!(held[0].is_empty() && held[2].is_empty(), "{held:?}");
+    assert_eq!(held[1].len(), 1, "{held:?}");
+    assert!(
+        held[1][0].contains("escalate step 2 of 2 (run) refused by its budget"),
+        "{held:?}"
+    );
+    // The window frees an hour after the first step: step 2, not a skip.
+    at(&env, &libfaketime, "11:01", &["--format", "json"]);
+    assert_eq!(steps_log(&env), ["first", "second"]);
+}
