@@ -108,6 +108,15 @@ pub(super) fn compile(b: &mut Builder, raw: &RawCheck, services: &[ServiceSpec])
     let cwd = raw.cwd.as_deref().and_then(|d| directory(b, "cwd", d));
     let env = environment(b, "env", raw.env.as_ref());
     let limits = limits(b, raw);
+    let runs_something = raw.run.is_some() || raw.escalate.is_some() || raw.kind == "command";
+    for (key, set) in [("cwd", raw.cwd.is_some()), ("env", raw.env.is_some())] {
+        if set && !runs_something {
+            b.error(
+                key,
+                format!("`{key}` applies to a check's `run`, its `escalate` steps or a `command` check's command, and this check has none"),
+            );
+        }
+    }
     let mut steps = Vec::new();
     if let Some(raw_steps) = &raw.escalate {
         for key in ["restart", "run"] {
