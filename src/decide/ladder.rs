@@ -28,10 +28,10 @@ pub(super) struct Due {
 /// first, else `after` past the step before (never, on an overflow).
 fn due_at(run: &Run, i: usize, ladder: Option<&Ladder>) -> Option<jiff::Timestamp> {
     let step = ladder.map_or(0, |l| l.done);
-    let spec = &run.ran[i].recovery.steps.get(step as usize)?;
+    let next = run.ran[i].recovery.steps.get(step as usize)?;
     match ladder.and_then(|l| l.at) {
         Some(at) if step > 0 => {
-            let after = jiff::SignedDuration::try_from(spec.after).ok()?;
+            let after = jiff::SignedDuration::try_from(next.after).ok()?;
             at.min(run.now).checked_add(after).ok()
         }
         _ => Some(run.now),
@@ -70,7 +70,7 @@ pub(super) fn due_for(dues: &[Due], i: usize) -> Option<Due> {
 pub(super) fn label(run: &Run, due: Due) -> String {
     format!(
         "escalate step {} of {}",
-        due.step + 1,
+        due.step.saturating_add(1),
         run.ran[due.check].recovery.steps.len()
     )
 }
