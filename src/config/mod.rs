@@ -8,6 +8,7 @@ mod builder;
 mod checks;
 mod discovery;
 mod errors;
+pub mod escalate;
 mod interpolate;
 mod permissions;
 pub mod raw;
@@ -120,6 +121,8 @@ pub struct CheckSpec {
     pub restart: Option<String>,
     /// A recovery command run when this check is confirmed CRITICAL.
     pub run: Option<Vec<String>>,
+    /// Its `escalate` ladder, where its commands run, and their budget.
+    pub recovery: escalate::Recovery,
     /// Checks whose trouble holds this check's actions back.
     pub depends_on: Vec<String>,
     /// A schedule: outside it the check is skipped.

@@ -77,6 +77,7 @@ impl CheckSpec {
             thresholds: Thresholds::default(),
             restart: None,
             run: None,
+            recovery: Default::default(),
             depends_on: Vec::new(),
             when: None,
             probe: Arc::new(NotProbed),
@@ -135,6 +136,7 @@ mod tests {
             )
         );
         assert!(check.thresholds.is_empty() && check.depends_on.is_empty());
+        assert_eq!(check.recovery, built.recovery);
         let (service, built) = (&parsed.services[0], ServiceSpec::for_tests("bot"));
         assert_eq!(
             (

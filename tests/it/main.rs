@@ -13,6 +13,7 @@ mod cli;
 mod compat;
 mod config_errors;
 mod email;
+mod escalate;
 mod fault_week;
 mod hardening_actions;
 mod hardening_files;
