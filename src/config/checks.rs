@@ -87,6 +87,9 @@ pub(super) fn compile_check(
                 format!("key `{key}` does not apply to checks of type `{kd}`"),
             );
         } else {
+            if let Some(why) = platform::key_unavailable(&key, Platform::current()) {
+                errors.push(k.span(), path, why);
+            }
             kept.insert(k, v);
         }
     }
@@ -166,6 +169,7 @@ pub(super) fn compile_check(
     {
         b.error("reading", why);
     }
+    let recovery = super::escalate::compile(&mut b, &raw, services);
     let (judged, thresholds) = compile_thresholds(&mut b, kind, &raw);
     let probe = (kind.build)(&raw, &mut b);
     if errors.list.len() > before {
@@ -182,6 +186,7 @@ pub(super) fn compile_check(
         thresholds,
         restart: raw.restart,
         run: raw.run,
+        recovery,
         depends_on: raw.depends_on.unwrap_or_default(),
         when: raw.when,
         probe: Arc::from(probe?),

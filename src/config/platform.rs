@@ -1,5 +1,5 @@
-//! Which check types, service managers and readings work on which system.
-//! One table, read by the validation of `[[check]]` and `[[service]]`, so
+//! Which check types, service managers, keys and readings work on which
+//! system. One table, read by the validation of `[[check]]` and `[[service]]`, so
 //! that a config using what cannot work here is refused by `validate`
 //! (naming the key) instead of failing at 3 a.m. The rule is a pure
 //! function of the platform, so both sides are unit-tested on Linux; only
@@ -42,6 +42,10 @@ const ONLY_ON: &[(&str, Platform, &str)] = &[
     ),
 ];
 
+/// Keys of check types that name a Unix-only source.
+const KEYS_ONLY_ON: &[(&str, Platform, &str)] =
+    &[("journal", Platform::Unix, "there is no systemd journal")];
+
 /// Readings of a check type that come from `/proc` and have no
 /// counterpart elsewhere.
 const READINGS_ONLY_ON: &[(&str, &str, Platform, &str)] = &[
@@ -58,6 +62,17 @@ pub fn unavailable(what: &str, name: &str, on: Platform) -> Option<String> {
         Platform::Unix => format!("{what} `{name}` is not available on {} ({why})", on.name()),
         Platform::Windows => format!("{what} `{name}` is only available on Windows ({why})"),
     })
+}
+
+/// Why the check key `key` cannot be used on `on`, if it cannot.
+pub fn key_unavailable(key: &str, on: Platform) -> Option<String> {
+    let (_, _, why) = KEYS_ONLY_ON
+        .iter()
+        .find(|(k, p, _)| *k == key && *p != on)?;
+    Some(format!(
+        "key `{key}` is not available on {} ({why})",
+        on.name()
+    ))
 }
 
 /// Why reading `reading` of check type `kind` does not exist on `on`, if
@@ -112,6 +127,16 @@ mod tests {
                 assert_eq!(unavailable("check type", name, on), None, "{name}");
             }
         }
+    }
+
+    #[test]
+    fn the_journal_is_refused_on_windows_only() {
+        assert_eq!(
+            key_unavailable("journal", Platform::Windows).as_deref(),
+            Some("key `journal` is not available on Windows (there is no systemd journal)")
+        );
+        assert_eq!(key_unavailable("journal", Platform::Unix), None);
+        assert_eq!(key_unavailable("path", Platform::Windows), None);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub(super) const SETTINGS_KEYS: &[&str] = &[
     "docker",
     "compose",
     "sc",
+    "journalctl",
     "prometheus_file",
 ];
 
@@ -93,6 +94,13 @@ pub(super) fn compile_settings(
             &["docker", "compose"],
         ),
         sc: argv_prefix(errors, &span_of, "sc", raw.sc, &["sc.exe"]),
+        journalctl: argv_prefix(
+            errors,
+            &span_of,
+            "journalctl",
+            raw.journalctl,
+            &["journalctl"],
+        ),
     }
 }
 
