@@ -42,7 +42,7 @@ EOF
     'unix-only.toml:3:1: service "bot" systemd: manager `systemd` is not available on Windows (there is no systemd)' \
     'unix-only.toml:7:8: check "bot" type: check type `systemd` is not available on Windows (there is no systemd)' \
     'unix-only.toml:14:1: check "load" reading: reading `load1` of type `cpu` is not available on Windows (there is no load average)' \
-    'unix-only.toml:19:1: check "journal" journal: key `journal` is not available on Windows (there is no systemd journal)'; do
+    'unix-only.toml:19:1: check "journal": key `journal` is not available on Windows (there is no systemd journal)'; do
     grep -q -F "$want" "$work/stderr" || fail "validate does not say: $want; it said: $(cat "$work/stderr")"
   done
   pass "a systemd check and manager, the journal, and cpu's load readings are validation errors on Windows"
