@@ -47,6 +47,7 @@ impl Config {
             alerts: Vec::new(),
             schedules: Vec::new(),
             ping: None,
+            summary: None,
             warnings: Vec::new(),
         }
     }

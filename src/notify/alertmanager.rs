@@ -152,7 +152,8 @@ impl Alertmanager {
                 EventKind::Flapping
                 | EventKind::Action
                 | EventKind::ActionFailed
-                | EventKind::Held => {}
+                | EventKind::Held
+                | EventKind::Summary => {}
             }
         }
         out

@@ -53,6 +53,7 @@ pub fn label(kind: EventKind, status: Status) -> String {
         EventKind::Held => "HELD".into(),
         EventKind::Trouble => format!("HEALTHCHECK {}", status.word()),
         EventKind::Test => "TEST".into(),
+        EventKind::Summary => "DAILY SUMMARY".into(),
     }
 }
 

@@ -18,8 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Status, Target};
 
+pub mod incidents;
 mod store;
 mod write;
+
+pub use incidents::{Daily, Incident, Taken, Tally};
 
 pub use store::{Loaded, OpenError, Save, Store};
 pub use write::{create_private_dir, write_atomically, write_unsynced};
@@ -49,6 +52,9 @@ pub struct State {
     /// many events `max_per_hour` held back since the last delivery.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deliveries: BTreeMap<String, Deliveries>,
+    /// What the daily summary tells: incidents, tallies, summaries sent.
+    #[serde(default, skip_serializing_if = "Daily::is_empty")]
+    pub daily: Daily,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -88,6 +94,7 @@ impl Default for State {
             reset_at: None,
             outbox: Vec::new(),
             deliveries: BTreeMap::new(),
+            daily: Daily::default(),
         }
     }
 }
