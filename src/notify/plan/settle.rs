@@ -35,6 +35,9 @@ pub fn settle(
         let from_outbox = accepted - usize::from(notice_told);
         let mine = due(state, &turn.channel, rules.quiet);
         settled.gone.extend(mine.iter().take(from_outbox).copied());
+        for &i in mine.iter().take(from_outbox) {
+            super::summary::delivered(state, i);
+        }
         // A digest refused for good leaves the channel, for its fallback.
         let refused = failure
             .as_ref()
