@@ -65,37 +65,45 @@ pub(super) fn compile_summary(
         },
     };
     let channels = match raw.channels {
-        None => alerts
-            .iter()
-            .filter(|a| a.kind != ALERTS_ONLY)
-            .map(|a| a.name.clone())
-            .collect(),
+        None => {
+            let all: Vec<String> = alerts
+                .iter()
+                .filter(|a| a.kind != ALERTS_ONLY)
+                .map(|a| a.name.clone())
+                .collect();
+            if all.is_empty() {
+                b.warn(
+                    "channels",
+                    "no [[alert]] channel takes the summary: none is sent",
+                );
+            }
+            all
+        }
         Some(names) => {
-            let mut ok = true;
+            let mut problems = Vec::new();
+            let mut broken = false;
             for name in &names {
                 match alerts.iter().find(|a| &a.name == name) {
-                    Some(a) if a.kind == ALERTS_ONLY => {
-                        ok = false;
-                        b.error(
-                            "channels",
-                            format!("`{name}` is an alertmanager channel: it takes alerts, not a summary"),
-                        );
-                    }
+                    Some(a) if a.kind == ALERTS_ONLY => problems.push(format!(
+                        "`{name}` is an alertmanager channel: it takes alerts, not a summary"
+                    )),
                     Some(_) => {}
-                    None if b.is_broken("alert", name) => ok = false,
+                    None if b.is_broken("alert", name) => broken = true,
                     None => {
-                        ok = false;
                         let known: Vec<&str> = alerts.iter().map(|a| a.name.as_str()).collect();
                         let have = if known.is_empty() {
                             "there are none".to_string()
                         } else {
                             format!("channels: {}", known.join(", "))
                         };
-                        b.error("channels", format!("no [[alert]] named `{name}` ({have})"));
+                        problems.push(format!("no [[alert]] named `{name}` ({have})"));
                     }
                 }
             }
-            if !ok {
+            if !problems.is_empty() {
+                b.error("channels", problems.join("; "));
+            }
+            if broken || !problems.is_empty() {
                 return None;
             }
             names
@@ -122,6 +130,22 @@ fn parse_hhmm(text: &str) -> Option<jiff::civil::Time> {
 #[cfg(test)]
 mod tests {
     use super::parse_hhmm;
+
+    #[test]
+    fn channels_default_to_every_channel_but_alertmanager() {
+        let c = crate::config::load_str(
+            "t.toml",
+            "[[alert]]\ntype = \"discord\"\nurl = \"https://d.example/x\"\n\
+             [[alert]]\ntype = \"alertmanager\"\nurl = \"http://127.0.0.1:9093\"\n\
+             [[alert]]\nname = \"ops\"\ntype = \"slack\"\nurl = \"https://s.example/x\"\n\
+             [summary]\nat = \"07:30\"\ntimezone = \"America/New_York\"\n",
+        )
+        .unwrap();
+        let s = c.summary.unwrap();
+        assert_eq!(s.channels, ["discord", "ops"]);
+        assert_eq!(s.at, jiff::civil::time(7, 30, 0, 0));
+        assert_eq!(s.tz.iana_name(), Some("America/New_York"));
+    }
 
     #[test]
     fn at_is_a_24_hour_clock_time() {

@@ -27,6 +27,6 @@ mod readme;
 mod restarts;
 mod run_checks;
 mod sql;
-mod summary;
 mod state;
+mod summary;
 mod tls;

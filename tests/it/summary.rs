@@ -49,7 +49,12 @@ fn summaries(receiver: &Receiver) -> Vec<String> {
             embed["title"]
                 .as_str()?
                 .ends_with("daily summary")
-                .then(|| embed["description"].as_str().unwrap_or_default().to_string())
+                .then(|| {
+                    embed["description"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()
+                })
         })
         .collect()
 }
@@ -57,7 +62,10 @@ fn summaries(receiver: &Receiver) -> Vec<String> {
 fn faketime() -> Option<PathBuf> {
     let lib = libfaketime();
     if lib.is_none() {
-        missing("libfaketime", "apt-get install faketime (scripts/test does it)");
+        missing(
+            "libfaketime",
+            "apt-get install faketime (scripts/test does it)",
+        );
     }
     lib
 }
@@ -71,13 +79,28 @@ fn runs_before_at_send_no_summary_the_first_after_sends_one_and_the_next_none() 
     for at in ["2026-12-01 06:50:00", "2026-12-01 06:55:00"] {
         run_at(&env, &lib, at);
     }
-    assert!(discord.log.accepted().is_empty(), "nothing before 08:00 Berlin");
+    assert!(
+        discord.log.accepted().is_empty(),
+        "nothing before 08:00 Berlin"
+    );
     let run = run_at(&env, &lib, "2026-12-01 07:00:00");
     let got = summaries(&discord);
     assert_eq!(got.len(), 1, "{}", run.stdout);
-    assert!(got[0].starts_with("Checks:\n[OK] bot since 2026-12-01 07:50"), "{}", got[0]);
-    assert!(got[0].contains("Incidents in the last 24h: none"), "{}", got[0]);
-    for at in ["2026-12-01 07:05:00", "2026-12-01 12:00:00", "2026-12-02 06:55:00"] {
+    assert!(
+        got[0].starts_with("Checks:\n[OK] bot since 2026-12-01 07:50"),
+        "{}",
+        got[0]
+    );
+    assert!(
+        got[0].contains("Incidents in the last 24h: none"),
+        "{}",
+        got[0]
+    );
+    for at in [
+        "2026-12-01 07:05:00",
+        "2026-12-01 12:00:00",
+        "2026-12-02 06:55:00",
+    ] {
         run_at(&env, &lib, at);
     }
     assert_eq!(summaries(&discord).len(), 1, "one summary a day");
@@ -106,7 +129,12 @@ fn an_incident_appears_in_the_next_days_summary_and_three_days_off_send_one() {
         got[1]
     );
     assert!(got[1].contains("Runs in the last 24h: 4, "), "{}", got[1]);
-    assert_eq!(discord.log.accepted().len(), 4, "{:?}", discord.log.accepted());
+    assert_eq!(
+        discord.log.accepted().len(),
+        4,
+        "{:?}",
+        discord.log.accepted()
+    );
     // The machine is off for three days; the first run after 08:00 sends one.
     run_at(&env, &lib, "2026-12-05 06:30:00");
     assert_eq!(summaries(&discord).len(), 2, "not before 08:00");
@@ -114,7 +142,11 @@ fn an_incident_appears_in_the_next_days_summary_and_three_days_off_send_one() {
     run_at(&env, &lib, "2026-12-05 07:35:00");
     let got = summaries(&discord);
     assert_eq!(got.len(), 3, "one summary for the days off, not a backlog");
-    assert!(got[2].contains("Incidents in the last 24h: none"), "{}", got[2]);
+    assert!(
+        got[2].contains("Incidents in the last 24h: none"),
+        "{}",
+        got[2]
+    );
     assert!(got[2].contains("missed"), "{}", got[2]);
 }
 
@@ -133,5 +165,9 @@ fn a_summary_refused_by_a_receiver_that_is_down_goes_out_once_from_the_outbox() 
     run_at(&env, &lib, "2026-12-01 07:04:00");
     let got = summaries(&discord);
     assert_eq!(got.len(), 1, "delivered once, from the outbox");
-    assert!(got[0].starts_with("Checks:\n[OK] bot since 2026-12-01 08:00"), "{}", got[0]);
+    assert!(
+        got[0].starts_with("Checks:\n[OK] bot since 2026-12-01 08:00"),
+        "{}",
+        got[0]
+    );
 }
