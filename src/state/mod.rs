@@ -52,9 +52,10 @@ pub struct State {
     /// many events `max_per_hour` held back since the last delivery.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deliveries: BTreeMap<String, Deliveries>,
-    /// What the daily summary tells: incidents, tallies, summaries sent.
+    /// What the daily summary tells: incidents, tallies, summaries sent
+    /// (boxed: most runs only append to it, and a state is moved around).
     #[serde(default, skip_serializing_if = "Daily::is_empty")]
-    pub daily: Daily,
+    pub daily: Box<Daily>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -94,7 +95,7 @@ impl Default for State {
             reset_at: None,
             outbox: Vec::new(),
             deliveries: BTreeMap::new(),
-            daily: Daily::default(),
+            daily: Box::default(),
         }
     }
 }
