@@ -18,8 +18,8 @@ use crate::state::{Daily, Incident, State, Taken, incidents::short};
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// Log this run's checks: a confirmed problem opens its check's incident
-/// (or makes it worse), an OK ends it; count the run, and the runs missed
-/// since the previous one by `expected_interval`.
+/// (or makes it worse), an OK ends it; count the runs missed since the
+/// previous one by `expected_interval`.
 pub fn log(
     config: &Config,
     ran: &[&CheckSpec],
@@ -31,10 +31,10 @@ pub fn log(
 ) {
     let mut daily = std::mem::take(&mut next.daily);
     daily.prune(now);
-    let missed = missed(config.settings.expected_interval, prev.last_run, now);
-    let tally = daily.tally(now);
-    tally.runs = tally.runs.saturating_add(1);
-    tally.missed = tally.missed.saturating_add(missed);
+    for slot in missed(config.settings.expected_interval, prev.last_run, now) {
+        let tally = daily.tally(slot);
+        tally.missed = tally.missed.saturating_add(1);
+    }
     for ((spec, j), verdict) in ran.iter().zip(judged).zip(verdicts) {
         if j.status.is_ok() {
             if let Some(open) = daily.open(&spec.name) {
@@ -68,18 +68,36 @@ pub fn log(
     next.daily = daily;
 }
 
-/// The runs that should have been between `last` and `now` (within the
-/// last 24 hours): none unless the gap is at least two intervals.
-fn missed(interval: Option<Duration>, last: Option<jiff::Timestamp>, now: jiff::Timestamp) -> u32 {
+/// When the runs that should have been between `last` and `now` (by
+/// `expected_interval`, within the last 24 hours) were due: none unless
+/// the gap is at least two intervals.
+fn missed(
+    interval: Option<Duration>,
+    last: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> Vec<jiff::Timestamp> {
     let (Some(every), Some(last)) = (interval, last) else {
-        return 0;
+        return Vec::new();
     };
-    let gap = age(last, now).min(DAY).as_secs();
-    let every = every.as_secs();
-    gap.checked_div(every)
-        .map_or(0, |n| n.saturating_sub(1))
-        .try_into()
-        .unwrap_or(u32::MAX)
+    let Ok(step) = jiff::SignedDuration::try_from(every) else {
+        return Vec::new();
+    };
+    let n = age(last, now)
+        .as_secs()
+        .checked_div(every.as_secs())
+        .map_or(0, |n| n.saturating_sub(1));
+    let mut due = Vec::new();
+    let mut slot = last.min(now);
+    for _ in 0..n {
+        let Ok(next) = slot.checked_add(step) else {
+            break;
+        };
+        slot = next;
+        if age(slot, now) < DAY {
+            due.push(slot);
+        }
+    }
+    due
 }
 
 /// The actions done this run: each joins the open incidents of the checks
@@ -122,6 +140,9 @@ pub fn alerts(state: &mut State, dropped: usize, now: jiff::Timestamp) {
         .map(|d| d.sent.iter().filter(|t| **t == now).count())
         .sum();
     let queued = state.outbox.iter().filter(|p| p.fresh).count();
+    if sent + queued + dropped == 0 {
+        return;
+    }
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let tally = state.daily.tally(now);
     tally.sent = tally.sent.saturating_add(count(sent));
@@ -219,10 +240,9 @@ pub fn compose(config: &Config, spec: &SummarySpec, state: &State, now: jiff::Ti
         "Alerts in the last 24h: {} sent, {} queued, {} dropped",
         day.sent, day.queued, day.dropped
     ));
-    totals.push(match config.settings.expected_interval {
-        Some(_) => format!("Runs in the last 24h: {}, {} missed", day.runs, day.missed),
-        None => format!("Runs in the last 24h: {}", day.runs),
-    });
+    if config.settings.expected_interval.is_some() {
+        totals.push(format!("Runs missed in the last 24h: {}", day.missed));
+    }
     sections.push(totals);
     let message = sections
         .iter()

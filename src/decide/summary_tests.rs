@@ -179,7 +179,7 @@ fn an_incident_opens_on_a_confirmed_problem_keeps_its_worst_and_ends_when_ok() {
 }
 
 #[test]
-fn runs_and_missed_runs_are_tallied_from_the_gaps() {
+fn missed_runs_are_tallied_from_the_gaps() {
     let c = config();
     let s0 = run(
         &c,
@@ -191,8 +191,30 @@ fn runs_and_missed_runs_are_tallied_from_the_gaps() {
     let s1 = run(&c, &s0, Status::Ok, "fine", "2026-06-01T03:06:00Z");
     // 20 minutes at an expected 5: three runs did not happen.
     let s2 = run(&c, &s1, Status::Ok, "fine", "2026-06-01T03:26:00Z");
-    let day = s2.daily.day(t("2026-06-01T03:30:00Z"));
-    assert_eq!((day.runs, day.missed), (3, 3));
+    assert_eq!(s2.daily.day(t("2026-06-01T03:30:00Z")).missed, 3);
+}
+
+#[test]
+fn a_quiet_run_leaves_the_daily_log_as_it_was() {
+    // The store skips rewriting a state where only `last_run` moved: the
+    // log must not turn every run into a write.
+    let c = config();
+    let s0 = run(
+        &c,
+        &State::default(),
+        Status::Critical,
+        "stale",
+        "2026-06-01T03:00:00Z",
+    );
+    let s1 = run(&c, &s0, Status::Critical, "stale", "2026-06-01T03:05:00Z");
+    assert_eq!(s1.daily, s0.daily);
+    let s2 = run(&c, &s1, Status::Ok, "fine", "2026-06-01T03:10:00Z");
+    let s3 = run(&c, &s2, Status::Ok, "fine", "2026-06-01T03:15:00Z");
+    assert_ne!(s2.daily, s1.daily);
+    assert_eq!(s3.daily, s2.daily);
+    let mut s4 = s3.clone();
+    alerts(&mut s4, 0, t("2026-06-01T03:15:00Z"));
+    assert_eq!(s4.daily, s3.daily);
 }
 
 #[test]
@@ -268,6 +290,6 @@ fn the_summary_tells_statuses_the_last_days_incidents_and_the_tallies() {
          bot-log CRITICAL from 2026-06-01 03:00 to 2026-06-01 03:15 (15m): stale 18m\n\n\
          Restarts in the last 24h: none\n\
          Alerts in the last 24h: 0 sent, 0 queued, 1 dropped\n\
-         Runs in the last 24h: 3, 345 missed"
+         Runs missed in the last 24h: 274"
     );
 }

@@ -1,10 +1,12 @@
 //! What the daily summary is made from, kept small in the state: a log of
 //! incidents (one check's confirmed problem from its start to its end,
 //! the worst status it reached and the actions taken for it), hourly
-//! tallies of runs, missed runs, restarts and alerts, and when each
-//! channel last received a summary. Everything here is bounded: incidents
-//! for 7 days and at most 200 of them, messages and action lists cut,
-//! tallies for the last 24 hours only.
+//! tallies of missed runs, restarts and alerts, and when each channel last
+//! received a summary. Everything here is bounded: incidents for 7 days
+//! and at most 200 of them, messages and action lists cut, tallies for the
+//! last 24 hours only. A quiet run changes nothing here (an hour's tally
+//! is made only when there is something to count), so the store can still
+//! skip rewriting a state where only `last_run` moved.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,7 +30,7 @@ pub const TALLY_SPAN: Duration = Duration::from_secs(24 * 3600);
 pub struct Daily {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<Incident>,
-    /// One tally per hour (UTC) that had a run, oldest first.
+    /// One tally per hour (UTC) that had something to count, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hours: Vec<Tally>,
     /// Per channel: when the summary it last accepted was made.
@@ -70,8 +72,6 @@ pub struct Taken {
 pub struct Tally {
     /// The hour's start.
     pub hour: jiff::Timestamp,
-    #[serde(default)]
-    pub runs: u32,
     /// Runs that should have happened (by `expected_interval`) and did not.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub missed: u32,
@@ -130,7 +130,6 @@ impl Daily {
     pub fn day(&self, now: jiff::Timestamp) -> Tally {
         let mut sum = Tally::default();
         for t in self.hours.iter().filter(|t| age(t.hour, now) < TALLY_SPAN) {
-            sum.runs += t.runs;
             sum.missed += t.missed;
             sum.sent += t.sent;
             sum.queued += t.queued;
@@ -232,8 +231,8 @@ mod tests {
     #[test]
     fn tallies_are_hourly_and_the_day_sums_the_last_24_hours() {
         let mut d = Daily::default();
-        d.tally(at("2026-01-01T00:10:00Z")).runs += 1;
-        d.tally(at("2026-01-01T00:50:00Z")).runs += 1;
+        d.tally(at("2026-01-01T00:10:00Z")).missed += 1;
+        d.tally(at("2026-01-01T00:50:00Z")).missed += 1;
         d.tally(at("2026-01-01T05:00:00Z")).sent += 2;
         *d.tally(at("2026-01-02T03:00:00Z"))
             .restarts
@@ -241,7 +240,7 @@ mod tests {
             .or_default() += 1;
         assert_eq!(d.hours.len(), 3);
         let day = d.day(at("2026-01-02T04:00:00Z"));
-        assert_eq!((day.runs, day.sent), (0, 2));
+        assert_eq!((day.missed, day.sent), (0, 2));
         assert_eq!(day.restarts["bot"], 1);
         d.prune(at("2026-01-02T04:00:00Z"));
         assert_eq!(d.hours.len(), 2);
