@@ -92,6 +92,7 @@ pub fn settle(
                     }
                     (Some(i), None) => {
                         settled.gone.push(i);
+                        super::summary::delivered(state, i);
                         settled.notes.push(format!(
                             "an alert digest for {} was refused for good and dropped ({}); a fallback would have caught it",
                             turn.channel, f.message

@@ -1,7 +1,9 @@
 //! The daily summary rides the outbox like any digest (retries, backoff,
 //! fallback, the 24 h keep): `queue` puts it there, one digest of its own
 //! per channel that joins no other news, and `delivered` notes, when a
-//! channel accepts it, that the channel has had that day's summary.
+//! channel accepts it (or refuses it for good, with no fallback to take
+//! it: it would refuse another one too), that the channel has had that
+//! day's summary.
 
 use super::redacted;
 use crate::model::{Digest, Event};
@@ -31,8 +33,8 @@ pub fn queue(
     }
 }
 
-/// The digest at `index` of the outbox was accepted: if it is a summary,
-/// the channel it was made for has had it.
+/// The digest at `index` of the outbox was accepted, or refused for good
+/// and dropped: if it is a summary, the channel it was made for has had it.
 pub(super) fn delivered(state: &mut State, index: usize) {
     let Some(p) = state.outbox.get(index).filter(|p| p.digest.is_summary()) else {
         return;
