@@ -95,6 +95,9 @@ fn runs_before_at_send_no_summary_the_first_after_sends_one_and_the_next_none() 
     let run = run_at(&env, &lib, "2026-12-01 07:00:00");
     let got = summaries(&discord);
     assert_eq!(got.len(), 1, "{}", run.stdout);
+    let alerts = &run.json()["alerts"][0];
+    assert_eq!(alerts["outcome"], "sent");
+    assert_eq!(alerts["detail"], "the daily summary");
     assert!(
         got[0].starts_with("Checks:\n[OK] bot since 2026-12-01 07:50"),
         "{}",

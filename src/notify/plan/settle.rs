@@ -35,6 +35,11 @@ pub fn settle(
         let from_outbox = accepted - usize::from(notice_told);
         let mine = due(state, &turn.channel, rules.quiet);
         settled.gone.extend(mine.iter().take(from_outbox).copied());
+        let summaries = mine
+            .iter()
+            .take(from_outbox)
+            .filter(|&&i| state.outbox[i].digest.is_summary())
+            .count();
         for &i in mine.iter().take(from_outbox) {
             super::summary::delivered(state, i);
         }
@@ -64,10 +69,18 @@ pub fn settle(
                 counts.failing_since = None;
                 counts.last_try = None;
                 counts.not_before = None;
-                if accepted > 1 {
+                let alerts = accepted - summaries;
+                if alerts > 1 {
                     report.detail = Some(format!(
-                        "{accepted} digests, the earlier ones waiting from earlier runs"
+                        "{alerts} digests, the earlier ones waiting from earlier runs"
                     ));
+                }
+                if summaries > 0 {
+                    let detail = report.detail.get_or_insert_default();
+                    if !detail.is_empty() {
+                        detail.push_str("; ");
+                    }
+                    detail.push_str("the daily summary");
                 }
             }
             Some(f) => {
