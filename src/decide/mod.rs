@@ -87,7 +87,7 @@ pub fn decide(
     next.silences.retain(|_, s| s.until > now);
     let mut notes: Vec<Note> = missed_runs(&run).into_iter().collect();
     let looked = history::look(&run, &mut next);
-    summary::log(config, ran, judged, &looked.verdicts, prev, &mut next, now);
+    summary::log(&run, &looked.verdicts, &mut next);
     next.last_run = Some(now);
     let (actions, suspended) = actions::decide(&run, &looked, &mut next);
     notes.extend(suspended);

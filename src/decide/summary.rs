@@ -9,33 +9,32 @@
 
 use std::time::Duration;
 
-use super::{Judged, Verdict};
+use super::{Run, Verdict};
+use crate::config::Config;
 use crate::config::summary::SummarySpec;
-use crate::config::{CheckSpec, Config};
 use crate::model::{Action, ActionOutcome, ActionReport, Event, EventKind, Status, Unit};
 use crate::state::{Daily, Incident, State, Taken, incidents::short};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// Log this run's checks: a confirmed problem opens its check's incident
-/// (or makes it worse), an OK ends it; count the runs missed since the
-/// previous one by `expected_interval`.
-pub fn log(
-    config: &Config,
-    ran: &[&CheckSpec],
-    judged: &[Judged],
-    verdicts: &[Verdict],
-    prev: &State,
-    next: &mut State,
-    now: jiff::Timestamp,
-) {
+/// (or makes it worse), an OK ends it, and a check no longer configured
+/// has no open incident; count the runs missed since the previous one by
+/// `expected_interval`.
+pub(super) fn log(run: &Run, verdicts: &[Verdict], next: &mut State) {
+    let (config, now) = (run.config, run.now);
     let mut daily = std::mem::take(&mut next.daily);
     daily.prune(now);
-    for slot in missed(config.settings.expected_interval, prev.last_run, now) {
+    if run.mode.all_ran {
+        daily
+            .incidents
+            .retain(|i| i.end.is_some() || config.check(&i.check).is_some());
+    }
+    for slot in missed(config.settings.expected_interval, run.prev.last_run, now) {
         let tally = daily.tally(slot);
         tally.missed = tally.missed.saturating_add(1);
     }
-    for ((spec, j), verdict) in ran.iter().zip(judged).zip(verdicts) {
+    for ((spec, j), verdict) in run.ran.iter().zip(run.judged).zip(verdicts) {
         if j.status.is_ok() {
             if let Some(open) = daily.open(&spec.name) {
                 open.end = Some(now);

@@ -176,6 +176,13 @@ fn an_incident_opens_on_a_confirmed_problem_keeps_its_worst_and_ends_when_ok() {
         2,
         "the next problem is a new incident"
     );
+    // The check is removed from the config: its open incident goes, the
+    // ended one stays for the summaries.
+    let mut other = Config::for_tests().with_check(CheckSpec::for_tests("disk", "disk", "used"));
+    other.settings.expected_interval = c.settings.expected_interval;
+    let s7 = run(&other, &s6, Status::Ok, "fine", "2026-06-01T03:35:00Z");
+    assert_eq!(s7.daily.incidents.len(), 1);
+    assert_eq!(s7.daily.incidents[0].end, Some(t("2026-06-01T03:20:00Z")));
 }
 
 #[test]
