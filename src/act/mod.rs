@@ -13,6 +13,7 @@ mod systemd;
 
 use std::time::{Duration, Instant};
 
+use crate::config::escalate::Command;
 use crate::config::{Manager, ServiceSpec, Settings};
 use crate::proc;
 
@@ -45,6 +46,15 @@ impl Ctx<'_> {
 
     /// Run one child to completion (or its timeout); `Err` says why it failed.
     fn run(&self, argv: &[String]) -> Result<proc::Output, String> {
+        self.run_job(argv, |job| job)
+    }
+
+    /// `run`, the job set up further by `with` (a directory, variables).
+    fn run_job<'j>(
+        &self,
+        argv: &'j [String],
+        with: impl FnOnce(proc::Job<'j>) -> proc::Job<'j>,
+    ) -> Result<proc::Output, String> {
         let timeout = self.remaining().min(STEP_TIMEOUT);
         if timeout.is_zero() {
             return Err(format!(
@@ -52,7 +62,7 @@ impl Ctx<'_> {
                 argv[0]
             ));
         }
-        let out = proc::Job::new(argv, timeout)
+        let out = with(proc::Job::new(argv, timeout))
             .run()
             .map_err(|e| e.to_string())?;
         if out.timed_out {
@@ -178,7 +188,8 @@ pub fn restart(service: &ServiceSpec, ctx: &Ctx, up: Up) -> Result<String, Strin
     }
 }
 
-/// Run a check's recovery command; exit 0 is success.
-pub fn recover(argv: &[String], ctx: &Ctx) -> Result<String, String> {
-    command::run(argv, ctx)
+/// Run a check's recovery command (a `run`, or a `run` step of its
+/// ladder) in its directory with its variables; exit 0 is success.
+pub fn recover(command: &Command, ctx: &Ctx) -> Result<String, String> {
+    command::recover(command, ctx)
 }

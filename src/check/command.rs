@@ -23,6 +23,9 @@ pub const KIND: Kind = Kind {
 
 struct CommandCheck {
     argv: Vec<String>,
+    /// The check's `cwd` and `env` (validated with the check's recovery).
+    cwd: Option<std::path::PathBuf>,
+    env: Vec<(String, String)>,
 }
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
@@ -36,13 +39,22 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     };
     let mut argv = argv.clone();
     argv[0] = expand_tilde(program).to_string_lossy().into_owned();
-    Some(Box::new(CommandCheck { argv }))
+    Some(Box::new(CommandCheck {
+        argv,
+        cwd: raw.cwd.as_deref().map(expand_tilde),
+        env: raw.env.clone().unwrap_or_default().into_iter().collect(),
+    }))
 }
 
 impl Probe for CommandCheck {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         let timeout = ctx.remaining();
-        match Job::new(&self.argv, timeout).run() {
+        let job = self
+            .env
+            .iter()
+            .fold(Job::new(&self.argv, timeout), |job, (k, v)| job.env(k, v))
+            .cwd(self.cwd.as_deref());
+        match job.run() {
             Ok(output) => Ok(verdict(&output, timeout)),
             Err(e) => Ok(Outcome::unknown(redact(&e.to_string()))),
         }

@@ -1,11 +1,15 @@
 //! `file`: does a file exist, how old is it, how big. The cheapest way to
 //! tell a frozen bot from a working one (seed 004: log fresh < 5 min).
+//! `journal = "unit"` instead of `path`: the age of the unit's newest
+//! journal entry, for a unit that logs to journald ("no log activity for
+//! 15 minutes").
 
 use std::io::ErrorKind;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
 
+use super::journal::{From, Journal};
 use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
 use crate::files::not_regular_file;
@@ -14,7 +18,7 @@ use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "file",
-    keys: &["path", "missing"],
+    keys: &["path", "journal", "missing"],
     readings: &[("age", Unit::Seconds), ("size", Unit::Bytes)],
     primary: super::by_order,
     build,
@@ -25,8 +29,34 @@ struct FileCheck {
     missing: Status,
 }
 
+/// `journal = "unit"`: the age of its newest entry.
+struct JournalAge {
+    journal: Journal,
+    missing: Status,
+}
+
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+    let journal = super::journal::build(raw, b);
+    if raw.journal.is_some() && raw.path.is_some() {
+        b.error(
+            "journal",
+            "give exactly one of `path` (a file) or `journal` (systemd units)",
+        );
+        return None;
+    }
+    let missing = missing(raw, b)?;
+    if raw.journal.is_some() {
+        return Some(Box::new(JournalAge {
+            journal: journal?,
+            missing,
+        }));
+    }
     let path = expand_tilde(b.required("path", &raw.path)?);
+    Some(Box::new(FileCheck { path, missing }))
+}
+
+/// `missing`: the status of a missing file (a unit without entries).
+fn missing(raw: &RawCheck, b: &mut Builder) -> Option<Status> {
     let missing = match raw.missing.as_deref() {
         None | Some("critical") => Status::Critical,
         Some("warning") => Status::Warning,
@@ -39,7 +69,30 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
             return None;
         }
     };
-    Some(Box::new(FileCheck { path, missing }))
+    Some(missing)
+}
+
+impl Probe for JournalAge {
+    fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
+        let mut newest = None;
+        self.journal
+            .read(From::Tail(1), 1, ctx.deadline, |e| newest = Some(e.at))?;
+        let Some(at) = newest else {
+            return Ok(Outcome::new(
+                self.missing,
+                format!("no journal entries for {}", self.journal.describe()),
+            ));
+        };
+        let age = (ctx.now.as_duration() - at.as_duration())
+            .as_secs_f64()
+            .max(0.0);
+        let message = format!(
+            "newest journal entry of {} {} ago",
+            self.journal.describe(),
+            Unit::Seconds.show(age)
+        );
+        Ok(Outcome::ok(message).reading("age", age, Unit::Seconds))
+    }
 }
 
 impl Probe for FileCheck {

@@ -12,6 +12,7 @@ pub mod disk;
 pub mod docker;
 pub mod file;
 pub mod http;
+pub mod journal;
 pub mod json;
 pub mod log;
 pub mod memory;

@@ -67,13 +67,19 @@ pub(super) struct Spans {
 impl Spans {
     /// The spans of `value`, a table called `prefix` in errors (`check[2]`, `ping`).
     pub(super) fn of(prefix: impl Into<String>, value: &Spanned<DeValue>) -> Spans {
-        let keys = match value.get_ref() {
-            DeValue::Table(t) => t
-                .iter()
-                .map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let mut keys = Vec::new();
+        if let DeValue::Table(t) = value.get_ref() {
+            for (k, v) in t {
+                keys.push((k.get_ref().to_string(), k.span().start..v.span().end));
+                // An array's elements too, as `key[0]`: an error about one
+                // element points at it.
+                if let DeValue::Array(items) = v.get_ref() {
+                    for (n, item) in items.iter().enumerate() {
+                        keys.push((format!("{}[{n}]", k.get_ref()), item.span()));
+                    }
+                }
+            }
+        }
         Spans {
             prefix: prefix.into(),
             keys,

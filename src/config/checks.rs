@@ -151,6 +151,7 @@ pub(super) fn compile_check(
             None
         }
     };
+    let recovery = super::escalate::compile(&mut b, &raw, services);
     let (judged, thresholds) = compile_thresholds(&mut b, kind, &raw);
     let probe = (kind.build)(&raw, &mut b);
     if errors.list.len() > before {
@@ -167,6 +168,7 @@ pub(super) fn compile_check(
         thresholds,
         restart: raw.restart,
         run: raw.run,
+        recovery,
         depends_on: raw.depends_on.unwrap_or_default(),
         when: raw.when,
         probe: Arc::from(probe?),

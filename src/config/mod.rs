@@ -8,6 +8,7 @@ mod builder;
 mod checks;
 mod discovery;
 mod errors;
+pub mod escalate;
 mod interpolate;
 mod permissions;
 pub mod raw;
@@ -40,7 +41,7 @@ pub use errors::{ConfigError, ConfigErrors};
 use errors::{Errors, Names, Source, unknown_key_message};
 use permissions::world_or_group_readable;
 use raw::{COMMON_CHECK_KEYS, RawSettings};
-pub use raw::{Limit, RawCheck};
+pub use raw::{Limit, OneOrMany, RawCheck};
 use service::compile_services;
 pub use service::{Manager, ServiceSpec};
 use settings::{
@@ -102,6 +103,8 @@ pub struct Settings {
     pub systemctl: Vec<String>,
     pub docker: Vec<String>,
     pub compose: Vec<String>,
+    /// argv prefix of `journalctl` (the `journal` source of log and file checks).
+    pub journalctl: Vec<String>,
 }
 
 /// One check, compiled.
@@ -121,6 +124,8 @@ pub struct CheckSpec {
     pub restart: Option<String>,
     /// A recovery command run when this check is confirmed CRITICAL.
     pub run: Option<Vec<String>>,
+    /// Its `escalate` ladder, where its commands run, and their budget.
+    pub recovery: escalate::Recovery,
     /// Checks whose trouble holds this check's actions back.
     pub depends_on: Vec<String>,
     /// A schedule: outside it the check is skipped.

@@ -23,6 +23,7 @@ pub struct RawSettings {
     pub systemctl: Option<Vec<String>>,
     pub docker: Option<Vec<String>>,
     pub compose: Option<Vec<String>>,
+    pub journalctl: Option<Vec<String>>,
 }
 
 /// Every key any check type accepts. Which keys apply to which type is
@@ -42,6 +43,12 @@ pub struct RawCheck {
     pub reading: Option<String>,
     pub restart: Option<String>,
     pub run: Option<Vec<String>>,
+    pub escalate: Option<Vec<super::escalate::RawStep>>,
+    pub cwd: Option<String>,
+    pub env: Option<BTreeMap<String, String>>,
+    pub run_max: Option<u32>,
+    pub run_window: Option<String>,
+    pub run_cooldown: Option<String>,
     pub depends_on: Option<Vec<String>>,
     pub when: Option<String>,
     pub warn_above: Option<Limit>,
@@ -82,6 +89,8 @@ pub struct RawCheck {
     pub offset: Option<String>,
     pub unit: Option<String>,
     pub container: Option<String>,
+    pub journal: Option<OneOrMany>,
+    pub priority: Option<Limit>,
 }
 
 /// `[ping]`: the dead man's switch.
@@ -146,6 +155,12 @@ pub const COMMON_CHECK_KEYS: &[&str] = &[
     "reading",
     "restart",
     "run",
+    "escalate",
+    "cwd",
+    "env",
+    "run_max",
+    "run_window",
+    "run_cooldown",
     "depends_on",
     "when",
     "warn_above",
@@ -183,5 +198,33 @@ impl<'de> Deserialize<'de> for Limit {
             }
         }
         d.deserialize_any(LimitVisitor)
+    }
+}
+
+/// One string or a list of them (`journal = "bot.service"` or
+/// `journal = ["schwab-*.service"]`), as a list.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<OneOrMany, D::Error> {
+        struct OneOrManyVisitor;
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v.to_string()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany(items))
+            }
+        }
+        d.deserialize_any(OneOrManyVisitor)
     }
 }

@@ -25,6 +25,7 @@ pub(super) const SETTINGS_KEYS: &[&str] = &[
     "systemctl",
     "docker",
     "compose",
+    "journalctl",
     "prometheus_file",
 ];
 
@@ -90,6 +91,13 @@ pub(super) fn compile_settings(
             "compose",
             raw.compose,
             &["docker", "compose"],
+        ),
+        journalctl: argv_prefix(
+            errors,
+            &span_of,
+            "journalctl",
+            raw.journalctl,
+            &["journalctl"],
         ),
     }
 }

@@ -40,6 +40,7 @@ impl Config {
                 systemctl: vec!["systemctl".into()],
                 docker: vec!["docker".into()],
                 compose: vec!["docker".into(), "compose".into()],
+                journalctl: vec!["journalctl".into()],
             },
             services: Vec::new(),
             checks: Vec::new(),
@@ -77,6 +78,7 @@ impl CheckSpec {
             thresholds: Thresholds::default(),
             restart: None,
             run: None,
+            recovery: Default::default(),
             depends_on: Vec::new(),
             when: None,
             probe: Arc::new(NotProbed),
@@ -135,6 +137,7 @@ mod tests {
             )
         );
         assert!(check.thresholds.is_empty() && check.depends_on.is_empty());
+        assert_eq!(check.recovery, built.recovery);
         let (service, built) = (&parsed.services[0], ServiceSpec::for_tests("bot"));
         assert_eq!(
             (

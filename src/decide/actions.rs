@@ -3,13 +3,32 @@
 //! each within its budget and held while an upstream check is down.
 
 use super::Run;
-use super::budget::{Budget, RUN_BUDGET};
+use super::budget::{Budget, run_budget};
 use super::history::Looked;
+use super::ladder::{self, Due};
 use crate::model::{Action, Decision, Note, Status, Target};
 use crate::state::State;
 
-/// The actions of this run, and a note for each budget newly used up.
-pub(super) fn decide(run: &Run, looked: &Looked, next: &mut State) -> (Vec<Action>, Vec<Note>) {
+/// The checks that ask for action: confirmed CRITICAL, not silenced.
+pub(super) fn acting(run: &Run, looked: &Looked) -> Vec<usize> {
+    (0..run.ran.len())
+        .filter(|i| {
+            run.judged[*i].status == Status::Critical
+                && looked.verdicts[*i].confirmed
+                && looked.silenced[*i].is_none()
+        })
+        .collect()
+}
+
+/// The actions of this run (the ladder steps `dues` among them), and a
+/// note for each budget newly used up.
+pub(super) fn decide(
+    run: &Run,
+    looked: &Looked,
+    acting: &[usize],
+    dues: &[Due],
+    next: &mut State,
+) -> (Vec<Action>, Vec<Note>) {
     let (ran, judged, prev, now) = (run.ran, run.judged, run.prev, run.now);
     let verdicts = &looked.verdicts;
     let status_of = |name: &str| {
@@ -17,13 +36,6 @@ pub(super) fn decide(run: &Run, looked: &Looked, next: &mut State) -> (Vec<Actio
             .position(|c| c.name == name)
             .map(|i| judged[i].status)
     };
-    let acting: Vec<usize> = (0..ran.len())
-        .filter(|i| {
-            judged[*i].status == Status::Critical
-                && verdicts[*i].confirmed
-                && looked.silenced[*i].is_none()
-        })
-        .collect();
     let upstream_down = |i: usize| {
         ran[i]
             .depends_on
@@ -32,8 +44,11 @@ pub(super) fn decide(run: &Run, looked: &Looked, next: &mut State) -> (Vec<Actio
             .cloned()
     };
     let why = |i: usize| {
+        let step = ladder::due_for(dues, i)
+            .map(|d| format!(" ({})", ladder::label(run, d)))
+            .unwrap_or_default();
         format!(
-            "{} CRITICAL for {} run{}",
+            "{} CRITICAL for {} run{}{step}",
             ran[i].name,
             verdicts[i].consecutive,
             if verdicts[i].consecutive == 1 {
@@ -46,13 +61,17 @@ pub(super) fn decide(run: &Run, looked: &Looked, next: &mut State) -> (Vec<Actio
 
     let mut actions = Vec::new();
     let mut notes = Vec::new();
-    for i in acting.iter().copied().filter(|i| ran[*i].run.is_some()) {
+    for i in acting.iter().copied() {
+        let step = ladder::due_for(dues, i).filter(|d| ladder::runs(run, *d));
+        if ran[i].run.is_none() && step.is_none() {
+            continue;
+        }
         let history = prev
             .checks
             .get(&ran[i].name)
             .map(|c| c.runs.as_slice())
             .unwrap_or_default();
-        let (decision, reason) = RUN_BUDGET.decide(
+        let (decision, reason) = run_budget(&ran[i].recovery.limits).decide(
             history,
             upstream_down(i),
             prev.reset_at,
@@ -65,13 +84,24 @@ pub(super) fn decide(run: &Run, looked: &Looked, next: &mut State) -> (Vec<Actio
             decision,
             reason: format!("{reason}: {}", why(i)),
             triggers: vec![ran[i].name.clone()],
+            ladder: step
+                .map(|d| vec![(ran[i].name.clone(), d.step)])
+                .unwrap_or_default(),
         });
     }
     for service in &run.config.services {
+        let steps: Vec<Due> = dues
+            .iter()
+            .copied()
+            .filter(|d| ladder::restarts(run, *d, &service.name))
+            .collect();
         let triggers: Vec<usize> = acting
             .iter()
             .copied()
-            .filter(|i| ran[*i].restart.as_deref() == Some(service.name.as_str()))
+            .filter(|i| {
+                ran[*i].restart.as_deref() == Some(service.name.as_str())
+                    || steps.iter().any(|d| d.check == *i)
+            })
             .collect();
         let history = prev
             .services
@@ -118,6 +148,10 @@ pub(super) fn decide(run: &Run, looked: &Looked, next: &mut State) -> (Vec<Actio
             decision,
             reason: format!("{reason}: {}", reasons.join(", ")),
             triggers: triggers.iter().map(|i| ran[*i].name.clone()).collect(),
+            ladder: steps
+                .iter()
+                .map(|d| (ran[d.check].name.clone(), d.step))
+                .collect(),
         });
     }
     (actions, notes)

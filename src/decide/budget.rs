@@ -4,20 +4,20 @@
 use std::time::Duration;
 
 use super::Mode;
+use crate::config::escalate::RunLimits;
 use crate::model::{Decision, Unit};
 use crate::schedule::hhmm;
 
-/// Recovery commands (`run`) share one budget per check: 3 per hour, 2
-/// minutes apart.
-const RUN_MAX: u32 = 3;
-const RUN_WINDOW: Duration = Duration::from_secs(3600);
-const RUN_COOLDOWN: Duration = Duration::from_secs(120);
-pub(super) const RUN_BUDGET: Budget = Budget {
-    max: RUN_MAX,
-    window: RUN_WINDOW,
-    cooldown: RUN_COOLDOWN,
-    grace: Duration::ZERO,
-};
+/// A check's recovery commands (`run`, `escalate` run steps) share one
+/// budget: `run_max` per `run_window`, `run_cooldown` apart.
+pub(super) fn run_budget(limits: &RunLimits) -> Budget {
+    Budget {
+        max: limits.max,
+        window: limits.window,
+        cooldown: limits.cooldown,
+        grace: Duration::ZERO,
+    }
+}
 
 /// How often an action may happen: `max` per sliding `window`, `cooldown`
 /// apart, and not within `grace` of the last one.

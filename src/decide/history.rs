@@ -1,7 +1,7 @@
 //! History: statuses become confirmed problems, recoveries, reminders and
 //! flapping notices, and what each check's state says was announced.
 
-use super::budget::RUN_BUDGET;
+use super::budget::run_budget;
 
 use super::{Judged, Run, Verdict};
 use crate::config::CheckSpec;
@@ -186,6 +186,7 @@ pub fn rejudge(
         state.notified = current.notified;
         state.flapping = current.flapping;
         state.history = current.history.clone();
+        state.ladder = current.ladder.filter(|_| !judged.status.is_ok());
         if let Some(last) = state.history.last_mut() {
             *last = judged.status;
         }
@@ -223,13 +224,17 @@ pub fn update_check(
         consecutive,
         // Only the recovery commands inside their budget's window matter.
         runs: before
-            .map(|b| RUN_BUDGET.recent(&b.runs, now))
+            .map(|b| run_budget(&spec.recovery.limits).recent(&b.runs, now))
             .unwrap_or_default(),
         notified: before.and_then(|b| b.notified),
         history,
         flapping: before.is_some_and(|b| b.flapping),
         memory: judged.memory.clone(),
         message: Some(judged.message.chars().take(MESSAGE_KEPT).collect()),
+        // A problem's ladder ends when the check is OK again.
+        ladder: before
+            .and_then(|b| b.ladder)
+            .filter(|_| !judged.status.is_ok()),
     };
     (state, verdict)
 }

@@ -2,7 +2,8 @@
 //! previous state and the clock, in families: `judge` (thresholds and the
 //! severity cap turn an outcome into a status), `history` (statuses become
 //! confirmed problems, recoveries, reminders and flapping notices),
-//! `actions` and `budget` (what to restart or run, within its budget).
+//! `actions`, `ladder` and `budget` (what to restart or run, within its
+//! budget, step by step up an `escalate` ladder).
 //! Nothing here reads the clock, a file or the network, so every rule is
 //! unit-tested with a fixed `now`.
 
@@ -10,10 +11,11 @@ mod actions;
 mod budget;
 mod history;
 mod judge;
+mod ladder;
 pub mod summary;
 
 use crate::config::{CheckSpec, Config};
-use crate::model::{Action, Event, Note, Reading, Status, Thresholds, Unit};
+use crate::model::{Action, Event, NextStep, Note, Reading, Status, Thresholds, Unit};
 use crate::state::State;
 pub use history::{check_events, rejudge, update_check};
 pub use judge::judge;
@@ -58,6 +60,8 @@ pub struct Plan {
     pub events: Vec<Event>,
     pub next_state: State,
     pub notes: Vec<Note>,
+    /// Per check that ran, under `--dry-run`: its ladder's next step.
+    pub next_steps: Vec<Option<NextStep>>,
 }
 
 /// Decide from the checks that ran (`ran[i]` judged as `judged[i]`), the
@@ -89,15 +93,21 @@ pub fn decide(
     let looked = history::look(&run, &mut next);
     summary::log(&run, &looked.verdicts, &mut next);
     next.last_run = Some(now);
-    let (actions, suspended) = actions::decide(&run, &looked, &mut next);
+    let acting = actions::acting(&run, &looked);
+    let dues = ladder::due(&run, &acting);
+    let (actions, suspended) = actions::decide(&run, &looked, &acting, &dues, &mut next);
     notes.extend(suspended);
+    let (told, next_steps) = ladder::tell(&run, &acting, &dues, &actions, &mut next);
+    let mut events = looked.events;
+    events.extend(told);
     Plan {
         verdicts: looked.verdicts,
         silenced: looked.silenced,
         actions,
-        events: looked.events,
+        events,
         next_state: next,
         notes,
+        next_steps,
     }
 }
 
@@ -128,5 +138,7 @@ fn missed_runs(run: &Run) -> Option<Note> {
     })
 }
 
+#[cfg(test)]
+mod ladder_tests;
 #[cfg(test)]
 mod tests;

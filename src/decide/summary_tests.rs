@@ -241,12 +241,14 @@ fn actions_join_the_incident_with_whether_they_helped_and_restarts_are_counted()
             decision: Decision::Go,
             reason: String::new(),
             triggers: vec!["bot-log".into()],
+            ladder: Vec::new(),
         },
         Action {
             target: Target::Restart("other".into()),
             decision: Decision::Held,
             reason: String::new(),
             triggers: vec!["bot-log".into()],
+            ladder: Vec::new(),
         },
     ];
     let mut restarted = ActionReport::new(&decided[0].target, ActionOutcome::Ok, "done".into());

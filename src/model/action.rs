@@ -51,6 +51,8 @@ pub struct Action {
     pub reason: String,
     /// The checks that asked for it (re-run after it).
     pub triggers: Vec<String>,
+    /// The `escalate` steps it is (check, 0-based step), recorded when it runs.
+    pub ladder: Vec<(String, u32)>,
 }
 
 /// One action: `{"kind": "restart", "service": "bot", "outcome": "ok", "detail": "..."}`.

@@ -23,6 +23,8 @@ pub enum EventKind {
     ActionFailed,
     /// An action was held (upstream down, guard) or the budget is used up.
     Held,
+    /// Every step of a check's `escalate` ladder ran and it still fails.
+    Manual,
     /// healthcheck's own trouble: state file, missed runs, undeliverable channel.
     Trouble,
     /// `healthcheck test-alert`.

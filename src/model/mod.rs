@@ -9,11 +9,13 @@ mod outcome;
 #[cfg(test)]
 mod samples;
 mod status;
+mod step;
 
 pub use action::{Action, ActionOutcome, ActionReport, Decision, Note, Target};
 pub use event::{Digest, Event, EventKind};
 pub use outcome::{Breach, Limits, Outcome, Reading, Thresholds, Unit};
 pub use status::Status;
+pub use step::NextStep;
 
 /// "1 check", "3 checks": a count and its noun.
 pub fn count(n: usize, one: &str, many: &str) -> String {

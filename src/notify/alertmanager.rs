@@ -153,6 +153,7 @@ impl Alertmanager {
                 | EventKind::Action
                 | EventKind::ActionFailed
                 | EventKind::Held
+                | EventKind::Manual
                 | EventKind::Summary => {}
             }
         }

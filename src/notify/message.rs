@@ -23,6 +23,9 @@ pub fn title(d: &Digest) -> String {
     if actions > 0 {
         parts.push(plural(actions, "action"));
     }
+    if count(&[EventKind::Manual]) > 0 {
+        parts.push("manual intervention required".into());
+    }
     if count(&[EventKind::Trouble]) > 0 {
         parts.push("healthcheck trouble".into());
     }
@@ -54,6 +57,7 @@ pub fn label(kind: EventKind, status: Status) -> String {
         EventKind::Action => "ACTION".into(),
         EventKind::ActionFailed => "ACTION FAILED".into(),
         EventKind::Held => "HELD".into(),
+        EventKind::Manual => "MANUAL INTERVENTION REQUIRED".into(),
         EventKind::Trouble => format!("HEALTHCHECK {}", status.word()),
         EventKind::Test => "TEST".into(),
         EventKind::Summary => "DAILY SUMMARY".into(),

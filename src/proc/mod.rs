@@ -44,6 +44,7 @@ pub struct Job<'a> {
     timeout: Duration,
     stdin: Option<&'a [u8]>,
     env: Vec<(&'a str, &'a str)>,
+    cwd: Option<&'a std::path::Path>,
 }
 
 /// How a run ended, and what the child wrote.
@@ -103,7 +104,14 @@ impl<'a> Job<'a> {
             timeout,
             stdin: None,
             env: Vec::new(),
+            cwd: None,
         }
+    }
+
+    /// Run the child in this directory (else in ours).
+    pub fn cwd(mut self, dir: Option<&'a std::path::Path>) -> Job<'a> {
+        self.cwd = dir;
+        self
     }
 
     /// Feed these bytes to the child's stdin, then close it.
@@ -133,6 +141,9 @@ impl<'a> Job<'a> {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if let Some(dir) = self.cwd {
+            command.current_dir(dir);
+        }
         command
     }
 

@@ -59,6 +59,9 @@ pub struct CheckReport {
     /// Until when (for the text and Nagios outputs; `history` has it too).
     #[serde(skip)]
     pub silenced_until: Option<jiff::Timestamp>,
+    /// `--dry-run`: which step of its `escalate` ladder comes next, and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_step: Option<crate::model::NextStep>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -156,6 +159,7 @@ impl CheckReport {
             consecutive: verdict.consecutive,
             silenced: false,
             silenced_until: None,
+            next_step: None,
             readings: unique_readings(
                 judged
                     .readings
@@ -180,6 +184,7 @@ impl CheckReport {
             consecutive: 0,
             silenced: false,
             silenced_until: None,
+            next_step: None,
             readings: Vec::new(),
         }
     }

@@ -182,6 +182,7 @@ mod tests {
             readings,
             silenced: false,
             silenced_until: None,
+            next_step: None,
         }
     }
 

@@ -96,6 +96,10 @@ pub fn render(report: &Report, style: &Style) -> String {
         if let Some(hint) = c.hint.as_deref().filter(|_| !c.status.is_ok()) {
             let _ = writeln!(out, "{:<9} {:<width$}  hint: {hint}", "", "");
         }
+        if let Some(step) = &c.next_step {
+            let line = step.line(crate::schedule::hhmm, report.started_at);
+            let _ = writeln!(out, "{:<9} {:<width$}  {line}", "", "");
+        }
     }
     for a in &report.actions {
         let status = match a.outcome {

@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::ledger::Ledger;
 use super::{Clock, Row};
 use crate::act;
+use crate::config::escalate::{Command, StepAction};
 use crate::config::{CheckSpec, Config};
 use crate::decide;
 use crate::model::{Action, ActionOutcome, ActionReport, Decision, Target};
@@ -106,6 +107,7 @@ impl<'a, 'c> Acting<'a, 'c> {
             );
         }
         next.record(&action.target, self.now);
+        next.climb(&action.ladder, self.now);
         if let Err(e) = self.ledger.save(next) {
             self.ledger
                 .fail(format!("cannot record the action in state: {e}"));
@@ -133,18 +135,31 @@ impl<'a, 'c> Acting<'a, 'c> {
         };
         let result = match (&action.target, service) {
             (Target::Restart(_), Some(spec)) => act::restart(spec, &self.ctx, &up),
-            (Target::Recover(check), _) => {
-                match self.config.check(check).and_then(|c| c.run.as_ref()) {
-                    Some(argv) => act::recover(argv, &self.ctx),
-                    None => Err(format!("check {check} has no recovery command")),
-                }
-            }
+            (Target::Recover(check), _) => match recovery(self.config, action, check) {
+                Some(command) => act::recover(&command, &self.ctx),
+                None => Err(format!("check {check} has no recovery command")),
+            },
             (Target::Restart(name), None) => Err(format!("no service named {name}")),
         };
         match result {
             Ok(done) => report(ActionOutcome::Ok, format!("{}: {done}", action.reason)),
             Err(why) => report(ActionOutcome::Failed, format!("{}: {why}", action.reason)),
         }
+    }
+}
+
+/// The command a recovery action runs: its ladder step's, else the check's `run`.
+fn recovery(config: &Config, action: &Action, check: &str) -> Option<Command> {
+    let spec = config.check(check)?;
+    let step = action
+        .ladder
+        .iter()
+        .find(|(c, _)| c == check)
+        .and_then(|(_, step)| spec.recovery.steps.get(*step as usize));
+    match step.map(|s| &s.action) {
+        Some(StepAction::Run(command)) => Some(command.clone()),
+        Some(StepAction::Restart(_)) => None,
+        None => spec.run.as_deref().map(|argv| spec.recovery.command(argv)),
     }
 }
 

@@ -56,6 +56,7 @@ pub fn report(config: &Config, done: Done, ledger: Ledger, clock: &Clock) -> Rep
                 );
                 c.silenced = r.silenced.is_some();
                 c.silenced_until = r.silenced;
+                c.next_step = r.next_step.clone();
                 c
             })
             .chain(done.outside.iter().map(|c| {

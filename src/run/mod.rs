@@ -36,6 +36,8 @@ pub struct Row<'c> {
     /// Muted by `healthcheck silence` until then.
     silenced: Option<jiff::Timestamp>,
     duration: Duration,
+    /// `--dry-run`: the next step of its `escalate` ladder.
+    next_step: Option<crate::model::NextStep>,
 }
 
 /// The run's times: its start (monotonic and wall clock), when it must
@@ -243,6 +245,7 @@ fn rows<'c>(
             verdict: plan.verdicts[i],
             silenced: plan.silenced[i],
             duration: f.duration,
+            next_step: plan.next_steps[i].clone(),
         })
         .collect()
 }

@@ -19,11 +19,12 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Status, Target};
 
 pub mod incidents;
+mod ladder;
 mod store;
 mod write;
 
 pub use incidents::{Daily, Incident, Taken, Tally};
-
+pub use ladder::Ladder;
 pub use store::{Loaded, OpenError, Save, Store};
 pub use write::{create_private_dir, write_atomically, write_unsynced};
 
@@ -198,4 +199,7 @@ pub struct CheckState {
     /// What the last run said of it (`healthcheck status`), redacted on save.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// How far up its `escalate` ladder the current problem has gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<Ladder>,
 }

@@ -403,6 +403,12 @@ mod tests {
                 flapping: true,
                 memory: Some(serde_json::json!({"a": 1})),
                 message: Some("used 91% of /".into()),
+                ladder: Some(crate::state::Ladder {
+                    done: 2,
+                    at: Some(now()),
+                    refused: Some(2),
+                    manual: false,
+                }),
             },
         );
         s.save(&state).unwrap();

@@ -3,8 +3,10 @@
 //! 004's `tail -n 100 | grep -c "VIX|Update"`), reading the tail backwards
 //! from the end in chunks, so the cost depends on N and the line length,
 //! never on the size of the file; `per = "1h"` counts matches appended
-//! within a trailing window (`rate`), see `rate.rs`.
+//! within a trailing window (`rate`), see `rate.rs`. `journal = "unit"`
+//! instead of `path` reads the systemd journal, see `journal.rs`.
 
+mod journal;
 mod rate;
 
 use std::fs::File;
@@ -24,6 +26,8 @@ pub const KIND: Kind = Kind {
     name: "log",
     keys: &[
         "path",
+        "journal",
+        "priority",
         "pattern",
         "lines",
         "per",
@@ -52,9 +56,15 @@ const DEFAULT_MAX_READ: u64 = 256 * 1024 * 1024;
 const DEFAULT_MIN_LINES: u64 = 100;
 
 struct LogCheck {
-    path: PathBuf,
+    source: Source,
     pattern: Regex,
     mode: Mode,
+}
+
+/// Where the lines come from.
+enum Source {
+    File(PathBuf),
+    Journal(super::journal::Journal),
 }
 
 enum Mode {
@@ -74,7 +84,7 @@ struct Rate {
 }
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
-    let path = b.required("path", &raw.path).map(|p| expand_tilde(p));
+    let source = source(raw, b);
     let pattern = b.required("pattern", &raw.pattern).cloned();
     let pattern = pattern.and_then(|p| b.bytes_regex("pattern", &p));
     let mode = match (raw.lines, &raw.per) {
@@ -105,6 +115,10 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
                 b.error("per", "must be longer than 0s");
             }
             let max_read = match &raw.max_read {
+                Some(_) if raw.journal.is_some() => {
+                    b.error("max_read", format!("`max_read` goes with `path`; a journal is read at most {} entries a run", journal::MAX_ENTRIES));
+                    None
+                }
                 None => Some(DEFAULT_MAX_READ),
                 Some(text) => b.size("max_read", text),
             };
@@ -125,22 +139,66 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
             })
         }
     };
+    if let (Some(Mode::Tail(n)), Some(_)) = (&mode, &raw.journal)
+        && *n > journal::MAX_ENTRIES
+    {
+        b.error(
+            "lines",
+            format!("at most {} with `journal`", journal::MAX_ENTRIES),
+        );
+        return None;
+    }
     Some(Box::new(LogCheck {
-        path: path?,
+        source: source?,
         pattern: pattern?,
         mode: mode?,
     }))
 }
 
+/// `path` (a file) or `journal` (systemd units), exactly one of them.
+fn source(raw: &RawCheck, b: &mut Builder) -> Option<Source> {
+    let journal = super::journal::build(raw, b);
+    if raw.priority.is_some() && raw.journal.is_none() {
+        b.error("priority", "`priority` goes with `journal`");
+    }
+    match (&raw.path, &raw.journal) {
+        (Some(_), Some(_)) => {
+            b.error(
+                "journal",
+                "give exactly one of `path` (a file) or `journal` (systemd units)",
+            );
+            None
+        }
+        (None, None) => {
+            b.error(
+                "path",
+                "missing key path (or journal), which this type requires",
+            );
+            None
+        }
+        (Some(path), None) => Some(Source::File(expand_tilde(path))),
+        (None, Some(_)) => journal.map(Source::Journal),
+    }
+}
+
 impl Probe for LogCheck {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
-        let mut file = match open_regular(&self.path)? {
+        let path = match &self.source {
+            Source::File(path) => path,
+            Source::Journal(j) => {
+                return match self.mode {
+                    Mode::Tail(n) => journal::tail(j, &self.pattern, n, ctx),
+                    Mode::Rate(ref rate) => journal::rate(j, &self.pattern, rate, ctx),
+                };
+            }
+        };
+        let mut file = match open_regular(path)? {
             Ok(f) => f,
             Err(outcome) => return Ok(outcome),
         };
         match self.mode {
             Mode::Tail(n) => Ok(self.tail(&mut file, n)?),
-            Mode::Rate(ref rate) => self.rate(&mut file, ctx, rate),
+            Mode::Rate(ref rate) => self.rate(path, &mut file, ctx, rate),
         }
     }
 }
@@ -167,69 +225,110 @@ impl LogCheck {
         Ok(Outcome::ok(message).reading("matches", matches as f64, Unit::Count))
     }
 
-    fn rate(&self, file: &mut File, ctx: &ProbeContext, mode: &Rate) -> anyhow::Result<Outcome> {
-        let Rate {
-            per,
-            max_read,
-            total,
-            min_lines,
-        } = *mode;
+    fn rate(
+        &self,
+        path: &Path,
+        file: &mut File,
+        ctx: &ProbeContext,
+        mode: &Rate,
+    ) -> anyhow::Result<Outcome> {
         let meta = file.metadata()?;
         let prev = ctx
             .memory
             .clone()
             .and_then(|m| serde_json::from_value::<rate::Memory>(m).ok());
-        let limits = rate::Limits { per, max_read };
+        let limits = rate::Limits {
+            per: mode.per,
+            max_read: mode.max_read,
+        };
         let log = rate::LogFile {
-            path: &self.path,
+            path,
             file,
             meta: &meta,
         };
         let scan = rate::scan(log, prev, ctx.now, limits, &self.pattern)?;
-        let window = Unit::Seconds.show(per.as_secs_f64());
-        let mut message = format!(
-            "{} /{}/ in the last {window}",
-            count(scan.matches as usize, "line matched", "lines matched"),
-            self.pattern.as_str()
-        );
-        if let Some(why) = scan.restart {
-            message.push_str(&format!(" ({why})"));
-        }
-        let mut outcome = Outcome::ok("").reading("rate", scan.matches as f64, Unit::Count);
-        if let Some(seen) = scan.warming_up {
-            // Until a whole window is counted the count can only be low.
-            outcome.warming_up = true;
-            message.push_str(&format!(" (warming up: {})", seen_of(seen, per)));
-        }
-        if total {
-            let ratio = if scan.lines == 0 {
-                0.0
-            } else {
-                scan.matches as f64 / scan.lines as f64 * 100.0
-            };
-            message.push_str(&format!(
-                ", {} of {}",
-                Unit::Percent.show(ratio),
-                count(scan.lines as usize, "line", "lines")
-            ));
-            if scan.lines >= min_lines {
-                outcome = outcome.reading("ratio", ratio, Unit::Percent);
-            } else {
-                message.push_str(&format!(
-                    " (too few to judge the ratio; min_lines = {min_lines})"
-                ));
-            }
-        }
+        let counted = RateCount {
+            matches: scan.matches,
+            lines: scan.lines,
+            restart: scan.restart,
+            warming_up: scan.warming_up,
+            noun: ("line", "lines"),
+        };
+        let mut outcome = rate_outcome(&self.pattern, mode, counted);
         if scan.skipped > 0 {
             outcome.status = crate::model::Status::Warning;
-            message.push_str(&format!(
+            outcome.message.push_str(&format!(
                 "; skipped {} appended since the last run (over max_read)",
                 Unit::Bytes.show(scan.skipped as f64)
             ));
         }
-        outcome.message = message;
         Ok(outcome.remember(serde_json::to_value(&scan.memory)?))
     }
+}
+
+/// What a `per` run counted within the window, from a file or a journal.
+struct RateCount {
+    matches: u64,
+    lines: u64,
+    /// Why counting (re)started, if it did.
+    restart: Option<String>,
+    /// How much of the window has been counted, while less than all of it.
+    warming_up: Option<Duration>,
+    /// What is counted: ("line", "lines") or ("entry", "entries").
+    noun: (&'static str, &'static str),
+}
+
+/// The outcome of a `per` run: the rate, the ratio if asked for, and why
+/// the count may be low.
+fn rate_outcome(pattern: &Regex, mode: &Rate, counted: RateCount) -> Outcome {
+    let RateCount {
+        matches,
+        lines,
+        restart,
+        warming_up,
+        noun: (one, many),
+    } = counted;
+    let window = Unit::Seconds.show(mode.per.as_secs_f64());
+    let mut message = format!(
+        "{} /{}/ in the last {window}",
+        count(
+            matches as usize,
+            &format!("{one} matched"),
+            &format!("{many} matched")
+        ),
+        pattern.as_str()
+    );
+    if let Some(why) = restart {
+        message.push_str(&format!(" ({why})"));
+    }
+    let mut outcome = Outcome::ok("").reading("rate", matches as f64, Unit::Count);
+    if let Some(seen) = warming_up {
+        // Until a whole window is counted the count can only be low.
+        outcome.warming_up = true;
+        message.push_str(&format!(" (warming up: {})", seen_of(seen, mode.per)));
+    }
+    if mode.total {
+        let ratio = if lines == 0 {
+            0.0
+        } else {
+            matches as f64 / lines as f64 * 100.0
+        };
+        message.push_str(&format!(
+            ", {} of {}",
+            Unit::Percent.show(ratio),
+            count(lines as usize, one, many)
+        ));
+        if lines >= mode.min_lines {
+            outcome = outcome.reading("ratio", ratio, Unit::Percent);
+        } else {
+            message.push_str(&format!(
+                " (too few to judge the ratio; min_lines = {})",
+                mode.min_lines
+            ));
+        }
+    }
+    outcome.message = message;
+    outcome
 }
 
 /// "12 of 60 minutes seen" (seconds for a window under two minutes).

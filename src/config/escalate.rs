@@ -1,0 +1,382 @@
+//! What a check does about its own confirmed problem, beyond alerting: a
+//! recovery command (`run`), a restart (`restart`) or an `escalate` ladder
+//! of such steps, each later step `after` the one before; where its
+//! commands run (`cwd`, `env`) and how often (`run_max`, `run_window`,
+//! `run_cooldown`). Parsed and validated here, decided in `decide::ladder`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Builder, RawCheck, ServiceSpec};
+
+/// Recovery commands' budget per check when the config says nothing: 3
+/// per hour, 2 minutes apart.
+pub const DEFAULT_RUN_MAX: u32 = 3;
+pub const DEFAULT_RUN_WINDOW: Duration = Duration::from_secs(3600);
+pub const DEFAULT_RUN_COOLDOWN: Duration = Duration::from_secs(120);
+
+/// One step of `escalate` as written.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub run: Option<Vec<String>>,
+    pub restart: Option<String>,
+    pub after: Option<String>,
+    pub cwd: Option<String>,
+    pub env: Option<BTreeMap<String, String>>,
+}
+
+/// A command to run: argv, its working directory and extra environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    pub argv: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+}
+
+/// What one step does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepAction {
+    Run(Command),
+    Restart(String),
+}
+
+impl StepAction {
+    /// "restart soltrader", "run /opt/bot/recover --soft".
+    pub fn describe(&self) -> String {
+        match self {
+            StepAction::Run(c) => format!("run {}", c.argv.join(" ")),
+            StepAction::Restart(s) => format!("restart {s}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub action: StepAction,
+    /// How long after the step before it (zero for the first).
+    pub after: Duration,
+}
+
+/// How often a check's recovery commands may run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunLimits {
+    pub max: u32,
+    pub window: Duration,
+    pub cooldown: Duration,
+}
+
+impl Default for RunLimits {
+    fn default() -> RunLimits {
+        RunLimits {
+            max: DEFAULT_RUN_MAX,
+            window: DEFAULT_RUN_WINDOW,
+            cooldown: DEFAULT_RUN_COOLDOWN,
+        }
+    }
+}
+
+/// A check's recovery: its ladder (empty without `escalate`), the
+/// directory and environment of its commands, and their budget.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Recovery {
+    pub steps: Vec<Step>,
+    /// The check's `cwd` and `env`: its `run`, its `escalate` steps (a
+    /// step's own `cwd` replaces it, its `env` adds to it) and a `command`
+    /// check's command.
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+    pub limits: RunLimits,
+}
+
+impl Recovery {
+    /// The check's plain `run`, with the check's directory and environment.
+    pub fn command(&self, argv: &[String]) -> Command {
+        Command {
+            argv: argv.to_vec(),
+            cwd: self.cwd.clone(),
+            env: self.env.clone(),
+        }
+    }
+}
+
+/// Validate `cwd`, `env`, the run budget and `escalate` of one check.
+pub(super) fn compile(b: &mut Builder, raw: &RawCheck, services: &[ServiceSpec]) -> Recovery {
+    let cwd = raw.cwd.as_deref().and_then(|d| directory(b, "cwd", d));
+    let env = environment(b, "env", raw.env.as_ref());
+    let limits = limits(b, raw);
+    let runs_something = raw.run.is_some() || raw.escalate.is_some() || raw.kind == "command";
+    for (key, set) in [("cwd", raw.cwd.is_some()), ("env", raw.env.is_some())] {
+        if set && !runs_something {
+            b.error(
+                key,
+                format!("`{key}` applies to a check's `run`, its `escalate` steps or a `command` check's command, and this check has none"),
+            );
+        }
+    }
+    let mut steps = Vec::new();
+    if let Some(raw_steps) = &raw.escalate {
+        for key in ["restart", "run"] {
+            let set = match key {
+                "restart" => raw.restart.is_some(),
+                _ => raw.run.is_some(),
+            };
+            if set {
+                b.error(
+                    "escalate",
+                    format!(
+                        "`escalate` and `{key}` on one check: write the {key} as a step of the ladder (`{{ {key} = ... }}`)"
+                    ),
+                );
+            }
+        }
+        if raw_steps.is_empty() {
+            b.error(
+                "escalate",
+                "must list at least one step: escalate = [ { run = [\"...\"] } ]",
+            );
+        }
+        for (n, raw_step) in raw_steps.iter().enumerate() {
+            if let Some(step) = compile_step(b, n, raw_step, &cwd, &env, services) {
+                steps.push(step);
+            }
+        }
+    }
+    Recovery {
+        steps,
+        cwd,
+        env,
+        limits,
+    }
+}
+
+fn compile_step(
+    b: &mut Builder,
+    n: usize,
+    raw: &RawStep,
+    cwd: &Option<PathBuf>,
+    env: &[(String, String)],
+    services: &[ServiceSpec],
+) -> Option<Step> {
+    let at = format!("escalate[{n}]");
+    let after = match raw.after.as_deref() {
+        None => Duration::ZERO,
+        Some(text) => match super::parse_duration(text) {
+            Ok(d) => d,
+            Err(e) => {
+                b.error(&at, format!("after: {e}"));
+                return None;
+            }
+        },
+    };
+    if n == 0 && !after.is_zero() {
+        b.error(
+            &at,
+            "after: the first step runs when the problem is confirmed (the check's `after` waits for more failing runs); leave it out",
+        );
+    }
+    let action = match (&raw.run, &raw.restart) {
+        (Some(_), Some(_)) | (None, None) => {
+            b.error(
+                &at,
+                "each step is exactly one of `run = [...]` or `restart = \"SERVICE\"`",
+            );
+            return None;
+        }
+        (None, Some(service)) => {
+            if raw.cwd.is_some() || raw.env.is_some() {
+                b.error(
+                    &at,
+                    "`cwd` and `env` apply to a `run` step, not to a restart (the service says how it starts)",
+                );
+            }
+            if !services.iter().any(|s| &s.name == service) {
+                if !b.is_broken("service", service) {
+                    let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+                    b.error(
+                        &at,
+                        format!(
+                            "restart: no [[service]] named `{service}` (services: {})",
+                            known.join(", ")
+                        ),
+                    );
+                }
+                return None;
+            }
+            StepAction::Restart(service.clone())
+        }
+        (Some(argv), None) => {
+            if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                b.error(
+                    &at,
+                    "run: must name a program: run = [\"/usr/local/bin/recover\"]",
+                );
+                return None;
+            }
+            let step_cwd = match raw.cwd.as_deref() {
+                Some(d) => Some(directory(b, &at, d)?),
+                None => cwd.clone(),
+            };
+            let step_env = match &raw.env {
+                Some(_) => {
+                    let mut merged = env.to_vec();
+                    for (k, v) in environment(b, &at, raw.env.as_ref()) {
+                        merged.retain(|(name, _)| name != &k);
+                        merged.push((k, v));
+                    }
+                    merged
+                }
+                None => env.to_vec(),
+            };
+            StepAction::Run(Command {
+                argv: argv.clone(),
+                cwd: step_cwd,
+                env: step_env,
+            })
+        }
+    };
+    Some(Step { action, after })
+}
+
+/// A working directory: absolute (cron's and systemd's working directory
+/// differ, so a relative one would mean different things).
+fn directory(b: &mut Builder, key: &str, dir: &str) -> Option<PathBuf> {
+    let path = super::expand_tilde(dir);
+    if !path.is_absolute() {
+        let what = if key == "cwd" { "" } else { "cwd: " };
+        b.error(
+            key,
+            format!("{what}\"{dir}\" must be an absolute path (a scheduled run starts in whatever directory cron or systemd chose)"),
+        );
+        return None;
+    }
+    Some(path)
+}
+
+fn environment(
+    b: &mut Builder,
+    key: &str,
+    env: Option<&BTreeMap<String, String>>,
+) -> Vec<(String, String)> {
+    let what = if key == "env" { "" } else { "env: " };
+    let mut out = Vec::new();
+    for (name, value) in env.into_iter().flatten() {
+        if name.is_empty() || name.contains('=') || name.contains('\0') || value.contains('\0') {
+            b.error(
+                key,
+                format!(
+                    "{what}`{name}` is not a valid environment variable name (no `=`, not empty)"
+                ),
+            );
+            continue;
+        }
+        out.push((name.clone(), value.clone()));
+    }
+    out
+}
+
+fn limits(b: &mut Builder, raw: &RawCheck) -> RunLimits {
+    let mut limits = RunLimits::default();
+    if let Some(max) = raw.run_max {
+        if max == 0 {
+            b.error(
+                "run_max",
+                "must be at least 1 (to stop recovery commands, remove `run`)",
+            );
+        }
+        limits.max = max;
+    }
+    for (key, text, slot) in [
+        ("run_window", &raw.run_window, &mut limits.window),
+        ("run_cooldown", &raw.run_cooldown, &mut limits.cooldown),
+    ] {
+        if let Some(d) = text.as_deref().and_then(|t| b.duration(key, t)) {
+            *slot = d;
+        }
+    }
+    if raw.run_window.is_some() && limits.window.is_zero() {
+        b.error("run_window", "must be longer than 0s");
+    }
+    limits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ladder_compiles_with_the_checks_directory_and_variables_as_defaults() {
+        let config = crate::config::load_str(
+            "t.toml",
+            r#"
+[[service]]
+name = "soltrader"
+command = { restart = ["true"] }
+
+[[check]]
+name = "soltrader-log"
+type = "file"
+path = "/var/log/soltrader.log"
+cwd = "/opt/soltrader"
+env = { MODE = "soft" }
+run_max = 5
+run_cooldown = "5m"
+escalate = [
+  { run = ["./recover", "--soft"] },
+  { restart = "soltrader", after = "5m" },
+  { run = ["./recover", "--hard"], after = "15m", env = { MODE = "hard" } },
+]
+"#,
+        )
+        .unwrap();
+        let r = &config.checks[0].recovery;
+        assert_eq!(
+            r.limits,
+            RunLimits {
+                max: 5,
+                window: DEFAULT_RUN_WINDOW,
+                cooldown: Duration::from_secs(300)
+            }
+        );
+        let soft = Command {
+            argv: vec!["./recover".into(), "--soft".into()],
+            cwd: Some(PathBuf::from("/opt/soltrader")),
+            env: vec![("MODE".into(), "soft".into())],
+        };
+        let hard = Command {
+            argv: vec!["./recover".into(), "--hard".into()],
+            cwd: Some(PathBuf::from("/opt/soltrader")),
+            env: vec![("MODE".into(), "hard".into())],
+        };
+        assert_eq!(
+            r.steps,
+            [
+                Step {
+                    action: StepAction::Run(soft),
+                    after: Duration::ZERO
+                },
+                Step {
+                    action: StepAction::Restart("soltrader".into()),
+                    after: Duration::from_secs(300)
+                },
+                Step {
+                    action: StepAction::Run(hard),
+                    after: Duration::from_secs(900)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_check_without_limits_has_todays_run_budget() {
+        let config = crate::config::load_str(
+            "t.toml",
+            "[[check]]\nname = \"x\"\ntype = \"file\"\npath = \"/x\"\nrun = [\"fix\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.checks[0].recovery, Recovery::default());
+    }
+}
