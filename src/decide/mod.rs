@@ -100,6 +100,7 @@ pub fn decide(
     let (told, next_steps) = ladder::tell(&run, &acting, &dues, &actions, &mut next);
     let mut events = looked.events;
     events.extend(told);
+    summary::manual(&events, &mut next, now);
     Plan {
         verdicts: looked.verdicts,
         silenced: looked.silenced,

@@ -130,6 +130,26 @@ pub fn actions(daily: &mut Daily, decided: &[Action], done: &[ActionReport], now
     }
 }
 
+/// What to call the end of an escalation ladder in an incident.
+const MANUAL: &str = "manual intervention required";
+
+/// An escalation ladder that ran out asks for a human: its incident says
+/// so, once.
+pub(super) fn manual(events: &[Event], next: &mut State, now: jiff::Timestamp) {
+    for e in events.iter().filter(|e| e.kind == EventKind::Manual) {
+        if let Some(open) = next.daily.open(&e.subject)
+            && !open.actions.iter().any(|a| a.what == MANUAL)
+        {
+            open.took(Taken {
+                at: now,
+                what: MANUAL.to_string(),
+                outcome: "told".to_string(),
+                helped: None,
+            });
+        }
+    }
+}
+
 /// Count this run's alert digests once the outbox was delivered: those
 /// accepted now, those of this run still waiting, and those dropped.
 pub fn alerts(state: &mut State, dropped: usize, now: jiff::Timestamp) {
@@ -281,6 +301,7 @@ fn incident_line(
             .iter()
             .map(|a| {
                 let result = match (a.outcome.as_str(), a.helped) {
+                    ("told", _) => return a.what.clone(),
                     ("ok", Some(true)) => "helped",
                     ("ok", Some(false)) => "did not help",
                     ("ok", None) => "done",

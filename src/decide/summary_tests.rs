@@ -302,3 +302,49 @@ fn the_summary_tells_statuses_the_last_days_incidents_and_the_tallies() {
          Runs missed in the last 24h: 274"
     );
 }
+
+#[test]
+fn a_ladder_that_ran_out_leaves_manual_intervention_in_its_incident_once() {
+    use crate::config::escalate::{Command, Step, StepAction};
+    let mut c = config();
+    c.checks[0].recovery.steps = vec![Step {
+        action: StepAction::Run(Command {
+            argv: vec!["soft-recover".into()],
+            cwd: None,
+            env: Vec::new(),
+        }),
+        after: Duration::ZERO,
+    }];
+    let mut state = State::default();
+    for at in ["03:00", "03:05", "03:10", "03:15"] {
+        let now = t(&format!("2026-06-01T{at}:00Z"));
+        let ran: Vec<&CheckSpec> = c.checks.iter().collect();
+        let mode = Mode {
+            all_ran: true,
+            ..Mode::default()
+        };
+        let plan = decide(
+            &c,
+            &ran,
+            &[judged(Status::Critical, "stale")],
+            &state,
+            now,
+            mode,
+        );
+        state = plan.next_state.clone();
+        for a in plan.actions.iter().filter(|a| a.decision == Decision::Go) {
+            state.record(&a.target, now);
+            state.climb(&a.ladder, now);
+        }
+    }
+    let whats: Vec<&str> = state.daily.incidents[0]
+        .actions
+        .iter()
+        .map(|a| a.what.as_str())
+        .collect();
+    assert_eq!(whats, ["manual intervention required"]);
+    let line = incident_line(&state.daily.incidents[0], t("2026-06-01T03:20:00Z"), &|t| {
+        t.strftime("%H:%M").to_string()
+    });
+    assert!(line.ends_with("; manual intervention required"), "{line}");
+}

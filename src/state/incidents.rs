@@ -60,7 +60,8 @@ pub struct Taken {
     pub at: jiff::Timestamp,
     /// "restart bot", "run token-refresh".
     pub what: String,
-    /// `ok` or `failed`.
+    /// `ok` or `failed`; `told` for the request for a human at the end
+    /// of an escalation ladder.
     pub outcome: String,
     /// Whether the re-check after it found the check OK.
     #[serde(default, skip_serializing_if = "Option::is_none")]
