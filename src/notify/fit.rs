@@ -151,6 +151,21 @@ mod tests {
         );
     }
 
+    /// A short summary as each channel sends it, pinned as snapshots.
+    #[test]
+    fn summary_payloads() {
+        use crate::notify::{discord, slack, telegram};
+        let mut d = summary(2);
+        d.events[0].status = crate::model::Status::Critical;
+        d.events[0].message = d.events[0]
+            .message
+            .replace("[OK] check-1", "[CRITICAL] check-1");
+        let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap();
+        insta::assert_snapshot!("discord", pretty(&discord::payload(&d)));
+        insta::assert_snapshot!("telegram", pretty(&telegram::payload(&d, "42")));
+        insta::assert_snapshot!("slack", pretty(&slack::payload(&d)));
+    }
+
     fn body_of(d: &Digest) -> String {
         d.events[0].message.clone()
     }
