@@ -23,7 +23,7 @@ mod ladder;
 mod store;
 mod write;
 
-pub use incidents::{Daily, Incident, Taken, Tally};
+pub use incidents::{Daily, Incident, Taken};
 pub use ladder::Ladder;
 pub use store::{Loaded, OpenError, Save, Store};
 pub use write::{create_private_dir, write_atomically, write_unsynced};
