@@ -51,17 +51,26 @@ pub(super) fn log(run: &Run, verdicts: &[Verdict], next: &mut State) {
                 }
                 open.worst = open.worst.max(j.status);
             }
-            None => daily.incidents.push(Incident {
-                check: spec.name.clone(),
-                start: next
-                    .checks
-                    .get(&spec.name)
-                    .map_or(now, |c| c.since.min(now)),
-                end: None,
-                worst: j.status,
-                message: short(&j.message),
-                actions: Vec::new(),
-            }),
+            None => {
+                // From when the status began, but not before the check's
+                // last incident ended (an action thought to have helped).
+                let since = next.checks.get(&spec.name).map_or(now, |c| c.since);
+                let ended = daily
+                    .incidents
+                    .iter()
+                    .filter(|i| i.check == spec.name)
+                    .filter_map(|i| i.end)
+                    .max();
+                let start = ended.map_or(since, |e| since.max(e)).min(now);
+                daily.incidents.push(Incident {
+                    check: spec.name.clone(),
+                    start,
+                    end: None,
+                    worst: j.status,
+                    message: short(&j.message),
+                    actions: Vec::new(),
+                });
+            }
         }
     }
     next.daily = daily;

@@ -348,3 +348,49 @@ fn a_ladder_that_ran_out_leaves_manual_intervention_in_its_incident_once() {
     });
     assert!(line.ends_with("; manual intervention required"), "{line}");
 }
+
+#[test]
+fn an_action_that_helped_ends_the_incident_and_a_relapse_starts_a_new_one_from_there() {
+    let c = config();
+    let mut state = run(
+        &c,
+        &State::default(),
+        Status::Critical,
+        "stale",
+        "2026-06-01T03:00:00Z",
+    );
+    let decided = vec![Action {
+        target: Target::Restart("bot".into()),
+        decision: Decision::Go,
+        reason: String::new(),
+        triggers: vec!["bot-log".into()],
+        ladder: Vec::new(),
+    }];
+    let mut restarted = ActionReport::new(&decided[0].target, ActionOutcome::Ok, "done".into());
+    restarted.helped = Some(true);
+    actions(
+        &mut state.daily,
+        &decided,
+        &[restarted],
+        t("2026-06-01T03:00:30Z"),
+    );
+    assert_eq!(
+        state.daily.incidents[0].end,
+        Some(t("2026-06-01T03:00:30Z"))
+    );
+    // The re-check was wrong: still CRITICAL at the next run.
+    let state = run(
+        &c,
+        &state,
+        Status::Critical,
+        "stale",
+        "2026-06-01T03:05:00Z",
+    );
+    let starts: Vec<jiff::Timestamp> = state.daily.incidents.iter().map(|i| i.start).collect();
+    assert_eq!(
+        starts,
+        [t("2026-06-01T03:00:00Z"), t("2026-06-01T03:00:30Z")]
+    );
+    let e = compose(&c, &spec("UTC"), &state, t("2026-06-01T08:00:00Z"));
+    assert!(e.message.contains("restart bot (helped)"), "{}", e.message);
+}
