@@ -15,6 +15,7 @@ mod platform;
 pub mod raw;
 pub mod service;
 mod settings;
+pub mod summary;
 #[cfg(test)]
 mod testing;
 mod values;
@@ -71,6 +72,8 @@ pub struct Config {
     pub schedules: Vec<Schedule>,
     /// The dead man's switch, if any.
     pub ping: Option<crate::ping::Ping>,
+    /// `[summary]`: the daily digest, if any.
+    pub summary: Option<summary::SummarySpec>,
     /// Allowed but worth saying: `validate` and `-v` show them.
     pub warnings: Vec<String>,
 }
@@ -218,6 +221,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
     let mut alerting_table: Option<Spanned<DeValue>> = None;
     let mut schedule_tables: Vec<(String, Spanned<DeValue>)> = Vec::new();
     let mut ping = None;
+    let mut summary_table = None;
     for (key, value) in doc {
         let name = key.get_ref().to_string();
         match name.as_str() {
@@ -236,6 +240,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
             }
             "alerting" => alerting_table = Some(value),
             "ping" => ping = compile_ping(&mut errors, value),
+            "summary" => summary_table = Some(value),
             "schedule" => match value.into_inner() {
                 DeValue::Table(t) => {
                     schedule_tables.extend(t.into_iter().map(|(k, v)| (k.get_ref().to_string(), v)))
@@ -267,6 +272,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
                     n,
                     &[
                         "settings", "check", "service", "alert", "alerting", "schedule", "ping",
+                        "summary",
                     ],
                 ),
             ),
@@ -278,6 +284,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
     let services = compile_services(&mut errors, service_tables);
     let alerting = compile_alerting_table(&mut errors, alerting_table, &schedules);
     let alerts = compile_alerts(&mut errors, alert_tables);
+    let summary = summary_table.and_then(|t| summary::compile_summary(&mut errors, t, &alerts));
     let mut checks: Vec<(CheckSpec, Range<usize>)> = Vec::new();
     let mut first_seen: Vec<(String, String)> = Vec::new();
     for (i, table) in check_tables.into_iter().enumerate() {
@@ -336,6 +343,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
             alerts,
             schedules,
             ping,
+            summary,
             warnings: errors.warnings,
         };
         for a in &config.alerts {

@@ -49,6 +49,7 @@ impl Config {
             alerts: Vec::new(),
             schedules: Vec::new(),
             ping: None,
+            summary: None,
             warnings: Vec::new(),
         }
     }

@@ -12,6 +12,7 @@ mod budget;
 mod history;
 mod judge;
 mod ladder;
+pub mod summary;
 
 use crate::config::{CheckSpec, Config};
 use crate::model::{Action, Event, NextStep, Note, Reading, Status, Thresholds, Unit};
@@ -90,6 +91,7 @@ pub fn decide(
     next.silences.retain(|_, s| s.until > now);
     let mut notes: Vec<Note> = missed_runs(&run).into_iter().collect();
     let looked = history::look(&run, &mut next);
+    summary::log(&run, &looked.verdicts, &mut next);
     next.last_run = Some(now);
     let acting = actions::acting(&run, &looked);
     let dues = ladder::due(&run, &acting);
@@ -98,6 +100,7 @@ pub fn decide(
     let (told, next_steps) = ladder::tell(&run, &acting, &dues, &actions, &mut next);
     let mut events = looked.events;
     events.extend(told);
+    summary::manual(&events, &mut next, now);
     Plan {
         verdicts: looked.verdicts,
         silenced: looked.silenced,

@@ -29,6 +29,9 @@ pub enum EventKind {
     Trouble,
     /// `healthcheck test-alert`.
     Test,
+    /// The daily summary (`[summary]`): its message is the whole report,
+    /// sections of lines separated by a blank line.
+    Summary,
 }
 
 /// One thing to tell.
@@ -63,6 +66,13 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl Digest {
+    /// Is this the daily summary (its one event)?
+    pub fn is_summary(&self) -> bool {
+        self.events
+            .first()
+            .is_some_and(|e| e.kind == EventKind::Summary)
+    }
+
     /// The worst status among the events (a recovery counts as OK).
     pub fn status(&self) -> Status {
         Status::worst(self.events.iter().map(|e| {

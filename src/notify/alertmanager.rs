@@ -153,7 +153,8 @@ impl Alertmanager {
                 | EventKind::Action
                 | EventKind::ActionFailed
                 | EventKind::Held
-                | EventKind::Manual => {}
+                | EventKind::Manual
+                | EventKind::Summary => {}
             }
         }
         out

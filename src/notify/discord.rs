@@ -42,7 +42,21 @@ pub fn colour(status: Status) -> u32 {
 /// The webhook body for a digest.
 pub fn payload(digest: &Digest) -> Value {
     const TOTAL: usize = 6000;
+    /// A summary goes in the embed's description, within a message's 2000.
+    const SUMMARY: usize = 2000;
     let title = cut(&super::message::title(digest), 256);
+    if let Some(body) = super::fit::summary_body(digest, SUMMARY, &super::fit::chars) {
+        return json!({
+            "username": "healthcheck",
+            "allowed_mentions": {"parse": []},
+            "embeds": [{
+                "title": title,
+                "color": colour(digest.status()),
+                "timestamp": digest.at.to_string(),
+                "description": body,
+            }],
+        });
+    }
     let mut used = title.chars().count();
     let mut fields = Vec::new();
     let mut left_out = 0;

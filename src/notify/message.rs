@@ -6,6 +6,9 @@ use crate::model::Status;
 use crate::model::{Digest, EventKind};
 
 pub fn title(d: &Digest) -> String {
+    if d.is_summary() {
+        return format!("[{}] {}: daily summary", d.status().word(), d.host);
+    }
     let count = |kinds: &[EventKind]| d.events.iter().filter(|e| kinds.contains(&e.kind)).count();
     let problems = count(&[EventKind::Problem, EventKind::Reminder, EventKind::Flapping]);
     let recovered = count(&[EventKind::Recovery]);
@@ -57,6 +60,7 @@ pub fn label(kind: EventKind, status: Status) -> String {
         EventKind::Manual => "MANUAL INTERVENTION REQUIRED".into(),
         EventKind::Trouble => format!("HEALTHCHECK {}", status.word()),
         EventKind::Test => "TEST".into(),
+        EventKind::Summary => "DAILY SUMMARY".into(),
     }
 }
 
@@ -64,6 +68,10 @@ pub fn label(kind: EventKind, status: Status) -> String {
 pub fn text(d: &Digest) -> String {
     let mut out = title(d);
     out.push('\n');
+    if let Some(summary) = d.events.first().filter(|_| d.is_summary()) {
+        out.push_str(&format!("\n{}\n", summary.message));
+        return out;
+    }
     for e in &d.events {
         out.push_str(&format!(
             "\n[{}] {}\nIssue: {}\n",

@@ -17,6 +17,7 @@ pub mod command;
 pub mod deliver;
 pub mod discord;
 pub mod email;
+pub mod fit;
 pub mod http;
 pub mod message;
 pub mod ntfy;

@@ -66,11 +66,12 @@ fn header_text(text: &str) -> String {
 
 pub fn payload(digest: &Digest, url: &str) -> HttpRequest {
     let body = text(digest);
-    let body = body
-        .split_once('\n')
-        .map_or(body.as_str(), |(_, rest)| rest)
-        .trim()
-        .to_string();
+    let body = super::fit::summary_body(digest, LIMIT, &super::fit::chars).unwrap_or_else(|| {
+        body.split_once('\n')
+            .map_or(body.as_str(), |(_, rest)| rest)
+            .trim()
+            .to_string()
+    });
     HttpRequest {
         method: "POST",
         url: url.to_string(),

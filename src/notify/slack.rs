@@ -30,5 +30,6 @@ fn is_final(status: u16, _body: &str) -> bool {
 }
 
 pub fn payload(digest: &Digest) -> Value {
-    json!({"text": cut(&text(digest), LIMIT)})
+    let text = super::fit::summary_text(digest, LIMIT).unwrap_or_else(|| cut(&text(digest), LIMIT));
+    json!({"text": text})
 }

@@ -76,6 +76,12 @@ pub fn escape(text: &str) -> String {
 /// The `sendMessage` body: a bold title, then a block per event.
 pub fn payload(digest: &Digest, chat_id: &str) -> Value {
     let mut html = format!("<b>{}</b>\n", escape(&super::message::title(digest)));
+    let room = LIMIT.saturating_sub(html.chars().count() + 1);
+    let escaped = |s: &str| escape(s).chars().count();
+    if let Some(body) = super::fit::summary_body(digest, room, &escaped) {
+        html.push_str(&format!("\n{}", escape(&body)));
+        return json!({"chat_id": chat_id, "text": html, "parse_mode": "HTML", "disable_web_page_preview": true});
+    }
     for e in &digest.events {
         html.push_str(&format!(
             "\n<b>{}</b> {}\n{}\n",

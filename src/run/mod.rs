@@ -7,6 +7,7 @@
 
 mod act;
 mod backstop;
+mod daily;
 mod finish;
 mod ledger;
 mod tell;

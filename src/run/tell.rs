@@ -69,6 +69,7 @@ impl<'c> Telling<'c> {
     ) -> Vec<AlertReport> {
         let (config, now) = (self.config, self.now);
         let news = self.events.len();
+        super::daily::acted(next, decided, done, now);
         let actions = notify::action_events(decided, done, &self.events[..self.from_checks]);
         self.events.extend(actions);
         self.events
@@ -80,7 +81,9 @@ impl<'c> Telling<'c> {
             return notify::deliver::unsaved(config, &self.events, why, now, deadline);
         }
         self.queue(next, news);
+        super::daily::queue(config, next, now);
         let (reports, dropped) = notify::deliver::outbox(config, &self.queued, next, now, deadline);
+        super::daily::delivered(next, dropped.len(), now);
         ledger
             .notes
             .extend(dropped.into_iter().map(|m| Note::new(Status::Warning, m)));

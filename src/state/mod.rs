@@ -18,10 +18,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Status, Target};
 
+pub mod incidents;
 mod ladder;
 mod store;
 mod write;
 
+pub use incidents::{Daily, Incident, Taken};
 pub use ladder::Ladder;
 pub use store::{Loaded, OpenError, Save, Store};
 pub use write::{create_private_dir, write_atomically, write_unsynced};
@@ -51,6 +53,10 @@ pub struct State {
     /// many events `max_per_hour` held back since the last delivery.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deliveries: BTreeMap<String, Deliveries>,
+    /// What the daily summary tells: incidents, tallies, summaries sent
+    /// (boxed: most runs only append to it, and a state is moved around).
+    #[serde(default, skip_serializing_if = "Daily::is_empty")]
+    pub daily: Box<Daily>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -90,6 +96,7 @@ impl Default for State {
             reset_at: None,
             outbox: Vec::new(),
             deliveries: BTreeMap::new(),
+            daily: Box::default(),
         }
     }
 }

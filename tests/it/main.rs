@@ -30,4 +30,5 @@ mod restarts;
 mod run_checks;
 mod sql;
 mod state;
+mod summary;
 mod tls;

@@ -15,6 +15,8 @@
 //!   a digest refused for good, or failing longer than `fallback_after`,
 //!   moves to the channel's fallback exactly once, in order; the primary
 //!   later gets one line saying how many alerts its fallback delivered.
+//! - `summary`: the daily summary queued as a digest of its own; its
+//!   channel is marked as having had it only once it accepted it.
 //! - `unsaved`: without a state to remember what was told, at most one
 //!   message an hour per channel says so (a marker outside the state keeps
 //!   the hour).
@@ -25,6 +27,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 mod settle;
+pub mod summary;
 mod turns;
 mod unsaved;
 

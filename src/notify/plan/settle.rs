@@ -35,6 +35,14 @@ pub fn settle(
         let from_outbox = accepted - usize::from(notice_told);
         let mine = due(state, &turn.channel, rules.quiet);
         settled.gone.extend(mine.iter().take(from_outbox).copied());
+        let summaries = mine
+            .iter()
+            .take(from_outbox)
+            .filter(|&&i| state.outbox[i].digest.is_summary())
+            .count();
+        for &i in mine.iter().take(from_outbox) {
+            super::summary::delivered(state, i);
+        }
         // A digest refused for good leaves the channel, for its fallback.
         let refused = failure
             .as_ref()
@@ -61,10 +69,18 @@ pub fn settle(
                 counts.failing_since = None;
                 counts.last_try = None;
                 counts.not_before = None;
-                if accepted > 1 {
+                let alerts = accepted - summaries;
+                if alerts > 1 {
                     report.detail = Some(format!(
-                        "{accepted} digests, the earlier ones waiting from earlier runs"
+                        "{alerts} digests, the earlier ones waiting from earlier runs"
                     ));
+                }
+                if summaries > 0 {
+                    let detail = report.detail.get_or_insert_default();
+                    if !detail.is_empty() {
+                        detail.push_str("; ");
+                    }
+                    detail.push_str("the daily summary");
                 }
             }
             Some(f) => {
@@ -89,6 +105,7 @@ pub fn settle(
                     }
                     (Some(i), None) => {
                         settled.gone.push(i);
+                        super::summary::delivered(state, i);
                         settled.notes.push(format!(
                             "an alert digest for {} was refused for good and dropped ({}); a fallback would have caught it",
                             turn.channel, f.message

@@ -430,3 +430,61 @@ fn a_fallback_never_gets_an_event_twice() {
     assert_eq!(got[1].1.on_behalf_of.as_deref(), Some("discord"));
     assert!(state.outbox.is_empty());
 }
+
+fn summary() -> Event {
+    Event {
+        kind: EventKind::Summary,
+        subject: "daily summary".into(),
+        status: Status::Ok,
+        message: "Checks:\n[OK] bot since 2026-06-01 07:00".into(),
+        hint: None,
+    }
+}
+
+#[test]
+fn a_summary_is_had_only_once_its_channel_accepted_it() {
+    let c = config("1h");
+    let mut state = State::default();
+    let made = t("2026-06-01T08:00:00Z");
+    summary::queue(&mut state, "vps-1", &["discord".into()], &summary(), made);
+    run(&c, &mut state, &[], made, |_| Receiver::Down);
+    assert!(state.daily.summarized.is_empty());
+    assert_eq!(state.outbox.len(), 1, "it waits in the outbox");
+    let (got, _) = run(&c, &mut state, &[problem("bot")], made + minutes(2), |_| {
+        Receiver::Up
+    });
+    // Its own digest, not joined with the news.
+    assert_eq!(subjects(&got, "discord"), ["daily summary", "bot"]);
+    assert_eq!(state.daily.summarized["discord"], made);
+}
+
+#[test]
+fn a_summary_taken_by_the_fallback_counts_for_the_channel_it_was_made_for() {
+    let c = config("1h");
+    let mut state = State::default();
+    let made = t("2026-06-01T08:00:00Z");
+    summary::queue(&mut state, "vps-1", &["discord".into()], &summary(), made);
+    let (got, _) = run(&c, &mut state, &[], made, |ch| {
+        if ch == "discord" {
+            Receiver::Gone
+        } else {
+            Receiver::Up
+        }
+    });
+    assert_eq!(subjects(&got, "email"), ["daily summary"]);
+    assert_eq!(
+        state.daily.summarized.keys().collect::<Vec<_>>(),
+        ["discord"]
+    );
+}
+
+#[test]
+fn a_summary_refused_for_good_without_a_fallback_is_not_made_again_that_day() {
+    let c = config("1h");
+    let mut state = State::default();
+    let made = t("2026-06-01T08:00:00Z");
+    summary::queue(&mut state, "vps-1", &["email".into()], &summary(), made);
+    run(&c, &mut state, &[], made, |_| Receiver::Gone);
+    assert!(state.outbox.is_empty());
+    assert_eq!(state.daily.summarized["email"], made);
+}
