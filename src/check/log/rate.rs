@@ -154,7 +154,7 @@ pub fn scan(
         .map(|(t, m, l)| (t.min(now), m, l))
         .filter(|(t, _, _)| now.duration_since(*t).unsigned_abs() < per)
         .collect();
-    window.push((now, matches, lines));
+    add_to_window(&mut window, now, matches, lines, per);
     // Older memories have no start: they had long been counting.
     let since = if start.fresh {
         Some(now)
@@ -178,6 +178,29 @@ pub fn scan(
             since,
         },
     })
+}
+
+/// Fold one run's counts into the window: into the newest bucket while it
+/// is younger than a sixtieth of the window, else as a bucket of its own.
+/// The memory keeps at most about 60 buckets however often runs come (a
+/// run every few seconds would otherwise grow the state file with each);
+/// a bucket's counts leave the window with its first run, up to a
+/// sixtieth of it early.
+fn add_to_window(
+    window: &mut Vec<(jiff::Timestamp, u64, u64)>,
+    now: jiff::Timestamp,
+    matches: u64,
+    lines: u64,
+    per: Duration,
+) {
+    let bucket = per / 60;
+    match window.last_mut() {
+        Some((start, m, l)) if now.duration_since(*start).unsigned_abs() < bucket => {
+            *m += matches;
+            *l += lines;
+        }
+        _ => window.push((now, matches, lines)),
+    }
 }
 
 /// Decide where to start from what the previous run remembered.
@@ -486,6 +509,26 @@ mod tests {
             log.run("2026-11-22T06:20:00Z").matches,
             1,
             "the 05:10 run left the 1h window"
+        );
+    }
+
+    #[test]
+    fn runs_every_few_seconds_keep_about_sixty_buckets_and_every_count() {
+        let mut log = Log::new();
+        let start: jiff::Timestamp = t("2026-11-22T05:00:00Z");
+        let mut last = None;
+        for i in 0..720 {
+            log.append(b"ERROR\n");
+            let now = start + jiff::SignedDuration::from_secs(5 * i);
+            last = Some(log.run(&now.to_string()));
+        }
+        let last = last.unwrap();
+        let buckets = last.memory.window.len();
+        assert!((59..=61).contains(&buckets), "{buckets} buckets");
+        assert!(
+            (708..=719).contains(&last.matches),
+            "the last hour's 719 matches, less at most a minute's: {}",
+            last.matches
         );
     }
 
