@@ -47,7 +47,10 @@ impl Ledger {
             notes: Vec::new(),
             own_failure: false,
             unsaved: None,
-            bookkeeping: Save::Bookkeeping(settings.expected_interval),
+            // Half the interval: a run at the usual pace always saves its
+            // time, so the next one never mistakes a spared save for a
+            // missed run (the summary counts a gap of two intervals).
+            bookkeeping: Save::Bookkeeping(settings.expected_interval.map(|every| every / 2)),
         };
         ledger.store = if opts.read_only {
             Some(Store::read_only(&settings.state_dir))

@@ -10,12 +10,15 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::write::{create_private_dir, replace};
+use super::write::{create_private_dir, replace_then};
 use super::{State, VERSION};
 
 const FILE: &str = "state.json";
 const LOCK: &str = "healthcheck.lock";
 const TEMP_PREFIX: &str = ".state.json.tmp-";
+/// A second name for the content of the last fsynced save: what a run
+/// falls back on when a power cut spoiled a save that was not fsynced.
+const SYNCED: &str = "state.json.synced";
 const CORRUPT_PREFIX: &str = "state.json.corrupt-";
 /// A state file larger than this is not trusted (SPEC 8).
 const MAX_SIZE: u64 = 16 * 1024 * 1024;
@@ -76,11 +79,15 @@ pub enum Save {
     /// An action follows that the save must survive: write and fsync the
     /// file and the directory.
     Durable,
-    /// The run's bookkeeping: written and fsynced only when it differs from
-    /// the file, and not when only `last_run` moved and the file's
-    /// `last_run` is younger than the given span (if any); no directory fsync (the
-    /// filesystem commits the rename within seconds; a power cut before
-    /// that leaves the previous state, which the next run builds on).
+    /// The run's bookkeeping: written only when it differs from the file,
+    /// and not when only `last_run` moved and the file's `last_run` is
+    /// younger than the given span (if any); fsynced only when more than
+    /// the volatile parts changed (`last_run`, each check's message and
+    /// memory: what the next run measures again), and then with no
+    /// directory fsync (the filesystem commits the rename within seconds;
+    /// a power cut before that leaves the previous state, which the next
+    /// run builds on). A save that is not fsynced leaves the last fsynced
+    /// content under `state.json.synced`, which loading falls back on.
     Bookkeeping(Option<Duration>),
 }
 
@@ -172,7 +179,13 @@ impl Store {
         } else {
             None
         };
+        let synced = self.synced_copy().filter(|_| matches!(moved, Some(Ok(_))));
         let message = match moved {
+            Some(Ok(to)) if synced.is_some() => format!(
+                "state file {} was unusable ({problem}); moved it to {} and went on from the last fsynced save ({SYNCED})",
+                path.display(),
+                to.display()
+            ),
             Some(Ok(to)) => format!(
                 "state file {} was unusable ({problem}); moved it to {} and started fresh",
                 path.display(),
@@ -194,13 +207,22 @@ impl Store {
                 path.display()
             ),
         };
+        let state = synced.unwrap_or_else(|| State {
+            reset_at: Some(now),
+            ..State::default()
+        });
         Loaded {
-            state: State {
-                reset_at: Some(now),
-                ..State::default()
-            },
+            state,
             quarantined: Some(message),
             ..Loaded::default()
+        }
+    }
+
+    /// The content of the last fsynced save, when it can be used.
+    fn synced_copy(&self) -> Option<State> {
+        match parse(&read_bounded(&self.dir.join(SYNCED)).ok()?.ok()?) {
+            Ok(Parsed::Current(state)) => Some(state),
+            _ => None,
         }
     }
 
@@ -215,6 +237,24 @@ impl Store {
             let _ = fs::remove_file(p);
         }
         Ok(to)
+    }
+
+    /// Give the fsynced `temp` the second name `state.json.synced` (a hard
+    /// link: no second write). Where links cannot be made the old copy is
+    /// removed, so no later save goes without fsync over a stale copy.
+    fn name_synced(&self, temp: &Path) {
+        let copy = self.dir.join(SYNCED);
+        let link = self
+            .dir
+            .join(format!("{TEMP_PREFIX}synced-{}", std::process::id()));
+        let _ = fs::remove_file(&link);
+        if fs::hard_link(temp, &link)
+            .and_then(|()| fs::rename(&link, &copy))
+            .is_err()
+        {
+            let _ = fs::remove_file(&link);
+            let _ = fs::remove_file(&copy);
+        }
     }
 
     fn on_disk(&self) -> std::sync::MutexGuard<'_, Option<State>> {
@@ -233,17 +273,15 @@ impl Store {
         if let Some(why) = self.kept.get() {
             return Err(io::Error::other(why.clone()));
         }
-        let sync_dir = match how {
-            Save::Durable => true,
+        let (sync_file, sync_dir) = match how {
+            Save::Durable => (true, true),
             Save::Bookkeeping(keep) => {
-                if self
-                    .on_disk()
-                    .as_ref()
-                    .is_some_and(|disk| holds(disk, state, keep))
-                {
+                let disk = self.on_disk();
+                if disk.as_ref().is_some_and(|d| holds(d, state, keep)) {
                     return Ok(());
                 }
-                false
+                let only_volatile = disk.as_ref().is_some_and(|d| lasting(d) == lasting(state));
+                (!(only_volatile && self.dir.join(SYNCED).exists()), false)
             }
         };
         for stray in list_with_prefix(&self.dir, TEMP_PREFIX) {
@@ -253,10 +291,35 @@ impl Store {
         // check's memory or message is never written down.
         let json = serde_json::to_string_pretty(state).map_err(io::Error::other)?;
         let json = crate::secret::redact(&json) + "\n";
-        replace(&self.dir, FILE, json.as_bytes(), true, sync_dir)?;
+        replace_then(
+            &self.dir,
+            FILE,
+            json.as_bytes(),
+            sync_file,
+            sync_dir,
+            |temp| {
+                if sync_file {
+                    self.name_synced(temp);
+                }
+            },
+        )?;
         *self.on_disk() = Some(state.clone());
         Ok(())
     }
+}
+
+/// `state` without its volatile parts: the run's time and what each
+/// check said and remembered, which the next run measures again.
+fn lasting(state: &State) -> State {
+    let mut lasting = State {
+        last_run: None,
+        ..state.clone()
+    };
+    for check in lasting.checks.values_mut() {
+        check.message = None;
+        check.memory = None;
+    }
+    lasting
 }
 
 /// Whether the file's `disk` state may stand for `state`: equal, or equal
@@ -512,6 +575,64 @@ mod tests {
         // A durable save always writes.
         s.save(&state).unwrap();
         assert_eq!(s.load(now()).state, state);
+    }
+
+    #[test]
+    fn a_save_of_only_volatile_parts_skips_the_fsync_and_a_spoiled_file_falls_back_on_the_synced_copy()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let mut state = State {
+            last_run: Some(now()),
+            ..State::default()
+        };
+        state.checks.insert(
+            "cpu".into(),
+            CheckState {
+                status: Status::Ok,
+                message: Some("busy 3%".into()),
+                ..CheckState::default()
+            },
+        );
+        s.save_run(&state, Save::Bookkeeping(None)).unwrap();
+        let copy = fs::read(dir.path().join(SYNCED)).unwrap();
+        assert_eq!(copy, fs::read(dir.path().join(FILE)).unwrap());
+
+        // Only a message and the run's time moved: written, not fsynced,
+        // and the copy keeps the fsynced content.
+        let mut volatile = state.clone();
+        volatile.last_run = Some(now() + jiff::SignedDuration::from_secs(60));
+        volatile.checks.get_mut("cpu").unwrap().message = Some("busy 9%".into());
+        s.save_run(&volatile, Save::Bookkeeping(None)).unwrap();
+        assert!(
+            fs::read_to_string(dir.path().join(FILE))
+                .unwrap()
+                .contains("busy 9%")
+        );
+        assert_eq!(fs::read(dir.path().join(SYNCED)).unwrap(), copy);
+
+        // A power cut spoiled the file: the run goes on from the copy.
+        fs::write(dir.path().join(FILE), b"").unwrap();
+        let loaded = s.load(now());
+        assert_eq!(loaded.state, state);
+        assert!(
+            loaded.quarantined.as_deref().unwrap().contains(SYNCED),
+            "{:?}",
+            loaded.quarantined
+        );
+
+        // A status that changed is fsynced and becomes the copy.
+        let mut news = volatile.clone();
+        news.checks.get_mut("cpu").unwrap().status = Status::Warning;
+        s.save_run(&volatile, Save::Bookkeeping(None)).unwrap();
+        s.save_run(&news, Save::Bookkeeping(None)).unwrap();
+        let file = fs::read(dir.path().join(FILE)).unwrap();
+        assert_eq!(fs::read(dir.path().join(SYNCED)).unwrap(), file);
+
+        // Without the copy, every save is fsynced again (and makes one).
+        fs::remove_file(dir.path().join(SYNCED)).unwrap();
+        s.save_run(&volatile, Save::Bookkeeping(None)).unwrap();
+        assert!(dir.path().join(SYNCED).exists());
     }
 
     #[test]

@@ -32,12 +32,25 @@ pub fn write_unsynced(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
 
 /// A temp file in `dir`, written (fsynced when `sync_file`), renamed over
 /// `name`, then the directory fsynced when `sync_dir`.
-pub(super) fn replace(
+fn replace(
     dir: &Path,
     name: &str,
     bytes: &[u8],
     sync_file: bool,
     sync_dir: bool,
+) -> io::Result<()> {
+    replace_then(dir, name, bytes, sync_file, sync_dir, |_| {})
+}
+
+/// `replace`, calling `before_rename` with the temp file's path once its
+/// content is written (and fsynced), before it takes `name`.
+pub(super) fn replace_then(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    sync_file: bool,
+    sync_dir: bool,
+    before_rename: impl FnOnce(&Path),
 ) -> io::Result<()> {
     let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
@@ -50,6 +63,7 @@ pub(super) fn replace(
         if sync_file {
             f.sync_all()?;
         }
+        before_rename(&temp);
         fs::rename(&temp, dir.join(name))?;
         if sync_dir {
             fsync_dir(dir)?;

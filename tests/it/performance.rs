@@ -95,6 +95,44 @@ type = "cpu"
 }
 
 #[test]
+fn a_run_whose_only_news_is_what_the_checks_measure_again_is_not_fsynced_and_a_new_status_is() {
+    let env = Env::new();
+    busy_config(&env);
+    // Until each check's history holds its last ten statuses, every run
+    // adds to it.
+    for _ in 0..10 {
+        assert_eq!(env.run(&[]).code, 0);
+    }
+    let before = std::fs::read_to_string(env.path("state/state.json")).unwrap();
+    let Some((run, trace)) = traced(&env, "fsync,fdatasync,sync_file_range") else {
+        return;
+    };
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(fsyncs(&trace), Vec::<&str>::new());
+    let after = std::fs::read_to_string(env.path("state/state.json")).unwrap();
+    assert_ne!(before, after, "the new samples are saved, without fsync");
+    // The last fsynced content keeps a name of its own.
+    let synced = std::fs::read_to_string(env.path("state/state.json.synced")).unwrap();
+    let synced: serde_json::Value = serde_json::from_str(&synced).unwrap();
+    assert_eq!(synced["checks"]["heartbeat"]["status"], "ok");
+
+    std::fs::remove_file(env.path("heartbeat")).unwrap();
+    let Some((run, trace)) = traced(&env, "fsync,fdatasync,sync_file_range") else {
+        return;
+    };
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let synced = fsyncs(&trace);
+    assert_eq!(synced.len(), 1, "{}", synced.join("\n"));
+    assert!(synced[0].contains("state.json"), "{}", synced[0]);
+    let copy = std::fs::read_to_string(env.path("state/state.json.synced")).unwrap();
+    assert_eq!(
+        copy,
+        std::fs::read_to_string(env.path("state/state.json")).unwrap(),
+        "the fsynced save is the copy"
+    );
+}
+
+#[test]
 fn a_steady_state_run_fsyncs_at_most_once() {
     let env = Env::new();
     busy_config(&env);
