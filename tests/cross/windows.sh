@@ -226,7 +226,7 @@ state_dir = '$wwork/state-restart'
 
 [[service]]
 name = "phoenix"
-process = { match = '^phoenix\\.exe', start = ['./phoenix.exe', 'bot', 'phoenix.log'], cwd = '$wwork' }
+process = { match = '^phoenix\\.exe', start = ['./phoenix.exe', 'bot', 'phoenix.log', 'state-restart/state.json', 'state-at-start.json'], cwd = '$wwork' }
 max_restarts = 2
 window = "1h"
 cooldown = "1s"
@@ -240,6 +240,7 @@ match = '^phoenix\\.exe'
 restart = "phoenix"
 EOF
   for round in 1 2 3; do
+    rm -f "$work/state-at-start.json"
     pkill -9 -f '[p]hoenix\.exe' || true
     wait_for 10 sh -c '! pgrep -f "[p]hoenix\.exe" >/dev/null' || fail "the bot did not die"
     sleep 1.2
@@ -249,6 +250,10 @@ EOF
       [ "$outcome" = ok ] || fail "round $round: no restart: $out"
       [ "$(json_field 'r["checks"][0]["status"]')" = ok ] || fail "round $round: the re-check is not OK: $out"
       running '[p]hoenix\.exe' || fail "round $round: the bot does not run after the restart"
+      # The state the bot found as it started already held this restart.
+      recorded=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["services"]["phoenix"]["restarts"]))' "$work/state-at-start.json") ||
+        fail "round $round: the bot could not copy the state as it started"
+      [ "$recorded" = "$round" ] || fail "round $round: the state held $recorded restarts as the bot started, not $round"
     else
       [ "$outcome" = suspended ] || fail "round 3: not suspended after 2 restarts: $out"
       ! running '[p]hoenix\.exe' || fail "round 3: started past the budget"
@@ -256,7 +261,7 @@ EOF
   done
   hc -c "$wwork/restart.toml" history
   grep -q "phoenix" <<<"$out" || fail "history does not name the service: $out"
-  pass "a dead bot is restarted and re-checked OK; the budget suspends after max_restarts"
+  pass "a dead bot is restarted, recorded before it starts, and re-checked OK; the budget suspends after max_restarts"
 
   # State survives runs killed with taskkill /F; the lock stops a second run.
   cat >"$work/lock.toml" <<EOF

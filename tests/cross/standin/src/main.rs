@@ -2,7 +2,8 @@
 //! by scripts/cross: a bot that writes a CRLF log, a loopback HTTP server,
 //! a command that hangs with a child, a command that exits with a code.
 //!
-//!   standin bot LOG            append "tick N\r\n" to LOG every 200 ms, forever
+//!   standin bot LOG [FROM TO]  append "tick N\r\n" to LOG every 200 ms, forever;
+//!                              first copy FROM to TO (what a file held as the bot started)
 //!   standin http PORTFILE      serve 200 "ok" on 127.0.0.1, port written to PORTFILE
 //!   standin hang PIDFILE       start a child `standin sleep`, write its pid, sleep
 //!   standin sleep              sleep for an hour
@@ -17,6 +18,9 @@ fn main() {
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
     match arg(1).as_str() {
         "bot" => {
+            if args.len() > 4 {
+                std::fs::copy(arg(3), arg(4)).expect("copy the file as it was at start");
+            }
             let mut n = 0u64;
             loop {
                 let mut log = std::fs::OpenOptions::new()
