@@ -23,7 +23,14 @@ pub struct Cli {
 /// subcommand (`healthcheck -c x.toml history`, `healthcheck history -c x.toml`).
 #[derive(Args, Debug, Default, Clone)]
 pub struct Common {
-    /// Config file (else $HEALTHCHECK_CONFIG, ./healthcheck.toml, the XDG config dir, /etc/healthcheck/)
+    #[cfg_attr(
+        not(windows),
+        doc = "Config file (else $HEALTHCHECK_CONFIG, ./healthcheck.toml, the XDG config dir, /etc/healthcheck/)"
+    )]
+    #[cfg_attr(
+        windows,
+        doc = "Config file (else %HEALTHCHECK_CONFIG%, .\\healthcheck.toml, %ProgramData%\\healthcheck\\)"
+    )]
     #[arg(short = 'c', long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

@@ -55,7 +55,10 @@ EOF
   grep -q -F 'no config found (.\healthcheck.toml, %ProgramData%\healthcheck\healthcheck.toml)' "$work/stderr" ||
     fail "no-config message: $(cat "$work/stderr")"
   ! grep -q '/etc/' "$work/stderr" || fail "the no-config message names /etc: $(cat "$work/stderr")"
-  pass "no config found names %ProgramData%\\healthcheck\\healthcheck.toml, not /etc"
+  hc --help
+  grep -q -F '%ProgramData%\healthcheck\' <<<"$out" && ! grep -q '/etc/' <<<"$out" ||
+    fail "--help does not name the Windows places: $out"
+  pass "no config found and --help name %ProgramData%\\healthcheck\\healthcheck.toml, not /etc"
 
   # The windows_service check: a running service, a stopped one, a missing one.
   # A fresh Wine session with one service manager: after `wineboot -i`
