@@ -286,19 +286,22 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
     let alerts = compile_alerts(&mut errors, alert_tables);
     let summary = summary_table.and_then(|t| summary::compile_summary(&mut errors, t, &alerts));
     let mut checks: Vec<(CheckSpec, Range<usize>)> = Vec::new();
-    let mut first_seen: Vec<(String, String)> = Vec::new();
+    // Each name with where it was defined; the place is spelled out only
+    // for a duplicate, not for every check of every run.
+    let mut first_seen: Vec<(String, usize)> = Vec::new();
     for (i, table) in check_tables.into_iter().enumerate() {
         let prefix = format!("check[{i}]");
         if let Some(name) = table.get_ref().get("name").filter(|n| n.get_ref().is_str()) {
             let text = name.get_ref().as_str().unwrap_or_default().to_string();
-            if let Some((_, at)) = first_seen.iter().find(|(n, _)| *n == text) {
+            if let Some((_, first)) = first_seen.iter().find(|(n, _)| *n == text) {
+                let at = errors.src.location(*first);
                 errors.push(
                     name.span(),
                     format!("{prefix}.name"),
                     format!("duplicate check name `{text}` (first defined at {at})"),
                 );
             } else {
-                first_seen.push((text, errors.src.location(name.span().start)));
+                first_seen.push((text, name.span().start));
             }
         }
         let table_span = table.span();
