@@ -4,10 +4,12 @@
 //! A busy percent needs two samples of the kernel's time counters. Sleeping
 //! between them would cost every run 200 ms, so on Linux the counters of
 //! /proc/stat are remembered in state and the percent covers the time since
-//! the previous run. Only when nothing usable is remembered (first run,
-//! reboot) does the probe take two samples 200 ms apart; it runs in parallel
-//! with the other checks, so that costs the run little. Other systems have
-//! no counters to remember through sysinfo and always sample.
+//! the previous run. A run within a clock tick of the previous one (the
+//! counters have not moved) repeats the previous reading and keeps its
+//! counters. Only when nothing usable is remembered (first run, reboot)
+//! does the probe take two samples 200 ms apart; it runs in parallel with
+//! the other checks, so that costs the run little. Other systems have no
+//! counters to remember through sysinfo and always sample.
 
 use std::time::Duration;
 
@@ -89,6 +91,54 @@ struct Counters {
     boot: i64,
     /// Epoch milliseconds of the sample.
     at: i64,
+}
+
+/// What a run remembers for the next: its counters and the reading they
+/// ended, which a run within the same clock tick repeats.
+#[cfg(target_os = "linux")]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Remembered {
+    #[serde(flatten)]
+    counters: Counters,
+    /// Absent in the memory of versions before it.
+    #[serde(default)]
+    reading: Option<Reading>,
+}
+
+/// A busy percent and the milliseconds it covers.
+#[cfg(target_os = "linux")]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Reading {
+    busy: f64,
+    over_ms: u64,
+}
+
+/// The reading of this run's sample `now` and what to remember for the
+/// next, from what the previous run remembered: the percent since then, or
+/// the previous reading (and memory) when no clock tick has passed since.
+/// `None` when nothing usable is remembered (first run, another boot).
+#[cfg(target_os = "linux")]
+fn since(previous: Option<Remembered>, now: Counters) -> Option<(Reading, Remembered)> {
+    let previous = previous?;
+    let before = previous.counters;
+    if let Some(busy) = busy_percent(&before, &now) {
+        let reading = Reading {
+            busy,
+            over_ms: u64::try_from(now.at - before.at).unwrap_or(0),
+        };
+        let remembered = Remembered {
+            counters: now,
+            reading: Some(reading),
+        };
+        return Some((reading, remembered));
+    }
+    let unmoved = (now.boot - before.boot).abs() <= BOOT_JITTER_SECS
+        && now.total == before.total
+        && now.busy == before.busy;
+    previous
+        .reading
+        .filter(|_| unmoved)
+        .map(|reading| (reading, previous))
 }
 
 /// `btime` moves by a second or so as the clock is adjusted; a reboot moves
@@ -179,30 +229,31 @@ fn parse_loadavg(text: &str) -> anyhow::Result<[f64; 3]> {
 #[cfg(target_os = "linux")]
 fn usage(ctx: &ProbeContext) -> anyhow::Result<Usage> {
     let (now, cpus) = sample()?;
-    let previous: Option<Counters> = ctx
+    let previous: Option<Remembered> = ctx
         .memory
         .clone()
         .and_then(|m| serde_json::from_value(m).ok());
-    let (busy, earlier, latest) =
-        match previous.and_then(|p| busy_percent(&p, &now).map(|b| (b, p))) {
-            Some((busy, p)) => (busy, p, now),
-            None => {
-                std::thread::sleep(SAMPLE.min(ctx.remaining()));
-                let (again, _) = sample()?;
-                let busy = busy_percent(&now, &again).ok_or_else(|| {
-                    anyhow::anyhow!("no CPU time passed between two samples of /proc/stat")
-                })?;
-                (busy, now, again)
-            }
-        };
-    let over = Duration::from_millis(u64::try_from(latest.at - earlier.at).unwrap_or(0));
+    let (reading, remembered) = match since(previous, now) {
+        Some(found) => found,
+        None => {
+            std::thread::sleep(SAMPLE.min(ctx.remaining()));
+            let (again, _) = sample()?;
+            let first = Remembered {
+                counters: now,
+                reading: None,
+            };
+            since(Some(first), again).ok_or_else(|| {
+                anyhow::anyhow!("no CPU time passed between two samples of /proc/stat")
+            })?
+        }
+    };
     let load = parse_loadavg(&std::fs::read_to_string("/proc/loadavg")?)?;
     Ok(Usage {
-        busy,
-        over,
+        busy: reading.busy,
+        over: Duration::from_millis(reading.over_ms),
         cpus,
         load: Some(load),
-        memory: Some(serde_json::to_value(latest)?),
+        memory: Some(serde_json::to_value(remembered)?),
     })
 }
 
@@ -343,6 +394,80 @@ mod tests {
         assert_eq!(busy_percent(&a, &rebooted), None);
         // No time passed.
         assert_eq!(busy_percent(&a, &a), None);
+    }
+
+    /// The defect: two runs within a clock tick of each other (hyperfine,
+    /// a manual run right after the timer's) found the counters unmoved
+    /// and slept 200 ms for a second sample.
+    #[test]
+    fn a_run_within_a_clock_tick_repeats_the_previous_reading_instead_of_sampling() {
+        let counters = Counters {
+            busy: 150,
+            total: 1200,
+            boot: 1_700_000_000,
+            at: 60_000,
+        };
+        let reading = Reading {
+            busy: 25.0,
+            over_ms: 60_000,
+        };
+        let previous = Remembered {
+            counters,
+            reading: Some(reading),
+        };
+        let now = Counters {
+            at: 60_004,
+            ..counters
+        };
+        // The previous reading, and the previous counters kept, so that the
+        // next run measures from them.
+        assert_eq!(since(Some(previous), now), Some((reading, previous)));
+        // Without a reading to repeat (the first of two samples), or across
+        // a reboot, there is nothing to report.
+        let bare = Remembered {
+            counters,
+            reading: None,
+        };
+        assert_eq!(since(Some(bare), now), None);
+        let rebooted = Counters {
+            boot: 1_700_090_000,
+            ..now
+        };
+        assert_eq!(since(Some(previous), rebooted), None);
+        assert_eq!(since(None, now), None);
+    }
+
+    #[test]
+    fn a_reading_is_remembered_with_the_counters_it_ends_and_old_memory_still_reads() {
+        let old: Remembered = serde_json::from_value(serde_json::json!(
+            {"busy": 100, "total": 1000, "boot": 1_700_000_000, "at": 0}
+        ))
+        .unwrap();
+        assert_eq!(old.reading, None);
+        let now = Counters {
+            busy: 150,
+            total: 1200,
+            boot: 1_700_000_001,
+            at: 60_000,
+        };
+        let (reading, remembered) = since(Some(old), now).unwrap();
+        assert_eq!(
+            reading,
+            Reading {
+                busy: 25.0,
+                over_ms: 60_000
+            }
+        );
+        assert_eq!(
+            remembered,
+            Remembered {
+                counters: now,
+                reading: Some(reading)
+            }
+        );
+        let again: Remembered =
+            serde_json::from_value(serde_json::to_value(remembered).unwrap()).unwrap();
+        assert_eq!(again, remembered);
     }
 
     #[test]

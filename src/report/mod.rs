@@ -286,15 +286,18 @@ pub fn save(state_dir: &Path, report: &Report, keep: usize) -> std::io::Result<(
     let name = format!("{}.json", report.started_at.strftime("%Y%m%dT%H%M%S%.6fZ"));
     // A report is rewritten by every run and guards nothing: no fsync.
     crate::state::write_unsynced(&dir, &name, report.to_json().as_bytes())?;
-    let mut all: Vec<_> = std::fs::read_dir(&dir)?
+    // Names are UTC times of one width, so their byte order is their age.
+    let mut all: Vec<std::ffi::OsString> = std::fs::read_dir(&dir)?
         .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|e| e.file_name())
+        .filter(|n| n.as_encoded_bytes().ends_with(b".json"))
         .collect();
-    all.sort();
     let excess = all.len().saturating_sub(keep);
-    for old in &all[..excess] {
-        std::fs::remove_file(old)?;
+    if excess > 0 {
+        all.sort_unstable();
+        for old in &all[..excess] {
+            std::fs::remove_file(dir.join(old))?;
+        }
     }
     Ok(())
 }
