@@ -2,6 +2,8 @@
 //! timeout and the run's deadline. A check that does not answer in time is
 //! UNKNOWN "timed out after 10s" and its thread is left behind: the run
 //! never waits for a stuck probe, and a panicking probe is UNKNOWN too.
+//! Probes that cannot hang (the kernel's memory and CPU counters) run on
+//! the run's own thread once the others have started.
 //! An outcome that brings no memory (a timeout, an error, a missing file)
 //! keeps the memory the check was given, so one bad run loses no counters.
 
@@ -9,7 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::check::ProbeContext;
+use crate::check::{Probe, ProbeContext};
 use crate::config::CheckSpec;
 use crate::model::Outcome;
 use crate::secret::redact;
@@ -32,29 +34,26 @@ pub fn run(
     let (tx, rx) = mpsc::channel::<(usize, Outcome, Duration)>();
     let mut due = Vec::with_capacity(checks.len());
     let given = memories.clone();
+    let mut inline = Vec::new();
     for (i, (spec, memory)) in checks.iter().zip(memories).enumerate() {
         let check_deadline = (started + spec.timeout).min(deadline);
         due.push(check_deadline);
         let probe = spec.probe.clone();
-        let thread_tx = tx.clone();
         let ctx = ProbeContext {
             now,
             deadline: check_deadline,
             memory,
         };
+        if probe.cannot_hang() {
+            inline.push((i, probe, ctx));
+            continue;
+        }
+        let thread_tx = tx.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("check-{}", spec.name))
             .spawn(move || {
-                let begun = Instant::now();
-                let outcome = match catch_unwind(AssertUnwindSafe(|| probe.probe(&ctx))) {
-                    Ok(Ok(outcome)) => outcome,
-                    Ok(Err(e)) => Outcome::unknown(redact(&format!("{e:#}"))),
-                    Err(panic) => Outcome::unknown(format!(
-                        "check failed unexpectedly: {}",
-                        panic_text(&panic)
-                    )),
-                };
-                let _ = thread_tx.send((i, outcome, begun.elapsed()));
+                let (outcome, took) = probe_once(&*probe, &ctx);
+                let _ = thread_tx.send((i, outcome, took));
             });
         if let Err(e) = spawned {
             let _ = tx.send((
@@ -63,6 +62,10 @@ pub fn run(
                 Duration::ZERO,
             ));
         }
+    }
+    for (i, probe, ctx) in inline {
+        let (outcome, took) = probe_once(&*probe, &ctx);
+        let _ = tx.send((i, outcome, took));
     }
     drop(tx);
 
@@ -106,6 +109,20 @@ pub fn run(
             finished
         })
         .collect()
+}
+
+/// One probe's outcome (a failed or panicking probe is UNKNOWN) and the
+/// time it took.
+fn probe_once(probe: &dyn Probe, ctx: &ProbeContext) -> (Outcome, Duration) {
+    let begun = Instant::now();
+    let outcome = match catch_unwind(AssertUnwindSafe(|| probe.probe(ctx))) {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(e)) => Outcome::unknown(redact(&format!("{e:#}"))),
+        Err(panic) => {
+            Outcome::unknown(format!("check failed unexpectedly: {}", panic_text(&panic)))
+        }
+    };
+    (outcome, begun.elapsed())
 }
 
 fn timed_out(spec: &CheckSpec, due: Instant, deadline: Instant, started: Instant) -> Finished {
@@ -160,5 +177,42 @@ mod tests {
         for r in &results {
             assert_eq!(r.outcome.memory.as_ref(), Some(&memory));
         }
+    }
+
+    #[test]
+    fn memory_and_cpu_spare_a_thread_and_their_results_keep_their_place() {
+        let config = crate::config::load_str(
+            "t.toml",
+            "[[check]]\nname = \"mem\"\ntype = \"memory\"\n\n             [[check]]\nname = \"slow\"\ntype = \"command\"\ncommand = [\"sleep\", \"0.2\"]\n\n             [[check]]\nname = \"load\"\ntype = \"cpu\"\n",
+        )
+        .unwrap();
+        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
+        let spawned = |c: &CheckSpec| !c.probe.cannot_hang();
+        assert_eq!(
+            checks.iter().map(|c| spawned(c)).collect::<Vec<_>>(),
+            [false, true, false]
+        );
+        let results = run(
+            &checks,
+            vec![None, None, None],
+            jiff::Timestamp::now(),
+            Instant::now() + Duration::from_secs(10),
+        );
+        assert!(
+            results[0].outcome.message.starts_with("used "),
+            "{:?}",
+            results[0].outcome
+        );
+        assert_eq!(
+            results[1].outcome.status,
+            crate::model::Status::Ok,
+            "{:?}",
+            results[1].outcome
+        );
+        assert!(
+            results[2].outcome.message.starts_with("busy "),
+            "{:?}",
+            results[2].outcome
+        );
     }
 }

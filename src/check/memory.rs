@@ -37,6 +37,11 @@ impl Probe for MemoryCheck {
     fn probe(&self, _ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         Ok(outcome(&usage()?))
     }
+
+    /// /proc/meminfo (sysinfo elsewhere) answers at once.
+    fn cannot_hang(&self) -> bool {
+        true
+    }
 }
 
 fn outcome(u: &Usage) -> Outcome {

@@ -83,6 +83,15 @@ pub trait Probe: Send + Sync {
     fn validate(&self) -> Option<String> {
         None
     }
+
+    /// Whether the probe only asks the kernel for its own counters (memory,
+    /// CPU), which answers at once whatever state the machine is in: such
+    /// a probe runs on the run's own thread and spares a thread of its own.
+    /// Anything that touches a file system, a process or the network can
+    /// hang, and gets its own thread under its timeout.
+    fn cannot_hang(&self) -> bool {
+        false
+    }
 }
 
 /// What a probe gets to know about the run.

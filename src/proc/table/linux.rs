@@ -83,25 +83,50 @@ impl Table {
     }
 
     pub fn stat(&self, pid: u32) -> Option<Stat> {
+        let mut buf = Vec::new();
+        read_proc(&format!("/proc/{pid}/stat"), &mut buf).ok()?;
         parse_stat(
-            &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
+            &String::from_utf8_lossy(&buf),
             self.page_size,
             self.ticks_per_sec,
         )
     }
 }
 
-/// One process's command line, or its name when it has none. `buf` is
-/// reused from one process to the next (no size lookup, no allocation).
-fn command_line(pid: u32, buf: &mut Vec<u8>) -> std::io::Result<String> {
+/// Read a /proc file whole into `buf`, which is reused from one process to
+/// the next. procfs answers a read with all it has up to the size asked, so
+/// a read that does not fill the chunk was the last: one open, one read and
+/// one close per file, where `read_to_end` adds a size lookup and a read
+/// that returns nothing (the scan reads two files of every process).
+fn read_proc(path: &str, buf: &mut Vec<u8>) -> std::io::Result<()> {
     use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut chunk = [0u8; 4096];
     buf.clear();
-    std::fs::File::open(format!("/proc/{pid}/cmdline"))?.read_to_end(buf)?;
-    let raw = &buf[..];
-    if raw.is_empty() {
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))?;
-        return Ok(comm.trim_end_matches('\n').to_string());
+    loop {
+        match file.read(&mut chunk) {
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if n < chunk.len() {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
+}
+
+/// One process's command line, or its name when it has none.
+fn command_line(pid: u32, buf: &mut Vec<u8>) -> std::io::Result<String> {
+    read_proc(&format!("/proc/{pid}/cmdline"), buf)?;
+    if buf.is_empty() {
+        read_proc(&format!("/proc/{pid}/comm"), buf)?;
+        return Ok(String::from_utf8_lossy(buf)
+            .trim_end_matches('\n')
+            .to_string());
+    }
+    let raw = &buf[..];
     let args: Vec<String> = raw
         .split(|b| *b == 0)
         .filter(|a| !a.is_empty())
@@ -184,6 +209,28 @@ fn parse_stat(text: &str, page_size: u64, ticks_per_sec: u64) -> Option<Stat> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proc_file_is_read_whole_however_long() {
+        let mut buf = vec![b'x'; 10];
+        // Our own command line, as the kernel keeps it: NUL after each argument.
+        read_proc("/proc/self/cmdline", &mut buf).unwrap();
+        let args: Vec<u8> = std::env::args_os()
+            .flat_map(|a| [a.as_encoded_bytes(), b"\0"].concat())
+            .collect();
+        assert_eq!(buf, args);
+        // Longer than one chunk: every read but the last fills it.
+        let dir = tempfile::tempdir().unwrap();
+        let long: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let path = dir.path().join("long");
+        std::fs::write(&path, &long).unwrap();
+        read_proc(path.to_str().unwrap(), &mut buf).unwrap();
+        assert_eq!(buf, long);
+        let exact = vec![7u8; 4096];
+        std::fs::write(&path, &exact).unwrap();
+        read_proc(path.to_str().unwrap(), &mut buf).unwrap();
+        assert_eq!(buf, exact);
+    }
 
     #[test]
     fn stat_is_parsed_even_with_odd_names() {
