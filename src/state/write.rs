@@ -64,7 +64,7 @@ pub(super) fn replace_then(
             f.sync_all()?;
         }
         before_rename(&temp);
-        fs::rename(&temp, dir.join(name))?;
+        move_into_place(&temp, &dir.join(name))?;
         if sync_dir {
             fsync_dir(dir)?;
         }
@@ -74,6 +74,44 @@ pub(super) fn replace_then(
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Give `temp` the name `target`, atomically: readers see the old file or
+/// the new. On Linux an existing target is exchanged with the temp file,
+/// whose name then goes: ext4 writes out a file renamed over another at
+/// once (its `auto_da_alloc` guard for programs that never fsync), 0.15 ms
+/// of every run on the benchmark's disk. A save that must survive a power
+/// cut has fsynced the file before; the state's other saves have
+/// `state.json.synced` to fall back on (state/store.rs).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn move_into_place(temp: &Path, target: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
+    let (from, to) = (c_path(temp)?, c_path(target)?);
+    // SAFETY: two NUL-terminated paths that outlive the call.
+    let exchanged = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    } == 0;
+    if exchanged {
+        // The old content, under the temp name: a stray that the next save
+        // removes if this one cannot.
+        let _ = fs::remove_file(temp);
+        return Ok(());
+    }
+    // No target yet, or a file system or kernel without exchange.
+    fs::rename(temp, target)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn move_into_place(temp: &Path, target: &Path) -> io::Result<()> {
+    fs::rename(temp, target)
 }
 
 /// Make a rename in `dir` durable. Windows cannot open a directory as a
@@ -86,4 +124,29 @@ fn fsync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(windows)]
 fn fsync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replaced_file_holds_the_new_content_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write_unsynced(d, "f.json", b"first").unwrap();
+        assert_eq!(fs::read(d.join("f.json")).unwrap(), b"first");
+        // A second name of the old content (as state.json.synced is) keeps it.
+        fs::hard_link(d.join("f.json"), d.join("kept")).unwrap();
+        write_unsynced(d, "f.json", b"second").unwrap();
+        write_atomically(d, "f.json", b"third").unwrap();
+        assert_eq!(fs::read(d.join("f.json")).unwrap(), b"third");
+        assert_eq!(fs::read(d.join("kept")).unwrap(), b"first");
+        let mut names: Vec<_> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["f.json", "kept"]);
+    }
 }

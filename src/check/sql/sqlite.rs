@@ -6,12 +6,11 @@
 
 use std::io::ErrorKind;
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, ErrorCode, InterruptHandle, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::{Datum, Table};
 use crate::files::not_regular_file;
@@ -44,10 +43,14 @@ impl Sqlite {
             }
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags)
+        let mut conn = Connection::open_with_flags(&self.path, flags)
             .map_err(|e| anyhow!("cannot open {shown}: {e}"))?;
         conn.busy_timeout(budget)?;
-        let _timer = Interrupter::arm(conn.get_interrupt_handle(), budget);
+        // Every thousand steps of SQLite's virtual machine the query looks
+        // at the clock, and stops once its time is spent: no thread of its
+        // own to interrupt it.
+        let until = Instant::now() + budget;
+        conn.progress_handler(1000, Some(move || Instant::now() >= until))?;
         run(&conn, query)
     }
 }
@@ -132,20 +135,3 @@ fn datum(value: ValueRef) -> Datum {
     }
 }
 
-/// Interrupts the connection's query when the budget is spent, unless it
-/// is dropped first (the query finished).
-struct Interrupter {
-    _done: mpsc::Sender<()>,
-}
-
-impl Interrupter {
-    fn arm(handle: InterruptHandle, budget: Duration) -> Interrupter {
-        let (done, wait) = mpsc::channel::<()>();
-        std::thread::spawn(move || {
-            if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(budget) {
-                handle.interrupt();
-            }
-        });
-        Interrupter { _done: done }
-    }
-}
