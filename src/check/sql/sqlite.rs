@@ -134,4 +134,3 @@ fn datum(value: ValueRef) -> Datum {
         ValueRef::Blob(_) => Datum::Other("BLOB".into()),
     }
 }
-
