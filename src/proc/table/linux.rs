@@ -44,7 +44,7 @@ impl Table {
         let dir = std::fs::read_dir("/proc").map_err(|e| anyhow!("cannot list /proc: {e}"))?;
         let mut lines = Vec::new();
         let mut unreadable = Vec::new();
-        let mut buf = Vec::with_capacity(4096);
+        let mut reader = ProcReader::new();
         for entry in dir {
             let Some(pid) = entry
                 .ok()
@@ -52,7 +52,7 @@ impl Table {
             else {
                 continue;
             };
-            match command_line(pid, &mut buf) {
+            match reader.command_line(pid) {
                 Ok(cmd) => lines.push((pid, cmd)),
                 Err(e) if gone(&e) => {}
                 Err(_) => unreadable.push(pid),
@@ -83,56 +83,69 @@ impl Table {
     }
 
     pub fn stat(&self, pid: u32) -> Option<Stat> {
-        let mut buf = Vec::new();
-        read_proc(&format!("/proc/{pid}/stat"), &mut buf).ok()?;
+        let mut reader = ProcReader::new();
+        let text = reader.read(&format!("/proc/{pid}/stat")).ok()?;
         parse_stat(
-            &String::from_utf8_lossy(&buf),
+            &String::from_utf8_lossy(text),
             self.page_size,
             self.ticks_per_sec,
         )
     }
 }
 
-/// Read a /proc file whole into `buf`, which is reused from one process to
-/// the next. procfs answers a read with all it has up to the size asked, so
-/// a read that does not fill the chunk was the last: one open, one read and
-/// one close per file, where `read_to_end` adds a size lookup and a read
-/// that returns nothing (the scan reads two files of every process).
-fn read_proc(path: &str, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut chunk = [0u8; 4096];
-    buf.clear();
-    loop {
-        match file.read(&mut chunk) {
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if n < chunk.len() {
-                    return Ok(());
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+/// Reads /proc files whole, one after the other, into one buffer that
+/// stays allocated and initialized from one file to the next (the scan
+/// reads one or two files of every process). procfs answers a read with
+/// all it has up to the size asked, so a read that does not fill the
+/// buffer was the last: one open, one read and one close per file, where
+/// `read_to_end` adds a size lookup and a read that returns nothing.
+struct ProcReader {
+    buf: Vec<u8>,
 }
 
-/// One process's command line, or its name when it has none.
-fn command_line(pid: u32, buf: &mut Vec<u8>) -> std::io::Result<String> {
-    read_proc(&format!("/proc/{pid}/cmdline"), buf)?;
-    if buf.is_empty() {
-        read_proc(&format!("/proc/{pid}/comm"), buf)?;
-        return Ok(String::from_utf8_lossy(buf)
-            .trim_end_matches('\n')
-            .to_string());
+impl ProcReader {
+    fn new() -> ProcReader {
+        ProcReader { buf: vec![0; 4096] }
     }
-    let raw = &buf[..];
-    let args: Vec<String> = raw
-        .split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    Ok(args.join(" "))
+
+    fn read(&mut self, path: &str) -> std::io::Result<&[u8]> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let mut filled = 0;
+        loop {
+            match file.read(&mut self.buf[filled..]) {
+                Ok(n) => {
+                    filled += n;
+                    if filled < self.buf.len() {
+                        return Ok(&self.buf[..filled]);
+                    }
+                    self.buf.resize(self.buf.len() * 2, 0);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One process's command line, arguments joined by spaces, or its name
+    /// when it has none.
+    fn command_line(&mut self, pid: u32) -> std::io::Result<String> {
+        let raw = self.read(&format!("/proc/{pid}/cmdline"))?;
+        if raw.is_empty() {
+            let name = self.read(&format!("/proc/{pid}/comm"))?;
+            return Ok(String::from_utf8_lossy(name)
+                .trim_end_matches('\n')
+                .to_string());
+        }
+        let mut line = String::with_capacity(raw.len());
+        for arg in raw.split(|b| *b == 0).filter(|a| !a.is_empty()) {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(&String::from_utf8_lossy(arg));
+        }
+        Ok(line)
+    }
 }
 
 /// The process exited while we looked (its /proc entry went away).
@@ -212,24 +225,24 @@ mod tests {
 
     #[test]
     fn a_proc_file_is_read_whole_however_long() {
-        let mut buf = vec![b'x'; 10];
+        let mut reader = ProcReader::new();
         // Our own command line, as the kernel keeps it: NUL after each argument.
-        read_proc("/proc/self/cmdline", &mut buf).unwrap();
         let args: Vec<u8> = std::env::args_os()
             .flat_map(|a| [a.as_encoded_bytes(), b"\0"].concat())
             .collect();
-        assert_eq!(buf, args);
+        assert_eq!(reader.read("/proc/self/cmdline").unwrap(), args);
         // Longer than one chunk: every read but the last fills it.
         let dir = tempfile::tempdir().unwrap();
         let long: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         let path = dir.path().join("long");
         std::fs::write(&path, &long).unwrap();
-        read_proc(path.to_str().unwrap(), &mut buf).unwrap();
-        assert_eq!(buf, long);
+        assert_eq!(reader.read(path.to_str().unwrap()).unwrap(), long);
         let exact = vec![7u8; 4096];
         std::fs::write(&path, &exact).unwrap();
-        read_proc(path.to_str().unwrap(), &mut buf).unwrap();
-        assert_eq!(buf, exact);
+        assert_eq!(reader.read(path.to_str().unwrap()).unwrap(), exact);
+        // Shorter after longer: only what this file holds.
+        std::fs::write(&path, b"short").unwrap();
+        assert_eq!(reader.read(path.to_str().unwrap()).unwrap(), b"short");
     }
 
     #[test]
