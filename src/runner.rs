@@ -1,20 +1,31 @@
-//! Runs every selected check once, each on its own thread, under its own
-//! timeout and the run's deadline. A check that does not answer in time is
-//! UNKNOWN "timed out after 10s" and its thread is left behind: the run
-//! never waits for a stuck probe, and a panicking probe is UNKNOWN too.
+//! Runs every selected check once, under its own timeout and the run's
+//! deadline. A check that does not answer in time is UNKNOWN "timed out
+//! after 10s" and its thread is left behind: the run never waits for a
+//! stuck probe, and a panicking probe is UNKNOWN too.
 //! Probes that cannot hang (the kernel's memory and CPU counters) run on
-//! the run's own thread once the others have started.
+//! the run's own thread once the others have started. The others are
+//! taken from one queue by `WORKERS` threads, as many as a small machine
+//! has cores: a thread costs a run about 50 µs to start and end
+//! (benches/README.md), and local checks take a millisecond or less. When
+//! checks still wait after `PATIENCE` (a probe that waits on the network
+//! or hangs), every waiting check gets a thread of its own at once.
 //! An outcome that brings no memory (a timeout, an error, a missing file)
 //! keeps the memory the check was given, so one bad run loses no counters.
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::check::{Probe, ProbeContext};
 use crate::config::CheckSpec;
 use crate::model::Outcome;
 use crate::secret::redact;
+
+/// The threads that first take checks from the queue.
+const WORKERS: usize = 2;
+/// How long checks may wait in the queue before each gets a thread.
+const PATIENCE: Duration = Duration::from_millis(5);
 
 /// A probe's outcome before thresholds, and how long it took.
 pub struct Finished {
@@ -31,54 +42,61 @@ pub fn run(
     deadline: Instant,
 ) -> Vec<Finished> {
     let started = Instant::now();
-    let (tx, rx) = mpsc::channel::<(usize, Outcome, Duration)>();
+    let (tx, rx) = mpsc::channel::<Done>();
     let mut due = Vec::with_capacity(checks.len());
     let given = memories.clone();
     let mut inline = Vec::new();
+    let mut queued = VecDeque::new();
     for (i, (spec, memory)) in checks.iter().zip(memories).enumerate() {
         let check_deadline = (started + spec.timeout).min(deadline);
         due.push(check_deadline);
-        let probe = spec.probe.clone();
-        let ctx = ProbeContext {
-            now,
-            deadline: check_deadline,
-            memory,
+        let job = Job {
+            index: i,
+            probe: spec.probe.clone(),
+            ctx: ProbeContext {
+                now,
+                deadline: check_deadline,
+                memory,
+            },
         };
-        if probe.cannot_hang() {
-            inline.push((i, probe, ctx));
-            continue;
-        }
-        let thread_tx = tx.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("check-{}", spec.name))
-            .spawn(move || {
-                let (outcome, took) = probe_once(&*probe, &ctx);
-                let _ = thread_tx.send((i, outcome, took));
-            });
-        if let Err(e) = spawned {
-            let _ = tx.send((
-                i,
-                Outcome::unknown(format!("cannot start a thread: {e}")),
-                Duration::ZERO,
-            ));
+        if job.probe.cannot_hang() {
+            inline.push(job);
+        } else {
+            queued.push_back(job);
         }
     }
-    for (i, probe, ctx) in inline {
-        let (outcome, took) = probe_once(&*probe, &ctx);
-        let _ = tx.send((i, outcome, took));
+    let queue = Arc::new(Mutex::new(queued));
+    for _ in 0..waiting(&queue).min(WORKERS) {
+        start_worker(&queue, &tx);
     }
-    drop(tx);
+    for job in inline {
+        let (outcome, took) = probe_once(&*job.probe, &job.ctx);
+        let _ = tx.send((job.index, outcome, took));
+    }
+    // Kept until the queue may grow its threads, then only they send.
+    let mut tx = Some(tx);
 
     let mut results: Vec<Option<Finished>> = (0..checks.len()).map(|_| None).collect();
     let mut pending = checks.len();
+    let mut grow_at = Some(started + PATIENCE);
     while pending > 0 {
         let next_due = (0..checks.len())
             .filter(|i| results[*i].is_none())
             .map(|i| due[i])
             .min()
             .unwrap_or(deadline);
-        let wait = next_due.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(wait) {
+        let wake = grow_at.map_or(next_due, |at| at.min(next_due));
+        let received = rx.recv_timeout(wake.saturating_duration_since(Instant::now()));
+        let at = Instant::now();
+        if grow_at.is_some_and(|grow| grow <= at) {
+            grow_at = None;
+            if let Some(tx) = tx.take() {
+                for _ in 0..waiting(&queue) {
+                    start_worker(&queue, &tx);
+                }
+            }
+        }
+        match received {
             Ok((i, outcome, duration)) => {
                 if results[i].is_none() {
                     results[i] = Some(Finished { outcome, duration });
@@ -86,7 +104,6 @@ pub fn run(
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let at = Instant::now();
                 for i in 0..checks.len() {
                     if results[i].is_none() && due[i] <= at {
                         results[i] = Some(timed_out(checks[i], due[i], deadline, started));
@@ -109,6 +126,51 @@ pub fn run(
             finished
         })
         .collect()
+}
+
+/// A check waiting for a thread.
+struct Job {
+    index: usize,
+    probe: Arc<dyn Probe>,
+    ctx: ProbeContext,
+}
+
+/// A check's index, outcome and time taken, as its thread reports them.
+type Done = (usize, Outcome, Duration);
+
+/// Start a thread that runs checks from `queue` until none is left. When
+/// no thread can be started, the next waiting check is UNKNOWN for it.
+fn start_worker(queue: &Arc<Mutex<VecDeque<Job>>>, tx: &mpsc::Sender<Done>) {
+    let (thread_queue, thread_tx) = (queue.clone(), tx.clone());
+    let spawned = std::thread::Builder::new()
+        .name("checks".into())
+        .spawn(move || {
+            while let Some(job) = take(&thread_queue) {
+                let (outcome, took) = probe_once(&*job.probe, &job.ctx);
+                if thread_tx.send((job.index, outcome, took)).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = spawned
+        && let Some(job) = take(queue)
+    {
+        let _ = tx.send((
+            job.index,
+            Outcome::unknown(format!("cannot start a thread: {e}")),
+            Duration::ZERO,
+        ));
+    }
+}
+
+/// The next waiting check, if any. Probes never panic with the queue
+/// locked (`probe_once` catches them), so a poisoned lock is still sound.
+fn take(queue: &Mutex<VecDeque<Job>>) -> Option<Job> {
+    queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+}
+
+fn waiting(queue: &Mutex<VecDeque<Job>>) -> usize {
+    queue.lock().unwrap_or_else(|e| e.into_inner()).len()
 }
 
 /// One probe's outcome (a failed or panicking probe is UNKNOWN) and the
@@ -177,6 +239,33 @@ mod tests {
         for r in &results {
             assert_eq!(r.outcome.memory.as_ref(), Some(&memory));
         }
+    }
+
+    #[test]
+    fn a_check_queued_behind_hung_checks_still_runs() {
+        let hung = "type = \"command\"\ncommand = [\"sleep\", \"30\"]\ntimeout = \"1s\"\n";
+        let mut toml = String::new();
+        for i in 0..WORKERS + 1 {
+            toml.push_str(&format!("[[check]]\nname = \"hung{i}\"\n{hung}\n"));
+        }
+        toml.push_str("[[check]]\nname = \"gone\"\ntype = \"file\"\npath = \"/nonexistent/file\"\ntimeout = \"1s\"\n");
+        let config = crate::config::load_str("t.toml", &toml).unwrap();
+        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
+        let results = run(
+            &checks,
+            vec![None; checks.len()],
+            jiff::Timestamp::now(),
+            Instant::now() + Duration::from_secs(10),
+        );
+        let (last, hung) = results.split_last().unwrap();
+        for r in hung {
+            assert!(r.outcome.message.contains("timed out"), "{:?}", r.outcome);
+        }
+        assert!(
+            last.outcome.message.contains("not found"),
+            "{:?}",
+            last.outcome
+        );
     }
 
     #[test]

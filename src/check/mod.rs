@@ -73,7 +73,7 @@ pub struct Kind {
     pub build: fn(&RawCheck, &mut Builder) -> Option<Box<dyn Probe>>,
 }
 
-/// Looks at one thing once. Runs on its own thread; must not block past
+/// Looks at one thing once. Runs on a thread of the runner's; must not block past
 /// `ctx.deadline` where it can avoid it (the runner abandons it then).
 pub trait Probe: Send + Sync {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome>;
@@ -88,7 +88,7 @@ pub trait Probe: Send + Sync {
     /// CPU), which answers at once whatever state the machine is in: such
     /// a probe runs on the run's own thread and spares a thread of its own.
     /// Anything that touches a file system, a process or the network can
-    /// hang, and gets its own thread under its timeout.
+    /// hang, and runs on a thread of the runner's under its timeout.
     fn cannot_hang(&self) -> bool {
         false
     }
