@@ -17,6 +17,10 @@ fn main() -> ExitCode {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
+    // SAFETY: no thread runs yet and SQLite has not been used.
+    unsafe {
+        healthcheck::check::sql::lean_sqlite_start();
+    }
     // Two rustls crypto providers are linked (ring, and aws-lc through
     // tiberius); with no process default the first TLS connection panics.
     let _ = rustls::crypto::ring::default_provider().install_default();
