@@ -73,27 +73,31 @@ pub fn run(
         let (outcome, took) = probe_once(&*job.probe, &job.ctx);
         let _ = tx.send((job.index, outcome, took));
     }
-    // Kept until the queue may grow its threads, then only they send.
+    // Kept until the queue grows its threads (at `grow_at`), then only
+    // the threads send.
     let mut tx = Some(tx);
+    let grow_at = started + PATIENCE;
 
     let mut results: Vec<Option<Finished>> = (0..checks.len()).map(|_| None).collect();
     let mut pending = checks.len();
-    let mut grow_at = Some(started + PATIENCE);
     while pending > 0 {
         let next_due = (0..checks.len())
             .filter(|i| results[*i].is_none())
             .map(|i| due[i])
             .min()
             .unwrap_or(deadline);
-        let wake = grow_at.map_or(next_due, |at| at.min(next_due));
+        let wake = if tx.is_some() {
+            grow_at.min(next_due)
+        } else {
+            next_due
+        };
         let received = rx.recv_timeout(wake.saturating_duration_since(Instant::now()));
         let at = Instant::now();
-        if grow_at.is_some_and(|grow| grow <= at) {
-            grow_at = None;
-            if let Some(tx) = tx.take() {
-                for _ in 0..waiting(&queue) {
-                    start_worker(&queue, &tx);
-                }
+        if grow_at <= at
+            && let Some(tx) = tx.take()
+        {
+            for _ in 0..waiting(&queue) {
+                start_worker(&queue, &tx);
             }
         }
         match received {
