@@ -59,10 +59,10 @@ impl Table {
             }
         }
         // Every real process table lists the process reading it.
-        if !lines.iter().any(|(pid, _)| *pid == std::process::id()) {
+        let me = std::process::id();
+        if !lines.iter().any(|(pid, _)| *pid == me) {
             return Err(anyhow!(
-                "/proc does not list healthcheck itself (pid {}): it is not this system's process table",
-                std::process::id()
+                "/proc does not list healthcheck itself (pid {me}): it is not this system's process table"
             ));
         }
         let mut why = Vec::new();
