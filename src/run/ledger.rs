@@ -10,7 +10,7 @@ use crate::Log;
 use crate::config::{self, Config};
 use crate::model::{Note, Status};
 use crate::options::RunOptions;
-use crate::state::{OpenError, Save, State, Store};
+use crate::state::{OpenError, Save, Spare, State, Store};
 
 pub struct Ledger {
     store: Option<Store>,
@@ -50,7 +50,14 @@ impl Ledger {
             // Half the interval: a run at the usual pace always saves its
             // time, so the next one never mistakes a spared save for a
             // missed run (the summary counts a gap of two intervals).
-            bookkeeping: Save::Bookkeeping(settings.expected_interval.map(|every| every / 2)),
+            bookkeeping: Save::Bookkeeping(Spare {
+                keep: settings.expected_interval.map(|every| every / 2),
+                confirmed_at: config
+                    .checks
+                    .iter()
+                    .map(|c| (c.name.clone(), c.after))
+                    .collect(),
+            }),
         };
         ledger.store = if opts.read_only {
             Some(Store::read_only(&settings.state_dir))
@@ -132,10 +139,10 @@ impl Ledger {
     /// Save `state` durably (an action follows) when this run records;
     /// `Ok` when it does not.
     pub fn save(&self, state: &State) -> std::io::Result<()> {
-        self.save_as(state, Save::Durable)
+        self.save_as(state, &Save::Durable)
     }
 
-    fn save_as(&self, state: &State, how: Save) -> std::io::Result<()> {
+    fn save_as(&self, state: &State, how: &Save) -> std::io::Result<()> {
         match self.store.as_ref().filter(|_| self.can_record) {
             Some(store) => store.save_run(state, how),
             None => Ok(()),
@@ -145,11 +152,12 @@ impl Ledger {
     /// Save the run's own bookkeeping (spared when the file holds it), or
     /// make the failure this run's own trouble.
     pub fn save_or_fail(&mut self, state: &State) -> bool {
-        self.save_or_fail_as(state, self.bookkeeping)
+        let saved = self.save_as(state, &self.bookkeeping);
+        self.saved_or_fail(saved)
     }
 
-    fn save_or_fail_as(&mut self, state: &State, how: Save) -> bool {
-        match self.save_as(state, how) {
+    fn saved_or_fail(&mut self, saved: std::io::Result<()>) -> bool {
+        match saved {
             Ok(()) => true,
             Err(e) => {
                 let dir = self.store.as_ref().map(|s| s.dir().display().to_string());
@@ -167,11 +175,12 @@ impl Ledger {
     /// when deliveries follow; else the run's bookkeeping.
     pub fn save_outbox(&mut self, state: &State) {
         let how = if state.outbox.is_empty() {
-            self.bookkeeping
+            &self.bookkeeping
         } else {
-            Save::Durable
+            &Save::Durable
         };
-        if !self.save_or_fail_as(state, how) {
+        let saved = self.save_as(state, how);
+        if !self.saved_or_fail(saved) {
             self.unsaved = self.notes.last().map(|n| n.message.clone());
             self.can_record = false;
         }

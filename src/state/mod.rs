@@ -25,7 +25,7 @@ mod write;
 
 pub use incidents::{Daily, Incident, Taken};
 pub use ladder::Ladder;
-pub use store::{Loaded, OpenError, Save, Store};
+pub use store::{Loaded, OpenError, Save, Spare, Store};
 pub use write::{create_private_dir, write_atomically, write_unsynced};
 
 pub const VERSION: u32 = 1;

@@ -2,6 +2,7 @@
 //! never fails a run (a broken file is moved aside), and saves that skip
 //! what the file already holds.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -74,21 +75,34 @@ pub struct Store {
 }
 
 /// How a run's save may be spared (`Store::save_run`).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Save {
     /// An action follows that the save must survive: write and fsync the
     /// file and the directory.
     Durable,
     /// The run's bookkeeping: written only when it differs from the file,
     /// and not when only `last_run` moved and the file's `last_run` is
-    /// younger than the given span (if any); fsynced only when more than
-    /// the volatile parts changed (`last_run`, each check's message and
-    /// memory: what the next run measures again), and then with no
-    /// directory fsync (the filesystem commits the rename within seconds;
-    /// a power cut before that leaves the previous state, which the next
-    /// run builds on). A save that is not fsynced leaves the last fsynced
-    /// content under `state.json.synced`, which loading falls back on.
-    Bookkeeping(Option<Duration>),
+    /// younger than `keep` (if set); fsynced only when more than the
+    /// volatile parts changed (`last_run`, each check's message and
+    /// memory: what the next run measures again, and a failing count past
+    /// `confirmed_at`), and then with no directory fsync (the filesystem
+    /// commits the rename within seconds; a power cut before that leaves
+    /// the previous state, which the next run builds on). A save that is
+    /// not fsynced leaves the last fsynced content under
+    /// `state.json.synced`, which loading falls back on.
+    Bookkeeping(Spare),
+}
+
+/// What a bookkeeping save may spare.
+#[derive(Clone, Debug, Default)]
+pub struct Spare {
+    /// Not written when only `last_run` moved less than this.
+    pub keep: Option<Duration>,
+    /// Each check's `after`: the failing runs that confirm its problem are
+    /// fsynced, those counted past them only written (a check that fails
+    /// all weekend does not fsync every minute; a power cut leaves a count
+    /// that still confirms).
+    pub confirmed_at: BTreeMap<String, u32>,
 }
 
 impl Store {
@@ -265,22 +279,24 @@ impl Store {
     /// killed runs go first. Refused when a broken state file could not be
     /// moved aside.
     pub fn save(&self, state: &State) -> io::Result<()> {
-        self.save_run(state, Save::Durable)
+        self.save_run(state, &Save::Durable)
     }
 
     /// Save as `how` says; `Ok` also when nothing needed writing.
-    pub fn save_run(&self, state: &State, how: Save) -> io::Result<()> {
+    pub fn save_run(&self, state: &State, how: &Save) -> io::Result<()> {
         if let Some(why) = self.kept.get() {
             return Err(io::Error::other(why.clone()));
         }
         let (sync_file, sync_dir) = match how {
             Save::Durable => (true, true),
-            Save::Bookkeeping(keep) => {
+            Save::Bookkeeping(spare) => {
                 let disk = self.on_disk();
-                if disk.as_ref().is_some_and(|d| holds(d, state, keep)) {
+                if disk.as_ref().is_some_and(|d| holds(d, state, spare.keep)) {
                     return Ok(());
                 }
-                let only_volatile = disk.as_ref().is_some_and(|d| lasting(d) == lasting(state));
+                let only_volatile = disk.as_ref().is_some_and(|d| {
+                    lasting(d, &spare.confirmed_at) == lasting(state, &spare.confirmed_at)
+                });
                 (!(only_volatile && self.dir.join(SYNCED).exists()), false)
             }
         };
@@ -308,16 +324,20 @@ impl Store {
     }
 }
 
-/// `state` without its volatile parts: the run's time and what each
-/// check said and remembered, which the next run measures again.
-fn lasting(state: &State) -> State {
+/// `state` without its volatile parts: the run's time, what each check
+/// said and remembered, which the next run measures again, and the failing
+/// runs counted past those that confirm a check's problem.
+fn lasting(state: &State, confirmed_at: &BTreeMap<String, u32>) -> State {
     let mut lasting = State {
         last_run: None,
         ..state.clone()
     };
-    for check in lasting.checks.values_mut() {
+    for (name, check) in lasting.checks.iter_mut() {
         check.message = None;
         check.memory = None;
+        if let Some(after) = confirmed_at.get(name) {
+            check.consecutive = check.consecutive.min(*after);
+        }
     }
     lasting
 }
@@ -566,11 +586,13 @@ mod tests {
             last_run: Some(now()),
             ..State::default()
         };
-        s.save_run(&state, Save::Bookkeeping(None)).unwrap();
+        s.save_run(&state, &Save::Bookkeeping(Spare::default()))
+            .unwrap();
         let path = dir.path().join(FILE);
         fs::write(&path, b"{\"version\": 1, \"marker\": true}").unwrap();
         // Nothing new: the file is left as it is (here: our marker).
-        s.save_run(&state, Save::Bookkeeping(None)).unwrap();
+        s.save_run(&state, &Save::Bookkeeping(Spare::default()))
+            .unwrap();
         assert!(fs::read_to_string(&path).unwrap().contains("marker"));
         // A durable save always writes.
         s.save(&state).unwrap();
@@ -594,7 +616,8 @@ mod tests {
                 ..CheckState::default()
             },
         );
-        s.save_run(&state, Save::Bookkeeping(None)).unwrap();
+        s.save_run(&state, &Save::Bookkeeping(Spare::default()))
+            .unwrap();
         let copy = fs::read(dir.path().join(SYNCED)).unwrap();
         assert_eq!(copy, fs::read(dir.path().join(FILE)).unwrap());
 
@@ -603,7 +626,8 @@ mod tests {
         let mut volatile = state.clone();
         volatile.last_run = Some(now() + jiff::SignedDuration::from_secs(60));
         volatile.checks.get_mut("cpu").unwrap().message = Some("busy 9%".into());
-        s.save_run(&volatile, Save::Bookkeeping(None)).unwrap();
+        s.save_run(&volatile, &Save::Bookkeeping(Spare::default()))
+            .unwrap();
         assert!(
             fs::read_to_string(dir.path().join(FILE))
                 .unwrap()
@@ -624,15 +648,66 @@ mod tests {
         // A status that changed is fsynced and becomes the copy.
         let mut news = volatile.clone();
         news.checks.get_mut("cpu").unwrap().status = Status::Warning;
-        s.save_run(&volatile, Save::Bookkeeping(None)).unwrap();
-        s.save_run(&news, Save::Bookkeeping(None)).unwrap();
+        s.save_run(&volatile, &Save::Bookkeeping(Spare::default()))
+            .unwrap();
+        s.save_run(&news, &Save::Bookkeeping(Spare::default()))
+            .unwrap();
         let file = fs::read(dir.path().join(FILE)).unwrap();
         assert_eq!(fs::read(dir.path().join(SYNCED)).unwrap(), file);
 
         // Without the copy, every save is fsynced again (and makes one).
         fs::remove_file(dir.path().join(SYNCED)).unwrap();
-        s.save_run(&volatile, Save::Bookkeeping(None)).unwrap();
+        s.save_run(&volatile, &Save::Bookkeeping(Spare::default()))
+            .unwrap();
         assert!(dir.path().join(SYNCED).exists());
+    }
+
+    #[test]
+    fn a_check_failing_for_hours_is_not_fsynced_every_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let spare = Save::Bookkeeping(Spare {
+            keep: None,
+            confirmed_at: BTreeMap::from([("bot".to_string(), 3)]),
+        });
+        let failing = |consecutive: u32| {
+            let mut state = State {
+                last_run: Some(now() + jiff::SignedDuration::from_mins(consecutive.into())),
+                ..State::default()
+            };
+            state.checks.insert(
+                "bot".into(),
+                CheckState {
+                    status: Status::Critical,
+                    consecutive,
+                    ..CheckState::default()
+                },
+            );
+            state
+        };
+        let synced = || fs::read(dir.path().join(SYNCED)).unwrap();
+        // Up to its `after`, each failing run counts towards confirming the
+        // problem: fsynced.
+        for consecutive in 1..=3 {
+            s.save_run(&failing(consecutive), &spare).unwrap();
+            assert_eq!(synced(), fs::read(dir.path().join(FILE)).unwrap());
+        }
+        // Past it, the count is what the report says ("for 40 runs"): written,
+        // and a power cut falls back on a count that still confirms.
+        let confirmed = synced();
+        for consecutive in 4..=40 {
+            s.save_run(&failing(consecutive), &spare).unwrap();
+        }
+        assert!(
+            fs::read_to_string(dir.path().join(FILE))
+                .unwrap()
+                .contains("\"consecutive\": 40")
+        );
+        assert_eq!(synced(), confirmed);
+        // A check the config does not name keeps every count lasting.
+        let other = Save::Bookkeeping(Spare::default());
+        s.save_run(&failing(41), &other).unwrap();
+        assert_eq!(synced(), fs::read(dir.path().join(FILE)).unwrap());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What the benchmark (benches/run) showed and the code now promises, as
 //! behaviour rather than timings: a steady-state run fsyncs at most once and
-//! writes little, a run whose only news is its own time rewrites nothing, a
+//! writes little, a check that keeps failing is fsynced only until its
+//! problem is confirmed, a run whose only news is its own time rewrites nothing, a
 //! restart is still made durable before it runs, and a process restart
 //! returns once the service is up instead of sitting out `verify`.
 
@@ -130,6 +131,52 @@ fn a_run_whose_only_news_is_what_the_checks_measure_again_is_not_fsynced_and_a_n
         std::fs::read_to_string(env.path("state/state.json")).unwrap(),
         "the fsynced save is the copy"
     );
+}
+
+#[test]
+fn a_check_failing_for_hours_is_not_fsynced_every_run() {
+    let env = Env::new();
+    env.config(&format!(
+        "[[check]]\nname = \"heartbeat\"\ntype = \"file\"\npath = \"{}\"\nafter = 2\n",
+        env.path("heartbeat").display()
+    ));
+    let counted = |env: &Env| {
+        let text = std::fs::read_to_string(env.path("state/state.json")).unwrap();
+        let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+        state["checks"]["heartbeat"]["consecutive"]
+            .as_u64()
+            .unwrap()
+    };
+    // The first failing run and the one that confirms the problem are news.
+    for expected in 1..=2 {
+        let Some((run, trace)) = traced(&env, "fsync,fdatasync,sync_file_range") else {
+            return;
+        };
+        assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+        assert_eq!(fsyncs(&trace).len(), 1, "run {expected}: {trace}");
+        assert_eq!(counted(&env), expected);
+    }
+    // Until its history holds the last ten statuses, each run adds to it.
+    for _ in 3..=10 {
+        assert_eq!(env.run(&[]).code, 2);
+    }
+    // Every later run is counted and saved, without fsync.
+    for expected in 11..=13 {
+        let Some((run, trace)) = traced(&env, "fsync,fdatasync,sync_file_range") else {
+            return;
+        };
+        assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+        assert_eq!(fsyncs(&trace), Vec::<&str>::new(), "run {expected}");
+        assert_eq!(counted(&env), expected);
+    }
+    // A power cut spoils the unsynced file: the run goes on from the last
+    // fsynced count, which still confirms the problem.
+    std::fs::write(env.path("state/state.json"), b"").unwrap();
+    let run = env.run(&[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("state.json.synced"), "{}", run.stdout);
+    assert!(!run.stdout.contains("unconfirmed"), "{}", run.stdout);
+    assert_eq!(counted(&env), 11);
 }
 
 #[test]
