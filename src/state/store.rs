@@ -75,7 +75,7 @@ pub struct Store {
 }
 
 /// How a run's save may be spared (`Store::save_run`).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Save {
     /// An action follows that the save must survive: write and fsync the
     /// file and the directory.
@@ -94,7 +94,7 @@ pub enum Save {
 }
 
 /// What a bookkeeping save may spare.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Spare {
     /// Not written when only `last_run` moved less than this.
     pub keep: Option<Duration>,
