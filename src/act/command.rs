@@ -50,7 +50,7 @@ fn failure(out: &proc::Output) -> String {
 
 /// The last `TAIL_LINES` non-blank lines, joined by " / ", at most
 /// `TAIL_BYTES` of them (the end kept: that is where the error is).
-fn tail(bytes: &[u8]) -> String {
+pub(super) fn tail(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text
         .lines()

@@ -31,7 +31,7 @@ pub type Up<'a> = &'a dyn Fn(Instant) -> bool;
 /// The longest one child may take (a `docker restart` waits up to 10s itself).
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often verification polls.
-const POLL: Duration = Duration::from_millis(250);
+pub(super) const POLL: Duration = Duration::from_millis(250);
 
 impl Ctx<'_> {
     fn remaining(&self) -> Duration {
@@ -39,7 +39,7 @@ impl Ctx<'_> {
     }
 
     /// `wait` from now, but never past the deadline (and never an overflow).
-    fn until(&self, wait: Duration) -> Instant {
+    pub fn until(&self, wait: Duration) -> Instant {
         Instant::now()
             .checked_add(wait)
             .map_or(self.deadline, |t| t.min(self.deadline))
@@ -159,15 +159,44 @@ pub fn guard(argv: &[String], ctx: &Ctx) -> Result<(), String> {
     }
 }
 
-/// Restart a service and verify it came up. `Ok` carries what was done.
-pub fn restart(service: &ServiceSpec, ctx: &Ctx, up: Up) -> Result<String, String> {
-    match &service.manager {
-        Manager::Systemd { unit } => systemd::restart(unit, service.verify, ctx),
-        Manager::Docker { container } => docker::restart(container, service.verify, ctx),
+/// Why a restart failed.
+#[derive(Debug, PartialEq)]
+pub struct Failure {
+    pub why: String,
+    /// The manager refuses to start the service again (systemd's start
+    /// limit): trying again in later runs would only be refused again.
+    pub refused: bool,
+}
+
+impl Failure {
+    fn refused(why: String) -> Failure {
+        Failure { why, refused: true }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(why: String) -> Failure {
+        Failure {
+            why,
+            refused: false,
+        }
+    }
+}
+
+/// Restart a service and verify it came up and stayed up for its
+/// `settle`. `Ok` carries what was done.
+pub fn restart(service: &ServiceSpec, ctx: &Ctx, up: Up) -> Result<String, Failure> {
+    let timing = Timing {
+        verify: service.verify,
+        settle: service.settle,
+    };
+    Ok(match &service.manager {
+        Manager::Systemd { unit } => return systemd::restart(unit, service, ctx),
+        Manager::Docker { container } => docker::restart(container, timing, ctx)?,
         Manager::Compose {
             file,
             service: name,
-        } => docker::restart_compose(file, name, service.verify, ctx),
+        } => docker::restart_compose(file, name, timing, ctx)?,
         Manager::Process {
             pattern,
             start,
@@ -179,16 +208,34 @@ pub fn restart(service: &ServiceSpec, ctx: &Ctx, up: Up) -> Result<String, Strin
                 start,
                 cwd: cwd.as_deref(),
                 log: log.as_deref(),
-                verify: service.verify,
+                timing,
                 stop_timeout: service.stop_timeout,
             },
             ctx,
             up,
-        ),
-        Manager::Command { restart } => command::run(restart, ctx),
+        )?,
+        Manager::Command { restart } => command::run(restart, ctx)?,
         Manager::WindowsService { service: name } => {
-            windows_service::restart(name, service.stop_timeout, service.verify, ctx)
+            windows_service::restart(name, service.stop_timeout, timing, ctx)?
         }
+    })
+}
+
+/// How long a restarted service gets to come up, and how long it must then
+/// stay up.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub verify: Duration,
+    pub settle: Duration,
+}
+
+/// "0.4s", "7.2s", "2m 5s": how long something ran.
+fn show_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 10.0 {
+        format!("{secs:.1}s")
+    } else {
+        crate::model::Unit::Seconds.show(secs)
     }
 }
 

@@ -4,9 +4,10 @@
 //! Unix, the process tree on Windows), start it again detached (its own
 //! session, or on Windows its own process group without a console; stdin
 //! null, output appended to its log) in its `cwd`, and watch it until it is
-//! up: the checks that asked for the restart pass for `SETTLE` while it
-//! lives (the run goes on at once), or it stays alive until `verify` (the
-//! re-check then tells whether it helped).
+//! up: the checks that asked for the restart pass for the service's
+//! `settle` while it lives (the run goes on at once), or it stays alive
+//! until `verify` (the re-check then tells whether it helped). One that
+//! exits on the way is told with how long it ran and its log's last lines.
 //!
 //! What it must not do: start a copy while one may still run. A process
 //! table it cannot fully see, or a match it may not stop, ends the restart
@@ -19,14 +20,13 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
-use super::{Ctx, Up};
+use super::{Ctx, Timing, Up, command::tail, show_duration};
 use crate::proc::table::matching_pids;
 
 /// How often a started process is looked at.
 const POLL: Duration = Duration::from_millis(50);
-/// How long it must be up, and alive, before the restart is done: a bot
-/// that dies on an import error a moment after starting is not up.
-const SETTLE: Duration = Duration::from_millis(200);
+/// The most of its log read back to tell why it exited.
+const LOG_TAIL_BYTES: u64 = 4096;
 
 /// A `process` manager and its service's times.
 pub struct Process<'a> {
@@ -34,8 +34,8 @@ pub struct Process<'a> {
     pub start: &'a [String],
     pub cwd: Option<&'a Path>,
     pub log: Option<&'a Path>,
-    /// How long it must stay alive once started (unless it is up sooner).
-    pub verify: Duration,
+    /// How long it gets to come up, and how long it must then stay up.
+    pub timing: Timing,
     /// How long the old one gets to exit before it is killed.
     pub stop_timeout: Duration,
 }
@@ -46,9 +46,10 @@ pub fn restart(p: &Process, ctx: &Ctx, up: Up) -> Result<String, String> {
         start,
         cwd,
         log,
-        verify,
+        timing,
         stop_timeout,
     } = *p;
+    let Timing { verify, settle } = timing;
     let old = matching_pids(pattern).map_err(|e| format!("not restarting: {e}"))?;
     let killed = crate::proc::stop(&old, ctx.until(stop_timeout))?;
     let mut child = spawn_detached(start, cwd, log)?;
@@ -58,9 +59,18 @@ pub fn restart(p: &Process, ctx: &Ctx, up: Up) -> Result<String, String> {
     let mut up_since: Option<Instant> = None;
     let state = loop {
         if let Ok(Some(status)) = child.try_wait() {
+            let said = log
+                .map(|l| last_lines(&resolve(l, cwd)))
+                .unwrap_or_default();
+            let said = if said.is_empty() {
+                String::new()
+            } else {
+                format!("; its log: {said}")
+            };
             return Err(format!(
-                "started {} (pid {pid}) but it exited at once ({status})",
-                start[0]
+                "started {} (pid {pid}) but it exited after {} ({status}){said}",
+                start[0],
+                show_duration(started.elapsed())
             ));
         }
         let now = Instant::now();
@@ -68,7 +78,7 @@ pub fn restart(p: &Process, ctx: &Ctx, up: Up) -> Result<String, String> {
             break format!("alive after {}s", verify.as_secs());
         }
         if let Some(since) = up_since
-            && now.saturating_duration_since(since) >= SETTLE
+            && now.saturating_duration_since(since) >= settle
         {
             break format!("up after {:.1}s", started.elapsed().as_secs_f64());
         }
@@ -117,10 +127,7 @@ fn spawn_detached(
     }
     match log {
         Some(path) => {
-            let path = match cwd {
-                Some(dir) if path.is_relative() => dir.join(path),
-                _ => path.to_path_buf(),
-            };
+            let path = resolve(path, cwd);
             let file = File::options()
                 .create(true)
                 .append(true)
@@ -135,4 +142,33 @@ fn spawn_detached(
     }
     crate::proc::spawn_detached(&mut cmd)
         .map_err(|e| format!("cannot start {}: {e}", program.display()))
+}
+
+/// A log path as the started process sees it: relative to its `cwd`.
+fn resolve(path: &Path, cwd: Option<&Path>) -> PathBuf {
+    match cwd {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// The last lines of a log, as one line; empty when it cannot be read.
+fn last_lines(path: &Path) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = File::open(path) else {
+        return String::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if !file.metadata().is_ok_and(|m| m.is_file())
+        || file
+            .seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL_BYTES)))
+            .is_err()
+    {
+        return String::new();
+    }
+    let mut end = Vec::new();
+    if file.take(LOG_TAIL_BYTES).read_to_end(&mut end).is_err() {
+        return String::new();
+    }
+    tail(&end)
 }

@@ -1,14 +1,14 @@
 //! Restarting a Windows service through `sc.exe` (`settings.sc`): `query`,
 //! `stop` unless it is already stopped, poll `query` until STOPPED (within
 //! the service's `stop_timeout`), `start`, then poll `query` until RUNNING
-//! or `verify` runs out. `sc` answers a stop of a stopped service and a
+//! or `verify` runs out, then watch that it stays RUNNING for `settle`. `sc` answers a stop of a stopped service and a
 //! start of a running one with an error code of its own; both are what we
 //! wanted, not failures. A service that is STOPPED again after a start
 //! failed to start (with its exit code).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::{Ctx, argv, describe_exit, show_argv};
+use super::{Ctx, POLL, Timing, argv, describe_exit, show_argv, show_duration};
 use crate::check::windows_service::{NO_SUCH_SERVICE, Query, parse_query};
 
 /// `sc`'s exit code for a stop of a stopped service (ERROR_SERVICE_NOT_ACTIVE).
@@ -19,7 +19,7 @@ const ALREADY_RUNNING: i32 = 1056;
 pub fn restart(
     service: &str,
     stop_timeout: Duration,
-    verify: Duration,
+    timing: Timing,
     ctx: &Ctx,
 ) -> Result<String, String> {
     let before = query(service, ctx)?;
@@ -48,7 +48,7 @@ pub fn restart(
     }
     sc(service, "start", ALREADY_RUNNING, ctx)?;
     let mut last = Poll::NotYet;
-    let waited = ctx.wait_until(verify, || {
+    let waited = ctx.wait_until(timing.verify, || {
         last = after_start(service, &query(service, ctx)?);
         match &last {
             Poll::Up => Ok(true),
@@ -56,6 +56,9 @@ pub fn restart(
             Poll::NotYet => Ok(false),
         }
     });
+    if waited.is_ok() {
+        stays_running(service, timing, ctx)?;
+    }
     match waited {
         Ok(()) if stopped_first => Ok(format!(
             "stopped {service} (it was {was}) and started it; it is RUNNING"
@@ -94,6 +97,26 @@ fn sc(service: &str, verb: &str, fine: i32, ctx: &Ctx) -> Result<(), String> {
             show_argv(&argv),
             describe_exit(&out)
         )),
+    }
+}
+
+/// A service that stops again within `settle` of RUNNING did not start.
+fn stays_running(service: &str, timing: Timing, ctx: &Ctx) -> Result<(), String> {
+    let at = Instant::now();
+    let until = ctx.until(timing.settle);
+    loop {
+        let q = query(service, ctx)?;
+        if !q.is("RUNNING") {
+            return Err(format!(
+                "{service} came up and died within {} (it is {})",
+                show_duration(at.elapsed()),
+                state(&q)
+            ));
+        }
+        if until.saturating_duration_since(Instant::now()) < POLL {
+            return Ok(());
+        }
+        std::thread::sleep(POLL);
     }
 }
 

@@ -88,11 +88,8 @@ fn verdict(output: &Output, timeout: Duration) -> Outcome {
         format!("{}: {}", output.describe(), plugin.message)
     };
     Outcome {
-        status,
-        message: redact(&message),
         readings: plugin.readings,
-        memory: None,
-        warming_up: false,
+        ..Outcome::new(status, redact(&message))
     }
 }
 

@@ -5,7 +5,7 @@
 use anyhow::anyhow;
 use serde_json::Value;
 
-use super::{Kind, Probe, ProbeContext};
+use super::{Kind, Probe, ProbeContext, Watched};
 use crate::config::{Builder, RawCheck};
 use crate::model::{Outcome, Unit};
 use crate::proc;
@@ -33,6 +33,10 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
 }
 
 impl Probe for DockerCheck {
+    fn watches(&self) -> Option<Watched> {
+        Some(Watched::Container(self.container.clone()))
+    }
+
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         let mut argv = self.docker.clone();
         argv.extend(["inspect", "--format", FORMAT, &self.container].map(String::from));

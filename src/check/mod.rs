@@ -92,6 +92,25 @@ pub trait Probe: Send + Sync {
     fn cannot_hang(&self) -> bool {
         false
     }
+
+    /// The unit, container or process this check looks at, where a
+    /// service's manager can restart it: after such a restart the check is
+    /// run again, whichever service it asks to restart, so that it does not
+    /// report the instance that was replaced.
+    fn watches(&self) -> Option<Watched> {
+        None
+    }
+}
+
+/// Something a check looks at and a service's manager restarts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watched {
+    /// A systemd unit, by name.
+    Unit(String),
+    /// A container, by name.
+    Container(String),
+    /// Processes, by the pattern their command line matches.
+    Process(String),
 }
 
 /// What a probe gets to know about the run.

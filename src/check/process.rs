@@ -16,7 +16,7 @@ use anyhow::anyhow;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Probe, ProbeContext};
+use super::{Kind, Probe, ProbeContext, Watched};
 use crate::config::{Builder, RawCheck, expand_tilde};
 use crate::model::Status;
 use crate::model::{Outcome, Unit};
@@ -109,6 +109,13 @@ fn cpu_percent(before: &CpuSample, after: &CpuSample) -> Option<f64> {
 }
 
 impl Probe for ProcessCheck {
+    fn watches(&self) -> Option<Watched> {
+        match &self.target {
+            Target::Match(pattern) => Some(Watched::Process(pattern.as_str().to_string())),
+            Target::Pidfile(_) => None,
+        }
+    }
+
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         let table = Table::read()?;
         let mut blind = None;

@@ -2,13 +2,16 @@
 //! close is it to its memory limit (seed 000: warn at 95 % of MemoryMax).
 //! Asks `systemctl show` through `settings.systemctl`, so `--user` units and
 //! systemctl replacements work the same. Properties the implementation does
-//! not report are absent readings, not errors.
+//! not report are absent readings, not errors: judged by a threshold they
+//! are UNKNOWN with why (memory accounting off), never a silent OK. A unit
+//! stopped cleanly (`inactive`, `Result=success`) is told apart from a
+//! crash, and a unit still starting is a WARNING, not a restart.
 
 use std::collections::HashMap;
 
 use anyhow::anyhow;
 
-use super::{Kind, Probe, ProbeContext};
+use super::{Kind, Probe, ProbeContext, Watched};
 use crate::config::{Builder, RawCheck};
 use crate::model::{Outcome, Unit};
 use crate::proc;
@@ -40,6 +43,10 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
 }
 
 impl Probe for SystemdCheck {
+    fn watches(&self) -> Option<Watched> {
+        Some(Watched::Unit(self.unit.clone()))
+    }
+
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
         let mut argv = self.systemctl.clone();
         argv.extend(
@@ -82,25 +89,58 @@ fn number(props: &HashMap<&str, &str>, key: &str) -> Option<f64> {
 fn judge(unit: &str, props: &HashMap<&str, &str>) -> Outcome {
     let active = props.get("ActiveState").copied().unwrap_or("unknown");
     let sub = props.get("SubState").copied().unwrap_or("");
+    let result = props.get("Result").copied().unwrap_or("");
     let mut outcome = if props.get("LoadState") == Some(&"not-found") {
         Outcome::critical(format!("unit {unit} not found"))
     } else if active == "active" {
         Outcome::ok(format!("{unit} is active ({sub})"))
+    } else if matches!(active, "activating" | "reloading") && sub != "auto-restart" {
+        // Starting (a slow ExecStartPre, a notify unit not ready yet):
+        // systemd's own TimeoutStartSec bounds it; a restart now would
+        // only start it over.
+        Outcome::warning(format!("{unit} is starting ({active}, {sub})"))
     } else {
-        let result = props
-            .get("Result")
-            .filter(|r| **r != "success")
-            .map(|r| format!(", result {r}"))
-            .unwrap_or_default();
-        Outcome::critical(format!("{unit} is {active} ({sub}{result})"))
+        let said = if result.is_empty() || result == "success" {
+            String::new()
+        } else {
+            format!(", result {result}")
+        };
+        let mut o = Outcome::critical(format!("{unit} is {active} ({sub}{said})"));
+        o.stopped_on_purpose = active == "inactive" && result == "success";
+        o
     };
-    if let Some(n) = number(props, "NRestarts") {
-        outcome = outcome.reading("restarts", n, Unit::Count);
+    match number(props, "NRestarts") {
+        Some(n) => outcome = outcome.reading("restarts", n, Unit::Count),
+        None => {
+            outcome = outcome.absent(
+                "restarts",
+                format!("systemd reports no NRestarts for {unit} (systemd before 235, or a systemctl that does not report it)"),
+            )
+        }
     }
-    if let Some(current) = number(props, "MemoryCurrent") {
-        outcome = outcome.reading("memory", current, Unit::Bytes);
-        if let Some(max) = number(props, "MemoryMax").filter(|m| *m > 0.0) {
-            outcome = outcome.reading("memory_percent", current / max * 100.0, Unit::Percent);
+    match number(props, "MemoryCurrent") {
+        Some(current) => {
+            outcome = outcome.reading("memory", current, Unit::Bytes);
+            match number(props, "MemoryMax").filter(|m| *m > 0.0) {
+                Some(max) => {
+                    outcome =
+                        outcome.reading("memory_percent", current / max * 100.0, Unit::Percent)
+                }
+                None => {
+                    outcome = outcome.absent(
+                        "memory_percent",
+                        format!("{unit} has no MemoryMax to take a percentage of; set MemoryMax= in the unit, or judge `memory`"),
+                    )
+                }
+            }
+        }
+        None => {
+            let why = format!(
+                "systemd reports no MemoryCurrent for {unit}: memory accounting is off; set MemoryAccounting=yes or enable the memory cgroup"
+            );
+            outcome = outcome
+                .absent("memory", why.clone())
+                .absent("memory_percent", why);
         }
     }
     outcome
@@ -160,10 +200,61 @@ mod tests {
         );
         assert_eq!(o.status, Status::Ok);
         assert!(o.readings.is_empty());
+        let why: Vec<&str> = o.absent.iter().map(|(n, _)| *n).collect();
+        assert_eq!(why, ["restarts", "memory", "memory_percent"]);
+        assert!(o.absent[2].1.contains("MemoryAccounting=yes"));
         let o = judge(
             "bot.service",
             &props("ActiveState=active\nMemoryCurrent=100\nMemoryMax=18446744073709551615"),
         );
         assert_eq!(o.readings.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod captured {
+    use super::*;
+    use crate::model::Status;
+
+    /// `systemctl show` of a unit on a host with memory accounting
+    /// (cgroup v2), as systemd 252 answers it.
+    const WITH_ACCOUNTING: &str = "LoadState=loaded\nActiveState=active\nSubState=running\nResult=success\nNRestarts=3\nMemoryCurrent=912261120\nMemoryMax=1073741824\n";
+
+    #[test]
+    fn with_accounting_the_memory_percent_of_memory_max_is_read() {
+        let props: HashMap<&str, &str> = WITH_ACCOUNTING
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .collect();
+        let o = judge("bot.service", &props);
+        assert_eq!(o.status, Status::Ok);
+        assert!(o.absent.is_empty());
+        let percent = o
+            .readings
+            .iter()
+            .find(|r| r.name == "memory_percent")
+            .unwrap();
+        assert!((percent.value - 84.96).abs() < 0.01, "{}", percent.value);
+    }
+
+    #[test]
+    fn a_unit_stopped_cleanly_is_told_from_a_crash_and_a_starting_one_is_not_down() {
+        let of = |text: &str| {
+            let props: HashMap<&str, &str> =
+                text.lines().filter_map(|l| l.split_once('=')).collect();
+            judge("bot.service", &props)
+        };
+        let stopped = of("ActiveState=inactive\nSubState=dead\nResult=success");
+        assert!(stopped.stopped_on_purpose);
+        let crashed = of("ActiveState=failed\nSubState=failed\nResult=signal");
+        assert!(!crashed.stopped_on_purpose);
+        assert_eq!(
+            of("ActiveState=activating\nSubState=start-pre").status,
+            Status::Warning
+        );
+        assert_eq!(
+            of("ActiveState=activating\nSubState=auto-restart").status,
+            Status::Critical
+        );
     }
 }

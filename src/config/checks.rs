@@ -184,6 +184,11 @@ pub(super) fn compile_check(
         cap,
         judged,
         thresholds,
+        leave_stopped: raw.restart.as_ref().is_some_and(|name| {
+            services
+                .iter()
+                .any(|s| &s.name == name && s.when_stopped == super::WhenStopped::Leave)
+        }),
         restart: raw.restart,
         run: raw.run,
         recovery,

@@ -44,7 +44,7 @@ use permissions::world_or_group_readable;
 use raw::{COMMON_CHECK_KEYS, RawSettings};
 pub use raw::{Limit, OneOrMany, RawCheck};
 use service::compile_services;
-pub use service::{Manager, ServiceSpec};
+pub use service::{Manager, ServiceSpec, WhenStopped};
 use settings::{
     SETTINGS_KEYS, check_schedule_name, compile_alerting_table, compile_ping, compile_schedules,
     compile_settings, timeout_problem,
@@ -125,6 +125,9 @@ pub struct CheckSpec {
     pub thresholds: Thresholds,
     /// The service to restart when this check is confirmed CRITICAL.
     pub restart: Option<String>,
+    /// That service says `when_stopped = "leave"`: a target stopped on
+    /// purpose is a WARNING, not restarted.
+    pub leave_stopped: bool,
     /// A recovery command run when this check is confirmed CRITICAL.
     pub run: Option<Vec<String>>,
     /// Its `escalate` ladder, where its commands run, and their budget.

@@ -120,8 +120,11 @@ pub struct RawService {
     pub cooldown: Option<String>,
     pub grace: Option<String>,
     pub verify: Option<String>,
+    pub settle: Option<String>,
     pub stop_timeout: Option<String>,
     pub guard: Option<Vec<String>>,
+    pub when_stopped: Option<String>,
+    pub reset_failed: Option<bool>,
 }
 
 #[derive(Deserialize, Debug)]

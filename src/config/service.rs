@@ -1,5 +1,5 @@
 //! `[[service]]`: what healthcheck may restart, how, and within which budget
-//! (SPEC 7). Validated here so that a restart can never run with a
+//! Validated here so that a restart can never run with a
 //! malformed unit name or an empty argv.
 
 use super::builder::{Spans, deserialize_table};
@@ -41,6 +41,21 @@ pub enum Manager {
 }
 
 impl Manager {
+    /// What this manager restarts, as a check would name it.
+    pub fn watched(&self) -> Option<crate::check::Watched> {
+        use crate::check::Watched;
+        match self {
+            Manager::Systemd { unit } => Some(Watched::Unit(unit.clone())),
+            Manager::Docker { container } => Some(Watched::Container(container.clone())),
+            Manager::Process { pattern, .. } => {
+                Some(Watched::Process(pattern.as_str().to_string()))
+            }
+            Manager::Compose { .. } | Manager::Command { .. } | Manager::WindowsService { .. } => {
+                None
+            }
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Manager::Systemd { .. } => "systemd",
@@ -66,6 +81,14 @@ pub struct ServiceSpec {
     pub grace: Duration,
     /// How long to wait for the service to come up.
     pub verify: Duration,
+    /// How long it must then stay up (the same instance, still running)
+    /// for the restart to count: a bot that dies on a bad key a moment
+    /// after starting was not restarted.
+    pub settle: Duration,
+    /// What to do with a service stopped on purpose (cleanly, not crashed).
+    pub when_stopped: WhenStopped,
+    /// Clear systemd's failed state and start-limit counter before a restart.
+    pub reset_failed: bool,
     /// How long a stopped `process` gets to exit before it is killed.
     pub stop_timeout: Duration,
     /// Runs before a restart; exit 0 allows it.
@@ -85,16 +108,32 @@ pub const SERVICE_KEYS: &[&str] = &[
     "cooldown",
     "grace",
     "verify",
+    "settle",
     "stop_timeout",
     "guard",
+    "when_stopped",
+    "reset_failed",
 ];
 
-/// The budget and timing defaults (SPEC 7's example: 3 per hour).
+/// What to do with a service that was stopped on purpose: a systemd unit
+/// that is inactive with `Result=success` (`systemctl stop`), not a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenStopped {
+    /// Restart it like a crashed one (the default: a watchdog that a stop
+    /// silences would miss a bot stopped by mistake).
+    Restart,
+    /// Report it as a WARNING "stopped (not failed); left alone".
+    Leave,
+}
+
+/// The budget and timing defaults (3 per hour).
 pub const DEFAULT_MAX_RESTARTS: u32 = 3;
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(3600);
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(120);
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(120);
 pub const DEFAULT_VERIFY: Duration = Duration::from_secs(10);
+/// How long a restarted service must stay up, unless `verify` is shorter.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
 /// How long a stopped process gets to exit before it is killed.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -158,6 +197,7 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     .into_iter()
     .filter(|d| *d)
     .count();
+    let is_systemd = raw.systemd.is_some();
     let mut managers = Vec::new();
     if let Some(unit) = raw.systemd {
         b.unit_name("systemd", &unit);
@@ -222,7 +262,35 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     let cooldown = duration("cooldown", raw.cooldown, DEFAULT_COOLDOWN);
     let grace = duration("grace", raw.grace, DEFAULT_GRACE);
     let verify = duration("verify", raw.verify, DEFAULT_VERIFY);
+    let settle = duration("settle", raw.settle, DEFAULT_SETTLE.min(verify));
     let stop_timeout = duration("stop_timeout", raw.stop_timeout, DEFAULT_STOP_TIMEOUT);
+    if settle > verify {
+        b.error(
+            "settle",
+            format!(
+                "must be at most `verify` ({}s): the service gets `verify` to come up and stay up",
+                verify.as_secs()
+            ),
+        );
+    }
+    let when_stopped = match raw.when_stopped.as_deref() {
+        None | Some("restart") => WhenStopped::Restart,
+        Some("leave") => WhenStopped::Leave,
+        Some(other) => {
+            b.error(
+                "when_stopped",
+                format!("unknown value \"{other}\": use \"restart\" or \"leave\""),
+            );
+            WhenStopped::Restart
+        }
+    };
+    let reset_failed = raw.reset_failed.unwrap_or(false);
+    if reset_failed && !is_systemd {
+        b.error(
+            "reset_failed",
+            "applies to systemd services only (it runs `systemctl reset-failed`)",
+        );
+    }
     let max_restarts = raw.max_restarts.unwrap_or(DEFAULT_MAX_RESTARTS);
     if max_restarts == 0 {
         b.error(
@@ -244,6 +312,9 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
         cooldown,
         grace,
         verify,
+        settle,
+        when_stopped,
+        reset_failed,
         stop_timeout,
         guard: raw.guard,
     })

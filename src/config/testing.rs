@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use super::alert::Alerting;
 use super::service::{
-    DEFAULT_COOLDOWN, DEFAULT_GRACE, DEFAULT_MAX_RESTARTS, DEFAULT_STOP_TIMEOUT, DEFAULT_VERIFY,
-    DEFAULT_WINDOW,
+    DEFAULT_COOLDOWN, DEFAULT_GRACE, DEFAULT_MAX_RESTARTS, DEFAULT_SETTLE, DEFAULT_STOP_TIMEOUT,
+    DEFAULT_VERIFY, DEFAULT_WINDOW,
 };
-use super::{CheckSpec, Config, Manager, ServiceSpec, Settings};
+use super::{CheckSpec, Config, Manager, ServiceSpec, Settings, WhenStopped};
 use crate::check::{Probe, ProbeContext};
 use crate::model::{Outcome, Thresholds};
 
@@ -69,6 +69,7 @@ impl CheckSpec {
     /// A check of `kind` judged by `reading`, with no limits yet.
     pub fn for_tests(name: &str, kind: &'static str, reading: &str) -> CheckSpec {
         CheckSpec {
+            leave_stopped: false,
             name: name.into(),
             kind,
             timeout: Duration::from_secs(10),
@@ -100,6 +101,9 @@ impl ServiceSpec {
             cooldown: DEFAULT_COOLDOWN,
             grace: DEFAULT_GRACE,
             verify: DEFAULT_VERIFY,
+            settle: DEFAULT_SETTLE,
+            when_stopped: WhenStopped::Restart,
+            reset_failed: false,
             stop_timeout: DEFAULT_STOP_TIMEOUT,
             guard: None,
         }

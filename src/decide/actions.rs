@@ -121,17 +121,38 @@ pub(super) fn decide(
             entry.suspended = false;
         }
         if triggers.is_empty() {
+            // Up again (fixed by hand): a refusal no longer holds.
+            entry.refused = None;
             continue;
         }
         let upstream = triggers.iter().find_map(|i| upstream_down(*i));
-        let (decision, reason) = budget.decide(
-            &history.restarts,
-            upstream,
-            prev.reset_at,
-            now,
-            run.mode,
-            &format!("restart {}", service.name),
-        );
+        let left_alone = (0..ran.len()).find(|i| {
+            judged[*i].left_alone && ran[*i].restart.as_deref() == Some(service.name.as_str())
+        });
+        let (decision, reason) = match (&history.refused, left_alone) {
+            (_, Some(i)) => (
+                Decision::Held,
+                format!(
+                    "restart {} held: {} says it was stopped on purpose (when_stopped = \"leave\")",
+                    service.name, ran[i].name
+                ),
+            ),
+            (Some(why), None) => (
+                Decision::Suspended,
+                format!(
+                    "restart {} suspended: {why}; then `healthcheck reset {}`",
+                    service.name, service.name
+                ),
+            ),
+            (None, None) => budget.decide(
+                &history.restarts,
+                upstream,
+                prev.reset_at,
+                now,
+                run.mode,
+                &format!("restart {}", service.name),
+            ),
+        };
         if decision == Decision::Suspended && !history.suspended {
             entry.suspended = true;
             notes.push(Note::new(

@@ -1,4 +1,7 @@
 //! Thresholds and the severity cap turn a probe's outcome into a status.
+//! A threshold on a reading the probe did not take is UNKNOWN (it cannot be
+//! judged), and a target stopped on purpose whose service says
+//! `when_stopped = "leave"` is a WARNING that asks for no restart.
 
 use super::Judged;
 use crate::config::CheckSpec;
@@ -36,6 +39,26 @@ pub fn judge(spec: &CheckSpec, outcome: Outcome) -> Judged {
         }
         readings.push((reading, limits));
     }
+    if status == Status::Ok
+        && !outcome.warming_up
+        && !thresholds.is_empty()
+        && let Some(name) = judged_name
+        && !readings
+            .iter()
+            .any(|(r, _)| r.name == name || r.family() == name)
+    {
+        let why = outcome.absent.iter().find(|(n, _)| *n == name).map_or_else(
+            || "the check did not report it".to_string(),
+            |(_, w)| w.clone(),
+        );
+        status = Status::Unknown;
+        message = format!("no {name} reading to judge: {why} ({message})");
+    }
+    let left_alone = outcome.stopped_on_purpose && spec.leave_stopped && status == Status::Critical;
+    if left_alone {
+        status = Status::Warning;
+        message = format!("{message}: stopped (not failed); left alone");
+    }
     if spec.cap == Some(Status::Warning) && status == Status::Critical {
         status = Status::Warning;
     }
@@ -44,5 +67,6 @@ pub fn judge(spec: &CheckSpec, outcome: Outcome) -> Judged {
         message,
         readings,
         memory: outcome.memory,
+        left_alone,
     }
 }

@@ -61,6 +61,7 @@ fn mode(dry_run: bool) -> Mode {
 fn look(c: &Config, prev: &State, status: Status, at: &str, dry_run: bool) -> Plan {
     let ran: Vec<&CheckSpec> = c.checks.iter().collect();
     let judged = Judged {
+        left_alone: false,
         status,
         message: "no log activity for 20m".into(),
         readings: vec![],
@@ -297,6 +298,7 @@ fn no_alert_reports_manual_intervention_but_leaves_it_owed() {
     let state = acted(&first, "10:00");
     let ran: Vec<&CheckSpec> = c.checks.iter().collect();
     let judged = |_| Judged {
+        left_alone: false,
         status: Status::Critical,
         message: String::new(),
         readings: vec![],

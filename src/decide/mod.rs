@@ -27,6 +27,8 @@ pub struct Judged {
     pub message: String,
     pub readings: Vec<(Reading, Option<Thresholds>)>,
     pub memory: Option<serde_json::Value>,
+    /// Stopped on purpose, and its service says to leave it so: no restart.
+    pub left_alone: bool,
 }
 
 /// Per check: how long its problem has lasted and whether it is confirmed.

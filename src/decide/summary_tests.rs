@@ -116,6 +116,7 @@ fn config() -> Config {
 
 fn judged(status: Status, message: &str) -> Judged {
     Judged {
+        left_alone: false,
         status,
         message: message.into(),
         readings: Vec::new(),

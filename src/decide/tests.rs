@@ -98,6 +98,7 @@ fn a_probe_status_is_never_lowered_by_thresholds() {
 
 fn run(c: &Config, prev: &State, status: Status, now: &str) -> Plan {
     let j = Judged {
+        left_alone: false,
         status,
         message: String::new(),
         readings: vec![],
@@ -236,6 +237,7 @@ fn service_config(s: impl FnOnce(&mut ServiceSpec), c: impl FnOnce(&mut CheckSpe
 
 fn judged_as(status: Status) -> Judged {
     Judged {
+        left_alone: false,
         status,
         message: String::new(),
         readings: vec![],

@@ -155,6 +155,13 @@ pub struct Outcome {
     /// its first window): only the upper limits are judged, so that a
     /// count that has not had the time to grow is not "too low".
     pub warming_up: bool,
+    /// Readings the probe could not take, each with why: a threshold on
+    /// one of them makes the check UNKNOWN with that reason, never a
+    /// silent OK.
+    pub absent: Vec<(&'static str, String)>,
+    /// The target was stopped on purpose (cleanly, not crashed): a
+    /// service that says `when_stopped = "leave"` leaves it so.
+    pub stopped_on_purpose: bool,
 }
 
 impl Outcome {
@@ -165,6 +172,8 @@ impl Outcome {
             readings: Vec::new(),
             memory: None,
             warming_up: false,
+            absent: Vec::new(),
+            stopped_on_purpose: false,
         }
     }
     pub fn ok(message: impl Into<String>) -> Outcome {
@@ -181,6 +190,11 @@ impl Outcome {
     }
     pub fn reading(mut self, name: &str, value: f64, unit: Unit) -> Outcome {
         self.readings.push(Reading::new(name, value, unit));
+        self
+    }
+    /// A reading this probe could not take, and why.
+    pub fn absent(mut self, name: &'static str, why: impl Into<String>) -> Outcome {
+        self.absent.push((name, why.into()));
         self
     }
     pub fn remember(mut self, memory: serde_json::Value) -> Outcome {

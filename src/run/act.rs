@@ -2,13 +2,13 @@
 //! before it runs, and re-check the checks it was for, so the report and
 //! the alert say whether it helped.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::ledger::Ledger;
 use super::{Clock, Row};
 use crate::act;
 use crate::config::escalate::{Command, StepAction};
-use crate::config::{CheckSpec, Config};
+use crate::config::{CheckSpec, Config, ServiceSpec};
 use crate::decide;
 use crate::model::{Action, ActionOutcome, ActionReport, Decision, Target};
 use crate::runner;
@@ -56,13 +56,22 @@ impl<'a, 'c> Acting<'a, 'c> {
             .map(|action| {
                 let mut report = self.one(action, next);
                 if report.outcome == ActionOutcome::Ok {
+                    let service = match &action.target {
+                        Target::Restart(name) => self.config.service(name),
+                        Target::Recover(_) => None,
+                    };
+                    // A check that is slow to pass again (an API that needs
+                    // seconds to come up) gets the service's `verify`.
+                    let patience = service.map_or(Instant::now(), |s| {
+                        self.ctx.until(s.verify.saturating_sub(s.settle))
+                    });
                     let (verdicts, helped) = recheck(
-                        &rechecked(action, rows),
+                        &rechecked(action, service, rows),
                         rows,
                         self.before,
                         next,
                         self.now,
-                        self.ctx.deadline,
+                        (patience, self.ctx.deadline),
                     );
                     report.detail =
                         format!("{}; re-checked: {}", report.detail, verdicts.join(", "));
@@ -136,14 +145,31 @@ impl<'a, 'c> Acting<'a, 'c> {
         let result = match (&action.target, service) {
             (Target::Restart(_), Some(spec)) => act::restart(spec, &self.ctx, &up),
             (Target::Recover(check), _) => match recovery(self.config, action, check) {
-                Some(command) => act::recover(&command, &self.ctx),
-                None => Err(format!("check {check} has no recovery command")),
+                Some(command) => act::recover(&command, &self.ctx).map_err(Into::into),
+                None => Err(format!("check {check} has no recovery command").into()),
             },
-            (Target::Restart(name), None) => Err(format!("no service named {name}")),
+            (Target::Restart(name), None) => Err(format!("no service named {name}").into()),
         };
         match result {
             Ok(done) => report(ActionOutcome::Ok, format!("{}: {done}", action.reason)),
-            Err(why) => report(ActionOutcome::Failed, format!("{}: {why}", action.reason)),
+            Err(failure) => {
+                if failure.refused
+                    && let Target::Restart(name) = &action.target
+                {
+                    // Later runs hold their restarts until the refusal is
+                    // cleared, instead of asking again to be refused again.
+                    next.services.entry(name.clone()).or_default().refused =
+                        Some(redact(&failure.why));
+                    if let Err(e) = self.ledger.save(next) {
+                        self.ledger
+                            .fail(format!("cannot record the refusal in state: {e}"));
+                    }
+                }
+                report(
+                    ActionOutcome::Failed,
+                    format!("{}: {}", action.reason, failure.why),
+                )
+            }
         }
     }
 }
@@ -164,15 +190,17 @@ fn recovery(config: &Config, action: &Action, check: &str) -> Option<Command> {
 }
 
 /// The checks to run again after `action`: those that asked for it and,
-/// after a restart, every other check of that service (a sibling would
-/// otherwise still report the process that was replaced).
-fn rechecked(action: &Action, rows: &[Row]) -> Vec<String> {
+/// after a restart, every other check of that service and every check that
+/// looks at what it restarted (its unit, container or process): a sibling
+/// would otherwise still report the instance that was replaced.
+fn rechecked(action: &Action, service: Option<&ServiceSpec>, rows: &[Row]) -> Vec<String> {
     let mut names = action.triggers.clone();
-    if let Target::Restart(service) = &action.target {
+    if let Some(service) = service {
+        let restarted = service.manager.watched();
         for row in rows {
-            if row.spec.restart.as_deref() == Some(service.as_str())
-                && !names.contains(&row.spec.name)
-            {
+            let same_service = row.spec.restart.as_deref() == Some(service.name.as_str());
+            let same_target = restarted.is_some() && row.spec.probe.watches() == restarted;
+            if (same_service || same_target) && !names.contains(&row.spec.name) {
                 names.push(row.spec.name.clone());
             }
         }
@@ -180,16 +208,21 @@ fn rechecked(action: &Action, rows: &[Row]) -> Vec<String> {
     names
 }
 
-/// Run the checks that triggered an action once more; says per check
-/// whether the action helped ("bot-log OK, it helped"), and whether it
-/// helped them all.
+/// How often a re-check that does not pass yet is run again.
+const RECHECK_POLL: Duration = Duration::from_millis(500);
+
+/// Run the checks an action was for once more; says per check whether the
+/// action helped ("bot-log OK, it helped"; "bot-api OK" for one that was
+/// OK before), and whether it helped them all. A check that does not pass
+/// is run again until it does or `patience` runs out (never past the
+/// deadline).
 fn recheck(
     triggers: &[String],
     rows: &mut [Row],
     before: &State,
     next: &mut State,
     now: jiff::Timestamp,
-    deadline: Instant,
+    (patience, deadline): (Instant, Instant),
 ) -> (Vec<String>, bool) {
     let indexes: Vec<usize> = rows
         .iter()
@@ -197,21 +230,38 @@ fn recheck(
         .filter(|(_, r)| triggers.contains(&r.spec.name))
         .map(|(i, _)| i)
         .collect();
-    let specs: Vec<&CheckSpec> = indexes.iter().map(|i| rows[*i].spec).collect();
-    let memories = indexes
-        .iter()
-        .map(|i| rows[*i].judged.memory.clone())
-        .collect();
-    let again = runner::run(&specs, memories, now, deadline);
+    let mut results: Vec<Option<decide::Judged>> = vec![None; indexes.len()];
+    loop {
+        let waiting: Vec<usize> = (0..indexes.len())
+            .filter(|k| !results[*k].as_ref().is_some_and(|j| j.status.is_ok()))
+            .collect();
+        let specs: Vec<&CheckSpec> = waiting.iter().map(|k| rows[indexes[*k]].spec).collect();
+        let memories = waiting
+            .iter()
+            .map(|k| rows[indexes[*k]].judged.memory.clone())
+            .collect();
+        let again = runner::run(&specs, memories, now, deadline);
+        for (k, finished) in waiting.iter().zip(again) {
+            results[*k] = Some(decide::judge(rows[indexes[*k]].spec, finished.outcome));
+        }
+        let all_ok = results.iter().flatten().all(|j| j.status.is_ok());
+        if all_ok || Instant::now() + RECHECK_POLL >= patience.min(deadline) {
+            break;
+        }
+        std::thread::sleep(RECHECK_POLL);
+    }
     let mut verdicts = Vec::new();
     let mut all_helped = true;
-    for (i, finished) in indexes.into_iter().zip(again) {
+    for (i, judged) in indexes.into_iter().zip(results) {
         let row = &mut rows[i];
-        let mut judged = decide::judge(row.spec, finished.outcome);
+        let mut judged = judged.expect("every re-checked check ran at least once");
+        let was_ok = row.judged.status.is_ok();
         let helped = judged.status.is_ok();
         all_helped &= helped;
         judged.message = format!("{} (re-checked after the action)", judged.message);
-        verdicts.push(if helped {
+        verdicts.push(if helped && was_ok {
+            format!("{} OK", row.spec.name)
+        } else if helped {
             format!("{} OK, it helped", row.spec.name)
         } else {
             format!(

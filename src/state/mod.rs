@@ -113,6 +113,10 @@ pub struct ServiceState {
     /// Restarts ever recorded (`healthcheck_restarts_total`).
     #[serde(default)]
     pub total: u64,
+    /// Why its manager refuses to start it again (systemd's start limit):
+    /// restarts are suspended until its checks pass or it is reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// An announced problem.

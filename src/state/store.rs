@@ -462,6 +462,7 @@ mod tests {
                 restarts: vec![now()],
                 suspended: true,
                 total: 7,
+                refused: None,
             },
         );
         state.silences.insert(
