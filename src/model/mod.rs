@@ -12,7 +12,7 @@ mod status;
 mod step;
 
 pub use action::{Action, ActionOutcome, ActionReport, Decision, Note, Target};
-pub use event::{Digest, Event, EventKind};
+pub use event::{Digest, Event, EventKind, Failing, HeldBack};
 pub use outcome::{Breach, Limits, Outcome, Reading, Thresholds, Unit};
 pub use status::Status;
 pub use step::NextStep;

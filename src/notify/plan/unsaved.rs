@@ -63,6 +63,8 @@ pub fn unsaved(
                 host: rules.host.to_string(),
                 at: now,
                 events: told,
+                held_back: Vec::new(),
+                still_failing: Vec::new(),
                 suppressed: 0,
                 on_behalf_of: None,
             }],
