@@ -38,6 +38,7 @@ pub struct RawCheck {
     #[serde(rename = "type")]
     pub kind: String,
     pub timeout: Option<String>,
+    pub on_timeout: Option<String>,
     pub after: Option<u32>,
     pub hint: Option<String>,
     pub severity: Option<String>,
@@ -152,6 +153,7 @@ pub const COMMON_CHECK_KEYS: &[&str] = &[
     "name",
     "type",
     "timeout",
+    "on_timeout",
     "after",
     "hint",
     "severity",

@@ -278,6 +278,41 @@ const GO: Mode = Mode {
 };
 
 #[test]
+fn unknown_runs_are_not_counted_as_critical_in_after_or_in_a_restarts_reason() {
+    let c = service_config(|_| {}, |check| check.after = 3);
+    let mut state = State::default();
+    let mut minute = 0;
+    let mut run = |state: &mut State, bot: Status| {
+        let plan = step(
+            &c,
+            state,
+            bot,
+            Status::Ok,
+            &format!("2026-11-22T05:{minute:02}:00Z"),
+            GO,
+        );
+        minute += 1;
+        *state = plan.next_state.clone();
+        plan
+    };
+    for _ in 0..5 {
+        assert!(run(&mut state, Status::Unknown).actions.is_empty());
+    }
+    let plan = run(&mut state, Status::Critical);
+    assert!(plan.actions.is_empty(), "one CRITICAL run is not three");
+    assert!(plan.events.is_empty(), "nor a confirmed problem");
+    run(&mut state, Status::Critical);
+    let plan = run(&mut state, Status::Critical);
+    assert_eq!(
+        only_action(&plan),
+        (
+            Decision::Go,
+            "restart bot (1 of 3 in the last 1h): bot-log CRITICAL for 3 runs"
+        )
+    );
+}
+
+#[test]
 fn a_confirmed_critical_restarts_with_the_budget_in_the_reason() {
     let c = service_config(|_| {}, |_| {});
     let plan = step(

@@ -155,6 +155,11 @@ pub struct Outcome {
     /// its first window): only the upper limits are judged, so that a
     /// count that has not had the time to grow is not "too low".
     pub warming_up: bool,
+    /// The target did not answer within the check's timeout. The runner
+    /// gives such an outcome the check's `on_timeout` status and one
+    /// message naming the target, whether the probe or the runner saw
+    /// the time run out first: one cause, one status.
+    pub timed_out: bool,
 }
 
 impl Outcome {
@@ -165,6 +170,15 @@ impl Outcome {
             readings: Vec::new(),
             memory: None,
             warming_up: false,
+            timed_out: false,
+        }
+    }
+    /// `target` did not answer within the check's timeout (the runner
+    /// decides the status and the words).
+    pub fn no_answer(target: &str) -> Outcome {
+        Outcome {
+            timed_out: true,
+            ..Outcome::unknown(format!("{target}: no answer within the timeout"))
         }
     }
     pub fn ok(message: impl Into<String>) -> Outcome {
