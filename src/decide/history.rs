@@ -141,7 +141,7 @@ pub fn check_events(
         Some(n) if n.status == judged.status => {
             let due = alerting
                 .renotify
-                .is_some_and(|every| now.duration_since(n.at.min(now)).unsigned_abs() >= every);
+                .is_some_and(|every| crate::model::timer::passed(every, n.at, now));
             if !due {
                 return Vec::new();
             }

@@ -10,6 +10,7 @@ mod outcome;
 mod samples;
 mod status;
 mod step;
+pub mod timer;
 
 pub use action::{Action, ActionOutcome, ActionReport, Decision, Note, Target};
 pub use event::{Digest, Event, EventKind, Failing, HeldBack};

@@ -119,7 +119,7 @@ pub fn not_sent(alerts: &[AlertSpec], events: &[Event], why: &str) -> Vec<AlertR
 }
 
 fn within_hour(sent: &mut Vec<jiff::Timestamp>, now: jiff::Timestamp) {
-    sent.retain(|t| now.duration_since((*t).min(now)).unsigned_abs() < Duration::from_secs(3600));
+    sent.retain(|t| !crate::model::timer::passed(Duration::from_secs(3600), *t, now));
 }
 
 /// Queue `events` as this run's digest for each channel that wants some,

@@ -28,7 +28,7 @@ pub fn unsaved(
     {
         let wanted = for_channel(events, alert);
         if let Some(at) = last_told.get(&alert.name).map(|t| (*t).min(now))
-            && now.duration_since(at).unsigned_abs() < UNSAVED_EVERY
+            && !crate::model::timer::passed(UNSAVED_EVERY, at, now)
         {
             reports.push(AlertReport {
                 channel: alert.name.clone(),
