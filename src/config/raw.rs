@@ -87,6 +87,7 @@ pub struct RawCheck {
     pub label_column: Option<u32>,
     pub empty: Option<String>,
     pub naive_timezone: Option<String>,
+    pub timestamp_format: Option<String>,
     pub pointer: Option<String>,
     pub offset: Option<String>,
     pub unit: Option<String>,

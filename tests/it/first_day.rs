@@ -92,3 +92,133 @@ fn status_and_history_show_the_alerts_max_per_hour_holds_back() {
         history.stdout
     );
 }
+
+/// The Freqtrade stand-in (`tests/fixtures/bot/freqbot.py`), ended by its
+/// PID when the test ends.
+struct Bot {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    port: u16,
+}
+
+impl Bot {
+    fn start(env: &Env, args: &[&str]) -> Bot {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = env.path("freqtrade.log");
+        let script = crate::harness::fixtures().join("bot/freqbot.py");
+        let child = std::process::Command::new("python3")
+            .arg(script)
+            .args([
+                "--log",
+                &log.display().to_string(),
+                "--port",
+                &port.to_string(),
+            ])
+            .args(args)
+            .spawn()
+            .expect("python3 runs the bot");
+        Bot { child, log, port }
+    }
+
+    /// Wait for the bot to crash, and say how it ended.
+    fn crashed(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+
+    /// The lines its log holds now.
+    fn lines(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Wait until the log holds a line containing `text`.
+    fn wait_for(&self, text: &str) {
+        while !self.lines().iter().any(|l| l.contains(text)) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// "2026-12-07 22:10:03,123" at the start of a line, read as UTC.
+fn logged_at(line: &str) -> jiff::Timestamp {
+    let text = line[..23].replacen(' ', "T", 1).replace(',', ".");
+    text.parse::<jiff::civil::DateTime>()
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+}
+
+#[test]
+fn a_dead_bots_heartbeat_is_aged_from_when_it_was_written_not_when_it_was_read() {
+    let env = Env::new();
+    let mut bot = Bot::start(&env, &["--utc", "--heartbeat", "0.5", "--crash-after", "3"]);
+    assert_eq!(bot.crashed().code(), Some(2));
+    let lines = bot.lines();
+    assert!(
+        lines.last().unwrap().contains("ERROR - Fatal exception!"),
+        "{lines:?}"
+    );
+    let last_beat = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("Bot heartbeat."))
+        .unwrap();
+    env.config(&format!(
+        "[[check]]\nname = \"heartbeat\"\ntype = \"log\"\npath = \"{}\"\npattern = 'Bot heartbeat\\.'\nexpect = \"age\"\nnaive_timezone = \"UTC\"\ncrit_above = \"1h\"\n",
+        bot.log.display()
+    ));
+    let report = env.run(&["--format", "json"]).json();
+    let check = &report["checks"][0];
+    assert_eq!(check["status"], "ok", "{check}");
+    assert_eq!(check["readings"][0]["name"], "age");
+    let started: jiff::Timestamp = report["started_at"].as_str().unwrap().parse().unwrap();
+    let expected = started.duration_since(logged_at(last_beat)).as_secs_f64();
+    let age = check["readings"][0]["value"].as_f64().unwrap();
+    assert!(
+        (age - expected).abs() < 0.002,
+        "age {age}, written {expected} before the run"
+    );
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("last line matching /Bot heartbeat\\./ "),
+        "{check}"
+    );
+}
+
+#[test]
+fn a_hung_bot_api_is_critical_on_every_run_and_names_its_url() {
+    let env = Env::new();
+    let bot = Bot::start(&env, &["--hang-api", "--api-after", "0"]);
+    bot.wait_for("Bot heartbeat.");
+    let url = format!("http://127.0.0.1:{}/api/v1/ping", bot.port);
+    env.config(&format!(
+        "[[check]]\nname = \"api\"\ntype = \"http\"\nurl = \"{url}\"\ntimeout = \"1s\"\nafter = 2\n"
+    ));
+    for run in 1..=3 {
+        let out = env.run(&[]);
+        assert_eq!(out.code, 2, "run {run}: {}", out.stdout);
+        assert!(
+            out.line("api")
+                .contains(&format!("GET {url}: no answer within 1s")),
+            "run {run}: {}",
+            out.stdout
+        );
+    }
+}
