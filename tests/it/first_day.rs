@@ -222,3 +222,51 @@ fn a_hung_bot_api_is_critical_on_every_run_and_names_its_url() {
         );
     }
 }
+
+/// "2026-12-07 22:10:03,123" at the start of a line, in this machine's zone
+/// (as Python's logging writes it).
+fn logged_locally(line: &str) -> jiff::Timestamp {
+    let text = line[..23].replacen(' ', "T", 1).replace(',', ".");
+    text.parse::<jiff::civil::DateTime>()
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::system())
+        .unwrap()
+        .timestamp()
+}
+
+#[test]
+fn heartbeats_read_after_a_gap_are_counted_when_they_were_written_not_when_read() {
+    let env = Env::new();
+    let log = env.write("freqtrade.log", "");
+    env.config(&format!(
+        "[[check]]\nname = \"beats\"\ntype = \"log\"\npath = \"{}\"\npattern = 'Bot heartbeat\\.'\nper = \"2s\"\n",
+        log.display()
+    ));
+    env.run(&[]);
+    // No run while the bot lives and dies: a gap of over 4 seconds.
+    let mut bot = Bot::start(&env, &["--heartbeat", "0.5", "--crash-after", "4"]);
+    bot.crashed();
+    let report = env.run(&["--format", "json"]).json();
+    let started: jiff::Timestamp = report["started_at"].as_str().unwrap().parse().unwrap();
+    let beats: Vec<jiff::Timestamp> = bot
+        .lines()
+        .iter()
+        .filter(|l| l.contains("Bot heartbeat."))
+        .map(|l| logged_locally(l))
+        .collect();
+    let within = beats
+        .iter()
+        .filter(|t| started.duration_since(**t) < jiff::SignedDuration::from_secs(2))
+        .count();
+    assert!(
+        within < beats.len(),
+        "the bot wrote for longer than the window"
+    );
+    let check = &report["checks"][0];
+    assert_eq!(check["readings"][0]["name"], "rate");
+    assert_eq!(
+        check["readings"][0]["value"].as_f64().unwrap(),
+        within as f64,
+        "{check}"
+    );
+}

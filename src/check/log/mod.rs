@@ -266,7 +266,10 @@ impl LogCheck {
         let counted = RateCount {
             matches: scan.matches,
             lines: scan.lines,
-            restart: scan.restart,
+            restart: match (scan.restart, scan.spread) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            },
             warming_up: scan.warming_up,
             noun: ("line", "lines"),
         };
