@@ -322,6 +322,35 @@ mod tests {
     }
 
     #[test]
+    fn timed_out_names_what_timed_out_for_every_check_that_waits_on_something() {
+        let (_listener, url) = hung_api();
+        let config = crate::config::load_str(
+            "t.toml",
+            &format!(
+                "[[check]]\nname = \"stats\"\ntype = \"json\"\nurl = \"{url}\"\npointer = \"/x\"\ntimeout = \"300ms\"\n"
+            ),
+        )
+        .unwrap();
+        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
+        for _ in 0..4 {
+            let results = run(
+                &checks,
+                vec![None],
+                jiff::Timestamp::now(),
+                Instant::now() + Duration::from_secs(10),
+            );
+            let outcome = &results[0].outcome;
+            assert_eq!(
+                (outcome.status, outcome.message.as_str()),
+                (
+                    crate::model::Status::Unknown,
+                    format!("GET {url}: timed out after 0.3s").as_str()
+                )
+            );
+        }
+    }
+
+    #[test]
     fn on_timeout_unknown_makes_a_hung_api_unknown_and_a_command_stays_unknown() {
         let (_listener, url) = hung_api();
         let config = crate::config::load_str(

@@ -81,6 +81,10 @@ impl Probe for SystemdCheck {
         }
         Ok(judge(&self.unit, &props))
     }
+
+    fn target(&self) -> Option<String> {
+        Some(self.unit.clone())
+    }
 }
 
 fn number(props: &HashMap<&str, &str>, key: &str) -> Option<f64> {

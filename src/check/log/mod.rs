@@ -217,6 +217,13 @@ impl Probe for LogCheck {
             Mode::Age(ref age) => age::probe(path, &mut file, &self.pattern, age, ctx),
         }
     }
+
+    fn target(&self) -> Option<String> {
+        match &self.source {
+            Source::File(path) => Some(path.display().to_string()),
+            Source::Journal(_) => None,
+        }
+    }
 }
 
 /// A line without the `\r` of a CRLF ending (Windows logs), so that a
