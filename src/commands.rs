@@ -171,6 +171,8 @@ pub fn test_alert(opts: &Options, only: Option<&str>) -> u8 {
             message: "This is a test message from `healthcheck test-alert`.".into(),
             hint: None,
         }],
+        held_back: Vec::new(),
+        still_failing: Vec::new(),
         suppressed: 0,
         on_behalf_of: None,
     };

@@ -22,6 +22,56 @@ fn load_config(opts: &Options) -> Result<Config, u8> {
         .map_err(|invalid| invalid.print(None))
 }
 
+/// The config whose state `status` and `history` show. Without a config
+/// found they show the embedded default's state, which may be another
+/// install's: stderr says which config and which state were read.
+pub fn config_to_show(opts: &Options) -> Result<Config, u8> {
+    let loaded = opts
+        .load_config(Needs::Names)
+        .map_err(|invalid| invalid.print(None))?;
+    if loaded.path.is_none() {
+        eprintln!("{}", config::no_config_shown(&loaded.config));
+    }
+    Ok(loaded.config)
+}
+
+/// Per channel, what `max_per_hour` holds back for its next message:
+/// "telegram: 3 alerts held back by max_per_hour since 09:14 UTC".
+pub fn held_back(state: &State) -> Vec<HeldBack> {
+    state
+        .deliveries
+        .iter()
+        .filter(|(_, d)| !d.held.is_empty() || d.suppressed > 0)
+        .map(|(channel, d)| HeldBack {
+            channel: channel.clone(),
+            alerts: d.held.len() as u32 + d.suppressed,
+            since: d.held.first().map(|h| h.at),
+        })
+        .collect()
+}
+
+/// A channel's alerts held back by `max_per_hour`.
+#[derive(Serialize)]
+pub struct HeldBack {
+    pub channel: String,
+    pub alerts: u32,
+    pub since: Option<jiff::Timestamp>,
+}
+
+impl HeldBack {
+    pub fn line(&self) -> String {
+        let since = self
+            .since
+            .map(|t| format!(" since {}", crate::schedule::hhmm(t)))
+            .unwrap_or_default();
+        format!(
+            "{}: {} held back by max_per_hour{since}; its next message tells them",
+            self.channel,
+            crate::model::count(self.alerts as usize, "alert", "alerts")
+        )
+    }
+}
+
 /// Load the config and lock its state dir, to edit the state.
 fn open(opts: &Options) -> Result<(Config, Store, State), u8> {
     let config = load_config(opts)?;
@@ -70,6 +120,9 @@ struct History {
     services: Vec<ServiceHistory>,
     checks: Vec<CheckHistory>,
     silences: Vec<SilenceHistory>,
+    /// The incident log (the last 7 days), oldest first.
+    incidents: Vec<crate::state::Incident>,
+    held_back: Vec<HeldBack>,
 }
 
 /// A service's restart budget as the state says it stands.
@@ -158,7 +211,7 @@ struct SilenceHistory {
 }
 
 pub fn history(opts: &Options) -> u8 {
-    let config = match load_config(opts) {
+    let config = match config_to_show(opts) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -192,6 +245,8 @@ pub fn history(opts: &Options) -> u8 {
         services,
         checks,
         silences,
+        incidents: state.daily.incidents.clone(),
+        held_back: held_back(&state),
     };
     if opts.format == Format::Json {
         out::line(&serde_json::to_string_pretty(&h).expect("history serializes"));
@@ -229,6 +284,18 @@ fn render(h: &History) -> String {
         }
         out.push('\n');
     }
+    if !h.incidents.is_empty() {
+        out.push_str("incidents:\n");
+    }
+    for i in &h.incidents {
+        out.push_str(&format!("  {}\n", incident_line(i)));
+    }
+    if !h.held_back.is_empty() {
+        out.push_str("alerts held back:\n");
+    }
+    for held in &h.held_back {
+        out.push_str(&format!("  {}\n", held.line()));
+    }
     if !h.silences.is_empty() {
         out.push_str("silences:\n");
         for s in &h.silences {
@@ -247,6 +314,38 @@ fn render(h: &History) -> String {
     out
 }
 
+/// "bot-api CRITICAL 20:01 UTC to 20:05 UTC: <message>; restart bot at
+/// 20:03 UTC (ok, helped)".
+pub fn incident_line(i: &crate::state::Incident) -> String {
+    let hhmm = crate::schedule::hhmm;
+    let end = i
+        .end
+        .map_or("ongoing".to_string(), |e| format!("to {}", hhmm(e)));
+    let mut out = format!(
+        "{} {} from {} {end}: {}",
+        i.check,
+        i.worst.word(),
+        hhmm(i.start),
+        i.message
+    );
+    let done: Vec<String> = i
+        .actions
+        .iter()
+        .map(|a| {
+            let helped = match a.helped {
+                Some(true) => ", helped",
+                Some(false) => ", did not help",
+                None => "",
+            };
+            format!("{} at {} ({}{helped})", a.what, hhmm(a.at), a.outcome)
+        })
+        .collect();
+    if !done.is_empty() {
+        out.push_str(&format!("; {}", done.join("; ")));
+    }
+    out
+}
+
 /// `service`: one service, `None`: `--all`.
 pub fn reset(opts: &Options, service: Option<&str>) -> u8 {
     let (config, store, mut state) = match open(opts) {
@@ -256,10 +355,9 @@ pub fn reset(opts: &Options, service: Option<&str>) -> u8 {
     match service {
         Some(name) => {
             if config.service(name).is_none() {
-                let known: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
                 eprintln!(
-                    "healthcheck: no [[service]] named `{name}` (services: {})",
-                    known.join(", ")
+                    "healthcheck: {}",
+                    config::no_such_service(name, &config.services)
                 );
                 return 3;
             }

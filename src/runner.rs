@@ -1,7 +1,11 @@
 //! Runs every selected check once, under its own timeout and the run's
-//! deadline. A check that does not answer in time is UNKNOWN "timed out
-//! after 10s" and its thread is left behind: the run never waits for a
-//! stuck probe, and a panicking probe is UNKNOWN too.
+//! deadline. A check that does not answer in time gets its `on_timeout`
+//! status (UNKNOWN, CRITICAL for the network checks) and one message
+//! naming its target, "GET http://127.0.0.1:8080/ping: no answer within
+//! 5s", whether the runner or the probe saw the time run out first; its
+//! thread is left behind: the run never waits for a stuck probe. A check
+//! cut short by the run's deadline, and a panicking probe, are UNKNOWN:
+//! they say nothing about the target.
 //! Probes that cannot hang (the kernel's memory and CPU counters) run on
 //! the run's own thread once the others have started. The others are
 //! taken from one queue by `WORKERS` threads, as many as a small machine
@@ -19,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::check::{Probe, ProbeContext};
 use crate::config::CheckSpec;
-use crate::model::Outcome;
+use crate::model::{Outcome, Status, Unit};
 use crate::secret::redact;
 
 /// The threads that first take checks from the queue.
@@ -103,14 +107,18 @@ pub fn run(
         match received {
             Ok((i, outcome, duration)) => {
                 if results[i].is_none() {
-                    results[i] = Some(Finished { outcome, duration });
+                    results[i] = Some(if outcome.timed_out {
+                        timed_out(checks[i], due[i], started, Some(outcome))
+                    } else {
+                        Finished { outcome, duration }
+                    });
                     pending -= 1;
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 for i in 0..checks.len() {
                     if results[i].is_none() && due[i] <= at {
-                        results[i] = Some(timed_out(checks[i], due[i], deadline, started));
+                        results[i] = Some(timed_out(checks[i], due[i], started, None));
                         pending -= 1;
                     }
                 }
@@ -123,7 +131,7 @@ pub fn run(
         .zip(given)
         .enumerate()
         .map(|(i, (r, given))| {
-            let mut finished = r.unwrap_or_else(|| timed_out(checks[i], due[i], deadline, started));
+            let mut finished = r.unwrap_or_else(|| timed_out(checks[i], due[i], started, None));
             if finished.outcome.memory.is_none() {
                 finished.outcome.memory = given;
             }
@@ -191,17 +199,49 @@ fn probe_once(probe: &dyn Probe, ctx: &ProbeContext) -> (Outcome, Duration) {
     (outcome, begun.elapsed())
 }
 
-fn timed_out(spec: &CheckSpec, due: Instant, deadline: Instant, started: Instant) -> Finished {
+/// A check whose time ran out at `due`, seen by the runner (`said` is
+/// `None`) or by the probe. Its own timeout gives its `on_timeout` status;
+/// the run's deadline, coming first, leaves it UNKNOWN.
+fn timed_out(spec: &CheckSpec, due: Instant, started: Instant, said: Option<Outcome>) -> Finished {
     let waited = due.saturating_duration_since(started);
-    let message = if due >= deadline && waited < spec.timeout {
-        format!("timed out: the run's deadline came after {}", show(waited))
+    let target = spec
+        .probe
+        .target()
+        .map(|t| format!("{}: ", redact(&t)))
+        .unwrap_or_default();
+    let outcome = if waited < spec.timeout {
+        Outcome::unknown(format!(
+            "{target}timed out: the run's deadline came after {}",
+            show(waited)
+        ))
     } else {
-        format!("timed out after {}", show(spec.timeout))
+        no_answer(spec, spec.timeout)
     };
     Finished {
-        outcome: Outcome::unknown(message),
+        outcome: Outcome {
+            memory: said.and_then(|o| o.memory),
+            ..outcome
+        },
         duration: waited,
     }
+}
+
+/// `spec`'s target gave no answer `within` its time: its `on_timeout`
+/// status, "GET http://host/ping: no answer within 5s" when CRITICAL (the
+/// target was asked and did not answer), "/usr/lib/check_x: timed out
+/// after 5s" when UNKNOWN.
+pub fn no_answer(spec: &CheckSpec, within: Duration) -> Outcome {
+    let within = Unit::Seconds.show(within.as_secs_f64());
+    let what = if spec.on_timeout == Status::Critical {
+        format!("no answer within {within}")
+    } else {
+        format!("timed out after {within}")
+    };
+    let message = match spec.probe.target() {
+        Some(target) => format!("{}: {what}", redact(&target)),
+        None => what,
+    };
+    Outcome::new(spec.on_timeout, message)
 }
 
 fn show(d: Duration) -> String {
@@ -243,6 +283,103 @@ mod tests {
         for r in &results {
             assert_eq!(r.outcome.memory.as_ref(), Some(&memory));
         }
+    }
+
+    /// A port that takes connections into its backlog and never answers:
+    /// a hung API.
+    fn hung_api() -> (std::net::TcpListener, String) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/api/v1/ping", listener.local_addr().unwrap());
+        (listener, url)
+    }
+
+    #[test]
+    fn a_hung_api_is_critical_on_every_run_whoever_sees_the_timeout_first() {
+        let (_listener, url) = hung_api();
+        let config = crate::config::load_str(
+            "t.toml",
+            &format!(
+                "[[check]]\nname = \"api\"\ntype = \"http\"\nurl = \"{url}\"\ntimeout = \"300ms\"\n"
+            ),
+        )
+        .unwrap();
+        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
+        for _ in 0..8 {
+            let results = run(
+                &checks,
+                vec![None],
+                jiff::Timestamp::now(),
+                Instant::now() + Duration::from_secs(10),
+            );
+            let outcome = &results[0].outcome;
+            assert_eq!(
+                outcome.status,
+                crate::model::Status::Critical,
+                "{outcome:?}"
+            );
+            assert_eq!(outcome.message, format!("GET {url}: no answer within 0.3s"));
+        }
+    }
+
+    #[test]
+    fn timed_out_names_what_timed_out_for_every_check_that_waits_on_something() {
+        let (_listener, url) = hung_api();
+        let config = crate::config::load_str(
+            "t.toml",
+            &format!(
+                "[[check]]\nname = \"stats\"\ntype = \"json\"\nurl = \"{url}\"\npointer = \"/x\"\ntimeout = \"300ms\"\n"
+            ),
+        )
+        .unwrap();
+        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
+        for _ in 0..4 {
+            let results = run(
+                &checks,
+                vec![None],
+                jiff::Timestamp::now(),
+                Instant::now() + Duration::from_secs(10),
+            );
+            let outcome = &results[0].outcome;
+            assert_eq!(
+                (outcome.status, outcome.message.as_str()),
+                (
+                    crate::model::Status::Unknown,
+                    format!("GET {url}: timed out after 0.3s").as_str()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn on_timeout_unknown_makes_a_hung_api_unknown_and_a_command_stays_unknown() {
+        let (_listener, url) = hung_api();
+        let config = crate::config::load_str(
+            "t.toml",
+            &format!(
+                "[[check]]\nname = \"api\"\ntype = \"http\"\nurl = \"{url}\"\ntimeout = \"300ms\"\non_timeout = \"unknown\"\n\n\
+                 [[check]]\nname = \"plugin\"\ntype = \"command\"\ncommand = [\"sleep\", \"5\"]\ntimeout = \"300ms\"\n"
+            ),
+        )
+        .unwrap();
+        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
+        let results = run(
+            &checks,
+            vec![None, None],
+            jiff::Timestamp::now(),
+            Instant::now() + Duration::from_secs(10),
+        );
+        let said: Vec<(crate::model::Status, &str)> = results
+            .iter()
+            .map(|r| (r.outcome.status, r.outcome.message.as_str()))
+            .collect();
+        let api = format!("GET {url}: timed out after 0.3s");
+        assert_eq!(
+            said,
+            [
+                (crate::model::Status::Unknown, api.as_str()),
+                (crate::model::Status::Unknown, "sleep: timed out after 0.3s")
+            ]
+        );
     }
 
     #[test]

@@ -8,8 +8,7 @@
 use serde::Serialize;
 
 use crate::cli::Format;
-use crate::config::Needs;
-use crate::manage::{self, ServiceHistory};
+use crate::manage::{self, HeldBack, ServiceHistory};
 use crate::model::{Status, Unit};
 use crate::options::Options;
 use crate::out;
@@ -25,6 +24,7 @@ struct Summary {
     runs_missed: bool,
     checks: Vec<CheckSummary>,
     services: Vec<ServiceHistory>,
+    held_back: Vec<HeldBack>,
 }
 
 #[derive(Serialize)]
@@ -36,12 +36,15 @@ struct CheckSummary {
     message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     silenced_until: Option<jiff::Timestamp>,
+    /// The check is OK, and its last incident ended within the last day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_incident: Option<crate::state::Incident>,
 }
 
 pub fn status(opts: &Options) -> u8 {
-    let config = match opts.load_config(Needs::Names) {
-        Ok(loaded) => loaded.config,
-        Err(invalid) => return invalid.print(None),
+    let config = match manage::config_to_show(opts) {
+        Ok(config) => config,
+        Err(code) => return code,
     };
     let loaded = Store::read_only(&config.settings.state_dir).load(jiff::Timestamp::now());
     if let Some(v) = loaded.newer_version {
@@ -65,6 +68,8 @@ pub fn status(opts: &Options) -> u8 {
                 consecutive: c.consecutive,
                 message: c.message.clone(),
                 silenced_until: state.silenced(&spec.name, now).map(|s| s.until),
+                last_incident: recent_incident(&state, &spec.name, now)
+                    .filter(|_| c.status.is_ok()),
             })
         })
         .collect();
@@ -92,6 +97,7 @@ pub fn status(opts: &Options) -> u8 {
         runs_missed,
         checks,
         services: manage::services(&config, &state, now),
+        held_back: manage::held_back(&state),
     };
     if opts.format == Format::Json {
         out::line(&serde_json::to_string_pretty(&summary).expect("a summary serializes"));
@@ -99,6 +105,43 @@ pub fn status(opts: &Options) -> u8 {
         out::print(&render(&summary, config.settings.expected_interval, now));
     }
     summary.exit_code
+}
+
+/// How far back an OK check's last incident is shown beside it.
+const RECENT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// `check`'s last incident, if it ended within `RECENT`: an outage that a
+/// restart fixed between two runs is not hidden by "OK since".
+fn recent_incident(
+    state: &crate::state::State,
+    check: &str,
+    now: jiff::Timestamp,
+) -> Option<crate::state::Incident> {
+    let last = state
+        .daily
+        .incidents
+        .iter()
+        .rev()
+        .find(|i| i.check == check)?;
+    let end = last.end?;
+    (now.duration_since(end.min(now)).unsigned_abs() < RECENT).then(|| last.clone())
+}
+
+/// "recovered at 20:05 UTC after a restart; CRITICAL from 20:01 UTC".
+fn recovered(i: &crate::state::Incident) -> String {
+    let after = if i.actions.iter().any(|a| a.what.starts_with("restart")) {
+        " after a restart"
+    } else if i.actions.is_empty() {
+        ""
+    } else {
+        " after a recovery command"
+    };
+    format!(
+        "recovered at {}{after}; {} from {}",
+        i.end.map_or_else(String::new, hhmm),
+        i.worst.word(),
+        hhmm(i.start)
+    )
 }
 
 fn render(s: &Summary, every: Option<std::time::Duration>, now: jiff::Timestamp) -> String {
@@ -135,10 +178,16 @@ fn render(s: &Summary, every: Option<std::time::Duration>, now: jiff::Timestamp)
         if let Some(until) = c.silenced_until {
             out.push_str(&format!(" (silenced until {})", hhmm(until)));
         }
+        if let Some(i) = &c.last_incident {
+            out.push_str(&format!(" ({})", recovered(i)));
+        }
         out.push('\n');
     }
     for svc in &s.services {
         out.push_str(&format!("service {}\n", svc.line()));
+    }
+    for held in &s.held_back {
+        out.push_str(&format!("alerts {}\n", held.line()));
     }
     out.push_str(&format!("status: {}\n", s.status.word()));
     out

@@ -114,6 +114,10 @@ impl Probe for DiskCheck {
         };
         Ok(outcome(&self.path, &space, full_in).remember(serde_json::to_value(history)?))
     }
+
+    fn target(&self) -> Option<String> {
+        Some(self.path.display().to_string())
+    }
 }
 
 fn outcome(path: &Path, s: &Space, full_in: Option<f64>) -> Outcome {

@@ -66,6 +66,10 @@ impl Probe for DockerCheck {
         let restarts = lines.next().and_then(|l| l.trim().parse::<f64>().ok());
         Ok(judge(&self.container, &state, restarts))
     }
+
+    fn target(&self) -> Option<String> {
+        Some(format!("container {}", self.container))
+    }
 }
 
 /// The outcome for a container's inspected `.State`.

@@ -127,4 +127,8 @@ impl Probe for FileCheck {
             .reading("age", age, Unit::Seconds)
             .reading("size", size, Unit::Bytes))
     }
+
+    fn target(&self) -> Option<String> {
+        Some(self.path.display().to_string())
+    }
 }

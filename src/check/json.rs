@@ -112,7 +112,7 @@ impl JsonCheck {
                     .into();
                 let mut response = match agent.get(url).call() {
                     Ok(r) => r,
-                    Err(ureq::Error::Timeout(_)) => bail!("no answer before the timeout"),
+                    Err(ureq::Error::Timeout(_)) => return Ok(Err(Outcome::no_answer(url))),
                     Err(e) => return Ok(Err(Outcome::critical(format!("cannot fetch: {e}")))),
                 };
                 let status = response.status();
@@ -164,5 +164,12 @@ impl Probe for JsonCheck {
             count: 1,
         };
         self.measure.evaluate(&table, ctx.now)
+    }
+
+    fn target(&self) -> Option<String> {
+        Some(match &self.source {
+            Source::File(path) => path.display().to_string(),
+            Source::Url(url) => format!("GET {url}"),
+        })
     }
 }

@@ -28,7 +28,7 @@ pub mod windows_service;
 use std::time::{Duration, Instant};
 
 use crate::config::{Builder, RawCheck};
-use crate::model::{Outcome, Unit};
+use crate::model::{Outcome, Status, Unit};
 
 /// Every check type, by its `type = "..."` name.
 pub const KINDS: &[&Kind] = &[
@@ -100,6 +100,20 @@ pub trait Probe: Send + Sync {
     fn watches(&self) -> Option<Watched> {
         None
     }
+
+    /// What the probe waits on, as configured ("GET http://host/health",
+    /// "127.0.0.1:8080"), for the message of a check that timed out.
+    fn target(&self) -> Option<String> {
+        None
+    }
+
+    /// The status of a check whose target did not answer within its
+    /// timeout, unless the check says (`on_timeout`): UNKNOWN, as a plugin
+    /// that outlives its timeout is; network checks say CRITICAL (the
+    /// target was asked and gave no answer).
+    fn on_timeout(&self) -> Status {
+        Status::Unknown
+    }
 }
 
 /// Something a check looks at and a service's manager restarts.
@@ -141,5 +155,10 @@ pub fn probe_first(toml: &str, timeout: Duration) -> Outcome {
         deadline: Instant::now() + timeout,
         memory: None,
     };
-    config.checks[0].probe.probe(&ctx).unwrap()
+    let outcome = config.checks[0].probe.probe(&ctx).unwrap();
+    if outcome.timed_out {
+        // As the runner words it.
+        return crate::runner::no_answer(&config.checks[0], timeout);
+    }
+    outcome
 }

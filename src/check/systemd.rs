@@ -73,7 +73,24 @@ impl Probe for SystemdCheck {
                 err.trim()
             ));
         }
+        if !props.contains_key("ActiveState") {
+            // Without the unit's state nothing is ruled out: UNKNOWN, and
+            // so no restart of a unit that may well be running.
+            let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+            return Err(anyhow!(
+                "cannot read the state of {}: `{} show` {}",
+                self.unit,
+                argv[0],
+                first.map_or("printed nothing".to_string(), |l| format!(
+                    "printed no ActiveState (first line: {l:?})"
+                ))
+            ));
+        }
         Ok(judge(&self.unit, &props))
+    }
+
+    fn target(&self) -> Option<String> {
+        Some(self.unit.clone())
     }
 }
 
@@ -153,6 +170,44 @@ mod tests {
 
     fn props(text: &str) -> HashMap<&str, &str> {
         text.lines().filter_map(|l| l.split_once('=')).collect()
+    }
+
+    #[track_caller]
+    fn probe_with(systemctl: &str) -> Outcome {
+        let toml = format!(
+            "[settings]\nsystemctl = {systemctl}\n\n[[check]]\nname = \"bot\"\ntype = \"systemd\"\nunit = \"freqtrade.service\"\n"
+        );
+        let config = crate::config::load_str("t.toml", &toml).unwrap_or_else(|e| panic!("{e}"));
+        let ctx = ProbeContext {
+            now: jiff::Timestamp::now(),
+            deadline: std::time::Instant::now() + std::time::Duration::from_secs(10),
+            memory: None,
+        };
+        match config.checks[0].probe.probe(&ctx) {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::unknown(format!("{e:#}")),
+        }
+    }
+
+    #[test]
+    fn an_unreadable_systemctl_show_answer_is_unknown_not_critical() {
+        let empty = probe_with(r#"["true"]"#);
+        assert_eq!(
+            (empty.status, empty.message.as_str()),
+            (
+                Status::Unknown,
+                "cannot read the state of freqtrade.service: `true show` printed nothing"
+            )
+        );
+        let garbled = probe_with(r#"["echo", "garbage"]"#);
+        assert_eq!(garbled.status, Status::Unknown, "{}", garbled.message);
+        assert!(
+            garbled
+                .message
+                .contains("printed no ActiveState (first line: \"garbage show"),
+            "{}",
+            garbled.message
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck};
-use crate::model::{Outcome, Unit};
+use crate::model::{Outcome, Status, Unit};
 
 pub const KIND: Kind = Kind {
     name: "tcp",
@@ -68,6 +68,14 @@ impl Probe for TcpCheck {
             Err(outcome) => outcome,
         })
     }
+
+    fn target(&self) -> Option<String> {
+        Some(self.address.clone())
+    }
+
+    fn on_timeout(&self) -> Status {
+        Status::Critical
+    }
 }
 
 /// A connection to `address` within the check's time, or the CRITICAL
@@ -77,12 +85,7 @@ pub(super) fn connect(
     ctx: &ProbeContext,
 ) -> Result<(TcpStream, SocketAddr), Outcome> {
     let timeout = ctx.remaining();
-    let no_answer = || {
-        Outcome::critical(format!(
-            "{address}: no answer within {}",
-            Unit::Seconds.show(timeout.as_secs_f64())
-        ))
-    };
+    let no_answer = || Outcome::no_answer(address);
     let addrs = match resolve(address, timeout) {
         Resolved::Addrs(a) => a,
         Resolved::Failed(why) => {

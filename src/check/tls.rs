@@ -19,7 +19,7 @@ use rustls::{ClientConfig, RootCertStore};
 use super::verifier::{Policy, Verifier};
 use super::{Kind, Probe, ProbeContext};
 use crate::config::{Builder, RawCheck, expand_tilde};
-use crate::model::{Outcome, Unit};
+use crate::model::{Outcome, Status, Unit};
 
 pub const KIND: Kind = Kind {
     name: "tls",
@@ -99,10 +99,7 @@ impl Probe for TlsCheck {
         let Some((leaf, verdict)) = seen else {
             return Ok(match handshake {
                 Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
-                    Outcome::critical(format!(
-                        "{}: no TLS handshake within the timeout",
-                        self.address
-                    ))
+                    Outcome::no_answer(&self.address)
                 }
                 Err(e) => Outcome::critical(format!("{}: TLS handshake failed: {e}", self.address)),
                 Ok(()) => Outcome::critical(format!("{}: no certificate was shown", self.address)),
@@ -121,6 +118,14 @@ impl Probe for TlsCheck {
             )),
         };
         Ok(outcome.reading("until", until, Unit::Seconds))
+    }
+
+    fn target(&self) -> Option<String> {
+        Some(self.address.clone())
+    }
+
+    fn on_timeout(&self) -> Status {
+        Status::Critical
     }
 }
 

@@ -47,7 +47,16 @@ pub(super) fn compile_check(
                     .map(|k| k.name)
                     .filter(|k| platform::unavailable("", k, Platform::current()).is_none())
                     .collect();
-                let message = format!("unknown check type `{k}` (one of: {})", all.join(", "));
+                let close = all
+                    .iter()
+                    .filter(|name| super::errors::similar(name, k))
+                    .min_by_key(|name| super::errors::edit_distance(name, k))
+                    .map(|name| format!(", did you mean `{name}`?"))
+                    .unwrap_or_default();
+                let message = format!(
+                    "unknown check type `{k}`{close} (one of: {})",
+                    all.join(", ")
+                );
                 errors.push(at, format!("{prefix}.type"), message);
                 None
             } else if let Some(why) = platform::unavailable("check type", k, Platform::current()) {
@@ -110,14 +119,7 @@ pub(super) fn compile_check(
         && !services.iter().any(|s| &s.name == service)
         && !b.is_broken("service", service)
     {
-        let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
-        b.error(
-            "restart",
-            format!(
-                "no [[service]] named `{service}` (services: {})",
-                known.join(", ")
-            ),
-        );
+        b.error("restart", super::no_such_service(service, services));
     }
     if let Some(when) = &raw.when {
         check_schedule_name(&mut b, "when", when, schedules);
@@ -172,6 +174,18 @@ pub(super) fn compile_check(
     let recovery = super::escalate::compile(&mut b, &raw, services);
     let (judged, thresholds) = compile_thresholds(&mut b, kind, &raw);
     let probe = (kind.build)(&raw, &mut b);
+    let on_timeout = match raw.on_timeout.as_deref() {
+        None => probe.as_ref().map_or(Status::Unknown, |p| p.on_timeout()),
+        Some("critical") => Status::Critical,
+        Some("unknown") => Status::Unknown,
+        Some(other) => {
+            b.error(
+                "on_timeout",
+                format!("must be \"critical\" or \"unknown\", not \"{other}\""),
+            );
+            Status::Unknown
+        }
+    };
     if errors.list.len() > before {
         return None;
     }
@@ -179,6 +193,7 @@ pub(super) fn compile_check(
         name: raw.name,
         kind: kind.name,
         timeout,
+        on_timeout,
         after,
         hint: raw.hint,
         cap,

@@ -39,6 +39,16 @@ pub fn no_config_found(default: &super::Config) -> String {
     )
 }
 
+/// What `status` and `history` say on stderr when they found no config:
+/// the state they show is the embedded default's, maybe another install's.
+pub fn no_config_shown(default: &super::Config) -> String {
+    format!(
+        "healthcheck: no config found ({}); showing the state in {} of the embedded default config, which may not be the one your runs use (pass --config FILE)",
+        searched(Platform::current()),
+        default.settings.state_dir.display()
+    )
+}
+
 /// Unix: the XDG config dir, then `/etc/healthcheck/`.
 #[cfg(unix)]
 fn system_configs() -> Vec<PathBuf> {

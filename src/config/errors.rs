@@ -61,6 +61,11 @@ impl Names {
         Names(names)
     }
 
+    /// `alert[0].bot_token` -> `alert "telegram" bot_token`.
+    pub(super) fn key(&self, key: &str) -> String {
+        self.show(key, "")
+    }
+
     /// `check[2].crit_abve` -> `check "trades-per-hour" crit_abve`;
     /// `settings.deadline` -> `[settings] deadline`. The key is left out
     /// when `message` already names it ("unknown key crit_abve").
@@ -235,7 +240,29 @@ impl<'a> Errors<'a> {
                 || prefix.to_string(),
                 |(k, _)| format!("{prefix}.{}", k.get_ref()),
             );
-        self.push(span, key, plain(e.message()));
+        let mut message = plain(e.message());
+        if let Some(n) = bare_duration(table, &key, e.message()) {
+            message.push_str(&format!(
+                "; a duration needs its unit: write \"{n}s\" or \"{n}m\""
+            ));
+        }
+        self.push(span, key, message);
+    }
+}
+
+/// The number written where a duration goes (`timeout = 5`), when `key`
+/// names a duration and serde wanted text.
+fn bare_duration(table: &DeTable, key: &str, message: &str) -> Option<String> {
+    let name = key.rsplit('.').next()?;
+    let duration = super::values::DURATION_KEYS.contains(&name);
+    if !duration || !message.contains("expected a string") {
+        return None;
+    }
+    let (_, value) = table.iter().find(|(k, _)| k.get_ref() == name)?;
+    match value.get_ref() {
+        toml::de::DeValue::Integer(n) => Some(n.as_str().to_string()),
+        toml::de::DeValue::Float(f) => Some(f.as_str().to_string()),
+        _ => None,
     }
 }
 

@@ -195,13 +195,9 @@ fn compile_step(
             }
             if !services.iter().any(|s| &s.name == service) {
                 if !b.is_broken("service", service) {
-                    let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
                     b.error(
                         &at,
-                        format!(
-                            "restart: no [[service]] named `{service}` (services: {})",
-                            known.join(", ")
-                        ),
+                        format!("restart: {}", super::no_such_service(service, services)),
                     );
                 }
                 return None;

@@ -41,18 +41,26 @@ fn carries_credentials(path: &[String]) -> bool {
 /// The first secret written inline: its key and where it is.
 pub(super) type Inline = Option<(String, usize)>;
 
-/// Expand the whole document. Returns the first secret written inline.
-pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> Inline {
-    let mut inline = None;
-    expand_table(doc, &mut Vec::new(), errors, &mut inline);
-    inline
+/// What expanding found that the loader warns about: the first secret
+/// written inline, and the secret files other users can read (key, path).
+#[derive(Default)]
+pub(super) struct Found {
+    pub inline: Inline,
+    pub readable_files: Vec<(String, PathBuf)>,
+}
+
+/// Expand the whole document.
+pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> Found {
+    let mut found = Found::default();
+    expand_table(doc, &mut Vec::new(), errors, &mut found);
+    found
 }
 
 fn expand_table(
     table: &mut DeTable,
     path: &mut Vec<String>,
     errors: &mut Errors,
-    inline: &mut Inline,
+    found: &mut Found,
 ) {
     let file_keys: Vec<Spanned<Cow<str>>> = table
         .keys()
@@ -63,6 +71,8 @@ fn expand_table(
         })
         .cloned()
         .collect();
+    // Read from a file: not written inline, whatever it holds.
+    let mut from_files = Vec::new();
     for key in file_keys {
         let value = table.remove(&key).expect("key was just listed");
         let base = key.get_ref().trim_end_matches("_file").to_string();
@@ -81,7 +91,11 @@ fn expand_table(
         };
         let resolved = resolve_credential(file);
         match read_regular(&resolved) {
-            Ok((content, _)) => {
+            Ok((content, meta)) => {
+                if super::permissions::world_or_group_readable(&meta) {
+                    found.readable_files.push((at.clone(), resolved.clone()));
+                }
+                from_files.push(base.clone());
                 let content = content
                     .strip_suffix('\n')
                     .map(|c| c.strip_suffix('\r').unwrap_or(c))
@@ -107,7 +121,11 @@ fn expand_table(
         .map(str::to_string);
     for (key, value) in table.iter_mut() {
         path.push(key.get_ref().to_string());
-        expand_value(value, path, kind.as_deref(), errors, inline);
+        if from_files.iter().any(|f| f == key.get_ref()) {
+            expand_value(value, path, kind.as_deref(), errors, &mut Found::default());
+        } else {
+            expand_value(value, path, kind.as_deref(), errors, found);
+        }
         path.pop();
     }
 }
@@ -117,7 +135,7 @@ fn expand_value(
     path: &mut Vec<String>,
     kind: Option<&str>,
     errors: &mut Errors,
-    inline: &mut Inline,
+    found: &mut Found,
 ) {
     let span = value.span();
     match value.get_mut() {
@@ -156,8 +174,9 @@ fn expand_value(
                 let gives_away = kind != Some("sql")
                     || secret::url_password(s).is_some()
                     || s.to_ascii_lowercase().contains("password=");
-                if gives_away && inline.is_none() {
-                    *inline = Some((prefix(path).trim_end_matches('.').to_string(), span.start));
+                if gives_away && found.inline.is_none() {
+                    found.inline =
+                        Some((prefix(path).trim_end_matches('.').to_string(), span.start));
                 }
             }
             if let Some(p) = secret::url_password(s) {
@@ -168,12 +187,12 @@ fn expand_value(
             for (i, item) in items.iter_mut().enumerate() {
                 let last = path.pop().unwrap_or_default();
                 path.push(format!("{last}[{i}]"));
-                expand_value(item, path, kind, errors, inline);
+                expand_value(item, path, kind, errors, found);
                 path.pop();
                 path.push(last);
             }
         }
-        DeValue::Table(t) => expand_table(t, path, errors, inline),
+        DeValue::Table(t) => expand_table(t, path, errors, found),
         _ => {}
     }
 }

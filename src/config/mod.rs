@@ -37,7 +37,7 @@ pub use builder::Builder;
 use builder::deserialize_table;
 use checks::compile_check;
 use discovery::{default_state_dir, system_hostname};
-pub use discovery::{discover, expand_tilde, no_config_found};
+pub use discovery::{discover, expand_tilde, no_config_found, no_config_shown};
 pub use errors::{ConfigError, ConfigErrors};
 use errors::{Errors, Names, Source, unknown_key_message};
 use permissions::world_or_group_readable;
@@ -115,6 +115,8 @@ pub struct CheckSpec {
     pub name: String,
     pub kind: &'static str,
     pub timeout: Duration,
+    /// The status when the target does not answer within `timeout`.
+    pub on_timeout: Status,
     /// Consecutive non-OK runs before a problem counts as confirmed.
     pub after: u32,
     pub hint: Option<String>,
@@ -137,6 +139,19 @@ pub struct CheckSpec {
     /// A schedule: outside it the check is skipped.
     pub when: Option<String>,
     pub probe: Arc<dyn Probe>,
+}
+
+/// "no [[service]] named `bot` (services: a, b)", or "(there are none)".
+pub fn no_such_service(name: &str, services: &[ServiceSpec]) -> String {
+    let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    if known.is_empty() {
+        format!("no [[service]] named `{name}` (there are none)")
+    } else {
+        format!(
+            "no [[service]] named `{name}` (services: {})",
+            known.join(", ")
+        )
+    }
 }
 
 /// What a command needs of its config.
@@ -174,12 +189,19 @@ pub fn load_for(path: &Path, needs: Needs) -> Result<Config, ConfigErrors> {
             "refusing to use this config as root: {why}"
         )));
     }
-    let (config, inline_secret) = parse(&label, &text, needs)?;
-    if let Some(at) = inline_secret.filter(|_| world_or_group_readable(&meta)) {
-        eprintln!(
-            "healthcheck: warning: {at} is a secret written inline, and {label} is readable by other users; \
-             chmod 600 it or move the secret into ${{VAR}} or a *_file"
-        );
+    let (config, warnings) = parse(&label, &text, needs)?;
+    for warning in warnings {
+        match warning {
+            Warning::Inline(at) if world_or_group_readable(&meta) => eprintln!(
+                "healthcheck: warning: {at} is a secret written inline, and {label} is readable by other users; \
+                 chmod 600 it or move the secret into ${{VAR}} or a *_file"
+            ),
+            Warning::Inline(_) => {}
+            Warning::ReadableFile(key, path) => eprintln!(
+                "healthcheck: warning: {key} is read from {}, which is readable by other users; chmod 600 it",
+                path.display()
+            ),
+        }
     }
     Ok(config)
 }
@@ -199,7 +221,16 @@ pub fn embedded() -> Config {
 
 /// Parse and validate config text. Also returns where the first secret
 /// written inline is ("file:line:column: key"), if any.
-fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String>), ConfigErrors> {
+/// What reading a config file warns about on stderr, beside its errors.
+enum Warning {
+    /// A secret written in the config itself (where it is, and its key);
+    /// said when the file is readable by other users.
+    Inline(String),
+    /// A secret's `*_file` (its key, its path) readable by other users.
+    ReadableFile(String, PathBuf),
+}
+
+fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>), ConfigErrors> {
     let mut errors = Errors::new(Source { label, text }, needs == Needs::Names);
     let (doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
@@ -213,8 +244,24 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
     }
     let mut doc = doc.into_inner();
     errors.names = Names::of(&doc);
-    let inline_secret = interpolate::expand(&mut doc, &mut errors)
-        .map(|(key, offset)| format!("{}: {key}", errors.src.location(offset)));
+    let found = interpolate::expand(&mut doc, &mut errors);
+    let mut warnings: Vec<Warning> = found
+        .inline
+        .map(|(key, offset)| {
+            Warning::Inline(format!(
+                "{}: {}",
+                errors.src.location(offset),
+                errors.names.key(&key)
+            ))
+        })
+        .into_iter()
+        .collect();
+    warnings.extend(
+        found
+            .readable_files
+            .into_iter()
+            .map(|(key, path)| Warning::ReadableFile(errors.names.key(&key), path)),
+    );
 
     let mut settings_raw = RawSettings::default();
     let mut settings_spans: Vec<(String, Range<usize>)> = Vec::new();
@@ -355,7 +402,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
         for a in &config.alerts {
             a.channel.bind(&config);
         }
-        Ok((config, inline_secret))
+        Ok((config, warnings))
     } else {
         Err(ConfigErrors(errors.list))
     }

@@ -38,6 +38,7 @@ pub struct RawCheck {
     #[serde(rename = "type")]
     pub kind: String,
     pub timeout: Option<String>,
+    pub on_timeout: Option<String>,
     pub after: Option<u32>,
     pub hint: Option<String>,
     pub severity: Option<String>,
@@ -86,6 +87,7 @@ pub struct RawCheck {
     pub label_column: Option<u32>,
     pub empty: Option<String>,
     pub naive_timezone: Option<String>,
+    pub timestamp_format: Option<String>,
     pub pointer: Option<String>,
     pub offset: Option<String>,
     pub unit: Option<String>,
@@ -155,6 +157,7 @@ pub const COMMON_CHECK_KEYS: &[&str] = &[
     "name",
     "type",
     "timeout",
+    "on_timeout",
     "after",
     "hint",
     "severity",

@@ -73,6 +73,7 @@ impl CheckSpec {
             name: name.into(),
             kind,
             timeout: Duration::from_secs(10),
+            on_timeout: crate::model::Status::Unknown,
             after: 1,
             hint: None,
             cap: None,

@@ -14,6 +14,26 @@ pub const MAX_DEADLINE: Duration = Duration::from_secs(24 * 3600);
 /// The most bytes a size key (`max_read`) may name.
 pub const MAX_BYTES: f64 = 1024.0 * 1024.0 * 1024.0 * 1024.0;
 
+/// The keys that take a duration, wherever they are: a bare number
+/// written there is told to carry its unit.
+pub const DURATION_KEYS: &[&str] = &[
+    "timeout",
+    "deadline",
+    "expected_interval",
+    "window",
+    "cooldown",
+    "grace",
+    "verify",
+    "settle",
+    "renotify",
+    "fallback_after",
+    "every",
+    "per",
+    "min_span",
+    "run_window",
+    "run_cooldown",
+];
+
 /// Humantime durations: "90s", "5m", "2h 30m", "7d"; at most `MAX_DURATION`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(text.trim()).map_err(|e| {

@@ -8,6 +8,8 @@ use crate::config::escalate::RunLimits;
 use crate::model::{Decision, Unit};
 use crate::schedule::hhmm;
 
+use crate::model::timer::passed;
+
 /// A check's recovery commands (`run`, `escalate` run steps) share one
 /// budget: `run_max` per `run_window`, `run_cooldown` apart.
 pub(super) fn run_budget(limits: &RunLimits) -> Budget {
@@ -39,7 +41,7 @@ impl Budget {
         history
             .iter()
             .map(|t| (*t).min(now))
-            .filter(|t| now.duration_since(*t).unsigned_abs() < self.window)
+            .filter(|t| !passed(self.window, *t, now))
             .collect()
     }
 
@@ -82,7 +84,7 @@ impl Budget {
             );
         }
         if let Some(reset) = reset_at.map(|t| t.min(now))
-            && now.duration_since(reset).unsigned_abs() < self.window
+            && !passed(self.window, reset, now)
         {
             return (
                 Decision::Held,
@@ -94,14 +96,13 @@ impl Budget {
             );
         }
         if let Some(last) = recent.iter().max().copied() {
-            let since = now.duration_since(last).unsigned_abs();
-            if since < self.grace {
+            if !passed(self.grace, last, now) {
                 return (
                     Decision::Held,
                     format!("{what} held: in grace, the last one was {} ago", ago(last)),
                 );
             }
-            if since < self.cooldown {
+            if !passed(self.cooldown, last, now) {
                 return (
                     Decision::Held,
                     format!(

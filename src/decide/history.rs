@@ -141,7 +141,7 @@ pub fn check_events(
         Some(n) if n.status == judged.status => {
             let due = alerting
                 .renotify
-                .is_some_and(|every| now.duration_since(n.at.min(now)).unsigned_abs() >= every);
+                .is_some_and(|every| crate::model::timer::passed(every, n.at, now));
             if !due {
                 return Vec::new();
             }
@@ -201,10 +201,16 @@ pub fn update_check(
     judged: &Judged,
     now: jiff::Timestamp,
 ) -> (CheckState, Verdict) {
+    // An UNKNOWN run (the check could not tell) and a WARNING or CRITICAL
+    // one (it could) are different problems: a streak of one is never
+    // counted towards the other's `after`, nor in a restart's reason.
+    let unknown = |s: Status| s == Status::Unknown;
     let consecutive = match (judged.status, before) {
         (Status::Ok, _) => 0,
-        (_, Some(b)) => b.consecutive.saturating_add(1),
-        (_, None) => 1,
+        (now, Some(b)) if !b.status.is_ok() && unknown(now) == unknown(b.status) => {
+            b.consecutive.saturating_add(1)
+        }
+        _ => 1,
     };
     let since = match before {
         Some(b) if b.status == judged.status => b.since.min(now),

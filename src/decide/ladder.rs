@@ -10,12 +10,6 @@ use crate::config::escalate::StepAction;
 use crate::model::{Action, Decision, Event, EventKind, NextStep, Status, Target};
 use crate::state::{Ladder, State};
 
-/// A run this much early still finds its step due: a step is recorded
-/// at its run's start, and the run `after` later may start a little
-/// sooner in its minute (cron's and the timer's jitter), which would
-/// otherwise hold the step a whole interval.
-const DUE_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
-
 /// A ladder step due this run: check `check` (index into the run's
 /// checks), its step `step` (0-based).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,8 +18,9 @@ pub(super) struct Due {
     pub step: u32,
 }
 
-/// When step `step` of a ladder at `ladder` is due: at once for the
-/// first, else `after` past the step before (never, on an overflow).
+/// When the next step of a ladder at `ladder` is due by the clock (for
+/// `--dry-run`'s "next step at"): at once for the first, else `after` past
+/// the step before (never, on an overflow).
 fn due_at(run: &Run, i: usize, ladder: Option<&Ladder>) -> Option<jiff::Timestamp> {
     let step = ladder.map_or(0, |l| l.done);
     let next = run.ran[i].recovery.steps.get(step as usize)?;
@@ -35,6 +30,18 @@ fn due_at(run: &Run, i: usize, ladder: Option<&Ladder>) -> Option<jiff::Timestam
             at.min(run.now).checked_add(after).ok()
         }
         _ => Some(run.now),
+    }
+}
+
+/// Is the next step of a ladder at `ladder` due: at once for the first,
+/// else once `after` has passed since the step before (as the rules count
+/// time: `timer::passed`)?
+fn is_due(run: &Run, i: usize, ladder: Option<&Ladder>) -> Option<bool> {
+    let step = ladder.map_or(0, |l| l.done);
+    let next = run.ran[i].recovery.steps.get(step as usize)?;
+    match ladder.and_then(|l| l.at) {
+        Some(at) if step > 0 => Some(crate::model::timer::passed(next.after, at, run.now)),
+        _ => Some(true),
     }
 }
 
@@ -52,8 +59,7 @@ pub(super) fn due(run: &Run, acting: &[usize]) -> Vec<Due> {
         .copied()
         .filter_map(|i| {
             let ladder = ladder_of(run.prev, run, i);
-            let at = due_at(run, i, ladder)?;
-            (at <= run.now.checked_add(DUE_SLACK).unwrap_or(run.now)).then(|| Due {
+            is_due(run, i, ladder)?.then(|| Due {
                 check: i,
                 step: ladder.map_or(0, |l| l.done),
             })

@@ -60,6 +60,8 @@ fn a_summary_waiting_in_the_outbox_is_not_made_again() {
             message: "Checks:".into(),
             hint: None,
         }],
+        held_back: Vec::new(),
+        still_failing: Vec::new(),
         suppressed: 0,
         on_behalf_of: None,
     };

@@ -280,6 +280,41 @@ const GO: Mode = Mode {
 };
 
 #[test]
+fn unknown_runs_are_not_counted_as_critical_in_after_or_in_a_restarts_reason() {
+    let c = service_config(|_| {}, |check| check.after = 3);
+    let mut state = State::default();
+    let mut minute = 0;
+    let mut run = |state: &mut State, bot: Status| {
+        let plan = step(
+            &c,
+            state,
+            bot,
+            Status::Ok,
+            &format!("2026-11-22T05:{minute:02}:00Z"),
+            GO,
+        );
+        minute += 1;
+        *state = plan.next_state.clone();
+        plan
+    };
+    for _ in 0..5 {
+        assert!(run(&mut state, Status::Unknown).actions.is_empty());
+    }
+    let plan = run(&mut state, Status::Critical);
+    assert!(plan.actions.is_empty(), "one CRITICAL run is not three");
+    assert!(plan.events.is_empty(), "nor a confirmed problem");
+    run(&mut state, Status::Critical);
+    let plan = run(&mut state, Status::Critical);
+    assert_eq!(
+        only_action(&plan),
+        (
+            Decision::Go,
+            "restart bot (1 of 3 in the last 1h): bot-log CRITICAL for 3 runs"
+        )
+    );
+}
+
+#[test]
 fn a_confirmed_critical_restarts_with_the_budget_in_the_reason() {
     let c = service_config(|_| {}, |_| {});
     let plan = step(
@@ -324,6 +359,82 @@ fn a_confirmed_critical_restarts_with_the_budget_in_the_reason() {
         .actions
         .is_empty()
     );
+}
+
+#[test]
+fn a_cooldown_or_grace_of_whole_timer_intervals_does_not_slip_a_whole_interval() {
+    // The restart ran 0.4s into its minute; the run two minutes later
+    // started 0.1s into its own.
+    let prev = restarted_at(&State::default(), &["2026-11-22T05:00:00.4Z"]);
+    for c in [
+        service_config(|s| s.cooldown = minutes(2), |_| {}),
+        service_config(
+            |s| {
+                s.cooldown = Duration::ZERO;
+                s.grace = minutes(2);
+            },
+            |_| {},
+        ),
+    ] {
+        let plan = step(
+            &c,
+            &prev,
+            Status::Critical,
+            Status::Ok,
+            "2026-11-22T05:02:00.1Z",
+            GO,
+        );
+        assert_eq!(only_action(&plan).0, Decision::Go, "{:?}", plan.actions);
+    }
+}
+
+#[test]
+fn a_restart_leaves_the_window_on_the_run_a_window_later() {
+    let c = service_config(|_| {}, |_| {});
+    let prev = restarted_at(
+        &State::default(),
+        &[
+            "2026-11-22T05:00:00.4Z",
+            "2026-11-22T05:10:00.4Z",
+            "2026-11-22T05:20:00.4Z",
+        ],
+    );
+    let plan = step(
+        &c,
+        &prev,
+        Status::Critical,
+        Status::Ok,
+        "2026-11-22T06:00:00.1Z",
+        GO,
+    );
+    assert_eq!(only_action(&plan).0, Decision::Go, "{:?}", plan.actions);
+}
+
+#[test]
+fn renotify_of_whole_timer_intervals_does_not_slip_a_whole_interval() {
+    let mut check = CheckSpec::for_tests("bot-log", "file", "age");
+    check.after = 1;
+    let mut c = Config::for_tests().with_check(check);
+    c.alerting.renotify = Some(minutes(60));
+    let ran: Vec<&CheckSpec> = c.checks.iter().collect();
+    let first = decide(
+        &c,
+        &ran,
+        &[judged_as(C)],
+        &State::default(),
+        t("2026-11-22T05:00:00.4Z"),
+        GO,
+    );
+    let later = decide(
+        &c,
+        &ran,
+        &[judged_as(C)],
+        &first.next_state,
+        t("2026-11-22T06:00:00.1Z"),
+        GO,
+    );
+    let kinds: Vec<EventKind> = later.events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Reminder]);
 }
 
 #[test]

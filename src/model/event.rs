@@ -53,12 +53,47 @@ pub struct Digest {
     pub host: String,
     pub at: jiff::Timestamp,
     pub events: Vec<Event>,
-    /// Events left out by `max_per_hour`.
+    /// What `max_per_hour` held back since the channel's last message,
+    /// oldest first, told with this digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_back: Vec<HeldBack>,
+    /// Announced problems still failing that this digest's events do not
+    /// tell: the title is the worst current status, not only the news'.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub still_failing: Vec<Failing>,
+    /// Events left out by `max_per_hour` beyond those in `held_back`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub suppressed: u32,
     /// Delivered here as the fallback of this channel, which could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_behalf_of: Option<String>,
+}
+
+/// An event `max_per_hour` held back, and when.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct HeldBack {
+    pub at: jiff::Timestamp,
+    pub event: Event,
+}
+
+/// A check whose announced problem lasts.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Failing {
+    pub check: String,
+    pub status: Status,
+}
+
+impl Event {
+    /// News that goes out even when its channel reached `max_per_hour`:
+    /// a first CRITICAL, a step that asks for manual intervention, and
+    /// healthcheck's own critical trouble (an auto-restart suspended).
+    pub fn passes_the_cap(&self) -> bool {
+        match self.kind {
+            EventKind::Problem | EventKind::Trouble => self.status == Status::Critical,
+            EventKind::Manual => true,
+            _ => false,
+        }
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -73,14 +108,16 @@ impl Digest {
             .is_some_and(|e| e.kind == EventKind::Summary)
     }
 
-    /// The worst status among the events (a recovery counts as OK).
+    /// The worst current status: the events' (a recovery counts as OK)
+    /// and the problems still failing.
     pub fn status(&self) -> Status {
-        Status::worst(self.events.iter().map(|e| {
+        let events = self.events.iter().map(|e| {
             if e.kind == EventKind::Recovery {
                 Status::Ok
             } else {
                 e.status
             }
-        }))
+        });
+        Status::worst(events.chain(self.still_failing.iter().map(|f| f.status)))
     }
 }

@@ -10,9 +10,10 @@ mod outcome;
 mod samples;
 mod status;
 mod step;
+pub mod timer;
 
 pub use action::{Action, ActionOutcome, ActionReport, Decision, Note, Target};
-pub use event::{Digest, Event, EventKind};
+pub use event::{Digest, Event, EventKind, Failing, HeldBack};
 pub use outcome::{Breach, Limits, Outcome, Reading, Thresholds, Unit};
 pub use status::Status;
 pub use step::NextStep;

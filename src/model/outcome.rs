@@ -162,6 +162,11 @@ pub struct Outcome {
     /// The target was stopped on purpose (cleanly, not crashed): a
     /// service that says `when_stopped = "leave"` leaves it so.
     pub stopped_on_purpose: bool,
+    /// The target did not answer within the check's timeout. The runner
+    /// gives such an outcome the check's `on_timeout` status and one
+    /// message naming the target, whether the probe or the runner saw
+    /// the time run out first: one cause, one status.
+    pub timed_out: bool,
 }
 
 impl Outcome {
@@ -174,6 +179,15 @@ impl Outcome {
             warming_up: false,
             absent: Vec::new(),
             stopped_on_purpose: false,
+            timed_out: false,
+        }
+    }
+    /// `target` did not answer within the check's timeout (the runner
+    /// decides the status and the words).
+    pub fn no_answer(target: &str) -> Outcome {
+        Outcome {
+            timed_out: true,
+            ..Outcome::unknown(format!("{target}: no answer within the timeout"))
         }
     }
     pub fn ok(message: impl Into<String>) -> Outcome {

@@ -27,6 +27,8 @@ impl Digest {
             host: "vps-1".into(),
             at: "2026-11-22T05:00:00Z".parse().expect("a valid time"),
             events,
+            held_back: Vec::new(),
+            still_failing: Vec::new(),
             suppressed: 0,
             on_behalf_of: None,
         }

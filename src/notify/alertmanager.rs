@@ -262,6 +262,8 @@ mod tests {
                 message: "bot status".into(),
                 hint: Some("restart the bot".into()),
             }],
+            held_back: Vec::new(),
+            still_failing: Vec::new(),
             suppressed: 0,
             on_behalf_of: None,
         }

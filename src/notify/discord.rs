@@ -63,7 +63,7 @@ pub fn payload(digest: &Digest) -> Value {
     for e in &digest.events {
         let name = cut(&format!("{}: {}", label(e.kind, e.status), e.subject), 256);
         let mut value = e.message.clone();
-        if let Some(hint) = &e.hint {
+        if let Some(hint) = super::message::hint(e) {
             value.push_str(&format!("\nAction: {hint}"));
         }
         let value = cut(&value, 1024);
@@ -81,12 +81,7 @@ pub fn payload(digest: &Digest) -> Value {
             "{left_out} more events did not fit in this message. "
         ));
     }
-    if digest.suppressed > 0 {
-        description.push_str(&format!(
-            "{} alerts suppressed (max_per_hour).",
-            digest.suppressed
-        ));
-    }
+    description.push_str(&super::message::afterword(digest));
     let mut embed = json!({
         "title": title,
         "color": colour(digest.status()),

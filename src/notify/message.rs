@@ -3,7 +3,7 @@
 //! Pure: a digest in, text out.
 
 use crate::model::Status;
-use crate::model::{Digest, EventKind};
+use crate::model::{Digest, Event, EventKind};
 
 pub fn title(d: &Digest) -> String {
     if d.is_summary() {
@@ -31,6 +31,12 @@ pub fn title(d: &Digest) -> String {
     }
     if count(&[EventKind::Test]) > 0 {
         parts.push("test message".into());
+    }
+    if !d.still_failing.is_empty() {
+        parts.push(format!("{} still failing", d.still_failing.len()));
+    }
+    if parts.is_empty() && !d.held_back.is_empty() {
+        parts.push(format!("{} held back", plural(d.held_back.len(), "alert")));
     }
     let mut title = format!("[{}] {}: {}", d.status().word(), d.host, parts.join(", "));
     if let Some(primary) = &d.on_behalf_of {
@@ -79,14 +85,53 @@ pub fn text(d: &Digest) -> String {
             e.subject,
             e.message
         ));
-        if let Some(hint) = &e.hint {
+        if let Some(hint) = hint(e) {
             out.push_str(&format!("Action: {hint}\n"));
         }
     }
+    let after = afterword(d);
+    if !after.is_empty() {
+        out.push_str(&format!("\n{after}"));
+    }
+    out
+}
+
+/// An event's hint, unless it is a recovery's: nothing is left to do.
+pub fn hint(e: &Event) -> Option<&str> {
+    e.hint.as_deref().filter(|_| e.kind != EventKind::Recovery)
+}
+
+/// What follows the events: the problems still failing, then what
+/// `max_per_hour` held back since the channel's last message, one line
+/// each ("09:14 UTC [CRITICAL] bot: ..."), then how many more it left
+/// out. Empty when there is none of it.
+pub fn afterword(d: &Digest) -> String {
+    let mut out = String::new();
+    if !d.still_failing.is_empty() {
+        let failing: Vec<String> = d
+            .still_failing
+            .iter()
+            .map(|f| format!("{} ({})", f.check, f.status.word()))
+            .collect();
+        out.push_str(&format!("Still failing: {}\n", failing.join(", ")));
+    }
+    if !d.held_back.is_empty() {
+        out.push_str("Held back by max_per_hour since the last message:\n");
+        for h in &d.held_back {
+            out.push_str(&format!(
+                "{} [{}] {}: {}\n",
+                crate::schedule::hhmm(h.at),
+                label(h.event.kind, h.event.status),
+                h.event.subject,
+                h.event.message
+            ));
+        }
+    }
     if d.suppressed > 0 {
+        let more = if d.held_back.is_empty() { "" } else { "more " };
         out.push_str(&format!(
-            "\n{} more alerts suppressed (max_per_hour)\n",
-            d.suppressed
+            "{} {more}suppressed (max_per_hour)\n",
+            plural(d.suppressed as usize, "alert")
         ));
     }
     out
@@ -107,7 +152,6 @@ pub fn cut(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Event;
 
     fn digest() -> Digest {
         Digest::sample(vec![
@@ -135,6 +179,18 @@ mod tests {
             "[CRITICAL] vps-1: 2 problems\n\n\
              [WARNING] schwab-refresh-token\nIssue: 1d 11h left (warn below 2d)\nAction: Prepare to reauthorize\n\n\
              [CRITICAL] watchlist\nIssue: last update 18m ago (crit above 15m)\nAction: Check market-data-worker service\n"
+        );
+    }
+
+    #[test]
+    fn a_hint_is_not_printed_as_action_under_recovered() {
+        let mut d = digest();
+        d.events[1].kind = EventKind::Recovery;
+        let text = text(&d);
+        assert!(text.contains("Action: Prepare to reauthorize"), "{text}");
+        assert!(
+            !text.contains("Action: Check market-data-worker service"),
+            "{text}"
         );
     }
 

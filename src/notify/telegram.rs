@@ -89,15 +89,13 @@ pub fn payload(digest: &Digest, chat_id: &str) -> Value {
             escape(&e.subject),
             escape(&e.message)
         ));
-        if let Some(hint) = &e.hint {
+        if let Some(hint) = super::message::hint(e) {
             html.push_str(&format!("<i>Action: {}</i>\n", escape(hint)));
         }
     }
-    if digest.suppressed > 0 {
-        html.push_str(&format!(
-            "\n{} alerts suppressed (max_per_hour)\n",
-            digest.suppressed
-        ));
+    let after = super::message::afterword(digest);
+    if !after.is_empty() {
+        html.push_str(&format!("\n{}", escape(&after)));
     }
     let html = if html.chars().count() > LIMIT {
         // Cutting HTML could break a tag: fall back to the escaped title and a note.

@@ -75,12 +75,19 @@ impl Channel for JsonPost {
 }
 
 pub fn payload(digest: &Digest) -> Value {
-    json!({
+    let mut body = json!({
         "title": super::message::title(digest),
         "status": digest.status(),
         "host": digest.host,
         "at": digest.at,
         "events": digest.events,
         "suppressed": digest.suppressed,
-    })
+    });
+    if !digest.held_back.is_empty() {
+        body["held_back"] = json!(digest.held_back);
+    }
+    if !digest.still_failing.is_empty() {
+        body["still_failing"] = json!(digest.still_failing);
+    }
+    body
 }

@@ -127,6 +127,8 @@ pub fn refresh_alerts(config: &Config, opts: &RunOptions, report: &Report, deadl
         host: report.host.clone(),
         at: report.started_at,
         events,
+        held_back: Vec::new(),
+        still_failing: Vec::new(),
         suppressed: 0,
         on_behalf_of: None,
     };

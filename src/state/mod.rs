@@ -63,6 +63,11 @@ pub struct State {
 pub struct Deliveries {
     #[serde(default)]
     pub sent: Vec<jiff::Timestamp>,
+    /// What `max_per_hour` held back since the last message, oldest
+    /// first (at most `HELD_KEPT`); the next message tells it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<crate::model::HeldBack>,
+    /// Events held back beyond those kept in `held`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub suppressed: u32,
     /// The channel has been failing since then (absent: it works).

@@ -439,7 +439,7 @@ pub(crate) fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn max_per_hour_holds_back_digests_and_counts_them() {
+fn max_per_hour_holds_back_a_warning_and_a_new_critical_brings_it_along() {
     let env = Env::new();
     let hook = Receiver::start();
     env.config(&format!(
@@ -453,12 +453,25 @@ fn max_per_hour_holds_back_digests_and_counts_them() {
         let json = env.run(&["--format", "json"]).json();
         outcomes.push(json["alerts"][0]["outcome"].as_str().unwrap().to_string());
     }
-    assert_eq!(outcomes, ["sent", "suppressed", "suppressed"]);
-    assert_eq!(hook.log.accepted().len(), 1);
+    assert_eq!(outcomes, ["sent", "suppressed", "sent"]);
+    let accepted = hook.log.accepted();
+    assert_eq!(accepted.len(), 2);
+    let last: serde_json::Value = serde_json::from_str(&accepted[1].1).unwrap();
+    assert_eq!(kinds(&accepted[1].1), ["problem:critical"]);
+    let held: Vec<&str> = last["held_back"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["event"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(held, ["warning"], "{last}");
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.path("state/state.json")).unwrap())
             .unwrap();
-    assert_eq!(state["deliveries"]["webhook"]["suppressed"], 2);
+    assert!(
+        state["deliveries"]["webhook"].get("held").is_none(),
+        "{state}"
+    );
 }
 
 #[test]

@@ -44,6 +44,60 @@ fn every_invalid_fixture_gets_its_exact_errors() {
 }
 
 #[test]
+fn a_bot_token_file_is_not_an_inline_secret_but_a_readable_one_is_warned_about() {
+    let env = Env::new();
+    let token = env.write("telegram.token", "123456:ABC-token-from-a-file\n");
+    let config = env.write(
+        "healthcheck.toml",
+        &format!(
+            "[settings]\nstate_dir = \"{}\"\n\n[[alert]]\ntype = \"telegram\"\nbot_token_file = \"{}\"\nchat_id = \"42\"\n",
+            env.path("state").display(),
+            token.display()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    for path in [&config, &token] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let run = env.run(&["validate"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("inline"), "{}", run.stderr);
+    assert!(!run.stderr.contains("alert[0]"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "healthcheck: warning: alert \"telegram\" bot_token_file is read from {}, which is readable by other users; chmod 600 it",
+            token.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let run = env.run(&["validate"]);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}
+
+#[test]
+fn an_inline_secret_is_named_like_every_other_message_names_its_alert() {
+    let env = Env::new();
+    env.config(
+        "[[alert]]\ntype = \"telegram\"\nbot_token = \"123456:ABC-inline\"\nchat_id = \"42\"\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        env.path("healthcheck.toml"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let run = env.run(&["validate"]);
+    assert!(
+        run.stderr
+            .contains("alert \"telegram\" bot_token is a secret written inline"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_run_with_an_invalid_config_runs_nothing_and_exits_3() {
     let env = Env::new();
     let marker = env.path("ran");

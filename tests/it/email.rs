@@ -129,6 +129,8 @@ const SECRET: &str = "smtp-pass-5f1c9e";
 
 fn digest() -> Digest {
     Digest {
+        held_back: Vec::new(),
+        still_failing: Vec::new(),
         host: "vps-1".into(),
         at: "2026-11-22T05:00:00Z".parse().unwrap(),
         events: vec![

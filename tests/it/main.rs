@@ -16,6 +16,7 @@ mod config_errors;
 mod email;
 mod escalate;
 mod fault_week;
+mod first_day;
 mod hardening_actions;
 mod hardening_files;
 mod journal;

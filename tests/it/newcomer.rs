@@ -278,7 +278,7 @@ fn the_inline_secret_warning_named_no_key_and_no_line() {
         .collect();
     assert_eq!(warnings.len(), 1, "once per run: {}", run.stderr);
     assert!(
-        warnings[0].contains("x.toml:6:7: alert[0].url"),
+        warnings[0].contains("x.toml:6:7: alert \"discord\" url"),
         "{}",
         warnings[0]
     );

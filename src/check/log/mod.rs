@@ -3,9 +3,12 @@
 //! 004's `tail -n 100 | grep -c "VIX|Update"`), reading the tail backwards
 //! from the end in chunks, so the cost depends on N and the line length,
 //! never on the size of the file; `per = "1h"` counts matches appended
-//! within a trailing window (`rate`), see `rate.rs`. `journal = "unit"`
-//! instead of `path` reads the systemd journal, see `journal.rs`.
+//! within a trailing window (`rate`), see `rate.rs`; `expect = "age"` says
+//! how long ago the newest matching line was written ("the heartbeat was
+//! seen recently"), see `age.rs`. `journal = "unit"` instead of `path`
+//! reads the systemd journal, see `journal.rs`.
 
+mod age;
 mod journal;
 mod rate;
 
@@ -34,13 +37,20 @@ pub const KIND: Kind = Kind {
         "max_read",
         "total",
         "min_lines",
+        "expect",
+        "timestamp_format",
+        "naive_timezone",
     ],
     readings: &[
         ("matches", Unit::Count),
         ("rate", Unit::Count),
         ("ratio", Unit::Percent),
+        ("age", Unit::Seconds),
     ],
-    primary: |raw| raw.per.as_ref().map(|_| "rate"),
+    primary: |raw| match raw.expect.as_deref() {
+        Some("age") => Some("age"),
+        _ => raw.per.as_ref().map(|_| "rate"),
+    },
     build,
 };
 
@@ -72,6 +82,8 @@ enum Mode {
     Tail(usize),
     /// Matches appended within the trailing window.
     Rate(Rate),
+    /// How long ago the newest matching line was written.
+    Age(age::Age),
 }
 
 /// `per` mode: the window, the most read per run, and whether to give
@@ -87,7 +99,9 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let source = source(raw, b);
     let pattern = b.required("pattern", &raw.pattern).cloned();
     let pattern = pattern.and_then(|p| b.bytes_regex("pattern", &p));
+    let age = age::build(raw, b);
     let mode = match (raw.lines, &raw.per) {
+        _ if raw.expect.is_some() => age.map(Mode::Age),
         (Some(_), Some(_)) | (None, None) => {
             b.error("lines", "give exactly one of `lines = N` (the last N lines) or `per = \"1h\"` (matches per window)");
             None
@@ -189,6 +203,7 @@ impl Probe for LogCheck {
                 return match self.mode {
                     Mode::Tail(n) => journal::tail(j, &self.pattern, n, ctx),
                     Mode::Rate(ref rate) => journal::rate(j, &self.pattern, rate, ctx),
+                    Mode::Age(_) => Err(anyhow!("expect = \"age\" reads a file, not the journal")),
                 };
             }
         };
@@ -199,6 +214,14 @@ impl Probe for LogCheck {
         match self.mode {
             Mode::Tail(n) => Ok(self.tail(&mut file, n)?),
             Mode::Rate(ref rate) => self.rate(path, &mut file, ctx, rate),
+            Mode::Age(ref age) => age::probe(path, &mut file, &self.pattern, age, ctx),
+        }
+    }
+
+    fn target(&self) -> Option<String> {
+        match &self.source {
+            Source::File(path) => Some(path.display().to_string()),
+            Source::Journal(_) => None,
         }
     }
 }
@@ -250,7 +273,10 @@ impl LogCheck {
         let counted = RateCount {
             matches: scan.matches,
             lines: scan.lines,
-            restart: scan.restart,
+            restart: match (scan.restart, scan.spread) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            },
             warming_up: scan.warming_up,
             noun: ("line", "lines"),
         };

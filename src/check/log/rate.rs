@@ -12,6 +12,14 @@
 //! lines count, except at the end of a finished rotated file; a line over
 //! 1 MiB is matched on its first MiB; at most `max_read` bytes are read per
 //! run, the rest is skipped and said.
+//!
+//! Lines are read when a run comes, not when they were written. After a
+//! gap (runs stopped, a slow timer), what was appended meanwhile is placed
+//! in the window where it belongs: a line that starts with a timestamp
+//! (`check::timestamp::leading`) falling between the previous run and now,
+//! at that time; the others spread evenly over the gap, and the reading
+//! says so when the gap is long. So a bot that died a while ago does not
+//! look alive because the heartbeats it wrote before dying were read late.
 
 use std::fs::{File, Metadata};
 use std::io::{Read, Seek, SeekFrom};
@@ -46,6 +54,10 @@ pub struct Memory {
     /// of older versions, which had long been counting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<jiff::Timestamp>,
+    /// When the previous run read the file: what it reads next was written
+    /// since (absent in the memory of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<jiff::Timestamp>,
 }
 
 /// What one run found.
@@ -60,6 +72,8 @@ pub struct Scan {
     pub restart: Option<String>,
     /// How much of the window has been counted, while less than all of it.
     pub warming_up: Option<Duration>,
+    /// Lines read after a long gap without a timestamp to place them by.
+    pub spread: Option<String>,
     pub memory: Memory,
 }
 
@@ -119,28 +133,40 @@ pub fn scan(
     let size = meta.len();
     let (dev, ino) = identity(meta);
     let path_text = path.to_string_lossy().into_owned();
+    let read_at = prev.as_ref().and_then(|m| m.read_at);
     let start = start(path, &path_text, file, meta, prev)?;
+    // Only after a gap longer than a bucket does placing matter.
+    let gap = read_at
+        .map(|t| t.min(now))
+        .filter(|t| now.duration_since(*t).unsigned_abs() > per / 60);
+    let place = gap.map(|from| Placing {
+        from,
+        now,
+        tz: jiff::tz::TimeZone::system(),
+    });
     let mut budget = max_read;
     let mut skipped = 0;
-    let mut matches = 0;
-    let mut lines = 0;
+    let mut placed = Placed::default();
     if let Some((mut old, from)) = start.finish {
         let available = old.metadata()?.len().saturating_sub(from);
         let take = available.min(budget);
         skipped += available - take;
         budget -= take;
         old.seek(SeekFrom::Start(from))?;
-        let counted = count_lines(&mut old.take(take), pattern, true)?;
-        matches += counted.matches;
-        lines += counted.lines;
+        let counted = count_lines(&mut old.take(take), pattern, true, place.as_ref())?;
+        placed.add(counted.placed);
     }
     let available = size.saturating_sub(start.offset);
     let to_read = available.min(budget);
     skipped += available - to_read;
     file.seek(SeekFrom::Start(start.offset))?;
-    let counted = count_lines(&mut (&mut *file).take(to_read), pattern, false)?;
-    matches += counted.matches;
-    lines += counted.lines;
+    let counted = count_lines(
+        &mut (&mut *file).take(to_read),
+        pattern,
+        false,
+        place.as_ref(),
+    )?;
+    placed.add(counted.placed);
     // Resume after the last complete line; after a skip, at the end.
     let offset = if to_read < available {
         size
@@ -154,7 +180,7 @@ pub fn scan(
         .map(|(t, m, l)| (t.min(now), m, l))
         .filter(|(t, _, _)| now.duration_since(*t).unsigned_abs() < per)
         .collect();
-    add_to_window(&mut window, now, matches, lines, per);
+    let spread = placed.into_window(&mut window, gap, now, per);
     // Older memories have no start: they had long been counting.
     let since = if start.fresh {
         Some(now)
@@ -168,6 +194,7 @@ pub fn scan(
         lines: window.iter().map(|(_, _, l)| l).sum(),
         skipped,
         restart: start.restart,
+        spread,
         memory: Memory {
             path: Some(path_text),
             dev,
@@ -176,30 +203,119 @@ pub fn scan(
             fingerprint,
             window,
             since,
+            read_at: Some(now),
         },
     })
 }
 
-/// Fold one run's counts into the window: into the newest bucket while it
-/// is younger than a sixtieth of the window, else as a bucket of its own.
-/// The memory keeps at most about 60 buckets however often runs come (a
-/// run every few seconds would otherwise grow the state file with each);
-/// a bucket's counts leave the window with its first run, up to a
-/// sixtieth of it early.
-fn add_to_window(
-    window: &mut Vec<(jiff::Timestamp, u64, u64)>,
+/// How to place the lines read after a gap: the gap (from the previous
+/// read to now) and the zone of timestamps without an offset.
+struct Placing {
+    from: jiff::Timestamp,
     now: jiff::Timestamp,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Placing {
+    /// When a line was written, if it starts with a timestamp that falls
+    /// in the gap (give or take a minute of clock skew): one outside it is
+    /// not believed, and the line is placed as one without.
+    fn when(&self, line: &[u8]) -> Option<jiff::Timestamp> {
+        const SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+        let t = crate::check::timestamp::leading(line, None, &self.tz, self.now)?;
+        let from = self.from.checked_sub(SKEW).unwrap_or(self.from);
+        let to = self.now.checked_add(SKEW).unwrap_or(self.now);
+        (from..=to).contains(&t).then(|| t.min(self.now))
+    }
+}
+
+/// What one run counted: (when, matches, lines) for lines placed by their
+/// timestamp, and the counts of the lines placed by no timestamp.
+#[derive(Default)]
+struct Placed {
+    at: Vec<(jiff::Timestamp, u64, u64)>,
+    matches: u64,
+    lines: u64,
+}
+
+impl Placed {
+    fn add(&mut self, other: Placed) {
+        self.at.extend(other.at);
+        self.matches += other.matches;
+        self.lines += other.lines;
+    }
+
+    /// Fold the counts into `window`: placed lines at their times (those
+    /// older than the window are gone), the rest now, or, after a `gap`,
+    /// spread evenly over it. Returns a note when lines were spread over a
+    /// gap longer than a quarter of the window.
+    fn into_window(
+        self,
+        window: &mut Vec<(jiff::Timestamp, u64, u64)>,
+        gap: Option<jiff::Timestamp>,
+        now: jiff::Timestamp,
+        per: Duration,
+    ) -> Option<String> {
+        for (t, m, l) in self.at {
+            if now.duration_since(t).unsigned_abs() < per {
+                add_at(window, t, m, l, per);
+            }
+        }
+        let Some(from) = gap else {
+            add_at(window, now, self.matches, self.lines, per);
+            return None;
+        };
+        let whole = now.duration_since(from).unsigned_abs();
+        let start = now
+            .checked_sub(jiff::SignedDuration::try_from(per).unwrap_or_default())
+            .unwrap_or(from)
+            .max(from);
+        let inside = now.duration_since(start).unsigned_abs();
+        let share = |n: u64| (n as f64 * inside.as_secs_f64() / whole.as_secs_f64()).round() as u64;
+        let (matches, lines) = (share(self.matches), share(self.lines));
+        let buckets = (inside.as_secs_f64() / (per / 60).as_secs_f64())
+            .ceil()
+            .max(1.0) as u64;
+        let step = inside / buckets as u32;
+        for j in 0..buckets {
+            let part = |n: u64| n * (j + 1) / buckets - n * j / buckets;
+            let t = start + step * (j as u32 + 1);
+            add_at(window, t.min(now), part(matches), part(lines), per);
+        }
+        (self.lines > 0 && whole > per / 4).then(|| {
+            format!(
+                "{} read after a {} gap had no timestamp: spread over it",
+                crate::model::count(self.lines as usize, "line", "lines"),
+                crate::model::Unit::Seconds.show(whole.as_secs_f64())
+            )
+        })
+    }
+}
+
+/// Fold counts written at `t` into the window (oldest first): into the
+/// bucket that started at most a sixtieth of the window before `t`, else
+/// as a bucket of its own, in time order. The memory keeps at most about
+/// 60 buckets however often runs come (a run every few seconds would
+/// otherwise grow the state file with each); a bucket's counts leave the
+/// window with its first time, up to a sixtieth of it early.
+fn add_at(
+    window: &mut Vec<(jiff::Timestamp, u64, u64)>,
+    t: jiff::Timestamp,
     matches: u64,
     lines: u64,
     per: Duration,
 ) {
+    if matches == 0 && lines == 0 && window.last().is_some_and(|(last, _, _)| *last >= t) {
+        return;
+    }
     let bucket = per / 60;
-    match window.last_mut() {
-        Some((start, m, l)) if now.duration_since(*start).unsigned_abs() < bucket => {
+    let after = window.partition_point(|(start, _, _)| *start <= t);
+    match after.checked_sub(1).map(|i| &mut window[i]) {
+        Some((start, m, l)) if t.duration_since(*start).unsigned_abs() < bucket => {
             *m += matches;
             *l += lines;
         }
-        _ => window.push((now, matches, lines)),
+        _ => window.insert(after, (t, matches, lines)),
     }
 }
 
@@ -348,6 +464,30 @@ struct Counted {
     lines: u64,
     /// Bytes up to and including the last newline.
     consumed: u64,
+    /// The same lines, placed (after a gap) by their timestamps.
+    placed: Placed,
+}
+
+impl Counted {
+    fn line(&mut self, line: &[u8], pattern: &Regex, place: Option<&Placing>) {
+        let line = super::without_cr(line);
+        let matched = u64::from(pattern.is_match(line));
+        self.lines += 1;
+        self.matches += matched;
+        match place.and_then(|p| p.when(line)) {
+            Some(t) => match self.placed.at.last_mut() {
+                Some((last, m, l)) if *last == t => {
+                    *m += matched;
+                    *l += 1;
+                }
+                _ => self.placed.at.push((t, matched, 1)),
+            },
+            None => {
+                self.placed.lines += 1;
+                self.placed.matches += matched;
+            }
+        }
+    }
 }
 
 /// Count newline-terminated lines and the ones matching `pattern`, reading
@@ -357,11 +497,13 @@ fn count_lines(
     reader: &mut impl Read,
     pattern: &Regex,
     finished: bool,
+    place: Option<&Placing>,
 ) -> std::io::Result<Counted> {
     let mut counted = Counted {
         matches: 0,
         lines: 0,
         consumed: 0,
+        placed: Placed::default(),
     };
     let mut carry: Vec<u8> = Vec::new();
     let mut carry_len: u64 = 0;
@@ -381,10 +523,7 @@ fn count_lines(
                 carry.extend_from_slice(&piece[..piece.len().min(room)]);
                 &carry
             };
-            counted.lines += 1;
-            if pattern.is_match(super::without_cr(line)) {
-                counted.matches += 1;
-            }
+            counted.line(line, pattern, place);
             counted.consumed += carry_len + i as u64 + 1;
             carry.clear();
             carry_len = 0;
@@ -395,10 +534,8 @@ fn count_lines(
         carry_len += rest.len() as u64;
     }
     if finished && carry_len > 0 {
-        counted.lines += 1;
-        if pattern.is_match(super::without_cr(&carry)) {
-            counted.matches += 1;
-        }
+        let line = std::mem::take(&mut carry);
+        counted.line(&line, pattern, place);
         counted.consumed += carry_len;
     }
     Ok(counted)
@@ -461,13 +598,18 @@ mod tests {
     #[test]
     fn a_crlf_line_ending_does_not_stop_a_pattern_anchored_at_the_end() {
         let pattern = Regex::new(r"^ERROR \d+$").unwrap();
-        let counted =
-            count_lines(&mut &b"ERROR 1\r\ninfo\r\nERROR 2\r\n"[..], &pattern, false).unwrap();
+        let counted = count_lines(
+            &mut &b"ERROR 1\r\ninfo\r\nERROR 2\r\n"[..],
+            &pattern,
+            false,
+            None,
+        )
+        .unwrap();
         assert_eq!(
             (counted.matches, counted.lines, counted.consumed),
             (2, 3, 24)
         );
-        let counted = count_lines(&mut &b"ERROR 3\r"[..], &pattern, true).unwrap();
+        let counted = count_lines(&mut &b"ERROR 3\r"[..], &pattern, true, None).unwrap();
         assert_eq!(counted.matches, 1);
     }
 
@@ -495,6 +637,43 @@ mod tests {
             (2, 2),
             "the half line counts once, when complete"
         );
+    }
+
+    #[test]
+    fn after_a_gap_timestamped_lines_count_when_they_were_written_not_when_read() {
+        let mut log = Log::new();
+        log.run("2026-11-22T05:00:00Z");
+        for minute in 1..=10 {
+            log.append(format!("2026-11-22T05:{minute:02}:00Z ERROR heartbeat\n").as_bytes());
+        }
+        let late = log.run("2026-11-22T06:20:00Z");
+        assert_eq!(
+            (late.matches, late.lines),
+            (0, 0),
+            "all written before 05:20"
+        );
+        assert_eq!(late.spread, None);
+        for minute in 30..=39 {
+            log.append(format!("2026-11-22T06:{minute:02}:00Z ERROR heartbeat\n").as_bytes());
+        }
+        let next = log.run("2026-11-22T07:35:00Z");
+        assert_eq!(next.matches, 4, "06:36 to 06:39 are within the hour");
+    }
+
+    #[test]
+    fn after_a_gap_lines_without_a_timestamp_are_spread_over_it_and_said_so() {
+        let mut log = Log::new();
+        log.run("2026-11-22T05:00:00Z");
+        log.append("ERROR heartbeat\n".repeat(10).as_bytes());
+        let late = log.run("2026-11-22T07:00:00Z");
+        assert_eq!(late.matches, 5, "half the gap is within the window");
+        assert_eq!(
+            late.spread.as_deref(),
+            Some("10 lines read after a 2h gap had no timestamp: spread over it")
+        );
+        log.append(b"ERROR now\n");
+        let next = log.run("2026-11-22T07:01:00Z");
+        assert_eq!((next.matches, next.spread), (6, None));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //!
 //! - `enqueue`: this run's events become one digest per channel in the
 //!   outbox (during quiet hours the non-critical part waits in its own);
-//!   `max_per_hour` counts what it holds back into the next digest.
+//!   `max_per_hour` holds back a run's news unless it has a first
+//!   CRITICAL, a manual-intervention step or a suspension; the next
+//!   message tells what was held back.
 //! - `expire`: what no channel will take any more (removed channels,
 //!   digests older than 24 h, over 200 waiting) leaves with a note.
 //! - `turns`: what each channel is given this run: its waiting digests in
@@ -34,7 +36,7 @@ mod unsaved;
 use super::reaches;
 use crate::config::alert::{AlertSpec, Alerting};
 use crate::model::Status;
-use crate::model::{Digest, Event, EventKind};
+use crate::model::{Digest, Event, EventKind, Failing, HeldBack};
 use crate::state::{Pending, State};
 
 /// How long an undelivered digest is kept.
@@ -47,6 +49,8 @@ pub const EVERY_RUN_FOR: Duration = Duration::from_secs(5 * 60);
 pub const TIMER_SLACK: Duration = Duration::from_secs(60);
 /// The longest pause between two tries of a failing channel.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+/// The most held-back events a channel keeps to tell (the rest are counted).
+pub const HELD_KEPT: usize = 20;
 /// Without a saved state, how often a channel hears about it.
 pub const UNSAVED_EVERY: Duration = Duration::from_secs(3600);
 
@@ -115,7 +119,7 @@ pub fn not_sent(alerts: &[AlertSpec], events: &[Event], why: &str) -> Vec<AlertR
 }
 
 fn within_hour(sent: &mut Vec<jiff::Timestamp>, now: jiff::Timestamp) {
-    sent.retain(|t| now.duration_since((*t).min(now)).unsigned_abs() < Duration::from_secs(3600));
+    sent.retain(|t| !crate::model::timer::passed(Duration::from_secs(3600), *t, now));
 }
 
 /// Queue `events` as this run's digest for each channel that wants some,
@@ -148,8 +152,15 @@ pub fn enqueue(
             .any(|p| p.fresh && p.channel == alert.name);
         let entry: &mut Queued = queued.entry(alert.name.clone()).or_default();
         entry.events += wanted.len();
-        if !joins && counts.sent.len() as u32 >= rules.alerting.max_per_hour {
-            counts.suppressed = counts.suppressed.saturating_add(wanted.len() as u32);
+        let capped = counts.sent.len() as u32 >= rules.alerting.max_per_hour;
+        if !joins && capped && !wanted.iter().any(Event::passes_the_cap) {
+            for event in wanted {
+                if counts.held.len() < HELD_KEPT {
+                    counts.held.push(HeldBack { at: now, event });
+                } else {
+                    counts.suppressed = counts.suppressed.saturating_add(1);
+                }
+            }
             entry.suppressed = true;
             continue;
         }
@@ -169,10 +180,14 @@ pub fn enqueue(
                 p.digest.events.extend(events);
                 continue;
             }
+            let told: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
+            let still_failing = still_failing(&state.checks, &told);
             let digest = Digest {
                 host: rules.host.to_string(),
                 at: now,
                 events,
+                held_back: std::mem::take(&mut counts.held),
+                still_failing,
                 suppressed: std::mem::take(&mut counts.suppressed),
                 on_behalf_of: None,
             };
@@ -185,6 +200,23 @@ pub fn enqueue(
         }
     }
     queued
+}
+
+/// The announced problems that last, but for the checks `told`.
+fn still_failing(
+    checks: &BTreeMap<String, crate::state::CheckState>,
+    told: &[&str],
+) -> Vec<Failing> {
+    checks
+        .iter()
+        .filter(|(name, c)| {
+            c.notified.is_some() && !c.status.is_ok() && !told.contains(&name.as_str())
+        })
+        .map(|(name, c)| Failing {
+            check: name.clone(),
+            status: c.status,
+        })
+        .collect()
 }
 
 fn redacted(e: Event) -> Event {

@@ -151,10 +151,10 @@ pub fn settle(
         }
         for i in 0..state.outbox.len() {
             let p = &state.outbox[i];
-            let waited = now.duration_since(p.digest.at.min(now)).unsigned_abs();
+            let waited = crate::model::timer::passed(alert.fallback_after, p.digest.at, now);
             if p.channel != alert.name
                 || p.digest.on_behalf_of.is_some()
-                || waited < alert.fallback_after
+                || !waited
                 || settled.gone.contains(&i)
             {
                 continue;

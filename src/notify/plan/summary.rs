@@ -24,6 +24,8 @@ pub fn queue(
                 host: host.to_string(),
                 at: now,
                 events: vec![redacted(summary.clone())],
+                held_back: Vec::new(),
+                still_failing: Vec::new(),
                 suppressed: 0,
                 on_behalf_of: None,
             },

@@ -403,7 +403,120 @@ fn max_per_hour_holds_back_and_counts_into_the_next_digest() {
     assert!(got.is_empty());
     let (got, _) = run(&c, &mut state, &[problem("c")], start + minutes(61), up);
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].1.suppressed, 1, "b was held back and counted");
+    assert_eq!(got[0].1.held_back.len(), 1, "b was held back and told");
+    assert_eq!(got[0].1.held_back[0].event.subject, "b");
+}
+
+/// A channel of one message an hour that has had its message.
+fn capped() -> (Config, State, jiff::Timestamp) {
+    let c = load_str(
+        "t.toml",
+        "[alerting]\nmax_per_hour = 1\n\n[[alert]]\nname = \"d\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/d\"\n",
+    )
+    .unwrap();
+    let mut state = State::default();
+    let start = t("2026-12-01T00:00:00Z");
+    let (got, _) = run(&c, &mut state, &[problem("a")], start, |_| Receiver::Up);
+    assert_eq!(got.len(), 1);
+    (c, state, start)
+}
+
+#[test]
+fn the_cap_no_longer_eats_a_suspension_a_manual_step_or_a_first_critical() {
+    let suspended = Event {
+        kind: EventKind::Trouble,
+        subject: "healthcheck".into(),
+        status: Status::Critical,
+        message: "auto-restart of bot suspended: manual intervention required".into(),
+        hint: None,
+    };
+    let manual = Event {
+        kind: EventKind::Manual,
+        ..critical("bot-log")
+    };
+    for urgent in [suspended, manual, critical("api")] {
+        let (c, mut state, start) = capped();
+        let recovery = Event {
+            kind: EventKind::Recovery,
+            ..problem("disk")
+        };
+        let news = [recovery, urgent.clone()];
+        let (got, _) = run(&c, &mut state, &news, start + minutes(5), |_| Receiver::Up);
+        assert_eq!(got.len(), 1, "{urgent:?} went through the cap");
+        assert_eq!(
+            got[0].1.events.len(),
+            2,
+            "and took this run's other news along"
+        );
+    }
+    let (c, mut state, start) = capped();
+    let reminder = Event {
+        kind: EventKind::Reminder,
+        ..critical("api")
+    };
+    let (got, _) = run(&c, &mut state, &[reminder], start + minutes(5), |_| {
+        Receiver::Up
+    });
+    assert!(got.is_empty(), "a reminder is held back");
+}
+
+#[test]
+fn the_message_after_a_suppressed_stretch_tells_what_was_held_back_not_only_how_many() {
+    let (c, mut state, start) = capped();
+    let up = |_: &str| Receiver::Up;
+    let (got, _) = run(&c, &mut state, &[problem("b")], start + minutes(10), up);
+    assert!(got.is_empty());
+    let recovery = Event {
+        kind: EventKind::Recovery,
+        message: "OK again: b answers".into(),
+        ..problem("b")
+    };
+    let (got, _) = run(&c, &mut state, &[recovery], start + minutes(20), up);
+    assert!(got.is_empty());
+    assert_eq!(
+        state.deliveries["d"].held.len(),
+        2,
+        "kept in the state meanwhile"
+    );
+    let (got, _) = run(&c, &mut state, &[problem("c")], start + minutes(61), up);
+    assert_eq!(got.len(), 1);
+    let text = crate::notify::message::text(&got[0].1);
+    assert!(
+        text.contains(
+            "Held back by max_per_hour since the last message:\n\
+             00:10 UTC [WARNING] b: b is down\n\
+             00:20 UTC [RECOVERED] b: OK again: b answers\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("suppressed"), "{text}");
+    assert!(state.deliveries["d"].held.is_empty());
+}
+
+#[test]
+fn a_digest_of_a_recovery_is_titled_by_the_problem_still_failing() {
+    let c = config("0s");
+    let mut state = State::default();
+    let now = t("2026-12-01T00:00:00Z");
+    for (name, status) in [("api", Status::Critical), ("disk", Status::Ok)] {
+        state.checks.insert(
+            name.into(),
+            crate::state::CheckState {
+                status,
+                since: now,
+                notified: (!status.is_ok()).then_some(crate::state::Notified { status, at: now }),
+                ..Default::default()
+            },
+        );
+    }
+    let recovery = Event {
+        kind: EventKind::Recovery,
+        ..problem("disk")
+    };
+    let (got, _) = run(&c, &mut state, &[recovery], now, |_| Receiver::Up);
+    let title = crate::notify::message::title(&got[0].1);
+    assert_eq!(title, "[CRITICAL] vps-1: 1 recovered, 1 still failing");
+    assert!(crate::notify::message::text(&got[0].1).contains("Still failing: api (CRITICAL)\n"));
 }
 
 #[test]

@@ -146,6 +146,8 @@ fn handover_notice(channel: &str, counts: &Deliveries, host: &str, now: jiff::Ti
             ),
             hint: None,
         }],
+        held_back: Vec::new(),
+        still_failing: Vec::new(),
         suppressed: 0,
         on_behalf_of: None,
     }

@@ -28,7 +28,7 @@ pub fn unsaved(
     {
         let wanted = for_channel(events, alert);
         if let Some(at) = last_told.get(&alert.name).map(|t| (*t).min(now))
-            && now.duration_since(at).unsigned_abs() < UNSAVED_EVERY
+            && !crate::model::timer::passed(UNSAVED_EVERY, at, now)
         {
             reports.push(AlertReport {
                 channel: alert.name.clone(),
@@ -63,6 +63,8 @@ pub fn unsaved(
                 host: rules.host.to_string(),
                 at: now,
                 events: told,
+                held_back: Vec::new(),
+                still_failing: Vec::new(),
                 suppressed: 0,
                 on_behalf_of: None,
             }],
