@@ -194,11 +194,17 @@ fn chart(out: &mut String, points: &[Point], name: &str, show: impl Fn(f64) -> S
     let x = |i: usize| 2.0 + i as f64 * (w - 4.0) / 23.0;
     let y = |v: f64| 2.0 + (h - 4.0) * (1.0 - (v - lo) / range);
     let mut line = String::new();
+    let mut dot = String::new();
     let mut band_top = Vec::new();
     let mut band_bottom = Vec::new();
     for (i, p) in points.iter().enumerate() {
         if let Some(v) = p.last {
             let _ = write!(line, "{:.1},{:.1} ", x(i), y(v));
+            dot = format!(
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\" fill=\"currentColor\"/>",
+                x(i),
+                y(v)
+            );
         }
         if let (Some(a), Some(b)) = (p.min, p.max) {
             band_top.push(format!("{:.1},{:.1}", x(i), y(b)));
@@ -211,7 +217,7 @@ fn chart(out: &mut String, points: &[Point], name: &str, show: impl Fn(f64) -> S
         "<p class=\"muted\">{} over 24 h: now {}, range {} to {}</p>\n\
          <svg class=\"chart\" viewBox=\"0 0 240 44\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{} over the last 24 hours\">\
          <polygon points=\"{} {}\" fill=\"currentColor\" opacity=\"0.15\"/>\
-         <polyline points=\"{}\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" vector-effect=\"non-scaling-stroke\"/></svg>\n",
+         <polyline points=\"{}\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" vector-effect=\"non-scaling-stroke\"/>{}</svg>\n",
         escape(name),
         escape(&show(last)),
         escape(&show(lo)),
@@ -219,7 +225,8 @@ fn chart(out: &mut String, points: &[Point], name: &str, show: impl Fn(f64) -> S
         escape(name),
         band_top.join(" "),
         band_bottom.join(" "),
-        line.trim_end()
+        line.trim_end(),
+        dot
     );
 }
 

@@ -268,8 +268,9 @@ impl Page {
         }
     }
 
+    /// status.json: compact, as it is rewritten by every run.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a page always serializes") + "\n"
+        serde_json::to_string(self).expect("a page always serializes") + "\n"
     }
 }
 
