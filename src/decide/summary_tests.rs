@@ -62,6 +62,7 @@ fn a_summary_waiting_in_the_outbox_is_not_made_again() {
         }],
         suppressed: 0,
         on_behalf_of: None,
+        details: None,
     };
     state.outbox.push(Pending {
         channel: "discord".into(),

@@ -29,6 +29,7 @@ impl Digest {
             events,
             suppressed: 0,
             on_behalf_of: None,
+            details: None,
         }
     }
 }

@@ -264,6 +264,7 @@ mod tests {
             }],
             suppressed: 0,
             on_behalf_of: None,
+            details: None,
         }
     }
 

@@ -75,12 +75,16 @@ impl Channel for JsonPost {
 }
 
 pub fn payload(digest: &Digest) -> Value {
-    json!({
+    let mut body = json!({
         "title": super::message::title(digest),
         "status": digest.status(),
         "host": digest.host,
         "at": digest.at,
         "events": digest.events,
         "suppressed": digest.suppressed,
-    })
+    });
+    if let Some(url) = &digest.details {
+        body["details"] = Value::String(url.clone());
+    }
+    body
 }

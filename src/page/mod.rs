@@ -10,6 +10,7 @@
 mod badge;
 mod feed;
 mod html;
+mod link;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;

@@ -129,6 +129,7 @@ pub fn refresh_alerts(config: &Config, opts: &RunOptions, report: &Report, deadl
         events,
         suppressed: 0,
         on_behalf_of: None,
+        details: None,
     };
     for failure in notify::alertmanager::refresh(config, &firing, deadline) {
         eprintln!("healthcheck: cannot re-post the firing alerts: {failure}");

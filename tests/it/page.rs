@@ -574,3 +574,49 @@ fn runs_killed_at_any_moment_leave_a_whole_history() {
         .count();
     assert_eq!(moved_aside, 0, "a kill never spoils the history");
 }
+
+#[test]
+fn a_digest_sent_with_a_page_url_links_to_the_page() {
+    let env = Env::new();
+    let slack = crate::alerts::Receiver::start();
+    let webhook = crate::alerts::Receiver::start();
+    env.config(&format!(
+        r#"[page]
+dir = "{page}"
+url = "https://status.example.org/pi/"
+
+[[alert]]
+type = "slack"
+url = "{slack}/hook"
+
+[[alert]]
+type = "webhook"
+url = "{webhook}/hook"
+
+[[check]]
+name = "bot"
+type = "command"
+command = ["sh", "-c", "echo down; exit 2"]
+"#,
+        page = env.path("page").display(),
+        slack = slack.url,
+        webhook = webhook.url,
+    ));
+    let run = env.run(&["-q"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let sent = slack.log.accepted();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let text: serde_json::Value = serde_json::from_str(&sent[0].1).unwrap();
+    assert!(
+        text["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("details: https://status.example.org/pi/\n"),
+        "{text}"
+    );
+    let posted: serde_json::Value = serde_json::from_str(&webhook.log.accepted()[0].1).unwrap();
+    assert_eq!(posted["details"], "https://status.example.org/pi/");
+    // The outbox never keeps the link: it is the config's when sent.
+    let state = std::fs::read_to_string(env.path("state/state.json")).unwrap();
+    assert!(!state.contains("status.example.org"), "{state}");
+}

@@ -175,6 +175,7 @@ pub fn enqueue(
                 events,
                 suppressed: std::mem::take(&mut counts.suppressed),
                 on_behalf_of: None,
+                details: None,
             };
             state.outbox.push(Pending {
                 channel: alert.name.clone(),

@@ -26,6 +26,7 @@ pub fn queue(
                 events: vec![redacted(summary.clone())],
                 suppressed: 0,
                 on_behalf_of: None,
+                details: None,
             },
             quiet: false,
             fresh: false,

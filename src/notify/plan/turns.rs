@@ -148,5 +148,6 @@ fn handover_notice(channel: &str, counts: &Deliveries, host: &str, now: jiff::Ti
         }],
         suppressed: 0,
         on_behalf_of: None,
+        details: None,
     }
 }

@@ -65,6 +65,7 @@ pub fn unsaved(
                 events: told,
                 suppressed: 0,
                 on_behalf_of: None,
+                details: None,
             }],
             tries: crate::notify::http::MAX_ATTEMPTS,
             notice: false,
