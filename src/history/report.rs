@@ -329,22 +329,13 @@ pub fn command(opts: &Options, since: &str, format: ReportFormat) -> u8 {
     let read = History::read(dir).and_then(|h| {
         let Some(h) = h else { return Ok(None) };
         Ok(Some((
-            Book {
-                rollups: h.rollups(start)?,
-                tallies: h.tallies(start)?,
-            },
+            Book::new(h.rollups(start)?, h.tallies(start)?),
             h.incidents(start)?,
         )))
     });
     let (book, incidents) = match read {
         Ok(Some(found)) => found,
-        Ok(None) => (
-            Book {
-                rollups: Vec::new(),
-                tallies: Vec::new(),
-            },
-            Vec::new(),
-        ),
+        Ok(None) => (Book::new(Vec::new(), Vec::new()), Vec::new()),
         Err(e) => {
             eprintln!(
                 "healthcheck: cannot read the history {}: {e}",

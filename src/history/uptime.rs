@@ -3,6 +3,8 @@
 //! runs that were missed, over any span and per day (UTC). A missed run is
 //! never counted as up; a day without runs has no uptime at all.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::store::{Rollup, hour_of};
@@ -74,10 +76,12 @@ impl Day {
     }
 }
 
-/// What the history holds over a period, ready to count.
+/// What the history holds over a period, ready to count: each check's
+/// hours and the tallies, each sorted by hour, so that a span is found by
+/// binary search (a page of 20 checks x 90 days counts 1,800 day cells).
 pub struct Book {
-    pub rollups: Vec<Rollup>,
-    pub tallies: Vec<Tally>,
+    by_check: BTreeMap<String, Vec<Rollup>>,
+    tallies: Vec<Tally>,
 }
 
 /// The start (seconds) of the UTC day `date`.
@@ -92,24 +96,30 @@ pub fn date_of(at: jiff::Timestamp) -> jiff::civil::Date {
 }
 
 impl Book {
-    /// The first hour `check` was recorded (its missed runs count from there).
-    fn first_hour(&self, check: &str) -> Option<i64> {
-        self.rollups
-            .iter()
-            .filter(|r| r.check == check)
-            .map(|r| r.hour)
-            .min()
+    pub fn new(rollups: Vec<Rollup>, mut tallies: Vec<Tally>) -> Book {
+        let mut by_check: BTreeMap<String, Vec<Rollup>> = BTreeMap::new();
+        for r in rollups {
+            by_check.entry(r.check.clone()).or_default().push(r);
+        }
+        for hours in by_check.values_mut() {
+            hours.sort_by_key(|r| r.hour);
+        }
+        tallies.sort_by_key(|t| t.hour);
+        Book { by_check, tallies }
+    }
+
+    /// `check`'s hours, oldest first.
+    pub fn hours(&self, check: &str) -> &[Rollup] {
+        self.by_check.get(check).map_or(&[], Vec::as_slice)
     }
 
     /// `check`'s runs in the hours [from, to) (seconds).
     fn span_secs(&self, check: &str, from: i64, to: i64) -> (Span, Option<Status>) {
+        let hours = self.hours(check);
         let mut span = Span::default();
         let mut worst: Option<Status> = None;
-        for r in self
-            .rollups
-            .iter()
-            .filter(|r| r.check == check && r.hour >= from && r.hour < to)
-        {
+        let start = hours.partition_point(|r| r.hour < from);
+        for r in hours[start..].iter().take_while(|r| r.hour < to) {
             span.add(Span {
                 runs: r.runs,
                 up: r.up(),
@@ -119,11 +129,13 @@ impl Book {
                 worst = Some(worst.map_or(w, |s| s.max(w)));
             }
         }
-        if let Some(first) = self.first_hour(check) {
-            span.missed = self
-                .tallies
+        // Missed runs count from the first hour the check was recorded.
+        if let Some(first) = hours.first().map(|r| r.hour) {
+            let from = first.max(from);
+            let start = self.tallies.partition_point(|t| t.hour.as_second() < from);
+            span.missed = self.tallies[start..]
                 .iter()
-                .filter(|t| (first.max(from)..to).contains(&t.hour.as_second()))
+                .take_while(|t| t.hour.as_second() < to)
                 .map(|t| t.missed)
                 .sum();
         }
@@ -203,10 +215,7 @@ mod tests {
                 }
             })
             .collect();
-        let book = Book {
-            rollups,
-            tallies: Vec::new(),
-        };
+        let book = Book::new(rollups, Vec::new());
         let days = book.days("bot", jiff::civil::date(2026, 3, 1), 2);
         assert_eq!(days[0].cell(), "none");
         assert_eq!(days[0].span.shown(), "-");
@@ -222,12 +231,12 @@ mod tests {
 
     #[test]
     fn missed_runs_are_never_up_and_grey_a_good_day() {
-        let book = Book {
-            rollups: vec![
+        let book = Book::new(
+            vec![
                 hour("bot", "2026-03-01T00:00:00Z", 3, 0),
                 hour("bot", "2026-03-01T01:00:00Z", 4, 0),
             ],
-            tallies: vec![
+            vec![
                 Tally {
                     hour: at("2026-03-01T01:00:00Z"),
                     missed: 1,
@@ -240,7 +249,7 @@ mod tests {
                     ..Tally::default()
                 },
             ],
-        };
+        );
         let day = &book.days("bot", jiff::civil::date(2026, 3, 1), 1)[0];
         assert_eq!(
             day.span,

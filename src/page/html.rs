@@ -27,7 +27,7 @@ h2{font-size:1.05em;margin:0;overflow-wrap:anywhere}
 .uptime{display:flex;gap:12px;flex-wrap:wrap;font-size:.9em;margin:.3em 0}
 .uptime b{font-variant-numeric:tabular-nums}
 .days{display:flex;gap:1px;height:22px;margin:6px 0}
-.days span{flex:1;min-width:1px;border-radius:1px}
+.days i{flex:1;min-width:1px;border-radius:1px;background:var(--none)}
 .chart{width:100%;height:48px;display:block}
 ul{padding-left:1.1em;margin:.3em 0}
 li{margin:.3em 0;overflow-wrap:anywhere}
@@ -40,6 +40,13 @@ fn style_of(cell: &str) -> String {
     } else {
         format!("background:{}", colour(cell))
     }
+}
+
+/// `.c-ok` and the others: the daily cells' colours, from `colour`.
+fn cell_classes() -> String {
+    ["ok", "warning", "critical", "unknown"]
+        .map(|cell| format!(".days .c-{cell}{{background:{}}}", colour(cell)))
+        .join("")
 }
 
 fn minute(at: jiff::Timestamp) -> String {
@@ -58,7 +65,8 @@ pub fn render(page: &Page) -> String {
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n\
          <meta name=\"color-scheme\" content=\"light dark\">\n<title>{title}</title>\n\
-         <style>{STYLE}</style>\n</head>\n<body>\n<header>\n<h1>{title}</h1>\n"
+         <style>{STYLE}{}</style>\n</head>\n<body>\n<header>\n<h1>{title}</h1>\n",
+        cell_classes()
     );
     let banner_cell = if page.banner == "Maintenance" {
         "none"
@@ -160,14 +168,7 @@ fn check(out: &mut String, c: &CheckView) {
             "missed" => format!("{} missed runs, {}", d.missed, percent(d.uptime)),
             cell => format!("{cell}, {}", percent(d.uptime)),
         };
-        let _ = write!(
-            out,
-            "<span class=\"c-{}\" style=\"{}\" title=\"{}: {}\"></span>",
-            d.cell,
-            style_of(d.cell),
-            d.date,
-            what
-        );
+        let _ = write!(out, "<i class=\"c-{}\" title=\"{}: {what}\"></i>", d.cell, d.date);
     }
     out.push_str("</div>\n");
     if let Some(r) = &c.reading {

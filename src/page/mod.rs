@@ -223,7 +223,7 @@ impl Page {
                         unit: unit_text(*u),
                         kind: *u,
                     }),
-                    chart: chart(&inputs.book.rollups, name, now),
+                    chart: chart(inputs.book.hours(name), now),
                 }
             })
             .collect();
@@ -275,14 +275,18 @@ impl Page {
     }
 }
 
-/// The last 24 hours of `check`'s primary reading, hour by hour.
-fn chart(rollups: &[Rollup], check: &str, now: jiff::Timestamp) -> Vec<Point> {
+/// The last 24 hours of a check's primary reading, hour by hour, from its
+/// hours (oldest first).
+fn chart(hours: &[Rollup], now: jiff::Timestamp) -> Vec<Point> {
     let this_hour = crate::history::hour_of(now);
     (0..24)
         .rev()
         .map(|back| {
             let hour = this_hour - back * HOUR;
-            let r = rollups.iter().find(|r| r.hour == hour && r.check == check);
+            let r = hours
+                .binary_search_by_key(&hour, |r| r.hour)
+                .ok()
+                .map(|i| &hours[i]);
             Point {
                 hour: jiff::Timestamp::from_second(hour).unwrap_or(now),
                 min: r.and_then(|r| r.lo),
@@ -304,10 +308,7 @@ pub fn write(
     let since = ago(report.started_at, DAYS as i64 * DAY);
     let read = || -> rusqlite::Result<Inputs> {
         Ok(Inputs {
-            book: Book {
-                rollups: history.rollups(since)?,
-                tallies: history.tallies(since)?,
-            },
+            book: Book::new(history.rollups(since)?, history.tallies(since)?),
             incidents: history.incidents(ago(report.started_at, 30 * DAY))?,
             changes: history.changes(FEED_ENTRIES)?,
             units: history
