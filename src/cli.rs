@@ -245,14 +245,15 @@ pub struct ReportArgs {
     /// How far back: "30d", "7d", "24h"
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub since: String,
-    /// text, json or csv (one row per check and day)
+    /// text, json or csv (one row per check and day); default: text, or
+    /// json after a `--format json` given before `report`
     #[arg(
         long = "format",
         id = "report_format",
-        value_enum,
-        default_value = "text"
+        value_name = "FORMAT",
+        value_enum
     )]
-    pub format: ReportFormat,
+    pub format: Option<ReportFormat>,
     #[command(flatten)]
     pub common: ReportCommon,
 }

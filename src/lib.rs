@@ -53,7 +53,13 @@ pub fn run(cli: Cli) -> u8 {
         Some(Command::Completions { shell }) => commands::completions(*shell),
         Some(Command::History(_)) => manage::history(&opts),
         Some(Command::Status(_)) => status::status(&opts),
-        Some(Command::Report(args)) => history::report::command(&opts, &args.since, args.format),
+        Some(Command::Report(args)) => {
+            let format = args.format.unwrap_or(match opts.format {
+                cli::Format::Json => cli::ReportFormat::Json,
+                cli::Format::Text | cli::Format::Nagios => cli::ReportFormat::Text,
+            });
+            history::report::command(&opts, &args.since, format)
+        }
         Some(Command::TestAlert { channel, .. }) => commands::test_alert(&opts, channel.as_deref()),
         Some(Command::Reset { target, .. }) => manage::reset(&opts, target.name.as_deref()),
         Some(Command::Silence(args)) => manage::silence(&opts, args),

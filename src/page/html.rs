@@ -168,7 +168,11 @@ fn check(out: &mut String, c: &CheckView) {
             "missed" => format!("{} missed runs, {}", d.missed, percent(d.uptime)),
             cell => format!("{cell}, {}", percent(d.uptime)),
         };
-        let _ = write!(out, "<i class=\"c-{}\" title=\"{}: {what}\"></i>", d.cell, d.date);
+        let _ = write!(
+            out,
+            "<i class=\"c-{}\" title=\"{}: {what}\"></i>",
+            d.cell, d.date
+        );
     }
     out.push_str("</div>\n");
     if let Some(r) = &c.reading {

@@ -620,3 +620,45 @@ command = ["sh", "-c", "echo down; exit 2"]
     let state = std::fs::read_to_string(env.path("state/state.json")).unwrap();
     assert!(!state.contains("status.example.org"), "{state}");
 }
+
+#[test]
+fn report_needs_no_secret_and_takes_the_format_given_before_it() {
+    let env = Env::new();
+    env.config(
+        r#"[[alert]]
+type = "discord"
+url = "${DISCORD_URL}"
+
+[[check]]
+name = "steady"
+type = "command"
+command = ["true"]
+"#,
+    );
+    // No history yet: every check, no runs.
+    let empty = env.run(&["report", "--format", "csv", "--since", "1d"]);
+    assert_eq!(empty.code, 0, "{}", empty.stderr);
+    assert!(
+        empty.stdout.contains("total,steady,0,0,0,,\n"),
+        "{}",
+        empty.stdout
+    );
+    let run = env
+        .cmd()
+        .args(["-q"])
+        .env("DISCORD_URL", "https://discord.invalid/x")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    // The secret is unset now, as for a user without the credentials.
+    let json = env.run(&["--format", "json", "report", "--since", "2h"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let doc = json.json();
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["checks"][0]["name"], "steady");
+    assert_eq!(doc["checks"][0]["runs"], 1);
+    assert_eq!(doc["checks"][0]["uptime"], 100.0);
+    let bad = env.run(&["report", "--since", "soon"]);
+    assert_eq!(bad.code, 3);
+    assert!(bad.stderr.contains("--since"), "{}", bad.stderr);
+}
