@@ -200,6 +200,16 @@ pub fn hour_of(at: jiff::Timestamp) -> i64 {
     s - s.rem_euclid(HOUR)
 }
 
+/// A history written by a newer healthcheck: left as it is.
+fn newer(version: i64) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+        Some(format!(
+            "it has version {version}, newer than this healthcheck understands; left as it is"
+        )),
+    )
+}
+
 /// Is this error one of a file that is not a healthy database?
 fn is_broken(e: &rusqlite::Error) -> bool {
     matches!(
@@ -210,21 +220,31 @@ fn is_broken(e: &rusqlite::Error) -> bool {
 
 impl History {
     /// Open (or create) the history in the state directory `dir` for a
-    /// run. A file SQLite finds broken is moved aside as
+    /// run at `now` and add `record`. A file in which SQLite meets damage,
+    /// opening it or writing, is moved aside as
     /// `history.sqlite.corrupt-<time>` and a new one begins; the returned
     /// note says so.
-    pub fn open(dir: &Path, now: jiff::Timestamp) -> rusqlite::Result<(History, Option<String>)> {
+    pub fn keep(
+        dir: &Path,
+        record: &Record,
+        now: jiff::Timestamp,
+    ) -> rusqlite::Result<(History, Option<String>)> {
         let path = dir.join(FILE);
-        match History::open_at(&path) {
+        let add = || {
+            let mut h = History::open_at(&path)?;
+            h.record(record, now)?;
+            Ok(h)
+        };
+        match add() {
             Err(e) if is_broken(&e) => {
                 let aside = dir.join(format!("{FILE}.corrupt-{}", now.as_second()));
                 let _ = std::fs::rename(&path, &aside);
                 let _ = std::fs::remove_file(dir.join(format!("{FILE}-journal")));
                 let note = format!(
-                    "the history was unreadable ({e}); moved aside to {}",
+                    "the history was damaged ({e}); moved aside to {} and begun anew",
                     aside.display()
                 );
-                Ok((History::open_at(&path)?, Some(note)))
+                Ok((add()?, Some(note)))
             }
             other => other.map(|h| (h, None)),
         }
@@ -240,6 +260,8 @@ impl History {
             conn.execute_batch(&format!(
                 "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))?;
+        } else if version > SCHEMA_VERSION {
+            return Err(newer(version));
         } else {
             // Reading one row of each table finds a file that is not whole.
             conn.query_row("SELECT count(*) FROM checks", [], |_| Ok(()))?;
@@ -531,7 +553,8 @@ mod tests {
     #[test]
     fn runs_are_rolled_into_their_hour_with_min_max_and_last_of_the_reading() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut h, note) = History::open(dir.path(), at("2026-03-01T10:00:00Z")).unwrap();
+        let (mut h, note) =
+            History::keep(dir.path(), &Record::default(), at("2026-03-01T10:00:00Z")).unwrap();
         assert_eq!(note, None);
         run(
             &mut h,
@@ -586,7 +609,8 @@ mod tests {
     #[test]
     fn incidents_tallies_and_changes_outlive_the_states_week_and_go_after_90_days() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut h, _) = History::open(dir.path(), at("2026-01-01T00:00:00Z")).unwrap();
+        let (mut h, _) =
+            History::keep(dir.path(), &Record::default(), at("2026-01-01T00:00:00Z")).unwrap();
         let incident = Incident {
             check: "bot".into(),
             start: at("2026-01-01T10:00:00Z"),
@@ -651,11 +675,66 @@ mod tests {
     }
 
     #[test]
+    fn a_history_spoiled_past_its_first_pages_failed_every_run_instead_of_being_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = at("2026-03-01T00:00:00Z");
+        let (mut h, _) = History::keep(dir.path(), &Record::default(), start).unwrap();
+        for hour in 0..200 {
+            let now = start + jiff::SignedDuration::from_hours(hour);
+            let samples = (0..20)
+                .map(|c| sample(&format!("check-{c}"), Status::Ok, Some(hour as f64)))
+                .collect();
+            h.record(
+                &Record {
+                    samples,
+                    ..Record::default()
+                },
+                now,
+            )
+            .unwrap();
+        }
+        drop(h);
+        // A power cut left garbage in the pages past the schema's.
+        let path = dir.path().join(FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        for b in &mut bytes[8 * 1024..] {
+            *b = 0x5a;
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let now = start + jiff::SignedDuration::from_hours(200);
+        let record = Record {
+            samples: vec![sample("check-0", Status::Ok, None)],
+            ..Record::default()
+        };
+        let (h, note) = History::keep(dir.path(), &record, now).unwrap();
+        let note = note.expect("the move is told");
+        assert!(note.contains("moved aside"), "{note}");
+        assert_eq!(h.rollups(start).unwrap().len(), 1, "a new history began");
+    }
+
+    #[test]
+    fn a_history_of_a_newer_healthcheck_is_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE future(x); PRAGMA user_version = 7;")
+            .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let now = at("2026-03-01T10:00:00Z");
+        let Err(e) = History::keep(dir.path(), &Record::default(), now) else {
+            panic!("a newer history was used");
+        };
+        assert!(e.to_string().contains("version 7"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
     fn a_history_that_is_not_a_database_is_moved_aside_and_a_new_one_begins() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE), vec![b'x'; 5000]).unwrap();
         let now = at("2026-03-01T10:00:00Z");
-        let (mut h, note) = History::open(dir.path(), now).unwrap();
+        let (mut h, note) = History::keep(dir.path(), &Record::default(), now).unwrap();
         let note = note.expect("the move is told");
         assert!(note.contains("moved aside"), "{note}");
         run(
@@ -676,7 +755,7 @@ mod tests {
     fn a_hundred_days_of_twenty_checks_stay_under_2_mib() {
         let dir = tempfile::tempdir().unwrap();
         let start = at("2026-01-01T00:00:00Z");
-        let (mut h, _) = History::open(dir.path(), start).unwrap();
+        let (mut h, _) = History::keep(dir.path(), &Record::default(), start).unwrap();
         for hour in 0..100 * 24 {
             let now = start + jiff::SignedDuration::from_hours(hour);
             let status = if hour % 24 == 3 {

@@ -21,15 +21,12 @@ pub fn history_and_page(
         return;
     }
     let dir = &config.settings.state_dir;
-    let history = History::open(dir, report.started_at).and_then(|(mut h, note)| {
+    let record = record::of_run(config, before, next, report);
+    let history = History::keep(dir, &record, report.started_at).map(|(h, note)| {
         if let Some(note) = note {
             eprintln!("healthcheck: {note}");
         }
-        h.record(
-            &record::of_run(config, before, next, report),
-            report.started_at,
-        )?;
-        Ok(h)
+        h
     });
     let history = match history {
         Ok(h) => h,
