@@ -80,6 +80,9 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Uptime per check and per day, incidents, restarts and alerts over a
+    /// period, from the history alone
+    Report(ReportArgs),
     /// Mute alerts and restarts for a check (or all) for a while
     Silence(SilenceArgs),
     /// Remove a silence
@@ -158,6 +161,7 @@ impl Command {
             Command::Init(_) => "init",
             Command::History(_) => "history",
             Command::Status(_) => "status",
+            Command::Report(_) => "report",
             Command::Reset { .. } => "reset",
             Command::Silence(_) => "silence",
             Command::Unsilence { .. } => "unsilence",
@@ -167,7 +171,7 @@ impl Command {
     }
 
     /// The config options given after it, for the commands that read a config.
-    pub fn common(&self) -> Option<&Common> {
+    pub fn common(&self) -> Option<Common> {
         match self {
             Command::Run { common, .. }
             | Command::Validate(common)
@@ -175,8 +179,13 @@ impl Command {
             | Command::Status(common)
             | Command::Reset { common, .. }
             | Command::Unsilence { common, .. }
-            | Command::TestAlert { common, .. } => Some(common),
-            Command::Silence(args) => Some(&args.common),
+            | Command::TestAlert { common, .. } => Some(common.clone()),
+            Command::Silence(args) => Some(args.common.clone()),
+            Command::Report(args) => Some(Common {
+                config: args.common.config.clone(),
+                format: None,
+                verbose: args.common.verbose,
+            }),
             Command::Init(_) | Command::Completions { .. } => None,
         }
     }
@@ -229,6 +238,42 @@ pub struct SilenceArgs {
     pub reason: Option<String>,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// How far back: "30d", "7d", "24h"
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub since: String,
+    /// text, json or csv (one row per check and day); default: text, or
+    /// json after a `--format json` given before `report`
+    #[arg(
+        long = "format",
+        id = "report_format",
+        value_name = "FORMAT",
+        value_enum
+    )]
+    pub format: Option<ReportFormat>,
+    #[command(flatten)]
+    pub common: ReportCommon,
+}
+
+/// `-c` and `-v` of `report` (its `--format` has a format of its own: csv).
+#[derive(Args, Debug, Default, Clone)]
+pub struct ReportCommon {
+    /// Config file (found as for the other commands when not given)
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More detail on stderr (repeatable)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Csv,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

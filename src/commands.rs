@@ -175,6 +175,7 @@ pub fn test_alert(opts: &Options, only: Option<&str>) -> u8 {
         still_failing: Vec::new(),
         suppressed: 0,
         on_behalf_of: None,
+        details: config.page.as_ref().and_then(|p| p.url.clone()),
     };
     let deadline = std::time::Instant::now() + config.settings.deadline;
     let mut failed = 0;

@@ -9,11 +9,13 @@ pub mod commands; // validate, init, completions
 pub mod config; // TOML -> validated Config; secrets
 pub mod decide; // the rules, pure
 pub mod files; // what a path is before it is trusted
+pub mod history; // hourly uptime rollups for 90 days; `healthcheck report`
 pub mod manage; // history, reset, silence, unsilence
 pub mod model; // the shared words: Status, Outcome, Event, Action
 pub mod notify; // alert digests, channels, delivery
 pub mod options; // the command line and environment, read once
 pub mod out; // stdout that a closed pipe ends quietly
+pub mod page; // the status page, status.json, badges and feed each run writes
 pub mod ping; // the dead man's switch
 pub mod proc; // child processes (own process group or Job object, timeout), the process table
 pub mod report; // text, JSON, Nagios
@@ -51,6 +53,13 @@ pub fn run(cli: Cli) -> u8 {
         Some(Command::Completions { shell }) => commands::completions(*shell),
         Some(Command::History(_)) => manage::history(&opts),
         Some(Command::Status(_)) => status::status(&opts),
+        Some(Command::Report(args)) => {
+            let format = args.format.unwrap_or(match opts.format {
+                cli::Format::Json => cli::ReportFormat::Json,
+                cli::Format::Text | cli::Format::Nagios => cli::ReportFormat::Text,
+            });
+            history::report::command(&opts, &args.since, format)
+        }
         Some(Command::TestAlert { channel, .. }) => commands::test_alert(&opts, channel.as_deref()),
         Some(Command::Reset { target, .. }) => manage::reset(&opts, target.name.as_deref()),
         Some(Command::Silence(args)) => manage::silence(&opts, args),

@@ -46,7 +46,7 @@ impl Options {
     /// The options before the subcommand, and those after it (which win).
     pub fn new(cli: &Cli) -> Options {
         let common = match cli.command.as_ref().and_then(|c| c.common()) {
-            Some(after) => cli.common.and(after),
+            Some(after) => cli.common.and(&after),
             None => cli.common.clone(),
         };
         Options {

@@ -209,6 +209,7 @@ pub(super) fn compile_check(
         recovery,
         depends_on: raw.depends_on.unwrap_or_default(),
         when: raw.when,
+        on_page: raw.page.unwrap_or(true),
         probe: Arc::from(probe?),
     })
 }

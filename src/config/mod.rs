@@ -10,6 +10,7 @@ mod discovery;
 mod errors;
 pub mod escalate;
 mod interpolate;
+pub mod page;
 mod permissions;
 mod platform;
 pub mod raw;
@@ -74,6 +75,8 @@ pub struct Config {
     pub ping: Option<crate::ping::Ping>,
     /// `[summary]`: the daily digest, if any.
     pub summary: Option<summary::SummarySpec>,
+    /// `[page]`: the status page, if any.
+    pub page: Option<page::PageSpec>,
     /// Allowed but worth saying: `validate` and `-v` show them.
     pub warnings: Vec<String>,
 }
@@ -138,6 +141,8 @@ pub struct CheckSpec {
     pub depends_on: Vec<String>,
     /// A schedule: outside it the check is skipped.
     pub when: Option<String>,
+    /// Shown on the status page (`page = false` leaves it off).
+    pub on_page: bool,
     pub probe: Arc<dyn Probe>,
 }
 
@@ -272,6 +277,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
     let mut schedule_tables: Vec<(String, Spanned<DeValue>)> = Vec::new();
     let mut ping = None;
     let mut summary_table = None;
+    let mut page_table = None;
     for (key, value) in doc {
         let name = key.get_ref().to_string();
         match name.as_str() {
@@ -291,6 +297,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
             "alerting" => alerting_table = Some(value),
             "ping" => ping = compile_ping(&mut errors, value),
             "summary" => summary_table = Some(value),
+            "page" => page_table = Some(value),
             "schedule" => match value.into_inner() {
                 DeValue::Table(t) => {
                     schedule_tables.extend(t.into_iter().map(|(k, v)| (k.get_ref().to_string(), v)))
@@ -322,7 +329,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
                     n,
                     &[
                         "settings", "check", "service", "alert", "alerting", "schedule", "ping",
-                        "summary",
+                        "summary", "page",
                     ],
                 ),
             ),
@@ -335,6 +342,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
     let alerting = compile_alerting_table(&mut errors, alerting_table, &schedules);
     let alerts = compile_alerts(&mut errors, alert_tables);
     let summary = summary_table.and_then(|t| summary::compile_summary(&mut errors, t, &alerts));
+    let page = page_table.and_then(|t| page::compile_page(&mut errors, t, &settings.hostname));
     let mut checks: Vec<(CheckSpec, Range<usize>)> = Vec::new();
     // Each name with where it was defined; the place is spelled out only
     // for a duplicate, not for every check of every run.
@@ -397,6 +405,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
             schedules,
             ping,
             summary,
+            page,
             warnings: errors.warnings,
         };
         for a in &config.alerts {

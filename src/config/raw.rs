@@ -53,6 +53,8 @@ pub struct RawCheck {
     pub run_cooldown: Option<String>,
     pub depends_on: Option<Vec<String>>,
     pub when: Option<String>,
+    /// `false` leaves the check off the status page.
+    pub page: Option<bool>,
     pub warn_above: Option<Limit>,
     pub crit_above: Option<Limit>,
     pub warn_below: Option<Limit>,
@@ -172,6 +174,7 @@ pub const COMMON_CHECK_KEYS: &[&str] = &[
     "run_cooldown",
     "depends_on",
     "when",
+    "page",
     "warn_above",
     "crit_above",
     "warn_below",

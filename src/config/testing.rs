@@ -50,6 +50,7 @@ impl Config {
             schedules: Vec::new(),
             ping: None,
             summary: None,
+            page: None,
             warnings: Vec::new(),
         }
     }
@@ -84,6 +85,7 @@ impl CheckSpec {
             recovery: Default::default(),
             depends_on: Vec::new(),
             when: None,
+            on_page: true,
             probe: Arc::new(NotProbed),
         }
     }

@@ -78,7 +78,7 @@ pub(super) fn log(run: &Run, verdicts: &[Verdict], next: &mut State) {
 
 /// When the runs that should have been between `last` and `now` (by
 /// `expected_interval`, within the last 24 hours) were due: none unless
-/// the gap is at least two intervals.
+/// the gap is at least two intervals (less a tenth of one).
 fn missed(
     interval: Option<Duration>,
     last: Option<jiff::Timestamp>,
@@ -90,9 +90,11 @@ fn missed(
     let Ok(step) = jiff::SignedDuration::try_from(every) else {
         return Vec::new();
     };
-    let n = age(last, now)
-        .as_secs()
-        .checked_div(every.as_secs())
+    // A tenth of an interval of slack: a run may start a little earlier
+    // in its second (or minute) than the one before the gap did.
+    let n = (age(last, now) + every / 10)
+        .as_millis()
+        .checked_div(every.as_millis())
         .map_or(0, |n| n.saturating_sub(1));
     let mut due = Vec::new();
     let mut slot = last.min(now);

@@ -64,6 +64,7 @@ fn a_summary_waiting_in_the_outbox_is_not_made_again() {
         still_failing: Vec::new(),
         suppressed: 0,
         on_behalf_of: None,
+        details: None,
     };
     state.outbox.push(Pending {
         channel: "discord".into(),
@@ -396,4 +397,20 @@ fn an_action_that_helped_ends_the_incident_and_a_relapse_starts_a_new_one_from_t
     );
     let e = compose(&c, &spec("UTC"), &state, t("2026-06-01T08:00:00Z"));
     assert!(e.message.contains("restart bot (helped)"), "{}", e.message);
+}
+
+#[test]
+fn a_gap_a_few_milliseconds_short_of_its_intervals_undercounted_missed_runs() {
+    // Timers start a run anywhere in its second: the run after a gap may
+    // start a little earlier in it than the run before the gap did.
+    let c = config();
+    let s0 = run(
+        &c,
+        &State::default(),
+        Status::Ok,
+        "fine",
+        "2026-06-01T03:06:00.5Z",
+    );
+    let s1 = run(&c, &s0, Status::Ok, "fine", "2026-06-01T03:26:00.2Z");
+    assert_eq!(s1.daily.day(t("2026-06-01T03:30:00Z")).missed, 3);
 }

@@ -67,6 +67,10 @@ pub struct Digest {
     /// Delivered here as the fallback of this channel, which could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_behalf_of: Option<String>,
+    /// Where the status page is served (`[page] url`): the message ends
+    /// with "details: URL". Set as it is sent, never kept in the outbox.
+    #[serde(skip)]
+    pub details: Option<String>,
 }
 
 /// An event `max_per_hour` held back, and when.

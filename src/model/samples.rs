@@ -31,6 +31,7 @@ impl Digest {
             still_failing: Vec::new(),
             suppressed: 0,
             on_behalf_of: None,
+            details: None,
         }
     }
 }

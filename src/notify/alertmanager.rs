@@ -266,6 +266,7 @@ mod tests {
             still_failing: Vec::new(),
             suppressed: 0,
             on_behalf_of: None,
+            details: None,
         }
     }
 

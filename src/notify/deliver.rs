@@ -13,7 +13,7 @@ use std::time::Instant;
 use super::plan::{self, AlertReport, Answer, Queued, Rules, Turn};
 use super::{Budget, Failure};
 use crate::config::Config;
-use crate::model::Unit;
+use crate::model::{Digest, Unit};
 use crate::state::State;
 
 /// The rules for this config at `now`.
@@ -178,7 +178,13 @@ pub fn round(config: &Config, turns: &[Turn], deadline: Instant) -> Vec<Answer> 
         let limit = deadline.min(started.checked_add(spec.timeout).unwrap_or(deadline));
         limits.push(limit);
         let channel = spec.channel.clone();
-        let digests = turn.digests.clone();
+        let details = config.page.as_ref().and_then(|p| p.url.clone());
+        let digests: Vec<Digest> = (turn.digests.iter().cloned())
+            .map(|d| Digest {
+                details: details.clone(),
+                ..d
+            })
+            .collect();
         let tries = turn.tries;
         let to_main = tx.clone();
         let spawned = std::thread::Builder::new()

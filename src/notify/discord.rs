@@ -39,22 +39,32 @@ pub fn colour(status: Status) -> u32 {
     }
 }
 
+/// The embed's title links to the status page, if there is one.
+fn link_to_page(embed: &mut Value, digest: &Digest) {
+    if let Some(url) = &digest.details {
+        embed["url"] = Value::String(url.clone());
+    }
+}
+
 /// The webhook body for a digest.
 pub fn payload(digest: &Digest) -> Value {
     const TOTAL: usize = 6000;
     /// A summary goes in the embed's description, within a message's 2000.
     const SUMMARY: usize = 2000;
     let title = cut(&super::message::title(digest), 256);
+    let link = super::message::details(digest);
     if let Some(body) = super::fit::summary_body(digest, SUMMARY, &super::fit::chars) {
+        let mut embed = json!({
+            "title": title,
+            "color": colour(digest.status()),
+            "timestamp": digest.at.to_string(),
+            "description": body,
+        });
+        link_to_page(&mut embed, digest);
         return json!({
             "username": "healthcheck",
             "allowed_mentions": {"parse": []},
-            "embeds": [{
-                "title": title,
-                "color": colour(digest.status()),
-                "timestamp": digest.at.to_string(),
-                "description": body,
-            }],
+            "embeds": [embed],
         });
     }
     let mut used = title.chars().count();
@@ -82,12 +92,16 @@ pub fn payload(digest: &Digest) -> Value {
         ));
     }
     description.push_str(&super::message::afterword(digest));
+    if let Some(line) = link {
+        description.push_str(&line);
+    }
     let mut embed = json!({
         "title": title,
         "color": colour(digest.status()),
         "timestamp": digest.at.to_string(),
         "fields": fields,
     });
+    link_to_page(&mut embed, digest);
     if !description.is_empty() {
         embed["description"] = Value::String(cut(&description, 4096));
     }

@@ -70,12 +70,21 @@ pub fn label(kind: EventKind, status: Status) -> String {
     }
 }
 
-/// The whole digest as plain text: the title, then a block per event.
+/// "details: URL" when the digest links to the status page.
+pub fn details(d: &Digest) -> Option<String> {
+    d.details.as_ref().map(|url| format!("details: {url}"))
+}
+
+/// The whole digest as plain text: the title, then a block per event,
+/// then the link to the status page if any.
 pub fn text(d: &Digest) -> String {
     let mut out = title(d);
     out.push('\n');
     if let Some(summary) = d.events.first().filter(|_| d.is_summary()) {
         out.push_str(&format!("\n{}\n", summary.message));
+        if let Some(line) = details(d) {
+            out.push_str(&format!("\n{line}\n"));
+        }
         return out;
     }
     for e in &d.events {
@@ -133,6 +142,9 @@ pub fn afterword(d: &Digest) -> String {
             "{} {more}suppressed (max_per_hour)\n",
             plural(d.suppressed as usize, "alert")
         ));
+    }
+    if let Some(line) = details(d) {
+        out.push_str(&format!("\n{line}\n"));
     }
     out
 }

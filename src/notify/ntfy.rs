@@ -66,7 +66,11 @@ fn header_text(text: &str) -> String {
 
 pub fn payload(digest: &Digest, url: &str) -> HttpRequest {
     let body = text(digest);
-    let body = super::fit::summary_body(digest, LIMIT, &super::fit::chars).unwrap_or_else(|| {
+    let link = super::message::details(digest).map(|l| format!("\n\n{l}"));
+    let room = LIMIT.saturating_sub(link.as_deref().map_or(0, |l| l.chars().count()));
+    let summary = super::fit::summary_body(digest, room, &super::fit::chars)
+        .map(|s| s + link.as_deref().unwrap_or(""));
+    let body = summary.unwrap_or_else(|| {
         body.split_once('\n')
             .map_or(body.as_str(), |(_, rest)| rest)
             .trim()

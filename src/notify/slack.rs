@@ -30,6 +30,11 @@ fn is_final(status: u16, _body: &str) -> bool {
 }
 
 pub fn payload(digest: &Digest) -> Value {
-    let text = super::fit::summary_text(digest, LIMIT).unwrap_or_else(|| cut(&text(digest), LIMIT));
+    let link = super::message::details(digest).map(|l| format!("\n\n{l}"));
+    let room = LIMIT.saturating_sub(link.as_deref().map_or(0, |l| l.chars().count()));
+    let text = match super::fit::summary_text(digest, room) {
+        Some(summary) => summary + link.as_deref().unwrap_or(""),
+        None => cut(&text(digest), LIMIT),
+    };
     json!({"text": text})
 }

@@ -76,10 +76,13 @@ pub fn escape(text: &str) -> String {
 /// The `sendMessage` body: a bold title, then a block per event.
 pub fn payload(digest: &Digest, chat_id: &str) -> Value {
     let mut html = format!("<b>{}</b>\n", escape(&super::message::title(digest)));
-    let room = LIMIT.saturating_sub(html.chars().count() + 1);
+    let link = super::message::details(digest)
+        .map(|l| format!("\n\n{}", escape(&l)))
+        .unwrap_or_default();
+    let room = LIMIT.saturating_sub(html.chars().count() + 1 + link.chars().count());
     let escaped = |s: &str| escape(s).chars().count();
     if let Some(body) = super::fit::summary_body(digest, room, &escaped) {
-        html.push_str(&format!("\n{}", escape(&body)));
+        html.push_str(&format!("\n{}{link}", escape(&body)));
         return json!({"chat_id": chat_id, "text": html, "parse_mode": "HTML", "disable_web_page_preview": true});
     }
     for e in &digest.events {
@@ -96,6 +99,9 @@ pub fn payload(digest: &Digest, chat_id: &str) -> Value {
     let after = super::message::afterword(digest);
     if !after.is_empty() {
         html.push_str(&format!("\n{}", escape(&after)));
+    }
+    if let Some(line) = super::message::details(digest) {
+        html.push_str(&format!("\n{}\n", escape(&line)));
     }
     let html = if html.chars().count() > LIMIT {
         // Cutting HTML could break a tag: fall back to the escaped title and a note.

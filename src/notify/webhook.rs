@@ -89,5 +89,8 @@ pub fn payload(digest: &Digest) -> Value {
     if !digest.still_failing.is_empty() {
         body["still_failing"] = json!(digest.still_failing);
     }
+    if let Some(url) = &digest.details {
+        body["details"] = Value::String(url.clone());
+    }
     body
 }

@@ -131,6 +131,7 @@ pub fn refresh_alerts(config: &Config, opts: &RunOptions, report: &Report, deadl
         still_failing: Vec::new(),
         suppressed: 0,
         on_behalf_of: None,
+        details: None,
     };
     for failure in notify::alertmanager::refresh(config, &firing, deadline) {
         eprintln!("healthcheck: cannot re-post the firing alerts: {failure}");

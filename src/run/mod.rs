@@ -9,6 +9,7 @@ mod act;
 mod backstop;
 mod daily;
 mod finish;
+mod keep;
 mod ledger;
 mod tell;
 
@@ -113,6 +114,7 @@ pub fn run(opts: &Options, args: &RunOptions) -> u8 {
     };
     let report = finish::report(&config, done, ledger, &clock);
     finish::write_files(&config, args, records, &report, &next);
+    keep::history_and_page(&config, args, records, &before, &next, &report);
     finish::refresh_alerts(&config, args, &report, alerts_deadline);
     switch.finish(&report, started, clock.deadline);
     finish::print(opts, args, &report);

@@ -151,6 +151,7 @@ fn digest() -> Digest {
         ],
         suppressed: 0,
         on_behalf_of: None,
+        details: None,
     }
 }
 

@@ -24,6 +24,7 @@ mod managers;
 mod nagios;
 mod newcomer;
 mod packaging;
+mod page;
 mod performance;
 mod ping;
 mod prometheus;

@@ -190,6 +190,7 @@ pub fn enqueue(
                 still_failing,
                 suppressed: std::mem::take(&mut counts.suppressed),
                 on_behalf_of: None,
+                details: None,
             };
             state.outbox.push(Pending {
                 channel: alert.name.clone(),

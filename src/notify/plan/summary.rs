@@ -28,6 +28,7 @@ pub fn queue(
                 still_failing: Vec::new(),
                 suppressed: 0,
                 on_behalf_of: None,
+                details: None,
             },
             quiet: false,
             fresh: false,

@@ -150,5 +150,6 @@ fn handover_notice(channel: &str, counts: &Deliveries, host: &str, now: jiff::Ti
         still_failing: Vec::new(),
         suppressed: 0,
         on_behalf_of: None,
+        details: None,
     }
 }

@@ -67,6 +67,7 @@ pub fn unsaved(
                 still_failing: Vec::new(),
                 suppressed: 0,
                 on_behalf_of: None,
+                details: None,
             }],
             tries: crate::notify::http::MAX_ATTEMPTS,
             notice: false,
