@@ -252,8 +252,6 @@ impl Drop for Receiver {
     }
 }
 
-use std::io::Read;
-
 /// A bot that writes a heartbeat line every half second, as a unit.
 const HEARTBEAT_BOT: &str = "[Service]\nExecStart=/bin/sh -c \"while :; do echo VIX update >> /var/log/bot.log; sleep 0.5; done\"\n";
 
