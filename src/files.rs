@@ -53,3 +53,22 @@ pub fn unsafe_for_root(meta: &std::fs::Metadata) -> Option<String> {
 pub fn unsafe_for_root(_meta: &std::fs::Metadata) -> Option<String> {
     None
 }
+
+/// A file this process keeps for itself in a directory others can write
+/// (the "state cannot be saved" marker in `$TMPDIR`): say why it cannot be
+/// trusted when it is not a regular file owned by the running user.
+#[cfg(unix)]
+pub fn not_ours(meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    if let Some(what) = not_regular_file(meta) {
+        return Some(format!("it is {what}"));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    (meta.uid() != me).then(|| format!("it is owned by uid {}, not uid {me}", meta.uid()))
+}
+
+#[cfg(not(unix))]
+pub fn not_ours(meta: &std::fs::Metadata) -> Option<String> {
+    not_regular_file(meta).map(|what| format!("it is {what}"))
+}

@@ -17,6 +17,7 @@ mod escalate;
 mod fault_week;
 mod hardening_actions;
 mod hardening_files;
+mod hardening_inputs;
 mod journal;
 mod managers;
 mod nagios;
