@@ -1,5 +1,5 @@
 //! `${NAME}` / `${NAME:-default}` in any string value, and `X_file = "/path"`
-//! for any secret key `X` (SPEC 4.3). Runs on the parsed document before
+//! for any secret key `X`. Runs on the parsed document before
 //! serde sees it, so that errors still point at the line that needs fixing.
 //! Secret values found on the way are registered for redaction.
 
@@ -30,11 +30,28 @@ fn is_secret(path: &[String], kind: Option<&str>) -> bool {
         || (url && kind == Some("sql"))
 }
 
+/// Keys whose value is an argument list: what reaches one from the
+/// environment may be a key on a command line, and an argv is printed
+/// (a recovery command's "ran ...", a plugin's own output).
+const ARGV_KEYS: &[&str] = &[
+    "command",
+    "run",
+    "start",
+    "restart",
+    "guard",
+    "systemctl",
+    "docker",
+    "compose",
+    "sc",
+    "journalctl",
+];
+
 /// Does a value at this key path carry credentials when it is built
-/// from the environment (a token in a check's URL, a header, a body)?
+/// from the environment (a token in a check's URL, a header, a body, an
+/// argument list)?
 fn carries_credentials(path: &[String]) -> bool {
-    path.last()
-        .is_some_and(|k| matches!(k.as_str(), "url" | "body"))
+    let last = path.last().map(|k| k.split('[').next().unwrap_or(k));
+    last.is_some_and(|k| matches!(k, "url" | "body") || ARGV_KEYS.contains(&k))
         || path.iter().any(|p| p == "headers" || p == "env")
 }
 

@@ -50,3 +50,35 @@ fn a_marker_planted_by_another_user_silenced_the_state_cannot_be_saved_alert() {
     assert!(detail.contains("owned by uid 65534"), "{detail}");
     assert_eq!(hook.log.accepted().len(), 2);
 }
+
+#[test]
+fn a_variable_in_an_argument_list_leaked_to_output_state_reports_and_alerts() {
+    let env = Env::new();
+    let hook = Receiver::start();
+    let key = "argv-key-0xA11CE";
+    env.config(&format!(
+        "[[alert]]\ntype = \"webhook\"\nurl = \"{}/hook\"\n\n\
+         [[check]]\nname = \"api\"\ntype = \"command\"\n\
+         command = [\"sh\", \"-c\", \"echo calling with $0; exit 2\", \"${{API_KEY}}\"]\n\
+         run = [\"echo\", \"--token\", \"${{API_KEY}}\"]\n",
+        hook.url
+    ));
+    let mut all = String::new();
+    for args in [&["--format", "json"][..], &["-v"], &["--format", "nagios"]] {
+        let out = env.cmd().env("API_KEY", key).args(args).output().unwrap();
+        all.push_str(&String::from_utf8_lossy(&out.stdout));
+        all.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    for entry in crate::alerts::walk(&env.path("state")) {
+        all.push_str(&std::fs::read_to_string(&entry).unwrap_or_default());
+    }
+    for (_, body) in hook.log.accepted() {
+        all.push_str(&body);
+    }
+    assert!(all.contains("calling with ***"), "the check ran: {all}");
+    assert!(
+        all.contains("--token ***"),
+        "the recovery command ran: {all}"
+    );
+    assert!(!all.contains("0xA11CE"), "the key leaked:\n{all}");
+}
