@@ -82,3 +82,48 @@ fn a_variable_in_an_argument_list_leaked_to_output_state_reports_and_alerts() {
     );
     assert!(!all.contains("0xA11CE"), "the key leaked:\n{all}");
 }
+
+#[test]
+fn nan_or_infinity_in_a_json_value_passed_crit_below() {
+    let env = Env::new();
+    let mut checks = String::new();
+    for (i, text) in ["\"NaN\"", "\"inf\"", "\"-infinity\""].iter().enumerate() {
+        env.write(&format!("v{i}.json"), &format!("{{\"v\": {text}}}"));
+        checks.push_str(&format!(
+            "[[check]]\nname = \"v{i}\"\ntype = \"json\"\npath = \"{}\"\npointer = \"/v\"\ncrit_below = 50\n\n",
+            env.path(&format!("v{i}.json")).display()
+        ));
+    }
+    env.config(&checks);
+    let out = env.run(&[]);
+    for i in 0..3 {
+        let line = out.line(&format!("v{i}"));
+        assert!(line.starts_with("[UNKNOWN]"), "{line}");
+        assert!(line.contains("not a number"), "{line}");
+    }
+    assert_eq!(out.code, 3, "{}", out.stdout);
+}
+
+#[test]
+fn perfdata_that_overflows_when_scaled_by_its_unit_printed_inf_and_null() {
+    let env = Env::new();
+    // 10^300 TB is finite as written and 10^312 bytes once scaled.
+    env.config(&format!(
+        "[[check]]\nname = \"plugin\"\ntype = \"command\"\n\
+         command = [\"sh\", \"-c\", \"echo 'OK | big=1{}TB;; small=5B'\"]\n",
+        "0".repeat(300)
+    ));
+    let nagios = env.run(&["--format", "nagios"]);
+    assert!(!nagios.stdout.contains("inf"), "{}", nagios.stdout);
+    assert!(
+        nagios.stdout.contains("'plugin_small'=5B"),
+        "{}",
+        nagios.stdout
+    );
+    let json = env.run(&["--format", "json"]).json();
+    let readings = json["checks"][0]["readings"].as_array().unwrap();
+    assert!(
+        readings.iter().all(|r| r["value"].is_number()),
+        "{readings:?}"
+    );
+}

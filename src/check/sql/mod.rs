@@ -101,7 +101,17 @@ impl Datum {
         }
     }
 
+    /// The value as a finite number: NaN and infinity pass no threshold,
+    /// so they are no reading at all.
     fn number(&self) -> anyhow::Result<f64> {
+        let n = self.any_number()?;
+        if !n.is_finite() {
+            bail!("the value is not a number ({n})");
+        }
+        Ok(n)
+    }
+
+    fn any_number(&self) -> anyhow::Result<f64> {
         match self {
             Datum::Bool(b) => Ok(f64::from(u8::from(*b))),
             Datum::Int(i) => Ok(*i as f64),
