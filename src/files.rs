@@ -72,3 +72,28 @@ pub fn not_ours(meta: &std::fs::Metadata) -> Option<String> {
 pub fn not_ours(meta: &std::fs::Metadata) -> Option<String> {
     not_regular_file(meta).map(|what| format!("it is {what}"))
 }
+
+/// The first `limit` bytes of a file that must be regular (a pidfile):
+/// opened non-blocking so that a FIFO cannot hang the run, a device such
+/// as /dev/zero is never read. The inner `Err` says what the path is
+/// instead ("a FIFO").
+pub fn read_regular_head(
+    path: &std::path::Path,
+    limit: u64,
+) -> std::io::Result<Result<Vec<u8>, &'static str>> {
+    use std::io::Read;
+    let mut options = std::fs::File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if let Some(what) = not_regular_file(&file.metadata()?) {
+        return Ok(Err(what));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok(Ok(bytes))
+}

@@ -121,11 +121,7 @@ fn spawn_detached(
                 Some(dir) if path.is_relative() => dir.join(path),
                 _ => path.to_path_buf(),
             };
-            let file = File::options()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(|e| format!("cannot open log {}: {e}", path.display()))?;
+            let file = open_log(&path)?;
             let err = file.try_clone().map_err(|e| e.to_string())?;
             cmd.stdout(file).stderr(err);
         }
@@ -135,4 +131,44 @@ fn spawn_detached(
     }
     crate::proc::spawn_detached(&mut cmd)
         .map_err(|e| format!("cannot start {}: {e}", program.display()))
+}
+
+/// The service's log, opened for appending only if it is a regular file
+/// (created when missing): opened non-blocking, a FIFO nobody reads cannot
+/// hang the run (it is refused at once, or fails with "no such device"
+/// when it has no reader), and a device is never written.
+fn open_log(path: &Path) -> Result<File, String> {
+    let mut options = File::options();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let refused = |why: &str| format!("cannot open log {}: {why}", path.display());
+    if let Ok(meta) = std::fs::metadata(path)
+        && let Some(what) = crate::files::not_regular_file(&meta)
+    {
+        return Err(refused(&format!("it is {what}, not a regular file")));
+    }
+    let file = options.open(path).map_err(|e| refused(&e.to_string()))?;
+    let meta = file.metadata().map_err(|e| refused(&e.to_string()))?;
+    if let Some(what) = crate::files::not_regular_file(&meta) {
+        return Err(refused(&format!("it is {what}, not a regular file")));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // The service writes to it as to any file: blocking again.
+        // SAFETY: fcntl on a descriptor this function owns.
+        let cleared = unsafe {
+            let fd = file.as_raw_fd();
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+        };
+        if !cleared {
+            return Err(refused(&std::io::Error::last_os_error().to_string()));
+        }
+    }
+    Ok(file)
 }

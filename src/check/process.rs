@@ -40,6 +40,9 @@ enum Target {
     Pidfile(PathBuf),
 }
 
+/// The most of a pidfile read: a pid and some room for whitespace.
+const PIDFILE_LIMIT: u64 = 4096;
+
 struct ProcessCheck {
     target: Target,
     /// No process is CRITICAL, unless the user's own thresholds judge `count`.
@@ -118,8 +121,14 @@ impl Probe for ProcessCheck {
                 blind = why;
                 (format!("/{}/", re.as_str()), pids)
             }
-            Target::Pidfile(path) => match std::fs::read_to_string(path) {
-                Ok(text) => match text
+            Target::Pidfile(path) => match crate::files::read_regular_head(path, PIDFILE_LIMIT) {
+                Ok(Err(what)) => {
+                    return Err(anyhow!(
+                        "pidfile {} is {what}, not a regular file",
+                        path.display()
+                    ));
+                }
+                Ok(Ok(bytes)) => match String::from_utf8_lossy(&bytes)
                     .split_whitespace()
                     .next()
                     .and_then(|t| t.parse::<u32>().ok())

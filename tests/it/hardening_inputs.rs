@@ -127,3 +127,58 @@ fn perfdata_that_overflows_when_scaled_by_its_unit_printed_inf_and_null() {
         "{readings:?}"
     );
 }
+
+fn mkfifo(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn a_pidfile_that_is_dev_zero_or_a_fifo_was_read_until_the_timeout() {
+    let env = Env::new();
+    let fifo = env.path("bot.pid");
+    mkfifo(&fifo);
+    env.config(&format!(
+        "[[check]]\nname = \"zero\"\ntype = \"process\"\npidfile = \"/dev/zero\"\ntimeout = \"3s\"\n\n\
+         [[check]]\nname = \"fifo\"\ntype = \"process\"\npidfile = \"{}\"\ntimeout = \"3s\"\n",
+        fifo.display()
+    ));
+    let out = env.run(&[]);
+    let zero = out.line("zero");
+    assert!(zero.starts_with("[UNKNOWN]"), "{zero}");
+    assert!(
+        zero.contains("/dev/zero is a device, not a regular file"),
+        "{zero}"
+    );
+    let fifo_line = out.line("fifo");
+    assert!(fifo_line.starts_with("[UNKNOWN]"), "{fifo_line}");
+    assert!(
+        fifo_line.contains("is a FIFO, not a regular file"),
+        "{fifo_line}"
+    );
+}
+
+#[test]
+fn a_process_service_whose_log_is_a_fifo_blocked_the_run_and_recorded_a_restart() {
+    let env = Env::new();
+    let fifo = env.path("bot.log");
+    mkfifo(&fifo);
+    let started = env.path("started");
+    env.config(&format!(
+        "[settings]\nstate_dir = \"{}\"\ndeadline = \"5s\"\n\n\
+         [[service]]\nname = \"bot\"\nprocess = {{ match = '^no such bot hc-fifo$', start = [\"sh\", \"-c\", \"touch {}\"], log = \"{}\" }}\nverify = \"300ms\"\ncooldown = \"0s\"\ngrace = \"0s\"\n\n\
+         [[check]]\nname = \"bot-running\"\ntype = \"process\"\nmatch = '^no such bot hc-fifo$'\nrestart = \"bot\"\n",
+        env.path("state").display(),
+        started.display(),
+        fifo.display()
+    ));
+    let out = env.run(&["--format", "json"]);
+    let json = out.json();
+    let action = &json["actions"][0];
+    assert_eq!(action["outcome"], "failed", "{json:#}");
+    let detail = action["detail"].as_str().unwrap();
+    assert!(detail.contains("is a FIFO, not a regular file"), "{detail}");
+    assert!(!started.exists(), "nothing was started");
+}
