@@ -199,9 +199,11 @@ fn prefix(path: &[String]) -> String {
     path.iter().map(|p| format!("{p}.")).collect()
 }
 
-/// A relative credential path is looked up in `$CREDENTIALS_DIRECTORY`
-/// first (systemd's `LoadCredential=`), then as given.
-/// Read a config or credential file, refusing at once what is not a
+/// The largest config or credential file read: a config of a thousand
+/// checks is a tenth of it.
+const MAX_FILE: u64 = 1024 * 1024;
+
+/// Read a config or credential file (at most `MAX_FILE`), refusing at once what is not a
 /// regular file: opened non-blocking, a FIFO cannot hang the run, and a
 /// device such as /dev/zero is never read. Also returns the metadata of
 /// the file that was read.
@@ -214,18 +216,28 @@ pub(super) fn read_regular(path: &Path) -> std::io::Result<(String, std::fs::Met
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let mut file = options.open(path)?;
+    let file = options.open(path)?;
     let meta = file.metadata()?;
     if let Some(why) = crate::files::not_regular_file(&meta) {
         return Err(std::io::Error::other(format!(
             "it is {why}, not a regular file"
         )));
     }
+    let over =
+        |size: u64| std::io::Error::other(format!("it is {size} bytes, over the 1 MiB limit"));
+    if meta.len() > MAX_FILE {
+        return Err(over(meta.len()));
+    }
     let mut text = String::new();
-    file.read_to_string(&mut text)?;
+    file.take(MAX_FILE + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE {
+        return Err(over(text.len() as u64));
+    }
     Ok((text, meta))
 }
 
+/// A relative credential path is looked up in `$CREDENTIALS_DIRECTORY`
+/// first (systemd's `LoadCredential=`), then as given.
 fn resolve_credential(file: &str) -> PathBuf {
     let path = super::expand_tilde(file);
     if path.is_relative()

@@ -156,7 +156,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 pub fn load_for(path: &Path, needs: Needs) -> Result<Config, ConfigErrors> {
     let label = path.display().to_string();
     let whole_file = |message: String| {
-        ConfigErrors(vec![ConfigError {
+        ConfigErrors::new(vec![ConfigError {
             offset: 0,
             location: label.clone(),
             key: String::new(),
@@ -197,7 +197,7 @@ pub fn embedded() -> Config {
 /// Parse and validate config text. Also returns where the first secret
 /// written inline is ("file:line:column: key"), if any.
 fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String>), ConfigErrors> {
-    let mut errors = Errors::new(Source { label, text }, needs == Needs::Names);
+    let mut errors = Errors::new(Source::new(label, text), needs == Needs::Names);
     let (doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         // The parser's own Display echoes the offending line, which may hold
@@ -206,7 +206,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
             let span = e.span().unwrap_or(0..0);
             errors.push(span, "", e.message().trim().to_string());
         }
-        return Err(ConfigErrors(errors.list));
+        return Err(ConfigErrors::new(errors.list));
     }
     let mut doc = doc.into_inner();
     errors.names = Names::of(&doc);
@@ -354,6 +354,6 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Option<String
         }
         Ok((config, inline_secret))
     } else {
-        Err(ConfigErrors(errors.list))
+        Err(ConfigErrors::new(errors.list))
     }
 }

@@ -182,3 +182,41 @@ fn a_process_service_whose_log_is_a_fifo_blocked_the_run_and_recorded_a_restart(
     assert!(detail.contains("is a FIFO, not a regular file"), "{detail}");
     assert!(!started.exists(), "nothing was started");
 }
+
+#[test]
+fn a_huge_config_was_read_whole_and_every_error_printed() {
+    let env = Env::new();
+    // 2000 lines of text that is not TOML: one error each.
+    let junk: String = (0..2000)
+        .map(|i| format!("this is not toml {i}\n"))
+        .collect();
+    let path = env.write("junk.toml", &junk);
+    let out = env.run(&["validate", "-c", &path.display().to_string()]);
+    assert_eq!(out.code, 3);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(lines.len() <= 22, "{} lines:\n{}", lines.len(), out.stderr);
+    assert!(
+        out.stderr.contains("junk.toml:1:"),
+        "the first error is located: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("... and 1980 more errors"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("2000 errors"), "{}", out.stderr);
+    // Over the size limit: refused before it is parsed, saying the limit.
+    let big = env.path("big.toml");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(256 * 1024 * 1024)
+        .unwrap();
+    let out = env.run(&["validate", "-c", &big.display().to_string()]);
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stderr.contains("over the 1 MiB limit"),
+        "{}",
+        out.stderr
+    );
+}

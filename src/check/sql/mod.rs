@@ -526,11 +526,11 @@ mod tests {
         let text = format!("[[check]]\nname = \"c\"\ntype = \"sql\"\n{check}");
         match crate::config::load_str("t.toml", &text) {
             Ok(_) => Vec::new(),
-            Err(e) => {
-                e.0.iter()
-                    .map(|e| format!("{}: {}", e.key, e.message))
-                    .collect()
-            }
+            Err(e) => e
+                .shown
+                .iter()
+                .map(|e| format!("{}: {}", e.key, e.message))
+                .collect(),
         }
     }
 
