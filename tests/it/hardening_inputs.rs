@@ -220,3 +220,37 @@ fn a_huge_config_was_read_whole_and_every_error_printed() {
         out.stderr
     );
 }
+
+#[test]
+fn twenty_checks_printing_a_megabyte_line_outgrew_the_state_limit() {
+    let env = Env::new();
+    let mut config =
+        String::from("[[alert]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/down\"\n\n");
+    for i in 0..20 {
+        config.push_str(&format!(
+            "[[check]]\nname = \"loud{i}\"\ntype = \"command\"\n\
+             command = [\"sh\", \"-c\", \"head -c 1048576 /dev/zero | tr '\\\\0' x; echo; exit 2\"]\n\n"
+        ));
+    }
+    env.config(&config);
+    for _ in 0..2 {
+        let out = env.run(&["--format", "json"]);
+        let json = out.json();
+        assert!(
+            json["notes"].as_array().unwrap().is_empty(),
+            "{}",
+            json["notes"]
+        );
+        let message = json["checks"][0]["message"].as_str().unwrap();
+        assert!(message.len() <= 2048, "{} bytes", message.len());
+        assert!(
+            message.ends_with("(cut)"),
+            "{}",
+            &message[message.len() - 40..]
+        );
+    }
+    let size = std::fs::metadata(env.path("state/state.json"))
+        .unwrap()
+        .len();
+    assert!(size < 1024 * 1024, "state.json is {size} bytes");
+}
