@@ -2,7 +2,7 @@
 //! (5 critical, 4 warning or unknown, 3 otherwise), with an optional token.
 
 use super::http::{self, HttpRequest};
-use super::message::{cut, text};
+use super::message::{cut_bytes, text};
 use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
@@ -15,8 +15,8 @@ pub const KIND: ChannelKind = ChannelKind {
     build,
 };
 
-/// ntfy turns longer messages into attachments.
-const LIMIT: usize = 4000;
+/// ntfy turns a message of more bytes than this into an attachment.
+const LIMIT: usize = 4096;
 
 struct Ntfy {
     url: String,
@@ -66,7 +66,7 @@ fn header_text(text: &str) -> String {
 
 pub fn payload(digest: &Digest, url: &str) -> HttpRequest {
     let body = text(digest);
-    let body = super::fit::summary_body(digest, LIMIT, &super::fit::chars).unwrap_or_else(|| {
+    let body = super::fit::summary_body(digest, LIMIT, &super::fit::bytes).unwrap_or_else(|| {
         body.split_once('\n')
             .map_or(body.as_str(), |(_, rest)| rest)
             .trim()
@@ -80,6 +80,6 @@ pub fn payload(digest: &Digest, url: &str) -> HttpRequest {
             ("Priority".into(), priority(digest.status()).to_string()),
             ("Tags".into(), digest.status().name().into()),
         ],
-        body: cut(&body, LIMIT).into_bytes(),
+        body: cut_bytes(&body, LIMIT).into_bytes(),
     }
 }
