@@ -52,7 +52,9 @@ impl Probe for CommandCheck {
         let job = self
             .env
             .iter()
-            .fold(Job::new(&self.argv, timeout), |job, (k, v)| job.env(k, v))
+            .fold(Job::new(&self.argv, timeout).ends_group(), |job, (k, v)| {
+                job.env(k, v)
+            })
             .cwd(self.cwd.as_deref());
         match job.run() {
             Ok(output) => Ok(verdict(&output, timeout)),

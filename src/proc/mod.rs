@@ -45,6 +45,8 @@ pub struct Job<'a> {
     stdin: Option<&'a [u8]>,
     env: Vec<(&'a str, &'a str)>,
     cwd: Option<&'a std::path::Path>,
+    /// When the child exits, kill what it left running in its group.
+    ends_group: bool,
 }
 
 /// How a run ended, and what the child wrote.
@@ -105,7 +107,17 @@ impl<'a> Job<'a> {
             stdin: None,
             env: Vec::new(),
             cwd: None,
+            ends_group: false,
         }
+    }
+
+    /// When the child exits, kill what it started and left running (its
+    /// process group on Unix, its Job object on Windows), as a timeout
+    /// does: a check's helper must not outlive the check. Recovery commands
+    /// do not ask for this: the daemon one starts is meant to stay.
+    pub fn ends_group(mut self) -> Job<'a> {
+        self.ends_group = true;
+        self
     }
 
     /// Run the child in this directory (else in ours).

@@ -254,3 +254,43 @@ fn twenty_checks_printing_a_megabyte_line_outgrew_the_state_limit() {
         .len();
     assert!(size < 1024 * 1024, "state.json is {size} bytes");
 }
+
+/// The pids of live (not zombie) processes whose command line holds `marker`.
+fn alive_with(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            !zombie && String::from_utf8_lossy(&cmdline).contains(marker)
+        })
+        .collect()
+}
+
+#[test]
+fn a_command_check_left_its_background_child_running_after_every_run() {
+    let env = Env::new();
+    let marker = format!("hc-left-behind-{}", std::process::id());
+    env.config(&format!(
+        "[[check]]\nname = \"spawner\"\ntype = \"command\"\n\
+         command = [\"sh\", \"-c\", \"sh -c 'sleep 300; : {marker}' & echo started\"]\n"
+    ));
+    let out = env.run(&[]);
+    assert!(out.line("spawner").starts_with("[OK]"), "{}", out.stdout);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut left = alive_with(&marker);
+    while !left.is_empty() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        left = alive_with(&marker);
+    }
+    for pid in &left {
+        // SAFETY: SIGKILL to a process this test caused to be started.
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    assert!(left.is_empty(), "still running: {left:?}");
+}
