@@ -173,12 +173,14 @@ pub fn restart(service: &ServiceSpec, ctx: &Ctx, up: Up) -> Result<String, Strin
             start,
             cwd,
             log,
+            user,
         } => process::restart(
             &process::Process {
                 pattern,
                 start,
                 cwd: cwd.as_deref(),
                 log: log.as_deref(),
+                user: user.as_ref(),
                 verify: service.verify,
                 stop_timeout: service.stop_timeout,
             },

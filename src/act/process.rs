@@ -21,6 +21,7 @@ use regex::Regex;
 
 use super::{Ctx, Up};
 use crate::proc::table::matching_pids;
+use crate::proc::user::User;
 
 /// How often a started process is looked at.
 const POLL: Duration = Duration::from_millis(50);
@@ -34,6 +35,8 @@ pub struct Process<'a> {
     pub start: &'a [String],
     pub cwd: Option<&'a Path>,
     pub log: Option<&'a Path>,
+    /// Whose matches are stopped, and who the new copy runs as.
+    pub user: Option<&'a User>,
     /// How long it must stay alive once started (unless it is up sooner).
     pub verify: Duration,
     /// How long the old one gets to exit before it is killed.
@@ -46,12 +49,14 @@ pub fn restart(p: &Process, ctx: &Ctx, up: Up) -> Result<String, String> {
         start,
         cwd,
         log,
+        user,
         verify,
         stop_timeout,
     } = *p;
-    let old = matching_pids(pattern).map_err(|e| format!("not restarting: {e}"))?;
+    let old =
+        matching_pids(pattern, user.map(|u| u.uid)).map_err(|e| format!("not restarting: {e}"))?;
     let killed = crate::proc::stop(&old, ctx.until(stop_timeout))?;
-    let mut child = spawn_detached(start, cwd, log)?;
+    let mut child = spawn_detached(start, cwd, log, user)?;
     let pid = child.id();
     let started = Instant::now();
     let until = ctx.until(verify);
@@ -99,6 +104,7 @@ fn spawn_detached(
     argv: &[String],
     cwd: Option<&Path>,
     log: Option<&Path>,
+    user: Option<&User>,
 ) -> Result<std::process::Child, String> {
     let program: PathBuf = match cwd {
         Some(dir)
@@ -112,6 +118,9 @@ fn spawn_detached(
     };
     let mut cmd = Command::new(&program);
     cmd.args(&argv[1..]).stdin(Stdio::null());
+    if let Some(user) = user {
+        run_as(&mut cmd, user)?;
+    }
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
@@ -171,4 +180,31 @@ fn open_log(path: &Path) -> Result<File, String> {
         }
     }
     Ok(file)
+}
+
+/// Start the copy as `user`: root switches to it (its uid and primary
+/// group, no supplementary groups); anyone else can only start it as
+/// themselves, so another user is refused rather than started under the
+/// wrong name, where the `user` check would never find it.
+#[cfg(unix)]
+fn run_as(cmd: &mut Command, user: &User) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if me == user.uid {
+        return Ok(());
+    }
+    if me != 0 {
+        return Err(format!(
+            "cannot start it as user {user}: healthcheck runs as uid {me}, not root"
+        ));
+    }
+    cmd.uid(user.uid).gid(user.gid);
+    Ok(())
+}
+
+/// Windows has no `user` (the config refuses it).
+#[cfg(not(unix))]
+fn run_as(_cmd: &mut Command, _user: &User) -> Result<(), String> {
+    Ok(())
 }

@@ -22,10 +22,11 @@ use crate::model::Status;
 use crate::model::{Outcome, Unit};
 use crate::proc::exists_unseen;
 use crate::proc::table::{Stat, Table, list};
+use crate::proc::user::User;
 
 pub const KIND: Kind = Kind {
     name: "process",
-    keys: &["match", "pidfile"],
+    keys: &["match", "pidfile", "user"],
     readings: &[
         ("count", Unit::Count),
         ("rss", Unit::Bytes),
@@ -36,7 +37,8 @@ pub const KIND: Kind = Kind {
 };
 
 enum Target {
-    Match(Regex),
+    /// A regex on the command line, of any user's processes or one's.
+    Match(Regex, Option<User>),
     Pidfile(PathBuf),
 }
 
@@ -50,8 +52,20 @@ struct ProcessCheck {
 }
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+    let user = match raw.user.as_deref().map(crate::proc::user::lookup) {
+        None => None,
+        Some(Ok(user)) => Some(user),
+        Some(Err(why)) => {
+            b.error("user", why);
+            return None;
+        }
+    };
+    if user.is_some() && raw.pidfile.is_some() {
+        b.error("user", "`user` goes with `match`, not with `pidfile`");
+        return None;
+    }
     let target = match (&raw.match_, &raw.pidfile) {
-        (Some(pattern), None) => Target::Match(b.regex("match", pattern)?),
+        (Some(pattern), None) => Target::Match(b.regex("match", pattern)?, user),
         (None, Some(path)) => Target::Pidfile(expand_tilde(path)),
         (Some(_), Some(_)) => {
             b.error("pidfile", "give either `match` or `pidfile`, not both");
@@ -116,10 +130,14 @@ impl Probe for ProcessCheck {
         let table = Table::read()?;
         let mut blind = None;
         let (what, candidates) = match &self.target {
-            Target::Match(re) => {
-                let (pids, why) = table.matching(re)?;
+            Target::Match(re, user) => {
+                let (pids, why) = table.matching(re, user.as_ref().map(|u| u.uid))?;
                 blind = why;
-                (format!("/{}/", re.as_str()), pids)
+                let what = match user {
+                    Some(user) => format!("/{}/ as user {user}", re.as_str()),
+                    None => format!("/{}/", re.as_str()),
+                };
+                (what, pids)
             }
             Target::Pidfile(path) => match crate::files::read_regular_head(path, PIDFILE_LIMIT) {
                 Ok(Err(what)) => {
@@ -194,7 +212,7 @@ impl ProcessCheck {
         let rss: u64 = found.iter().map(|(_, s)| s.rss).sum();
         let mut outcome = if count == 0 {
             let message = match self.target {
-                Target::Match(_) => format!("no process matches {what}"),
+                Target::Match(..) => format!("no process matches {what}"),
                 Target::Pidfile(_) => format!("{what} is not running"),
             };
             Outcome::new(
@@ -208,10 +226,10 @@ impl ProcessCheck {
         } else {
             let pids: Vec<u32> = found.iter().map(|(pid, _)| *pid).collect();
             let mut message = match self.target {
-                Target::Match(_) if count == 1 => {
+                Target::Match(..) if count == 1 => {
                     format!("1 process matches {what} (pid {})", list(&pids))
                 }
-                Target::Match(_) => {
+                Target::Match(..) => {
                     format!("{count} processes match {what} (pids {})", list(&pids))
                 }
                 Target::Pidfile(_) => format!("{what} is running"),
@@ -660,5 +678,25 @@ mod tests {
         );
         assert!(load("match = '('").unwrap().contains("invalid regex"));
         assert_eq!(load("match = 'a'"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_user_must_exist_and_goes_with_match() {
+        let load = |extra: &str| {
+            let toml = format!("[[check]]\nname = \"p\"\ntype = \"process\"\n{extra}\n");
+            crate::config::load_str("t.toml", &toml)
+                .err()
+                .map(|e| e.to_string())
+        };
+        assert_eq!(load("match = 'a'\nuser = \"root\""), None);
+        assert_eq!(load("match = 'a'\nuser = \"0\""), None);
+        let e = load("match = 'a'\nuser = \"no-such-user-hc\"").unwrap();
+        assert!(
+            e.contains("user: there is no user \"no-such-user-hc\" on this machine"),
+            "{e}"
+        );
+        let e = load("pidfile = '/run/x.pid'\nuser = \"root\"").unwrap();
+        assert!(e.contains("`user` goes with `match`"), "{e}");
     }
 }

@@ -69,6 +69,7 @@ pub struct RawCheck {
     #[serde(rename = "match")]
     pub match_: Option<String>,
     pub pidfile: Option<String>,
+    pub user: Option<String>,
     pub url: Option<String>,
     pub method: Option<String>,
     pub status: Option<Vec<u16>>,
@@ -139,6 +140,7 @@ pub struct RawProcessManager {
     pub start: Vec<String>,
     pub cwd: Option<String>,
     pub log: Option<String>,
+    pub user: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]

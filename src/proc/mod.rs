@@ -1,5 +1,5 @@
 //! Runs other programs and looks at running ones. Every child follows the
-//! same rules (SPEC 7), so they live in one place:
+//! same rules, so they live in one place:
 //!
 //! - argv, never a shell: nothing in a config value is ever interpreted;
 //! - a timeout kills the child *and* everything it started (a process group
@@ -10,7 +10,8 @@
 //!   is already in its pipes is taken, so a grandchild that keeps a pipe
 //!   open cannot hold us.
 //!
-//! What it must not do: kill anything after the child exited on its own. A
+//! What it must not do: kill anything after the child exited on its own,
+//! unless the job asks for it (`ends_group`: a check's command). A
 //! recovery command may start a daemon that is meant to live on.
 //!
 //! The operating system's side is in `unix.rs` and `windows.rs`, behind the
@@ -20,6 +21,7 @@
 pub mod table;
 #[cfg(unix)]
 mod unix;
+pub mod user;
 #[cfg(windows)]
 mod windows;
 

@@ -294,3 +294,90 @@ fn a_command_check_left_its_background_child_running_after_every_run() {
     }
     assert!(left.is_empty(), "still running: {left:?}");
 }
+
+/// A `sh` whose command line holds `marker`, run as `uid` (the test's own
+/// user when None); killed by the caller.
+fn sleeper_as(marker: &str, uid: Option<u32>) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", &format!("sleep 300; : {marker}")]);
+    if let Some(uid) = uid {
+        cmd.uid(uid).gid(uid);
+    }
+    cmd.spawn().unwrap()
+}
+
+#[test]
+fn another_users_process_satisfied_a_process_check() {
+    if !is_root() {
+        eprintln!("skipped: running a process as another user needs root");
+        return;
+    }
+    let env = Env::new();
+    let marker = format!("hc-users-bot-{}", std::process::id());
+    let mut roots = sleeper_as(&marker, None);
+    env.config(&format!(
+        "[[check]]\nname = \"as-nobody\"\ntype = \"process\"\nmatch = '{marker}'\nuser = \"nobody\"\n\n\
+         [[check]]\nname = \"as-65534\"\ntype = \"process\"\nmatch = '{marker}'\nuser = \"65534\"\n\n\
+         [[check]]\nname = \"as-root\"\ntype = \"process\"\nmatch = '{marker}'\nuser = \"root\"\n\n\
+         [[check]]\nname = \"anyone\"\ntype = \"process\"\nmatch = '{marker}'\n"
+    ));
+    let out = env.run(&[]);
+    let mut nobodys = sleeper_as(&marker, Some(65534));
+    let after = env.run(&[]);
+    let _ = roots.kill();
+    let _ = nobodys.kill();
+    let _ = roots.wait();
+    let _ = nobodys.wait();
+    for (name, user) in [("as-nobody", "nobody"), ("as-65534", "65534")] {
+        let line = out.line(name);
+        assert!(line.starts_with("[CRIT]"), "{line}");
+        assert!(line.contains(&format!("as user {user}")), "{line}");
+        assert!(after.line(name).starts_with("[OK]"), "{}", after.line(name));
+    }
+    assert!(out.line("as-root").starts_with("[OK]"), "{}", out.stdout);
+    assert!(out.line("anyone").starts_with("[OK]"), "{}", out.stdout);
+}
+
+#[test]
+fn a_process_manager_stopped_another_users_match_and_started_as_root() {
+    if !is_root() {
+        eprintln!("skipped: running a process as another user needs root");
+        return;
+    }
+    let env = Env::new();
+    let marker = format!("hc-users-service-{}", std::process::id());
+    let mut roots = sleeper_as(&marker, None);
+    env.config(&format!(
+        "[[service]]\nname = \"bot\"\n\
+         process = {{ match = '{marker}', start = [\"sh\", \"-c\", \"sleep 300; : {marker}\"], user = \"nobody\" }}\n\
+         verify = \"300ms\"\ncooldown = \"0s\"\ngrace = \"0s\"\n\n\
+         [[check]]\nname = \"bot-running\"\ntype = \"process\"\nmatch = '{marker}'\nuser = \"nobody\"\nrestart = \"bot\"\n"
+    ));
+    let out = env.run(&["--format", "json"]);
+    let root_alive = roots.try_wait().unwrap().is_none();
+    let _ = roots.kill();
+    let _ = roots.wait();
+    let started: Vec<u32> = alive_with(&marker);
+    let owners: Vec<u32> = started
+        .iter()
+        .filter_map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        })
+        .collect();
+    for pid in &started {
+        // SAFETY: SIGKILL to the copy the restart started.
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    let json = out.json();
+    assert_eq!(json["actions"][0]["outcome"], "ok", "{json:#}");
+    assert!(root_alive, "root's process was stopped: {json:#}");
+    assert!(owners.contains(&65534), "started as {owners:?}");
+}
