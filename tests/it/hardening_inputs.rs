@@ -381,3 +381,49 @@ fn a_process_manager_stopped_another_users_match_and_started_as_root() {
     assert!(root_alive, "root's process was stopped: {json:#}");
     assert!(owners.contains(&65534), "started as {owners:?}");
 }
+
+#[test]
+fn a_webhook_redirect_carried_its_headers_to_another_host() {
+    let env = Env::new();
+    // 127.0.0.2 is loopback too, but another host.
+    let elsewhere = tiny_http::Server::http("127.0.0.2:0").unwrap();
+    let landing = format!(
+        "http://127.0.0.2:{}/collect",
+        elsewhere.server_addr().to_ip().unwrap().port()
+    );
+    let first = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/hook",
+        first.server_addr().to_ip().unwrap().port()
+    );
+    let redirects = std::thread::spawn(move || {
+        let mut answered = 0;
+        while let Ok(Some(request)) = first.recv_timeout(std::time::Duration::from_secs(5)) {
+            let location = tiny_http::Header::from_bytes("Location", landing.as_str()).unwrap();
+            let _ = request.respond(tiny_http::Response::empty(302).with_header(location));
+            answered += 1;
+        }
+        answered
+    });
+    env.config(&format!(
+        "[[alert]]\ntype = \"webhook\"\nurl = \"{url}\"\nheaders = {{ X-Api-Key = \"hook-key-0xFACE\" }}\n\n{}",
+        code_check(&env)
+    ));
+    set(&env, 2);
+    let out = env.run(&["--format", "json"]);
+    let followed = elsewhere.try_recv().unwrap();
+    assert!(
+        followed.is_none(),
+        "the delivery followed the redirect to another host: {:?}",
+        followed.map(|r| r.headers().to_vec())
+    );
+    let alert = &out.json()["alerts"][0];
+    assert_eq!(alert["outcome"], "queued", "{alert}");
+    let detail = alert["detail"].as_str().unwrap();
+    assert!(detail.contains("302"), "{detail}");
+    assert!(
+        detail.contains("127.0.0.2"),
+        "the redirect is named: {detail}"
+    );
+    assert!(redirects.join().unwrap() >= 1);
+}
