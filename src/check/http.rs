@@ -150,7 +150,9 @@ impl Probe for HttpCheck {
                 }
             }
             let status = response.status().as_u16();
-            if status == 303 || (matches!(status, 301 | 302) && method == Method::POST) {
+            if (status == 303 && method != Method::HEAD)
+                || (matches!(status, 301 | 302) && method == Method::POST)
+            {
                 method = Method::GET;
             }
         };
