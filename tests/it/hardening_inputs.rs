@@ -304,7 +304,13 @@ fn sleeper_as(marker: &str, uid: Option<u32>) -> std::process::Child {
     if let Some(uid) = uid {
         cmd.uid(uid).gid(uid);
     }
-    cmd.spawn().unwrap()
+    let child = cmd.spawn().unwrap();
+    // Until it has exec'd, its command line is still this test's.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !alive_with(marker).contains(&child.id()) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child
 }
 
 #[test]
