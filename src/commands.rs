@@ -88,7 +88,7 @@ pub fn validate(opts: &Options) -> u8 {
         Err(invalid) => invalid.print(Some(format!(
             "{}: {}",
             invalid.path.display(),
-            count(invalid.errors.0.len(), "error", "errors")
+            count(invalid.errors.count(), "error", "errors")
         ))),
     }
 }

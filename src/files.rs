@@ -53,3 +53,47 @@ pub fn unsafe_for_root(meta: &std::fs::Metadata) -> Option<String> {
 pub fn unsafe_for_root(_meta: &std::fs::Metadata) -> Option<String> {
     None
 }
+
+/// A file this process keeps for itself in a directory others can write
+/// (the "state cannot be saved" marker in `$TMPDIR`): say why it cannot be
+/// trusted when it is not a regular file owned by the running user.
+#[cfg(unix)]
+pub fn not_ours(meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    if let Some(what) = not_regular_file(meta) {
+        return Some(format!("it is {what}"));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    (meta.uid() != me).then(|| format!("it is owned by uid {}, not uid {me}", meta.uid()))
+}
+
+#[cfg(not(unix))]
+pub fn not_ours(meta: &std::fs::Metadata) -> Option<String> {
+    not_regular_file(meta).map(|what| format!("it is {what}"))
+}
+
+/// The first `limit` bytes of a file that must be regular (a pidfile):
+/// opened non-blocking so that a FIFO cannot hang the run, a device such
+/// as /dev/zero is never read. The inner `Err` says what the path is
+/// instead ("a FIFO").
+pub fn read_regular_head(
+    path: &std::path::Path,
+    limit: u64,
+) -> std::io::Result<Result<Vec<u8>, &'static str>> {
+    use std::io::Read;
+    let mut options = std::fs::File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if let Some(what) = not_regular_file(&file.metadata()?) {
+        return Ok(Err(what));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok(Ok(bytes))
+}

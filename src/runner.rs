@@ -185,18 +185,24 @@ fn waiting(queue: &Mutex<VecDeque<Job>>) -> usize {
     queue.lock().unwrap_or_else(|e| e.into_inner()).len()
 }
 
-/// One probe's outcome (a failed or panicking probe is UNKNOWN) and the
-/// time it took.
+/// One probe's outcome (a failed or panicking probe is UNKNOWN), its
+/// message redacted and cut to size, and the time it took.
 fn probe_once(probe: &dyn Probe, ctx: &ProbeContext) -> (Outcome, Duration) {
     let begun = Instant::now();
     let outcome = match catch_unwind(AssertUnwindSafe(|| probe.probe(ctx))) {
         Ok(Ok(outcome)) => outcome,
-        Ok(Err(e)) => Outcome::unknown(redact(&format!("{e:#}"))),
+        Ok(Err(e)) => Outcome::unknown(format!("{e:#}")),
         Err(panic) => {
             Outcome::unknown(format!("check failed unexpectedly: {}", panic_text(&panic)))
         }
     };
-    (outcome, begun.elapsed())
+    // Redacted before it is cut: a secret cut in two would escape the
+    // redaction of every later sink.
+    let outcome = Outcome {
+        message: redact(&outcome.message),
+        ..outcome
+    };
+    (outcome.bounded(), begun.elapsed())
 }
 
 /// A check whose time ran out at `due`, seen by the runner (`said` is

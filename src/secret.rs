@@ -12,17 +12,44 @@ static REGISTERED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// every "ab" would mangle output while protecting nothing.
 const MIN_REDACTED_LEN: usize = 4;
 
-/// Remember a value so that `redact` hides it wherever it appears.
+/// Remember a value so that `redact` hides it wherever it appears, and
+/// its encodings too: base64 (an SMTP login, a Basic header echoed by a
+/// server) and percent-encoding (the value inside a URL).
 pub fn register(value: &str) {
     if value.len() < MIN_REDACTED_LEN {
         return;
     }
     let mut all = REGISTERED.lock().unwrap_or_else(PoisonError::into_inner);
-    if !all.iter().any(|v| v == value) {
-        all.push(value.to_string());
-        // Longest first, so a secret that contains another is hidden whole.
-        all.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for form in encodings(value) {
+        if !all.contains(&form) {
+            all.push(form);
+        }
     }
+    // Longest first, so a secret that contains another is hidden whole.
+    all.sort_by_key(|v| std::cmp::Reverse(v.len()));
+}
+
+/// Characters a URL may carry unencoded (RFC 3986's unreserved set).
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `value` as written, in base64, and percent-encoded both by encoders
+/// that keep the unreserved characters and by those that encode all.
+fn encodings(value: &str) -> Vec<String> {
+    use base64::Engine;
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    let mut forms = vec![
+        value.to_string(),
+        base64::engine::general_purpose::STANDARD.encode(value),
+        utf8_percent_encode(value, UNRESERVED).to_string(),
+        utf8_percent_encode(value, NON_ALPHANUMERIC).to_string(),
+    ];
+    forms.sort();
+    forms.dedup();
+    forms
 }
 
 /// `text` with every registered secret replaced by `***`.
@@ -98,6 +125,20 @@ mod tests {
             redact("error sending to https://x/bot/tok-abc-123-xyz/send: 404"),
             "error sending to https://x/bot/***/send: 404"
         );
+    }
+
+    #[test]
+    fn the_base64_and_percent_encodings_of_a_secret_leaked() {
+        use base64::Engine;
+        let secret = "p@ss w/rd:0xE1";
+        register(secret);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+        assert_eq!(redact(&format!("535 rejected: {b64}")), "535 rejected: ***");
+        assert_eq!(
+            redact("https://u:p%40ss%20w%2Frd%3A0xE1@h/"),
+            "https://u:***@h/"
+        );
+        assert_eq!(redact("x=p%40ss%20w%2Frd%3A0xE1"), "x=***");
     }
 
     #[test]

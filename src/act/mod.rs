@@ -202,6 +202,7 @@ pub fn restart(service: &ServiceSpec, ctx: &Ctx, up: Up) -> Result<String, Failu
             start,
             cwd,
             log,
+            user,
         } => process::restart(
             &process::Process {
                 pattern,
@@ -209,6 +210,7 @@ pub fn restart(service: &ServiceSpec, ctx: &Ctx, up: Up) -> Result<String, Failu
                 cwd: cwd.as_deref(),
                 log: log.as_deref(),
                 timing,
+                user: user.as_ref(),
                 stop_timeout: service.stop_timeout,
             },
             ctx,

@@ -22,6 +22,7 @@ use regex::Regex;
 
 use super::{Ctx, Timing, Up, command::tail, show_duration};
 use crate::proc::table::matching_pids;
+use crate::proc::user::User;
 
 /// How often a started process is looked at.
 const POLL: Duration = Duration::from_millis(50);
@@ -36,6 +37,8 @@ pub struct Process<'a> {
     pub log: Option<&'a Path>,
     /// How long it gets to come up, and how long it must then stay up.
     pub timing: Timing,
+    /// Whose matches are stopped, and who the new copy runs as.
+    pub user: Option<&'a User>,
     /// How long the old one gets to exit before it is killed.
     pub stop_timeout: Duration,
 }
@@ -46,13 +49,15 @@ pub fn restart(p: &Process, ctx: &Ctx, up: Up) -> Result<String, String> {
         start,
         cwd,
         log,
+        user,
         timing,
         stop_timeout,
     } = *p;
     let Timing { verify, settle } = timing;
-    let old = matching_pids(pattern).map_err(|e| format!("not restarting: {e}"))?;
+    let old =
+        matching_pids(pattern, user.map(|u| u.uid)).map_err(|e| format!("not restarting: {e}"))?;
     let killed = crate::proc::stop(&old, ctx.until(stop_timeout))?;
-    let mut child = spawn_detached(start, cwd, log)?;
+    let mut child = spawn_detached(start, cwd, log, user)?;
     let pid = child.id();
     let started = Instant::now();
     let until = ctx.until(verify);
@@ -109,6 +114,7 @@ fn spawn_detached(
     argv: &[String],
     cwd: Option<&Path>,
     log: Option<&Path>,
+    user: Option<&User>,
 ) -> Result<std::process::Child, String> {
     let program: PathBuf = match cwd {
         Some(dir)
@@ -122,17 +128,16 @@ fn spawn_detached(
     };
     let mut cmd = Command::new(&program);
     cmd.args(&argv[1..]).stdin(Stdio::null());
+    if let Some(user) = user {
+        run_as(&mut cmd, user)?;
+    }
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
     match log {
         Some(path) => {
             let path = resolve(path, cwd);
-            let file = File::options()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(|e| format!("cannot open log {}: {e}", path.display()))?;
+            let file = open_log(&path)?;
             let err = file.try_clone().map_err(|e| e.to_string())?;
             cmd.stdout(file).stderr(err);
         }
@@ -171,4 +176,71 @@ fn last_lines(path: &Path) -> String {
         return String::new();
     }
     tail(&end)
+}
+
+/// The service's log, opened for appending only if it is a regular file
+/// (created when missing): opened non-blocking, a FIFO nobody reads cannot
+/// hang the run (it is refused at once, or fails with "no such device"
+/// when it has no reader), and a device is never written.
+fn open_log(path: &Path) -> Result<File, String> {
+    let mut options = File::options();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let refused = |why: &str| format!("cannot open log {}: {why}", path.display());
+    if let Ok(meta) = std::fs::metadata(path)
+        && let Some(what) = crate::files::not_regular_file(&meta)
+    {
+        return Err(refused(&format!("it is {what}, not a regular file")));
+    }
+    let file = options.open(path).map_err(|e| refused(&e.to_string()))?;
+    let meta = file.metadata().map_err(|e| refused(&e.to_string()))?;
+    if let Some(what) = crate::files::not_regular_file(&meta) {
+        return Err(refused(&format!("it is {what}, not a regular file")));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // The service writes to it as to any file: blocking again.
+        // SAFETY: fcntl on a descriptor this function owns.
+        let cleared = unsafe {
+            let fd = file.as_raw_fd();
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+        };
+        if !cleared {
+            return Err(refused(&std::io::Error::last_os_error().to_string()));
+        }
+    }
+    Ok(file)
+}
+
+/// Start the copy as `user`: root switches to it (its uid and primary
+/// group, no supplementary groups); anyone else can only start it as
+/// themselves, so another user is refused rather than started under the
+/// wrong name, where the `user` check would never find it.
+#[cfg(unix)]
+fn run_as(cmd: &mut Command, user: &User) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if me == user.uid {
+        return Ok(());
+    }
+    if me != 0 {
+        return Err(format!(
+            "cannot start it as user {user}: healthcheck runs as uid {me}, not root"
+        ));
+    }
+    cmd.uid(user.uid).gid(user.gid);
+    Ok(())
+}
+
+/// Windows has no `user` (the config refuses it).
+#[cfg(not(unix))]
+fn run_as(_cmd: &mut Command, _user: &User) -> Result<(), String> {
+    Ok(())
 }

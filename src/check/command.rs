@@ -50,7 +50,9 @@ impl Probe for CommandCheck {
         let job = self
             .env
             .iter()
-            .fold(Job::new(&self.argv, timeout), |job, (k, v)| job.env(k, v))
+            .fold(Job::new(&self.argv, timeout).ends_group(), |job, (k, v)| {
+                job.env(k, v)
+            })
             .cwd(self.cwd.as_deref());
         match job.run() {
             Ok(output) => Ok(verdict(&output)),
@@ -212,9 +214,11 @@ impl Uom {
         })
     }
 
+    /// The number in base units; None when it is not finite as written or
+    /// once scaled (10^300 TB is past the largest f64 in bytes).
     fn base(&self, number: &str) -> Option<f64> {
-        let n: f64 = number.parse().ok().filter(|n: &f64| n.is_finite())?;
-        Some(n * self.mul / self.div)
+        let n: f64 = number.parse().ok()?;
+        Some(n * self.mul / self.div).filter(|v| v.is_finite())
     }
 
     /// A Nagios range `[@][start:][end]` (`start` may be `~`) in base

@@ -6,7 +6,7 @@
 //! and error texts pass through `secret::redact`.
 
 use std::io::{ErrorKind, Read};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use regex::bytes::Regex;
 use ureq::Agent;
@@ -125,29 +125,36 @@ fn parse_url(text: &str) -> Result<Uri, String> {
 
 impl Probe for HttpCheck {
     fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome> {
-        let timeout = ctx.remaining();
-        let tls = TlsConfig::builder()
-            .disable_verification(self.insecure)
-            .build();
-        let config = Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .tls_config(tls)
-            .build();
-        let agent = Agent::new_with_config(config);
-        let mut request = Request::builder()
-            .method(self.method.clone())
-            .uri(self.url.clone());
-        for (name, value) in &self.headers {
-            request = request.header(name, value);
-        }
-        let request = request.body(())?;
-
         let started = Instant::now();
-        let mut response = match agent.run(request) {
-            Ok(r) => r,
-            Err(e) if timed_out(&e) => return Ok(Outcome::no_answer(&self.target_text())),
-            Err(e) => return Ok(self.critical(&failure(&e))),
+        let mut uri = self.url.clone();
+        let mut method = self.method.clone();
+        let mut redirect = Redirect::default();
+        let mut response = loop {
+            let request = self.request(&method, &uri, &mut redirect)?;
+            let response = match self.agent(ctx.remaining()).run(request) {
+                Ok(r) => r,
+                Err(e) if timed_out(&e) => return Ok(Outcome::no_answer(&self.target_text())),
+                Err(e) => {
+                    let why = format!("{}{}", failure(&e), redirect.note());
+                    return Ok(self.critical(&why));
+                }
+            };
+            let Some(next) = redirect.next(&uri, &response) else {
+                break response;
+            };
+            match next {
+                Ok(next) => uri = next,
+                Err(why) => {
+                    let why = format!("{}: {why}", show_status(response.status()));
+                    return Ok(self.critical(&why));
+                }
+            }
+            let status = response.status().as_u16();
+            if (status == 303 && method != Method::HEAD)
+                || (matches!(status, 301 | 302) && method == Method::POST)
+            {
+                method = Method::GET;
+            }
         };
         // Latency: until the status line and headers arrived.
         let latency = started.elapsed().as_secs_f64();
@@ -162,7 +169,11 @@ impl Probe for HttpCheck {
         };
         if !self.expected.contains(&status.as_u16()) {
             let expected: Vec<String> = self.expected.iter().map(u16::to_string).collect();
-            let why = format!("{shown} (expected {})", expected.join(" or "));
+            let why = format!(
+                "{shown} (expected {}){}",
+                expected.join(" or "),
+                redirect.note()
+            );
             return Ok(with_readings(self.critical(&why)));
         }
         if let Some(pattern) = &self.body {
@@ -178,7 +189,10 @@ impl Probe for HttpCheck {
                     return Ok(with_readings(Outcome::no_answer(&self.target_text())));
                 }
                 let why = failure(&e);
-                let why = format!("{shown}, but reading the body failed: {why}");
+                let why = format!(
+                    "{shown}, but reading the body failed: {why}{}",
+                    redirect.note()
+                );
                 return Ok(with_readings(self.critical(&why)));
             }
             if !pattern.is_match(&body) {
@@ -188,17 +202,19 @@ impl Probe for HttpCheck {
                     ""
                 };
                 let why = format!(
-                    "{shown}, but the body does not match /{}/{part}",
-                    pattern.as_str()
+                    "{shown}, but the body does not match /{}/{part}{}",
+                    pattern.as_str(),
+                    redirect.note()
                 );
                 return Ok(with_readings(self.critical(&why)));
             }
         }
         let message = format!(
-            "{} {}: {shown} in {:.1} ms{}",
+            "{} {}: {shown} in {:.1} ms{}{}",
             self.method,
             self.url,
             latency * 1000.0,
+            redirect.note(),
             self.tls_note()
         );
         Ok(with_readings(Outcome::ok(redact(&message))))
@@ -213,7 +229,102 @@ impl Probe for HttpCheck {
     }
 }
 
+/// The most redirects followed, as browsers and ureq do by default.
+const MAX_REDIRECTS: usize = 10;
+
+/// Where redirects led: the last URL, and whether the configured headers
+/// were held back from a host that is not the check's own.
+#[derive(Default)]
+struct Redirect {
+    to: Option<Uri>,
+    hops: usize,
+    headers_held: bool,
+}
+
+impl Redirect {
+    /// The URL a redirect response points to, if it is one to follow:
+    /// `Some(Err)` for a Location that cannot be followed.
+    fn next(
+        &mut self,
+        from: &Uri,
+        response: &ureq::http::Response<ureq::Body>,
+    ) -> Option<Result<Uri, String>> {
+        let status = response.status().as_u16();
+        if !matches!(status, 301 | 302 | 303 | 307 | 308) || self.hops >= MAX_REDIRECTS {
+            return None;
+        }
+        let location = response.headers().get("location")?.to_str().ok()?;
+        let next = url::Url::parse(&from.to_string())
+            .and_then(|base| base.join(location))
+            .map_err(|e| format!("cannot follow the redirect to \"{location}\": {e}"))
+            .and_then(|u| parse_url(u.as_str()));
+        if let Ok(uri) = &next {
+            self.to = Some(uri.clone());
+            self.hops += 1;
+        }
+        Some(next)
+    }
+
+    /// " (redirected to URL)", with "; headers not sent there" when the
+    /// configured headers stayed with the check's own host; "" without a
+    /// redirect.
+    fn note(&self) -> String {
+        match &self.to {
+            None => String::new(),
+            Some(to) if self.headers_held => {
+                format!(" (redirected to {to}; headers not sent there)")
+            }
+            Some(to) => format!(" (redirected to {to})"),
+        }
+    }
+}
+
+/// Scheme, host and port: where configured headers may go.
+fn origin(uri: &Uri) -> (Option<&str>, Option<&str>, Option<u16>) {
+    let port = uri.port_u16().or(match uri.scheme_str() {
+        Some("https") => Some(443),
+        _ => Some(80),
+    });
+    (uri.scheme_str(), uri.host(), port)
+}
+
 impl HttpCheck {
+    /// A client for one request within `timeout`. Redirects are followed
+    /// here, not by the client, so that the configured headers never
+    /// cross to another host (the client strips only Authorization and
+    /// Cookie).
+    fn agent(&self, timeout: Duration) -> Agent {
+        let tls = TlsConfig::builder()
+            .disable_verification(self.insecure)
+            .build();
+        let config = Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .tls_config(tls)
+            .build();
+        Agent::new_with_config(config)
+    }
+
+    /// The request to `uri`, with the configured headers when it goes to
+    /// the check's own scheme, host and port.
+    fn request(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        redirect: &mut Redirect,
+    ) -> anyhow::Result<Request<()>> {
+        let mut request = Request::builder().method(method.clone()).uri(uri.clone());
+        if origin(uri) == origin(&self.url) {
+            for (name, value) in &self.headers {
+                request = request.header(name, value);
+            }
+        } else if !self.headers.is_empty() {
+            redirect.headers_held = true;
+        }
+        Ok(request.body(())?)
+    }
+
     /// "GET http://host/health: <why>", redacted.
     fn critical(&self, why: &str) -> Outcome {
         let message = format!("{}: {why}{}", self.target_text(), self.tls_note());
@@ -419,6 +530,112 @@ mod tests {
         assert!(!out.message.contains("sk-test"));
         // Header values are registered as secrets when the config is read.
         assert_eq!(redact("got Bearer sk-test-9f8e7d6c"), "got ***");
+    }
+
+    /// A server on loopback that answers one request with a redirect to
+    /// `location`, and tells what it received.
+    fn redirect_once(status: u16, location: String) -> (String, JoinHandle<Seen>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let port = server.server_addr().to_ip().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let request = server
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap()
+                .expect("the check sent no request");
+            let seen = Seen {
+                method: request.method().to_string(),
+                headers: request
+                    .headers()
+                    .iter()
+                    .map(|h| (h.field.to_string(), h.value.to_string()))
+                    .collect(),
+            };
+            let header = tiny_http::Header::from_bytes("Location", location).unwrap();
+            let response = tiny_http::Response::empty(status).with_header(header);
+            request.respond(response).unwrap();
+            seen
+        });
+        (format!("http://127.0.0.1:{port}/start"), handle)
+    }
+
+    fn has_header(seen: &Seen, name: &str) -> bool {
+        seen.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    }
+
+    #[test]
+    fn custom_headers_followed_a_redirect_to_another_host() {
+        // 127.0.0.2 is loopback too, but another host.
+        let elsewhere = tiny_http::Server::http("127.0.0.2:0").unwrap();
+        let port = elsewhere.server_addr().to_ip().unwrap().port();
+        let landing = format!("http://127.0.0.2:{port}/landing");
+        let other = std::thread::spawn(move || {
+            let request = elsewhere
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap()
+                .expect("the redirect was not followed");
+            let headers: Vec<(String, String)> = request
+                .headers()
+                .iter()
+                .map(|h| (h.field.to_string(), h.value.to_string()))
+                .collect();
+            request.respond(tiny_http::Response::empty(200)).unwrap();
+            headers
+        });
+        let (url, first) = redirect_once(302, landing.clone());
+        let extra = "headers = { X-Api-Key = \"key-0xBADC0DE\" }";
+        let out = probe(&check(&url, extra), Duration::from_secs(10));
+        assert!(has_header(&first.join().unwrap(), "x-api-key"));
+        let seen = Seen {
+            method: String::new(),
+            headers: other.join().unwrap(),
+        };
+        assert!(
+            !has_header(&seen, "x-api-key"),
+            "the key went to another host: {:?}",
+            seen.headers
+        );
+        assert_eq!(out.status, Status::Ok, "{}", out.message);
+        assert!(
+            out.message.contains(&format!("redirected to {landing}")),
+            "{}",
+            out.message
+        );
+        assert!(out.message.contains("headers not sent"), "{}", out.message);
+    }
+
+    #[test]
+    fn custom_headers_still_go_to_a_redirect_on_the_same_host_and_port() {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let port = server.server_addr().to_ip().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let mut probes = Vec::new();
+            for answer in [301, 200] {
+                let request = server
+                    .recv_timeout(Duration::from_secs(10))
+                    .unwrap()
+                    .expect("the check sent no request");
+                probes.push(request.headers().iter().any(|h| h.field.equiv("X-Probe")));
+                let location = tiny_http::Header::from_bytes("Location", "/landing").unwrap();
+                let response = tiny_http::Response::empty(answer).with_header(location);
+                request.respond(response).unwrap();
+            }
+            probes
+        });
+        let url = format!("http://127.0.0.1:{port}/start");
+        let out = probe(
+            &check(&url, "headers = { X-Probe = \"yes\" }"),
+            Duration::from_secs(10),
+        );
+        assert_eq!(handle.join().unwrap(), [true, true]);
+        assert_eq!(out.status, Status::Ok, "{}", out.message);
+        let landing = format!("http://127.0.0.1:{port}/landing");
+        assert!(
+            out.message.contains(&format!("redirected to {landing}")),
+            "{}",
+            out.message
+        );
     }
 
     #[test]

@@ -22,10 +22,11 @@ use crate::model::Status;
 use crate::model::{Outcome, Unit};
 use crate::proc::exists_unseen;
 use crate::proc::table::{Stat, Table, list};
+use crate::proc::user::User;
 
 pub const KIND: Kind = Kind {
     name: "process",
-    keys: &["match", "pidfile"],
+    keys: &["match", "pidfile", "user"],
     readings: &[
         ("count", Unit::Count),
         ("rss", Unit::Bytes),
@@ -36,9 +37,13 @@ pub const KIND: Kind = Kind {
 };
 
 enum Target {
-    Match(Regex),
+    /// A regex on the command line, of any user's processes or one's.
+    Match(Regex, Option<User>),
     Pidfile(PathBuf),
 }
+
+/// The most of a pidfile read: a pid and some room for whitespace.
+const PIDFILE_LIMIT: u64 = 4096;
 
 struct ProcessCheck {
     target: Target,
@@ -47,8 +52,20 @@ struct ProcessCheck {
 }
 
 fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+    let user = match raw.user.as_deref().map(crate::proc::user::lookup) {
+        None => None,
+        Some(Ok(user)) => Some(user),
+        Some(Err(why)) => {
+            b.error("user", why);
+            return None;
+        }
+    };
+    if user.is_some() && raw.pidfile.is_some() {
+        b.error("user", "`user` goes with `match`, not with `pidfile`");
+        return None;
+    }
     let target = match (&raw.match_, &raw.pidfile) {
-        (Some(pattern), None) => Target::Match(b.regex("match", pattern)?),
+        (Some(pattern), None) => Target::Match(b.regex("match", pattern)?, user),
         (None, Some(path)) => Target::Pidfile(expand_tilde(path)),
         (Some(_), Some(_)) => {
             b.error("pidfile", "give either `match` or `pidfile`, not both");
@@ -111,7 +128,7 @@ fn cpu_percent(before: &CpuSample, after: &CpuSample) -> Option<f64> {
 impl Probe for ProcessCheck {
     fn watches(&self) -> Option<Watched> {
         match &self.target {
-            Target::Match(pattern) => Some(Watched::Process(pattern.as_str().to_string())),
+            Target::Match(pattern, _) => Some(Watched::Process(pattern.as_str().to_string())),
             Target::Pidfile(_) => None,
         }
     }
@@ -120,13 +137,23 @@ impl Probe for ProcessCheck {
         let table = Table::read()?;
         let mut blind = None;
         let (what, candidates) = match &self.target {
-            Target::Match(re) => {
-                let (pids, why) = table.matching(re)?;
+            Target::Match(re, user) => {
+                let (pids, why) = table.matching(re, user.as_ref().map(|u| u.uid))?;
                 blind = why;
-                (format!("/{}/", re.as_str()), pids)
+                let what = match user {
+                    Some(user) => format!("/{}/ as user {user}", re.as_str()),
+                    None => format!("/{}/", re.as_str()),
+                };
+                (what, pids)
             }
-            Target::Pidfile(path) => match std::fs::read_to_string(path) {
-                Ok(text) => match text
+            Target::Pidfile(path) => match crate::files::read_regular_head(path, PIDFILE_LIMIT) {
+                Ok(Err(what)) => {
+                    return Err(anyhow!(
+                        "pidfile {} is {what}, not a regular file",
+                        path.display()
+                    ));
+                }
+                Ok(Ok(bytes)) => match String::from_utf8_lossy(&bytes)
                     .split_whitespace()
                     .next()
                     .and_then(|t| t.parse::<u32>().ok())
@@ -192,7 +219,7 @@ impl ProcessCheck {
         let rss: u64 = found.iter().map(|(_, s)| s.rss).sum();
         let mut outcome = if count == 0 {
             let message = match self.target {
-                Target::Match(_) => format!("no process matches {what}"),
+                Target::Match(..) => format!("no process matches {what}"),
                 Target::Pidfile(_) => format!("{what} is not running"),
             };
             Outcome::new(
@@ -206,10 +233,10 @@ impl ProcessCheck {
         } else {
             let pids: Vec<u32> = found.iter().map(|(pid, _)| *pid).collect();
             let mut message = match self.target {
-                Target::Match(_) if count == 1 => {
+                Target::Match(..) if count == 1 => {
                     format!("1 process matches {what} (pid {})", list(&pids))
                 }
-                Target::Match(_) => {
+                Target::Match(..) => {
                     format!("{count} processes match {what} (pids {})", list(&pids))
                 }
                 Target::Pidfile(_) => format!("{what} is running"),
@@ -658,5 +685,25 @@ mod tests {
         );
         assert!(load("match = '('").unwrap().contains("invalid regex"));
         assert_eq!(load("match = 'a'"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_user_must_exist_and_goes_with_match() {
+        let load = |extra: &str| {
+            let toml = format!("[[check]]\nname = \"p\"\ntype = \"process\"\n{extra}\n");
+            crate::config::load_str("t.toml", &toml)
+                .err()
+                .map(|e| e.to_string())
+        };
+        assert_eq!(load("match = 'a'\nuser = \"root\""), None);
+        assert_eq!(load("match = 'a'\nuser = \"0\""), None);
+        let e = load("match = 'a'\nuser = \"no-such-user-hc\"").unwrap();
+        assert!(
+            e.contains("user: there is no user \"no-such-user-hc\" on this machine"),
+            "{e}"
+        );
+        let e = load("pidfile = '/run/x.pid'\nuser = \"root\"").unwrap();
+        assert!(e.contains("`user` goes with `match`"), "{e}");
     }
 }

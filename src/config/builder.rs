@@ -236,13 +236,7 @@ mod tests {
 
     /// The spans of the first table in `text`, and errors reported through them.
     fn report(text: &str, f: impl FnOnce(&mut Builder)) -> Vec<String> {
-        let mut errors = Errors::new(
-            Source {
-                label: "t.toml",
-                text,
-            },
-            false,
-        );
+        let mut errors = Errors::new(Source::new("t.toml", text), false);
         let doc = DeTable::parse(text).unwrap().into_inner();
         let (_, value) = doc.into_iter().next().unwrap();
         let spans = Spans::of("ping", &value);

@@ -112,17 +112,48 @@ fn bracketed(table: &str) -> String {
     }
 }
 
-/// Every error of a config file.
+/// The most errors shown of one config: a file that is not TOML at all
+/// has one per line, and the first ones say what is wrong.
+const SHOWN: usize = 20;
+
+/// The errors of a config file: the first `SHOWN` in source order, and
+/// how many more there are.
 #[derive(Debug)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
+pub struct ConfigErrors {
+    pub shown: Vec<ConfigError>,
+    pub more: usize,
+}
+
+impl ConfigErrors {
+    /// `list` in source order, cut to the first `SHOWN`.
+    pub fn new(mut list: Vec<ConfigError>) -> ConfigErrors {
+        list.sort_by_key(|e| e.offset);
+        let more = list.len().saturating_sub(SHOWN);
+        list.truncate(SHOWN);
+        ConfigErrors { shown: list, more }
+    }
+
+    /// How many errors there are, shown or not.
+    pub fn count(&self) -> usize {
+        self.shown.len() + self.more
+    }
+
+    /// "... and 1834 more errors", when some are not shown.
+    pub fn more_line(&self) -> Option<String> {
+        (self.more > 0).then(|| format!("... and {} more errors", self.more))
+    }
+}
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
+        for (i, e) in self.shown.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{}", crate::secret::redact(&e.to_string()))?;
+        }
+        if let Some(line) = self.more_line() {
+            write!(f, "\n{line}")?;
         }
         Ok(())
     }
@@ -132,17 +163,32 @@ impl std::error::Error for ConfigErrors {}
 
 /// Maps byte offsets of the source to `line:column`.
 pub(super) struct Source<'a> {
-    pub(super) label: &'a str,
-    pub(super) text: &'a str,
+    label: &'a str,
+    text: &'a str,
+    /// Where each line starts, found once: a file with an error on every
+    /// line is located in linear time, not from its start each time.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
+    pub(super) fn new(label: &'a str, text: &'a str) -> Source<'a> {
+        Source {
+            label,
+            text,
+            line_starts: std::sync::OnceLock::new(),
+        }
+    }
+
     pub(super) fn location(&self, offset: usize) -> String {
         let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let line = starts.partition_point(|&start| start <= offset);
+        let line_start = starts[line - 1];
+        let column = self.text[line_start..offset].chars().count() + 1;
         format!("{}:{line}:{column}", self.label)
     }
 }
@@ -399,10 +445,11 @@ mod tests {
 
     #[test]
     fn errors_point_at_line_and_column() {
-        let src = Source {
-            label: "t.toml",
-            text: "a = 1\nb = 2\n",
-        };
+        let src = Source::new("t.toml", "a = 1\nb = 2\n");
+        assert_eq!(src.location(0), "t.toml:1:1");
+        assert_eq!(src.location(5), "t.toml:1:6");
         assert_eq!(src.location(6), "t.toml:2:1");
+        assert_eq!(src.location(12), "t.toml:3:1");
+        assert_eq!(src.location(99), "t.toml:3:1");
     }
 }

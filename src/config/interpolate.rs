@@ -1,5 +1,5 @@
 //! `${NAME}` / `${NAME:-default}` in any string value, and `X_file = "/path"`
-//! for any secret key `X` (SPEC 4.3). Runs on the parsed document before
+//! for any secret key `X`. Runs on the parsed document before
 //! serde sees it, so that errors still point at the line that needs fixing.
 //! Secret values found on the way are registered for redaction.
 
@@ -30,11 +30,28 @@ fn is_secret(path: &[String], kind: Option<&str>) -> bool {
         || (url && kind == Some("sql"))
 }
 
+/// Keys whose value is an argument list: what reaches one from the
+/// environment may be a key on a command line, and an argv is printed
+/// (a recovery command's "ran ...", a plugin's own output).
+const ARGV_KEYS: &[&str] = &[
+    "command",
+    "run",
+    "start",
+    "restart",
+    "guard",
+    "systemctl",
+    "docker",
+    "compose",
+    "sc",
+    "journalctl",
+];
+
 /// Does a value at this key path carry credentials when it is built
-/// from the environment (a token in a check's URL, a header, a body)?
+/// from the environment (a token in a check's URL, a header, a body, an
+/// argument list)?
 fn carries_credentials(path: &[String]) -> bool {
-    path.last()
-        .is_some_and(|k| matches!(k.as_str(), "url" | "body"))
+    let last = path.last().map(|k| k.split('[').next().unwrap_or(k));
+    last.is_some_and(|k| matches!(k, "url" | "body") || ARGV_KEYS.contains(&k))
         || path.iter().any(|p| p == "headers" || p == "env")
 }
 
@@ -201,9 +218,11 @@ fn prefix(path: &[String]) -> String {
     path.iter().map(|p| format!("{p}.")).collect()
 }
 
-/// A relative credential path is looked up in `$CREDENTIALS_DIRECTORY`
-/// first (systemd's `LoadCredential=`), then as given.
-/// Read a config or credential file, refusing at once what is not a
+/// The largest config or credential file read: a config of a thousand
+/// checks is a tenth of it.
+const MAX_FILE: u64 = 1024 * 1024;
+
+/// Read a config or credential file (at most `MAX_FILE`), refusing at once what is not a
 /// regular file: opened non-blocking, a FIFO cannot hang the run, and a
 /// device such as /dev/zero is never read. Also returns the metadata of
 /// the file that was read.
@@ -216,18 +235,28 @@ pub(super) fn read_regular(path: &Path) -> std::io::Result<(String, std::fs::Met
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let mut file = options.open(path)?;
+    let file = options.open(path)?;
     let meta = file.metadata()?;
     if let Some(why) = crate::files::not_regular_file(&meta) {
         return Err(std::io::Error::other(format!(
             "it is {why}, not a regular file"
         )));
     }
+    let over =
+        |size: u64| std::io::Error::other(format!("it is {size} bytes, over the 1 MiB limit"));
+    if meta.len() > MAX_FILE {
+        return Err(over(meta.len()));
+    }
     let mut text = String::new();
-    file.read_to_string(&mut text)?;
+    file.take(MAX_FILE + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE {
+        return Err(over(text.len() as u64));
+    }
     Ok((text, meta))
 }
 
+/// A relative credential path is looked up in `$CREDENTIALS_DIRECTORY`
+/// first (systemd's `LoadCredential=`), then as given.
 fn resolve_credential(file: &str) -> PathBuf {
     let path = super::expand_tilde(file);
     if path.is_relative()

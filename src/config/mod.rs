@@ -179,7 +179,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 pub fn load_for(path: &Path, needs: Needs) -> Result<Config, ConfigErrors> {
     let label = path.display().to_string();
     let whole_file = |message: String| {
-        ConfigErrors(vec![ConfigError {
+        ConfigErrors::new(vec![ConfigError {
             offset: 0,
             location: label.clone(),
             key: String::new(),
@@ -236,7 +236,7 @@ enum Warning {
 }
 
 fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>), ConfigErrors> {
-    let mut errors = Errors::new(Source { label, text }, needs == Needs::Names);
+    let mut errors = Errors::new(Source::new(label, text), needs == Needs::Names);
     let (doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         // The parser's own Display echoes the offending line, which may hold
@@ -245,7 +245,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
             let span = e.span().unwrap_or(0..0);
             errors.push(span, "", e.message().trim().to_string());
         }
-        return Err(ConfigErrors(errors.list));
+        return Err(ConfigErrors::new(errors.list));
     }
     let mut doc = doc.into_inner();
     errors.names = Names::of(&doc);
@@ -413,6 +413,6 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
         }
         Ok((config, warnings))
     } else {
-        Err(ConfigErrors(errors.list))
+        Err(ConfigErrors::new(errors.list))
     }
 }

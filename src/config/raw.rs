@@ -72,6 +72,7 @@ pub struct RawCheck {
     #[serde(rename = "match")]
     pub match_: Option<String>,
     pub pidfile: Option<String>,
+    pub user: Option<String>,
     pub url: Option<String>,
     pub method: Option<String>,
     pub status: Option<Vec<u16>>,
@@ -146,6 +147,7 @@ pub struct RawProcessManager {
     pub start: Vec<String>,
     pub cwd: Option<String>,
     pub log: Option<String>,
+    pub user: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]

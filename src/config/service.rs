@@ -31,6 +31,9 @@ pub enum Manager {
         start: Vec<String>,
         cwd: Option<PathBuf>,
         log: Option<PathBuf>,
+        /// Only this user's matches are stopped, and the copy started
+        /// runs as this user.
+        user: Option<crate::proc::user::User>,
     },
     Command {
         restart: Vec<String>,
@@ -221,12 +224,21 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
                 "`start` must name a program: start = [\"./venv/bin/python\", \"main.py\"]",
             );
         }
-        if let Some(pattern) = b.regex("process", &p.match_) {
+        let user = match p.user.as_deref().map(crate::proc::user::lookup) {
+            Some(Err(why)) => {
+                b.error("process", format!("user: {why}"));
+                None
+            }
+            Some(Ok(user)) => Some(Some(user)),
+            None => Some(None),
+        };
+        if let (Some(pattern), Some(user)) = (b.regex("process", &p.match_), user) {
             managers.push(Manager::Process {
                 pattern,
                 start: p.start,
                 cwd: p.cwd.as_deref().map(expand_tilde),
                 log: p.log.as_deref().map(expand_tilde),
+                user,
             });
         }
     }

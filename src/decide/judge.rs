@@ -2,6 +2,7 @@
 //! A threshold on a reading the probe did not take is UNKNOWN (it cannot be
 //! judged), and a target stopped on purpose whose service says
 //! `when_stopped = "leave"` is a WARNING that asks for no restart.
+//! A judged reading that is not a finite number is UNKNOWN, never judged.
 
 use super::Judged;
 use crate::config::CheckSpec;
@@ -25,7 +26,11 @@ pub fn judge(spec: &CheckSpec, outcome: Outcome) -> Judged {
         let is_judged =
             Some(reading.name.as_str()) == judged_name || Some(reading.family()) == judged_name;
         let limits = (is_judged && !thresholds.is_empty()).then_some(thresholds);
-        if let Some(breach) = limits.and_then(|t| t.judge(reading.value)) {
+        if limits.is_some() && !reading.value.is_finite() {
+            // NaN compares false with every limit: it would pass them all.
+            status = status.max(Status::Unknown);
+            message = format!("{message} (not a number: {})", reading.value);
+        } else if let Some(breach) = limits.and_then(|t| t.judge(reading.value)) {
             status = status.max(breach.status);
             let row = match reading.label() {
                 Some(label) if Some(reading.name.as_str()) != judged_name => format!("{label} "),

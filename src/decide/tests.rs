@@ -41,6 +41,20 @@ fn judged(f: impl FnOnce(&mut CheckSpec), outcome: Outcome) -> Judged {
 }
 
 #[test]
+fn a_reading_that_is_not_a_number_passed_every_threshold() {
+    for value in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let j = judged(
+            |c| {
+                c.thresholds.crit_below = Some(50.0);
+            },
+            age(value),
+        );
+        assert_eq!(j.status, Status::Unknown, "{value}: {}", j.message);
+        assert!(j.message.contains("not a number"), "{}", j.message);
+    }
+}
+
+#[test]
 fn thresholds_judge_the_primary_reading_and_say_which_limit() {
     assert_eq!(judged(|_| {}, age(30.0)).status, Status::Ok);
     let j = judged(|_| {}, age(200.0));

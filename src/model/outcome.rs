@@ -215,6 +215,37 @@ impl Outcome {
         self.memory = Some(memory);
         self
     }
+
+    /// This outcome with its message cut to `MESSAGE_LIMIT` bytes and each
+    /// reading's name to `NAME_LIMIT`: a plugin's one-line answer can be a
+    /// megabyte, and the message goes into the state, the outbox and every
+    /// report, whose sizes stay bounded only if each message is.
+    pub fn bounded(mut self) -> Outcome {
+        self.message = cut(&self.message, MESSAGE_LIMIT);
+        for r in &mut self.readings {
+            r.name = cut(&r.name, NAME_LIMIT);
+        }
+        self
+    }
+}
+
+/// The most bytes of a check's message kept.
+pub const MESSAGE_LIMIT: usize = 2048;
+/// The most bytes of a reading's name (with its label) kept.
+pub const NAME_LIMIT: usize = 200;
+
+/// `text` cut to at most `limit` bytes on a character boundary, ending
+/// in " … (cut)" when it was cut.
+pub fn cut(text: &str, limit: usize) -> String {
+    const MARK: &str = " … (cut)";
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let mut end = limit.saturating_sub(MARK.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{MARK}", &text[..end])
 }
 
 /// The four optional limits of a reading, already in the reading's unit
@@ -436,5 +467,19 @@ mod tests {
         assert_eq!(Unit::Seconds.show(-125.0), "-2m 5s");
         assert_eq!(Unit::Bytes.show(1536.0), "1.5 KiB");
         assert_eq!(Unit::Percent.show(42.123), "42.1%");
+    }
+
+    #[test]
+    fn a_megabyte_message_is_cut_on_a_character_boundary() {
+        let long = format!("exited 2: {}", "é".repeat(600_000));
+        let out = Outcome::critical(long)
+            .reading(&"r".repeat(5000), 1.0, Unit::Count)
+            .bounded();
+        assert!(out.message.len() <= MESSAGE_LIMIT);
+        assert!(out.message.starts_with("exited 2: é"));
+        assert!(out.message.ends_with(" … (cut)"));
+        assert!(out.readings[0].name.len() <= NAME_LIMIT);
+        let short = Outcome::ok("fine").bounded();
+        assert_eq!(short.message, "fine");
     }
 }

@@ -73,6 +73,9 @@ pub fn outbox(
     (plan::merge(reports, queued, &config.alerting), notes)
 }
 
+/// More than the hours of every channel a config can have.
+const MARKER_LIMIT: u64 = 1024 * 1024;
+
 /// Without a saved state: at most one message an hour per channel says so
 /// (`plan::unsaved`), the hour kept in a marker outside the state directory.
 pub fn unsaved(
@@ -83,10 +86,7 @@ pub fn unsaved(
     deadline: Instant,
 ) -> Vec<AlertReport> {
     let marker = marker_path(&config.settings.state_dir);
-    let mut told: BTreeMap<String, jiff::Timestamp> = std::fs::read(&marker)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default();
+    let (mut told, distrusted) = read_marker(&marker);
     let rules = rules(config, now);
     let (turns, mut reports) = plan::unsaved(&rules, events, why, &told, now);
     let answers = round(config, &turns, deadline);
@@ -117,16 +117,57 @@ pub fn unsaved(
             let name = marker.file_name().unwrap_or_default().to_string_lossy();
             crate::state::write_atomically(dir, &name, &bytes)
         });
-    if let Err(e) = written {
+    let trouble = distrusted
+        .map(|why| format!("ignored {}: {why}", marker.display()))
+        .into_iter()
+        .chain(
+            written
+                .err()
+                .map(|e| format!("cannot keep the hour in {}: {e}", marker.display())),
+        );
+    for why in trouble {
         for r in &mut reports {
-            r.detail = Some(format!(
-                "{}; cannot keep the hour in {}: {e}",
-                r.detail.take().unwrap_or_default(),
-                marker.display()
-            ));
+            r.detail = Some(format!("{}; {why}", r.detail.take().unwrap_or_default()));
         }
     }
     reports
+}
+
+/// The hours kept in the marker, and why it was ignored if it was: a
+/// marker that is not a regular file of the running user (planted in a
+/// shared `$TMPDIR` by someone else) would silence these messages.
+fn read_marker(marker: &Path) -> (BTreeMap<String, jiff::Timestamp>, Option<String>) {
+    use std::io::Read;
+    let mut options = std::fs::File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A link is not followed, a FIFO does not block: both are then
+        // refused by `not_ours`, or by the open itself.
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let opened = options.open(marker).and_then(|f| Ok((f.metadata()?, f)));
+    let (meta, file) = match opened {
+        Ok(opened) => opened,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (BTreeMap::new(), None),
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return (BTreeMap::new(), Some("it is a symbolic link".into()));
+        }
+        Err(e) => return (BTreeMap::new(), Some(e.to_string())),
+    };
+    if let Some(why) = crate::files::not_ours(&meta) {
+        return (BTreeMap::new(), Some(why));
+    }
+    let mut bytes = Vec::new();
+    let told = file
+        .take(MARKER_LIMIT)
+        .read_to_end(&mut bytes)
+        .ok()
+        .and_then(|_| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    (told, None)
 }
 
 /// The state is saved again: forget the hour of the last outage.

@@ -87,7 +87,12 @@ fn recipients(b: &mut Builder, list: &[String]) -> Option<Vec<Mailbox>> {
 /// `username` and `password`, both or neither.
 fn login(raw: &RawAlert, b: &mut Builder) -> Option<Option<(String, Secret)>> {
     match (&raw.username, &raw.password) {
-        (Some(user), Some(password)) => Some(Some((user.clone(), password.clone()))),
+        (Some(user), Some(password)) => {
+            // AUTH PLAIN sends both in one base64 word, which a hostile
+            // server may echo in its refusal.
+            crate::secret::register(&format!("\0{user}\0{}", password.expose()));
+            Some(Some((user.clone(), password.clone())))
+        }
         (None, None) => Some(None),
         (Some(_), None) => {
             b.error(
@@ -242,7 +247,8 @@ impl EmailChannel {
             Some(source) if e.is_client() => source.to_string(),
             _ => e.to_string(),
         };
-        let text = format!("{server}: {}", one_line(&detail));
+        // The server's own words may repeat what was sent to it.
+        let text = format!("{server}: {}", one_line(&crate::secret::redact(&detail)));
         let recipient_refused = e.is_permanent()
             && e.status()
                 .is_some_and(|code| matches!(code.to_string().as_str(), "550" | "551" | "553"));

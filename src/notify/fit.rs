@@ -1,5 +1,6 @@
-//! The daily summary within a channel's size limit (Discord 2000
-//! characters, Telegram 4096, ntfy 4000, Slack 39000): its sections keep
+//! The daily summary within a channel's size limit, in the unit the
+//! service counts (Discord 2000 characters, Telegram 4096 UTF-16 code
+//! units, ntfy 4096 bytes, Slack 39000 characters): its sections keep
 //! their headings, and a section that does not fit keeps its first lines
 //! and says "… and N more" for the rest. The last sections (the day's
 //! totals, then the incidents) are given room first: they are short and
@@ -11,6 +12,16 @@ use crate::model::Digest;
 /// Characters, as most channels count them.
 pub fn chars(text: &str) -> usize {
     text.chars().count()
+}
+
+/// UTF-8 bytes, as ntfy counts its message.
+pub fn bytes(text: &str) -> usize {
+    text.len()
+}
+
+/// UTF-16 code units, as Telegram counts (an emoji is two).
+pub fn utf16(text: &str) -> usize {
+    text.encode_utf16().count()
 }
 
 /// The summary's text (without its title) within `limit`, as `measure`
@@ -139,10 +150,10 @@ mod tests {
             .as_str()
             .unwrap()
             .to_string();
-        assert!(chars(&text) <= 4096 && text.contains(" more"));
+        assert!(utf16(&text) <= 4096 && text.contains(" more"));
         assert!(text.starts_with("<b>[OK] vps-1: daily summary</b>\n\nChecks:"));
         let body = String::from_utf8(ntfy::payload(&d, "http://127.0.0.1/t").body).unwrap();
-        assert!(chars(&body) <= 4000 && body.contains(" more"));
+        assert!(body.len() <= 4096 && body.contains(" more"));
         // Slack takes this one whole.
         let text = slack::payload(&d)["text"].as_str().unwrap().to_string();
         assert_eq!(

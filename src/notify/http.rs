@@ -109,9 +109,13 @@ fn attempt(
     timeout: Duration,
     is_final: fn(u16, &str) -> bool,
 ) -> Result<(), Attempt> {
+    // No redirect is followed: it would carry the channel's headers to
+    // wherever it points, and a POST redirected by 301, 302 or 303 becomes
+    // a GET without its body (an alert "delivered" and lost).
     let config = Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
+        .max_redirects(0)
         .build();
     let agent = Agent::new_with_config(config);
     let method = Method::from_bytes(request.method.as_bytes())
@@ -129,6 +133,17 @@ fn attempt(
     let status = response.status().as_u16();
     if (200..300).contains(&status) {
         return Ok(());
+    }
+    if (300..400).contains(&status) {
+        let to = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("nowhere");
+        let to: String = to.chars().take(200).collect();
+        return Err(Attempt::Final(Failure::retry(format!(
+            "{status} from the receiver: it redirects to {to}, which healthcheck does not follow when delivering (set the url to where it points)"
+        ))));
     }
     let retry_after_header = response
         .headers()

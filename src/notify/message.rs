@@ -149,16 +149,31 @@ pub fn afterword(d: &Digest) -> String {
     out
 }
 
+/// What ends a text that was cut.
+const CUT_MARK: &str = "\n… (cut)";
+
 /// `text` cut to `limit` characters, saying so at the end.
 pub fn cut(text: &str, limit: usize) -> String {
     if text.chars().count() <= limit {
         return text.to_string();
     }
-    let marker = "\n… (cut)";
-    let keep = limit.saturating_sub(marker.chars().count());
+    let keep = limit.saturating_sub(CUT_MARK.chars().count());
     let mut out: String = text.chars().take(keep).collect();
-    out.push_str(marker);
+    out.push_str(CUT_MARK);
     out
+}
+
+/// `text` cut to `limit` bytes of UTF-8 on a character boundary, saying
+/// so at the end: for services that count bytes (ntfy).
+pub fn cut_bytes(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let mut end = limit.saturating_sub(CUT_MARK.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{CUT_MARK}", &text[..end])
 }
 
 #[cfg(test)]

@@ -245,6 +245,52 @@ mod tests {
         ));
     }
 
+    /// Three problems whose messages are `text`.
+    fn long_digest(text: &str) -> Digest {
+        Digest::sample(
+            ["bot", "watchlist", "disk"]
+                .iter()
+                .map(|subject| {
+                    Event::sample(EventKind::Problem, subject, Status::Critical, text)
+                        .hinted("restart it")
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_long_telegram_digest_named_no_check() {
+        for text in ["x & y ".repeat(500), "😀".repeat(1500)] {
+            let d = long_digest(&text);
+            let html = telegram::payload(&d, "42")["text"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            // Telegram counts UTF-16 code units: an emoji is two.
+            let units = html.encode_utf16().count();
+            assert!(units <= 4096, "{units}");
+            assert!(
+                html.contains("</b> bot\n"),
+                "the first event is named: {html}"
+            );
+            assert!(html.contains("… and 2 more events"), "{html}");
+            assert!(!html.contains("too long for Telegram"), "{html}");
+        }
+    }
+
+    #[test]
+    fn ntfy_cut_at_4000_characters_not_4096_bytes() {
+        for text in ["é".repeat(1800), "x".repeat(1800)] {
+            let body = ntfy::payload(&long_digest(&text), "https://ntfy.example/t").body;
+            assert!(body.len() <= 4096, "{} bytes", body.len());
+            assert!(body.len() > 4000, "the room is used: {} bytes", body.len());
+            assert!(
+                String::from_utf8(body).is_ok(),
+                "cut on a character boundary"
+            );
+        }
+    }
+
     #[test]
     fn a_non_ascii_host_name_made_the_ntfy_title_an_invalid_header() {
         let mut d = digest();

@@ -2,7 +2,7 @@
 //! (5 critical, 4 warning or unknown, 3 otherwise), with an optional token.
 
 use super::http::{self, HttpRequest};
-use super::message::{cut, text};
+use super::message::{cut_bytes, text};
 use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
@@ -15,8 +15,8 @@ pub const KIND: ChannelKind = ChannelKind {
     build,
 };
 
-/// ntfy turns longer messages into attachments.
-const LIMIT: usize = 4000;
+/// ntfy turns a message of more bytes than this into an attachment.
+const LIMIT: usize = 4096;
 
 struct Ntfy {
     url: String,
@@ -67,8 +67,8 @@ fn header_text(text: &str) -> String {
 pub fn payload(digest: &Digest, url: &str) -> HttpRequest {
     let body = text(digest);
     let link = super::message::details(digest).map(|l| format!("\n\n{l}"));
-    let room = LIMIT.saturating_sub(link.as_deref().map_or(0, |l| l.chars().count()));
-    let summary = super::fit::summary_body(digest, room, &super::fit::chars)
+    let room = LIMIT.saturating_sub(link.as_deref().map_or(0, |l| l.len()));
+    let summary = super::fit::summary_body(digest, room, &super::fit::bytes)
         .map(|s| s + link.as_deref().unwrap_or(""));
     let body = summary.unwrap_or_else(|| {
         body.split_once('\n')
@@ -84,6 +84,6 @@ pub fn payload(digest: &Digest, url: &str) -> HttpRequest {
             ("Priority".into(), priority(digest.status()).to_string()),
             ("Tags".into(), digest.status().name().into()),
         ],
-        body: cut(&body, LIMIT).into_bytes(),
+        body: cut_bytes(&body, LIMIT).into_bytes(),
     }
 }

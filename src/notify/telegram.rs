@@ -1,11 +1,12 @@
 //! Telegram bots: `sendMessage` to a chat, `parse_mode` HTML with every
-//! piece of text escaped, within Telegram's 4096 characters. `api_url`
+//! piece of text escaped, within Telegram's 4096 characters (counted as
+//! UTF-16 code units, as Telegram does). `api_url`
 //! (default https://api.telegram.org) points it at another server.
 
 use serde_json::{Value, json};
 
 use super::http::{self, HttpRequest};
-use super::message::{cut, label};
+use super::message::label;
 use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
@@ -73,48 +74,85 @@ pub fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The `sendMessage` body: a bold title, then a block per event.
+/// The `sendMessage` body: a bold title, then a block per event. The
+/// events that fit in `LIMIT` go whole, then "… and N more events"; an
+/// event too long for the room left has its message cut (the text is cut
+/// before it is escaped: no tag or entity is ever broken).
 pub fn payload(digest: &Digest, chat_id: &str) -> Value {
     let mut html = format!("<b>{}</b>\n", escape(&super::message::title(digest)));
     let link = super::message::details(digest)
         .map(|l| format!("\n\n{}", escape(&l)))
         .unwrap_or_default();
-    let room = LIMIT.saturating_sub(html.chars().count() + 1 + link.chars().count());
-    let escaped = |s: &str| escape(s).chars().count();
+    let room = LIMIT.saturating_sub(units(&html) + 1 + units(&link));
+    let escaped = |s: &str| units(&escape(s));
     if let Some(body) = super::fit::summary_body(digest, room, &escaped) {
         html.push_str(&format!("\n{}{link}", escape(&body)));
         return json!({"chat_id": chat_id, "text": html, "parse_mode": "HTML", "disable_web_page_preview": true});
     }
-    for e in &digest.events {
-        html.push_str(&format!(
-            "\n<b>{}</b> {}\n{}\n",
-            escape(&label(e.kind, e.status)),
-            escape(&e.subject),
-            escape(&e.message)
-        ));
-        if let Some(hint) = super::message::hint(e) {
-            html.push_str(&format!("<i>Action: {}</i>\n", escape(hint)));
-        }
-    }
+    let mut tail = String::new();
     let after = super::message::afterword(digest);
     if !after.is_empty() {
-        html.push_str(&format!("\n{}", escape(&after)));
+        tail.push_str(&format!("\n{}\n", escape(&after)));
     }
     if let Some(line) = super::message::details(digest) {
-        html.push_str(&format!("\n{}\n", escape(&line)));
+        tail.push_str(&format!("\n{}\n", escape(&line)));
     }
-    let html = if html.chars().count() > LIMIT {
-        // Cutting HTML could break a tag: fall back to the escaped title and a note.
-        cut(
-            &format!(
-                "<b>{}</b>\n{} events; the full digest is too long for Telegram",
-                escape(&super::message::title(digest)),
-                digest.events.len()
-            ),
-            LIMIT,
-        )
-    } else {
-        html
-    };
+    let more = |n: usize| format!("\n… and {n} more events\n");
+    let total = digest.events.len();
+    for (i, e) in digest.events.iter().enumerate() {
+        let last = i + 1 == total;
+        let reserve = units(&tail) + if last { 0 } else { units(&more(total)) };
+        let room = LIMIT.saturating_sub(units(&html) + reserve);
+        let head = format!(
+            "\n<b>{}</b> {}\n",
+            escape(&label(e.kind, e.status)),
+            escape(&e.subject)
+        );
+        let hint = super::message::hint(e)
+            .map(|h| format!("<i>Action: {}</i>\n", escape(h)))
+            .unwrap_or_default();
+        let whole = format!("{head}{}\n{hint}", escape(&e.message));
+        if units(&whole) <= room {
+            html.push_str(&whole);
+            continue;
+        }
+        if i == 0 {
+            // Not even the first event fits: its message is cut, so the
+            // message names at least one check.
+            let left = room.saturating_sub(units(&head) + 1);
+            html.push_str(&format!("{head}{}\n", escape_within(&e.message, left)));
+            if total > 1 {
+                html.push_str(&more(total - 1));
+            }
+        } else {
+            html.push_str(&more(total - i));
+        }
+        break;
+    }
+    html.push_str(&tail);
     json!({"chat_id": chat_id, "text": html, "parse_mode": "HTML", "disable_web_page_preview": true})
+}
+
+/// Telegram's unit: UTF-16 code units, of the HTML as sent (tags counted
+/// too, so the text after parsing is never over).
+fn units(html: &str) -> usize {
+    super::fit::utf16(html)
+}
+
+/// `text` escaped, cut to at most `room` units (ending in "…" when cut).
+fn escape_within(text: &str, room: usize) -> String {
+    let mut out = String::new();
+    let budget = room.saturating_sub(1);
+    let mut used = 0;
+    for c in text.chars() {
+        let piece = escape(c.encode_utf8(&mut [0; 4]));
+        let size = units(&piece);
+        if used + size > budget {
+            out.push('…');
+            return out;
+        }
+        used += size;
+        out.push_str(&piece);
+    }
+    out
 }

@@ -1,5 +1,5 @@
 //! Runs other programs and looks at running ones. Every child follows the
-//! same rules (SPEC 7), so they live in one place:
+//! same rules, so they live in one place:
 //!
 //! - argv, never a shell: nothing in a config value is ever interpreted;
 //! - a timeout kills the child *and* everything it started (a process group
@@ -10,7 +10,8 @@
 //!   is already in its pipes is taken, so a grandchild that keeps a pipe
 //!   open cannot hold us.
 //!
-//! What it must not do: kill anything after the child exited on its own. A
+//! What it must not do: kill anything after the child exited on its own,
+//! unless the job asks for it (`ends_group`: a check's command). A
 //! recovery command may start a daemon that is meant to live on.
 //!
 //! The operating system's side is in `unix.rs` and `windows.rs`, behind the
@@ -20,6 +21,7 @@
 pub mod table;
 #[cfg(unix)]
 mod unix;
+pub mod user;
 #[cfg(windows)]
 mod windows;
 
@@ -45,6 +47,8 @@ pub struct Job<'a> {
     stdin: Option<&'a [u8]>,
     env: Vec<(&'a str, &'a str)>,
     cwd: Option<&'a std::path::Path>,
+    /// When the child exits, kill what it left running in its group.
+    ends_group: bool,
 }
 
 /// How a run ended, and what the child wrote.
@@ -105,7 +109,17 @@ impl<'a> Job<'a> {
             stdin: None,
             env: Vec::new(),
             cwd: None,
+            ends_group: false,
         }
+    }
+
+    /// When the child exits, kill what it started and left running (its
+    /// process group on Unix, its Job object on Windows), as a timeout
+    /// does: a check's helper must not outlive the check. Recovery commands
+    /// do not ask for this: the daemon one starts is meant to stay.
+    pub fn ends_group(mut self) -> Job<'a> {
+        self.ends_group = true;
+        self
     }
 
     /// Run the child in this directory (else in ours).

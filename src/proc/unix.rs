@@ -1,5 +1,7 @@
 //! The Unix side of `crate::proc`: the child leads its own process group,
-//! so that a timeout kills the group (`killpg`, SIGKILL); its pipes are
+//! so that a timeout kills the group (`killpg`, SIGKILL), and so does the
+//! child's exit when the job `ends_group` (on Linux, where the exit is
+//! seen before the child is reaped); its pipes are
 //! read without blocking (`poll`). Stopping a restarted service signals its
 //! group too, and a service is started in a session of its own.
 
@@ -42,7 +44,17 @@ fn watch(job: &Job, child: &mut Child, start: Instant) -> io::Result<Output> {
     let mut err = Sink::new(child.stderr.take().map(OwnedFd::from))?;
     let mut tick = Duration::from_millis(1);
     loop {
-        if let Some(status) = child.try_wait()? {
+        let ended = match exited(child)? {
+            Some(true) if job.ends_group => {
+                // Before it is reaped: its pid, the group's id, cannot
+                // have been reused.
+                kill_group(child);
+                true
+            }
+            Some(ended) => ended,
+            None => true,
+        };
+        if let Some(status) = ended.then(|| child.try_wait()).transpose()?.flatten() {
             // What the child wrote is in the pipes now; take it, but do
             // not wait for the pipes to close (a grandchild may hold them).
             out.read_available();
@@ -90,6 +102,35 @@ fn output(
         timed_out,
         elapsed,
     }
+}
+
+/// Has the child exited? Asked without reaping it (`WNOWAIT`).
+#[cfg(target_os = "linux")]
+fn exited(child: &Child) -> io::Result<Option<bool>> {
+    // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid fills `info`, which lives across the call; WNOWAIT
+    // leaves the child to be reaped by `try_wait`.
+    let asked = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            child.id(),
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if asked < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: waitid succeeded, so si_pid is set (0 while still running).
+    Ok(Some(unsafe { info.si_pid() } != 0))
+}
+
+/// Elsewhere it cannot be asked without reaping it (`None`): the group
+/// is killed on timeout only.
+#[cfg(not(target_os = "linux"))]
+fn exited(_child: &Child) -> io::Result<Option<bool>> {
+    Ok(None)
 }
 
 /// SIGKILL to the child's whole process group (its pid: see `process_group(0)`).

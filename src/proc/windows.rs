@@ -6,7 +6,7 @@
 //! exited we take what the threads have and do not wait for the pipes to
 //! close (a grandchild may hold them). The job is not "kill on close": what
 //! a child left running when it exited on its own (a recovery command's
-//! daemon) lives on.
+//! daemon) lives on, unless the job `ends_group` (a check's command).
 //!
 //! Restarts: `stop` asks each match to close (`taskkill /T` without `/F`),
 //! waits, then terminates what is left of its tree; `spawn_detached` starts
@@ -91,6 +91,9 @@ fn watch(job: &Job, child: &mut Child, tree: &Tree, start: Instant) -> io::Resul
     let mut tick = Duration::from_millis(1);
     loop {
         if let Some(status) = child.try_wait()? {
+            if job.ends_group {
+                tree.kill(child);
+            }
             let until = Instant::now() + DRAIN_GRACE;
             while !(out.done() && err.done()) && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(2));

@@ -31,6 +31,9 @@ pub fn render(report: &Report) -> String {
         .flat_map(|c| {
             c.readings
                 .iter()
+                // A value that is not a number has no perfdata form (its
+                // check says "not a number").
+                .filter(|r| r.value.is_finite())
                 .map(move |r| (label(&format!("{}_{}", c.name, r.name)), r))
         })
         .collect();

@@ -206,9 +206,10 @@ impl Switch {
 pub fn config_invalid(format: Format, invalid: &Invalid) -> String {
     let lines: Vec<String> = invalid
         .errors
-        .0
+        .shown
         .iter()
         .map(|e| redact(&e.to_string()))
+        .chain(invalid.errors.more_line())
         .collect();
     match format {
         Format::Text => String::new(),
@@ -227,7 +228,7 @@ pub fn config_invalid(format: Format, invalid: &Invalid) -> String {
         Format::Json => {
             let errors: Vec<serde_json::Value> = invalid
                 .errors
-                .0
+                .shown
                 .iter()
                 .map(|e| {
                     serde_json::json!({
@@ -243,6 +244,7 @@ pub fn config_invalid(format: Format, invalid: &Invalid) -> String {
                 "exit_code": 3,
                 "error": format!("config invalid: {}", invalid.path.display()),
                 "config_errors": errors,
+                "more_config_errors": invalid.errors.more,
             });
             serde_json::to_string_pretty(&doc).expect("JSON always serializes") + "\n"
         }

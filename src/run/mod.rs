@@ -183,7 +183,7 @@ fn load_config(opts: &Options) -> Result<Config, u8> {
             Err(invalid.print(Some(format!(
                 "healthcheck: {} has {}; nothing was run",
                 invalid.path.display(),
-                crate::model::count(invalid.errors.0.len(), "error", "errors")
+                crate::model::count(invalid.errors.count(), "error", "errors")
             ))))
         }
     }

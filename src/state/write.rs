@@ -43,7 +43,11 @@ fn replace(
 }
 
 /// `replace`, calling `before_rename` with the temp file's path once its
-/// content is written (and fsynced), before it takes `name`.
+/// content is written (and fsynced), before it takes `name`. The temp file
+/// is created exclusively under an unpredictable name (`.NAME.tmp-XXXXXX`):
+/// in a directory others can write (a Prometheus textfile directory,
+/// `$TMPDIR`) a symlink or file planted there is never followed nor
+/// written through, and a failed write removes it.
 pub(super) fn replace_then(
     dir: &Path,
     name: &str,
@@ -52,28 +56,30 @@ pub(super) fn replace_then(
     sync_dir: bool,
     before_rename: impl FnOnce(&Path),
 ) -> io::Result<()> {
-    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = File::options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)?;
-        f.write_all(bytes)?;
-        if sync_file {
-            f.sync_all()?;
-        }
-        before_rename(&temp);
-        move_into_place(&temp, &dir.join(name))?;
-        if sync_dir {
-            fsync_dir(dir)?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
+    let prefix = format!(".{name}.tmp-");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).rand_bytes(12);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The mode a plain create gives (the umask applies): a textfile
+        // collector or a reader of the reports still reads what it did.
+        builder.permissions(fs::Permissions::from_mode(0o666));
     }
-    result
+    let mut file = builder.tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    if sync_file {
+        file.as_file().sync_all()?;
+    }
+    let temp = file.into_temp_path();
+    before_rename(&temp);
+    move_into_place(&temp, &dir.join(name))?;
+    // The name is gone (renamed, or exchanged and removed): nothing to clean.
+    let _ = temp.keep();
+    if sync_dir {
+        fsync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// Give `temp` the name `target`, atomically: readers see the old file or
@@ -148,5 +154,49 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["f.json", "kept"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_planted_at_the_temp_name_was_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let victim = d.join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        // The names a writer could be expected to use, with this pid and
+        // without: each one a link to the victim.
+        for name in [
+            format!(".f.prom.tmp-{}", std::process::id()),
+            ".f.prom.tmp".to_string(),
+        ] {
+            std::os::unix::fs::symlink(&victim, d.join(name)).unwrap();
+        }
+        write_atomically(d, "f.prom", b"metrics").unwrap();
+        write_unsynced(d, "f.prom", b"metrics again").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(fs::read(d.join("f.prom")).unwrap(), b"metrics again");
+        assert!(
+            !fs::symlink_metadata(d.join("f.prom")).unwrap().is_symlink(),
+            "the file itself is replaced, not written through"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_replaced_file_keeps_the_mode_a_plain_create_gives() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        write_unsynced(dir.path(), "f.prom", b"x").unwrap();
+        let mode = fs::metadata(dir.path().join("f.prom"))
+            .unwrap()
+            .permissions()
+            .mode();
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .map(|m| u32::from_str_radix(m.trim(), 8).unwrap())
+            .unwrap();
+        assert_eq!(mode & 0o777, 0o666 & !umask);
     }
 }

@@ -397,3 +397,64 @@ fn implicit_tls_checks_the_certificate() {
     assert!(failure.message.contains("certificate"), "{failure:?}");
     assert!(smtp.received().is_empty());
 }
+
+/// A server that offers `mechanism` and answers the login with a 535 that
+/// repeats every line the client sent for it.
+fn echoing_server(mechanism: &'static str) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((conn, _)) = listener.accept() else {
+            return;
+        };
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut out = conn.try_clone().unwrap();
+        let mut lines = BufReader::new(conn).lines();
+        let _ = out.write_all(b"220 hostile.example ESMTP\r\n");
+        let mut heard = Vec::new();
+        while let Some(Ok(line)) = lines.next() {
+            let reply = if line.starts_with("EHLO") {
+                format!("250-hostile.example\r\n250 AUTH {mechanism}\r\n")
+            } else if line.starts_with("AUTH") || !heard.is_empty() {
+                heard.push(line);
+                // LOGIN asks for the user name, then the password.
+                match (mechanism, heard.len()) {
+                    ("LOGIN", 1) => "334 VXNlcm5hbWU6\r\n".to_string(),
+                    ("LOGIN", 2) => "334 UGFzc3dvcmQ6\r\n".to_string(),
+                    _ => format!("535 5.7.8 rejected: {}\r\n", heard.join(" / ")),
+                }
+            } else {
+                "221 bye\r\n".to_string()
+            };
+            if out.write_all(reply.as_bytes()).is_err() || reply.starts_with("221") {
+                break;
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn a_hostile_smtp_server_echoing_the_auth_line_leaked_the_credentials() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    for mechanism in ["PLAIN", "LOGIN"] {
+        let port = echoing_server(mechanism);
+        let keys = format!(
+            "host = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nusername = \"alerts\"\npassword = \"{SECRET}\""
+        );
+        let failure = deliver(&keys, Duration::from_secs(10)).unwrap_err();
+        assert!(failure.message.contains("rejected"), "{failure:?}");
+        for encoded in [
+            b64(&format!("\0alerts\0{SECRET}")),
+            b64(SECRET),
+            SECRET.to_string(),
+        ] {
+            assert!(
+                !failure.message.contains(&encoded),
+                "{mechanism}: {encoded} in {failure:?}"
+            );
+        }
+    }
+}

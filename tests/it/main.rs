@@ -19,6 +19,7 @@ mod fault_week;
 mod first_day;
 mod hardening_actions;
 mod hardening_files;
+mod hardening_inputs;
 mod journal;
 mod managers;
 mod nagios;

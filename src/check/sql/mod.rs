@@ -101,7 +101,17 @@ impl Datum {
         }
     }
 
+    /// The value as a finite number: NaN and infinity pass no threshold,
+    /// so they are no reading at all.
     fn number(&self) -> anyhow::Result<f64> {
+        let n = self.any_number()?;
+        if !n.is_finite() {
+            bail!("the value is not a number ({n})");
+        }
+        Ok(n)
+    }
+
+    fn any_number(&self) -> anyhow::Result<f64> {
         match self {
             Datum::Bool(b) => Ok(f64::from(u8::from(*b))),
             Datum::Int(i) => Ok(*i as f64),
@@ -516,11 +526,11 @@ mod tests {
         let text = format!("[[check]]\nname = \"c\"\ntype = \"sql\"\n{check}");
         match crate::config::load_str("t.toml", &text) {
             Ok(_) => Vec::new(),
-            Err(e) => {
-                e.0.iter()
-                    .map(|e| format!("{}: {}", e.key, e.message))
-                    .collect()
-            }
+            Err(e) => e
+                .shown
+                .iter()
+                .map(|e| format!("{}: {}", e.key, e.message))
+                .collect(),
         }
     }
 

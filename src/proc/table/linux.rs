@@ -82,6 +82,21 @@ impl Table {
         })
     }
 
+    /// The effective uid of `pid` (the second `Uid:` of its status, the
+    /// user `pgrep -u` and `ps -u` go by); Err(true) when it is gone,
+    /// Err(false) when it cannot be read.
+    pub fn uid(&self, pid: u32) -> Result<u32, bool> {
+        let mut reader = ProcReader::new();
+        let text = reader
+            .read(&format!("/proc/{pid}/status"))
+            .map_err(|e| gone(&e))?;
+        String::from_utf8_lossy(text)
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1)?.parse().ok())
+            .ok_or(false)
+    }
+
     pub fn stat(&self, pid: u32) -> Option<Stat> {
         let mut reader = ProcReader::new();
         let text = reader.read(&format!("/proc/{pid}/stat")).ok()?;

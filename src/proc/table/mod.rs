@@ -58,13 +58,14 @@ pub fn list(pids: &[u32]) -> String {
     }
 }
 
-/// The pids whose full command line matches `pattern`, healthcheck itself
-/// and its children excepted (the processes a restart must stop).
+/// The pids whose full command line matches `pattern` (and that run as
+/// `user`, when given), healthcheck itself and its children excepted (the
+/// processes a restart must stop).
 /// When some processes cannot be seen, a match among them cannot be ruled
 /// out: that is an error, so that a restart never starts a second copy.
-pub fn matching_pids(pattern: &regex::Regex) -> anyhow::Result<Vec<u32>> {
+pub fn matching_pids(pattern: &regex::Regex, user: Option<u32>) -> anyhow::Result<Vec<u32>> {
     let table = Table::read()?;
-    let (candidates, blind) = table.matching(pattern)?;
+    let (candidates, blind) = table.matching(pattern, user)?;
     if let Some(why) = blind {
         return Err(anyhow!(
             "{why}: cannot rule out that /{}/ already runs",
@@ -79,17 +80,44 @@ pub fn matching_pids(pattern: &regex::Regex) -> anyhow::Result<Vec<u32>> {
 }
 
 impl Table {
-    /// The pids whose command line matches, and why some processes could
-    /// not be looked at, if any could not.
-    pub fn matching(&self, pattern: &regex::Regex) -> anyhow::Result<(Vec<u32>, Option<String>)> {
+    /// The pids whose command line matches and that run as `user` (any
+    /// user when None), and why some processes could not be looked at, if
+    /// any could not (a match whose user cannot be read among them).
+    pub fn matching(
+        &self,
+        pattern: &regex::Regex,
+        user: Option<u32>,
+    ) -> anyhow::Result<(Vec<u32>, Option<String>)> {
         let listing = self.listing()?;
+        let mut unknown = Vec::new();
         let pids = listing
             .lines
             .into_iter()
             .filter(|(_, cmd)| pattern.is_match(cmd))
             .map(|(pid, _)| pid)
+            .filter(|pid| match user.map(|uid| (uid, self.uid(*pid))) {
+                None => true,
+                Some((uid, Ok(owner))) => owner == uid,
+                Some((_, Err(gone))) => {
+                    if !gone {
+                        unknown.push(*pid);
+                    }
+                    false
+                }
+            })
             .collect();
-        Ok((pids, listing.blind))
+        let unknown = (!unknown.is_empty()).then(|| {
+            format!(
+                "the user of {} matching process(es) cannot be read (pids {})",
+                unknown.len(),
+                list(&unknown)
+            )
+        });
+        let blind = match (listing.blind, unknown) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
+        Ok((pids, blind))
     }
 
     /// The candidates that still run, with their stat, without healthcheck

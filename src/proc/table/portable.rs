@@ -43,6 +43,12 @@ impl Table {
         Ok(Listing { lines, blind: None })
     }
 
+    /// Not read here: the config accepts `user` on Linux only
+    /// (`crate::proc::user::lookup`). Err(false): cannot be read.
+    pub fn uid(&self, _pid: u32) -> Result<u32, bool> {
+        Err(false)
+    }
+
     pub fn stat(&self, pid: u32) -> Option<Stat> {
         use sysinfo::ProcessStatus;
         let p = self.sys.process(sysinfo::Pid::from_u32(pid))?;
