@@ -92,7 +92,7 @@ pub fn payload(digest: &Digest, chat_id: &str) -> Value {
     let mut tail = String::new();
     let after = super::message::afterword(digest);
     if !after.is_empty() {
-        tail.push_str(&format!("\n{}\n", escape(&after)));
+        tail.push_str(&format!("\n{}\n", escape(after.trim_end())));
     }
     if let Some(line) = super::message::details(digest) {
         tail.push_str(&format!("\n{}\n", escape(&line)));

@@ -5,7 +5,7 @@
 //! overlay that is thrown away with it; the container is removed when the
 //! `Bed` is dropped, pass or fail.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -58,7 +58,13 @@ impl Bed {
             dir.path().file_name().unwrap().to_string_lossy()
         );
         let bed = Bed { name, dir };
-        let bin = Path::new(env!("CARGO_BIN_EXE_healthcheck"));
+        // `HEALTHCHECK_TEST_BIN` replaces the binary, as for the other tests.
+        let bin = std::env::var_os("HEALTHCHECK_TEST_BIN")
+            .filter(|b| !b.is_empty())
+            .map_or_else(
+                || PathBuf::from(env!("CARGO_BIN_EXE_healthcheck")),
+                PathBuf::from,
+            );
         let out = bed
             .podman()
             .args(["run", "-d", "--name", &bed.name, "--network=host"])

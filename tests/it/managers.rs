@@ -1,6 +1,9 @@
 //! The systemd and docker paths against real implementations: the
 //! docker-systemctl-replacement `systemctl` over real unit files, and
 //! podman (with runc) as the docker CLI. Both run here without a daemon.
+//! Real systemd is in `real_systemd`; the replacement stays for what real
+//! systemd never shows: a systemctl that reports no InvocationID, where a
+//! restart is told by its MainPID and state.
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -561,3 +561,30 @@ fn the_shipped_timer_fires_the_hardened_unit_which_restarts_a_stopped_unit_and_a
         "the ping reached the receiver as well as the alert"
     );
 }
+
+#[test]
+fn an_api_that_needs_seconds_to_come_up_was_rechecked_at_once() {
+    let Some(bed) = Bed::boot() else { return };
+    let port = crate::harness::TcpListenerPort::free();
+    bed.unit(
+        "bot.service",
+        &format!(
+            "[Service]\nExecStart=/usr/bin/python3 -c \"import time, http.server; time.sleep(3); \
+             http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler).serve_forever()\"\n"
+        ),
+    );
+    bed.config(&config(
+        "",
+        &format!(
+            "[[check]]\nname = \"bot-api\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{port}/\"\ntimeout = \"1s\"\nrestart = \"bot\"\n"
+        ),
+    ));
+    let run = bed.run(&["--format", "json"]);
+    let json = run.json();
+    assert_eq!(json["actions"][0]["outcome"], "ok", "{json:#}");
+    assert!(
+        action_detail(&json).contains("bot-api OK, it helped"),
+        "{json:#}"
+    );
+    assert_eq!(run.code, 0, "{json:#}");
+}

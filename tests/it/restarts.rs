@@ -448,3 +448,56 @@ fn a_restarted_process_came_back_with_another_command_line() {
         "argv exactly as configured"
     );
 }
+
+#[test]
+fn checks_that_were_ok_before_a_restart_were_reported_as_helped() {
+    let env = Env::new();
+    let bot = Bot::new(&env, "helped");
+    env.write("config-of-the-bot.json", "{}");
+    env.config(&format!(
+        "{}{}[[check]]\nname = \"bot-config\"\ntype = \"file\"\npath = \"{}\"\nrestart = \"bot\"\n",
+        service(&bot, "grace = \"0s\"\ncooldown = \"0s\""),
+        process_check(&bot, ""),
+        env.path("config-of-the-bot.json").display()
+    ));
+    let json = env.run(&["--format", "json"]).json();
+    let acts = actions(&json);
+    assert_eq!(acts[0].0, "ok", "{json:#}");
+    assert!(acts[0].1.contains("bot-running OK, it helped"), "{json:#}");
+    assert!(acts[0].1.contains("bot-config OK"), "{json:#}");
+    assert!(
+        !acts[0].1.contains("bot-config OK, it helped"),
+        "bot-config was never down: {}",
+        acts[0].1
+    );
+}
+
+#[test]
+fn a_bot_that_ran_for_seconds_was_said_to_have_exited_at_once() {
+    let env = Env::new();
+    let script = env.write(
+        "dies-later.sh",
+        "echo loading the strategy\nsleep 1.5\necho 'ValueError: unknown pair BTC/XYZ'\nexit 2\n",
+    );
+    let pattern = regex::escape(&script.display().to_string());
+    env.config(&format!(
+        "[[service]]\nname = \"bot\"\nprocess = {{ match = '{pattern}', start = [\"sh\", \"{}\"], log = \"{}\" }}\n\
+         verify = \"6s\"\ngrace = \"0s\"\ncooldown = \"0s\"\n\n\
+         [[check]]\nname = \"bot-running\"\ntype = \"process\"\nmatch = '{pattern}'\nrestart = \"bot\"\n",
+        script.display(),
+        env.path("bot.log").display()
+    ));
+    let json = env.run(&["--format", "json"]).json();
+    let acts = actions(&json);
+    assert_eq!(acts[0].0, "failed", "{json:#}");
+    let detail = &acts[0].1;
+    assert!(!detail.contains("at once"), "{detail}");
+    assert!(
+        detail.contains("exited after 1."),
+        "how long it ran: {detail}"
+    );
+    assert!(
+        detail.contains("ValueError: unknown pair BTC/XYZ"),
+        "its log's last lines: {detail}"
+    );
+}
