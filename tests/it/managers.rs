@@ -143,6 +143,15 @@ impl Podman {
     }
 
     fn run_container(&mut self, name: &str, health: &str) {
+        self.run_with(
+            name,
+            &["--health-cmd", health, "--health-retries", "1"],
+            &["/bin/sleep", "1000"],
+        );
+    }
+
+    /// A container `name` of the busybox image, with `options` for `run`, running `argv`.
+    fn run_with(&mut self, name: &str, options: &[&str], argv: &[&str]) {
         let out = Command::new("sh")
             .arg("-c")
             .arg("ulimit -Hn")
@@ -157,8 +166,9 @@ impl Podman {
                 "--ulimit",
                 "nproc=1024:1024",
             ])
-            .args(["--health-cmd", health, "--health-retries", "1"])
-            .args(["localhost/mini", "/bin/sleep", "1000"])
+            .args(options)
+            .arg("localhost/mini")
+            .args(argv)
             .output()
             .unwrap();
         assert!(
@@ -237,4 +247,41 @@ fn a_dead_container_is_restarted_and_an_unhealthy_one_is_critical() {
             .contains("collector OK, it helped"),
         "{json:#}"
     );
+}
+
+#[test]
+fn a_container_that_dies_right_after_it_starts_is_not_called_a_success() {
+    let env = Env::new();
+    let Some(mut podman) = Podman::new(&env) else {
+        missing(
+            "podman",
+            "scripts/test installs podman, runc and busybox-static with apt-get",
+        );
+        return;
+    };
+    let name = format!("hc-it-dies-{}", std::process::id());
+    podman.run_with(
+        &name,
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            "echo 'KeyError: api_key' >&2; sleep 0.5; exit 1",
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    env.config(&format!(
+        "[settings]\nstate_dir = \"{}\"\ndocker = [\"{}\"]\n\n[[service]]\nname = \"collector\"\ndocker = \"{name}\"\ngrace = \"0s\"\ncooldown = \"0s\"\nverify = \"10s\"\n\n\
+         [[check]]\nname = \"collector\"\ntype = \"docker\"\ncontainer = \"{name}\"\nrestart = \"collector\"\n",
+        env.path("state").display(),
+        podman.wrapper.display()
+    ));
+    let run = env.run(&["--format", "json"]);
+    let json = run.json();
+    let action = &json["actions"][0];
+    assert_eq!(action["outcome"], "failed", "{json:#}");
+    let detail = action["detail"].as_str().unwrap();
+    assert!(detail.contains("came up and died within"), "{detail}");
+    assert!(detail.contains("KeyError: api_key"), "its log: {detail}");
+    assert_eq!(run.code, 2);
 }
