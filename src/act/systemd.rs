@@ -230,34 +230,15 @@ fn journal_since(unit: &str, since: jiff::Timestamp, ctx: &Ctx) -> String {
 /// The last lines the unit's latest instance wrote (its own output, not
 /// systemd's lines about it), joined as one line.
 fn last_lines(unit: &str, now: &Look, ctx: &Ctx) -> String {
-    let argv = match now.identity.iter().find(|(k, _)| *k == "InvocationID") {
-        Some((_, id)) => journalctl(
-            ctx,
-            &[
-                &format!("_SYSTEMD_INVOCATION_ID={id}"),
-                "-n",
-                JOURNAL_LINES,
-                "-o",
-                "cat",
-                "--no-pager",
-                "-q",
-            ],
-        ),
-        None => journalctl(
-            ctx,
-            &[
-                "-u",
-                unit,
-                "-n",
-                JOURNAL_LINES,
-                "-o",
-                "cat",
-                "--no-pager",
-                "-q",
-            ],
-        ),
+    let instance =
+        get(&now.identity, "InvocationID").map(|id| format!("_SYSTEMD_INVOCATION_ID={id}"));
+    let select: Vec<&str> = match &instance {
+        Some(matched) => vec![matched],
+        None => vec!["-u", unit],
     };
-    match ctx.run(&argv) {
+    let mut args = select;
+    args.extend(["-n", JOURNAL_LINES, "-o", "cat", "--no-pager", "-q"]);
+    match ctx.run(&journalctl(ctx, &args)) {
         Ok(out) if out.code == Some(0) => tail(&out.stdout),
         _ => String::new(),
     }
