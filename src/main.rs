@@ -8,19 +8,6 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() -> ExitCode {
-    // A run's threads live for milliseconds and allocate little: one malloc
-    // arena for all of them spares each its own (a 64 MiB mapping, its
-    // mprotect calls and first-touch page faults; benches/README.md).
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a tunable of glibc's allocator, before any
-    // thread is started.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-    // SAFETY: no thread runs yet and SQLite has not been used.
-    unsafe {
-        healthcheck::check::sql::lean_sqlite_start();
-    }
     // Two rustls crypto providers are linked (ring, and aws-lc through
     // tiberius); with no process default the first TLS connection panics.
     let _ = rustls::crypto::ring::default_provider().install_default();

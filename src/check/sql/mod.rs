@@ -15,7 +15,6 @@ mod measure;
 mod mssql;
 mod postgres;
 mod sqlite;
-pub use sqlite::lean_start as lean_sqlite_start;
 
 pub use measure::{Expect, Measure, measure};
 
