@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use clap::error::ErrorKind;
+use healthcheck::model::Exit;
 
 fn main() -> ExitCode {
     // Two rustls crypto providers are linked (ring, and aws-lc through
@@ -15,15 +16,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            let code = match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
-                _ => 3,
+            let exit = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::OK,
+                _ => Exit::UNKNOWN,
             };
-            return ExitCode::from(code);
+            return exit.into();
         }
     };
     match std::panic::catch_unwind(|| healthcheck::run(cli)) {
-        Ok(code) => ExitCode::from(code),
-        Err(_) => ExitCode::from(3),
+        Ok(exit) => exit.into(),
+        Err(_) => Exit::UNKNOWN.into(),
     }
 }
