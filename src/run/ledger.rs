@@ -18,7 +18,8 @@ pub struct Ledger {
     /// state, none run and nothing is queued.
     can_record: bool,
     pub notes: Vec<Note>,
-    /// healthcheck's own trouble that must end the run with 3 (SPEC 8).
+    /// healthcheck's own trouble (its state cannot be kept) that must end the
+    /// run UNKNOWN whatever the checks say.
     pub own_failure: bool,
     /// Why what this run tells cannot be remembered: the state is not saved.
     pub unsaved: Option<String>,

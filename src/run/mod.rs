@@ -1,5 +1,5 @@
-//! The `run` command: the one pipeline of a healthcheck run, in the order
-//! of DESIGN.md, each stage a function of what the one before made:
+//! The `run` command: the one pipeline of a healthcheck run, each stage a
+//! function of what the one before made:
 //! config -> lock and load state -> checks -> judge and decide (pure) ->
 //! outbox -> act (recorded before it runs, then re-checked) -> deliver ->
 //! save state -> report and its files -> exit code. Only this module
