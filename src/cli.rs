@@ -1,4 +1,4 @@
-//! The command line (SPEC 2). The doc comments are the `--help` text.
+//! The command line. The doc comments are the `--help` text.
 
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::cli::{Cli, InitArgs};
 use crate::config::Needs;
-use crate::model::count;
+use crate::model::{Exit, count};
 use crate::notify;
 use crate::options::{Loaded, Options};
 use crate::out;
@@ -42,14 +42,14 @@ pub fn preset(name: &str) -> Option<&'static str> {
 }
 
 /// Parse and validate; print every error. Exit 0 when valid, 3 when not.
-pub fn validate(opts: &Options) -> u8 {
+pub fn validate(opts: &Options) -> Exit {
     match opts.load_config(Needs::All) {
         Ok(Loaded { config, path: None }) => {
             out::line(&format!(
                 "no config file found; the embedded default is valid ({})",
                 count(config.checks.len(), "check", "checks")
             ));
-            0
+            Exit::OK
         }
         Ok(Loaded {
             config,
@@ -73,7 +73,7 @@ pub fn validate(opts: &Options) -> u8 {
                     path.display(),
                     count(deeper.len(), "error", "errors")
                 );
-                return 3;
+                return Exit::UNKNOWN;
             }
             for w in &config.warnings {
                 out::line(&format!("warning: {w}"));
@@ -83,7 +83,7 @@ pub fn validate(opts: &Options) -> u8 {
                 path.display(),
                 count(config.checks.len(), "check", "checks")
             ));
-            0
+            Exit::OK
         }
         Err(invalid) => invalid.print(Some(format!(
             "{}: {}",
@@ -94,7 +94,7 @@ pub fn validate(opts: &Options) -> u8 {
 }
 
 /// Write a starter config, never over an existing file without `--force`.
-pub fn init(args: &InitArgs) -> u8 {
+pub fn init(args: &InitArgs) -> Exit {
     let Some(text) = preset(&args.preset) else {
         let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
         eprintln!(
@@ -102,7 +102,7 @@ pub fn init(args: &InitArgs) -> u8 {
             args.preset,
             names.join(", ")
         );
-        return 3;
+        return Exit::UNKNOWN;
     };
     let mut options = std::fs::File::options();
     options.write(true);
@@ -122,25 +122,25 @@ pub fn init(args: &InitArgs) -> u8 {
                 args.preset,
                 args.path.display()
             ));
-            0
+            Exit::OK
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             eprintln!(
                 "healthcheck: {} already exists; use --force to overwrite it",
                 args.path.display()
             );
-            3
+            Exit::UNKNOWN
         }
         Err(e) => {
             eprintln!("healthcheck: cannot write {}: {e}", args.path.display());
-            3
+            Exit::UNKNOWN
         }
     }
 }
 
 /// Send a test digest through each channel (or the one named) and say,
 /// per channel, whether it was delivered or why not. Exit 0 when all were.
-pub fn test_alert(opts: &Options, only: Option<&str>) -> u8 {
+pub fn test_alert(opts: &Options, only: Option<&str>) -> Exit {
     let config = match opts.load_config(Needs::All) {
         Ok(loaded) => loaded.config,
         Err(invalid) => return invalid.print(None),
@@ -159,7 +159,7 @@ pub fn test_alert(opts: &Options, only: Option<&str>) -> u8 {
             ),
             None => eprintln!("healthcheck: {} has no [[alert]] channels", config.origin),
         }
-        return 3;
+        return Exit::UNKNOWN;
     }
     let digest = crate::model::Digest {
         host: config.settings.hostname.clone(),
@@ -196,17 +196,21 @@ pub fn test_alert(opts: &Options, only: Option<&str>) -> u8 {
             }
         }
     }
-    if failed == 0 { 0 } else { 2 }
+    if failed == 0 {
+        Exit::OK
+    } else {
+        Exit::CRITICAL
+    }
 }
 
-pub fn completions(shell: clap_complete::Shell) -> u8 {
+pub fn completions(shell: clap_complete::Shell) -> Exit {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     // Generated into memory: clap_complete panics when its writer fails.
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, "healthcheck", &mut script);
     out::bytes(&script);
-    0
+    Exit::OK
 }
 
 #[cfg(test)]

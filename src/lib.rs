@@ -27,9 +27,10 @@ pub mod state; // state.json, lock, atomic save
 pub mod status; // `healthcheck status`: the last run's view, from the state
 
 use cli::{Cli, Command};
+use model::Exit;
 
 /// Run a parsed command line; returns the process exit code.
-pub fn run(cli: Cli) -> u8 {
+pub fn run(cli: Cli) -> Exit {
     let opts = options::Options::new(&cli);
     if let Some(command) = cli
         .command
@@ -41,7 +42,7 @@ pub fn run(cli: Cli) -> u8 {
             "error: {flag} goes with a run (`healthcheck {flag}` or `healthcheck run {flag}`), not with `{}`",
             command.name()
         );
-        return 3;
+        return Exit::UNKNOWN;
     }
     let code = match &cli.command {
         None => run::run(&opts, &options::RunOptions::new(&cli.run)),

@@ -10,13 +10,13 @@ use serde::Serialize;
 
 use crate::cli::{Format, SilenceArgs};
 use crate::config::{self, Config, Needs};
-use crate::model::Status;
+use crate::model::{Exit, Status};
 use crate::options::Options;
 use crate::out;
 use crate::state::{ALL, Silence, State, Store};
 
 /// The config, or the embedded default.
-fn load_config(opts: &Options) -> Result<Config, u8> {
+fn load_config(opts: &Options) -> Result<Config, Exit> {
     opts.load_config(Needs::Names)
         .map(|loaded| loaded.config)
         .map_err(|invalid| invalid.print(None))
@@ -25,7 +25,7 @@ fn load_config(opts: &Options) -> Result<Config, u8> {
 /// The config whose state `status` and `history` show. Without a config
 /// found they show the embedded default's state, which may be another
 /// install's: stderr says which config and which state were read.
-pub fn config_to_show(opts: &Options) -> Result<Config, u8> {
+pub fn config_to_show(opts: &Options) -> Result<Config, Exit> {
     let loaded = opts
         .load_config(Needs::Names)
         .map_err(|invalid| invalid.print(None))?;
@@ -73,7 +73,7 @@ impl HeldBack {
 }
 
 /// Load the config and lock its state dir, to edit the state.
-fn open(opts: &Options) -> Result<(Config, Store, State), u8> {
+fn open(opts: &Options) -> Result<(Config, Store, State), Exit> {
     let config = load_config(opts)?;
     let store = Store::open(
         &config.settings.state_dir,
@@ -81,20 +81,20 @@ fn open(opts: &Options) -> Result<(Config, Store, State), u8> {
     )
     .map_err(|e| {
         eprintln!("healthcheck: {e}");
-        3
+        Exit::UNKNOWN
     })?;
     let state = load(&store)?;
     Ok((config, store, state))
 }
 
 /// The state in `store`; a broken file is said (and, when locked, moved aside).
-fn load(store: &Store) -> Result<State, u8> {
+fn load(store: &Store) -> Result<State, Exit> {
     let loaded = store.load(jiff::Timestamp::now());
     if let Some(v) = loaded.newer_version {
         eprintln!(
             "healthcheck: the state file has version {v}, newer than this healthcheck understands; not touching it"
         );
-        return Err(3);
+        return Err(Exit::UNKNOWN);
     }
     if let Some(message) = loaded.quarantined {
         eprintln!("healthcheck: {message}");
@@ -102,15 +102,15 @@ fn load(store: &Store) -> Result<State, u8> {
     Ok(loaded.state)
 }
 
-fn save(store: &Store, state: &State) -> u8 {
+fn save(store: &Store, state: &State) -> Exit {
     match store.save(state) {
-        Ok(()) => 0,
+        Ok(()) => Exit::OK,
         Err(e) => {
             eprintln!(
                 "healthcheck: cannot save state in {}: {e}",
                 store.dir().display()
             );
-            3
+            Exit::UNKNOWN
         }
     }
 }
@@ -210,7 +210,7 @@ struct SilenceHistory {
     reason: Option<String>,
 }
 
-pub fn history(opts: &Options) -> u8 {
+pub fn history(opts: &Options) -> Exit {
     let config = match config_to_show(opts) {
         Ok(c) => c,
         Err(code) => return code,
@@ -253,7 +253,7 @@ pub fn history(opts: &Options) -> u8 {
     } else {
         out::print(&render(&h));
     }
-    0
+    Exit::OK
 }
 
 fn render(h: &History) -> String {
@@ -347,7 +347,7 @@ pub fn incident_line(i: &crate::state::Incident) -> String {
 }
 
 /// `service`: one service, `None`: `--all`.
-pub fn reset(opts: &Options, service: Option<&str>) -> u8 {
+pub fn reset(opts: &Options, service: Option<&str>) -> Exit {
     let (config, store, mut state) = match open(opts) {
         Ok(x) => x,
         Err(code) => return code,
@@ -359,7 +359,7 @@ pub fn reset(opts: &Options, service: Option<&str>) -> u8 {
                     "healthcheck: {}",
                     config::no_such_service(name, &config.services)
                 );
-                return 3;
+                return Exit::UNKNOWN;
             }
             state.services.remove(name);
             out::line(&format!(
@@ -375,12 +375,12 @@ pub fn reset(opts: &Options, service: Option<&str>) -> u8 {
     save(&store, &state)
 }
 
-pub fn silence(opts: &Options, args: &SilenceArgs) -> u8 {
+pub fn silence(opts: &Options, args: &SilenceArgs) -> Exit {
     let duration = match config::parse_duration(&args.duration) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("healthcheck: --for: {e}");
-            return 3;
+            return Exit::UNKNOWN;
         }
     };
     let (config, store, mut state) = match open(opts) {
@@ -393,7 +393,7 @@ pub fn silence(opts: &Options, args: &SilenceArgs) -> u8 {
     };
     let Ok(until) = jiff::Timestamp::now().checked_add(duration) else {
         eprintln!("healthcheck: --for: {} is too long", args.duration);
-        return 3;
+        return Exit::UNKNOWN;
     };
     state.silences.insert(
         key.clone(),
@@ -415,7 +415,7 @@ pub fn silence(opts: &Options, args: &SilenceArgs) -> u8 {
 }
 
 /// `check`: one check, `None`: `--all`.
-pub fn unsilence(opts: &Options, check: Option<&str>) -> u8 {
+pub fn unsilence(opts: &Options, check: Option<&str>) -> Exit {
     let (config, store, mut state) = match open(opts) {
         Ok(x) => x,
         Err(code) => return code,
@@ -440,7 +440,7 @@ pub fn unsilence(opts: &Options, check: Option<&str>) -> u8 {
     save(&store, &state)
 }
 
-fn check_key(config: &Config, check: Option<&str>) -> Result<String, u8> {
+fn check_key(config: &Config, check: Option<&str>) -> Result<String, Exit> {
     match check {
         None => Ok(ALL.to_string()),
         Some(name) if config.check(name).is_some() => Ok(name.to_string()),
@@ -450,7 +450,7 @@ fn check_key(config: &Config, check: Option<&str>) -> Result<String, u8> {
                 "healthcheck: no check named `{name}` (checks: {})",
                 known.join(", ")
             );
-            Err(3)
+            Err(Exit::UNKNOWN)
         }
     }
 }

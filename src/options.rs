@@ -10,6 +10,7 @@ use crate::Log;
 use crate::cli::{Cli, Format, RunArgs};
 use crate::config::{self, Config, ConfigErrors, Needs};
 use crate::decide::Mode;
+use crate::model::Exit;
 
 /// What every command shares.
 pub struct Options {
@@ -33,12 +34,12 @@ pub struct Invalid {
 
 impl Invalid {
     /// Print every error, then `summary` if any, on stderr; the exit code (3).
-    pub fn print(&self, summary: Option<String>) -> u8 {
+    pub fn print(&self, summary: Option<String>) -> Exit {
         eprintln!("{}", self.errors);
         if let Some(line) = summary {
             eprintln!("{line}");
         }
-        3
+        Exit::UNKNOWN
     }
 }
 

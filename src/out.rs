@@ -9,6 +9,8 @@
 use std::io::{self, ErrorKind, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use crate::model::Exit;
+
 const OPEN: u8 = 0;
 const CLOSED: u8 = 1;
 const FAILED: u8 = 2;
@@ -45,11 +47,11 @@ pub fn bytes(data: &[u8]) {
     }
 }
 
-/// The exit code of a command that returned `code`: 3 when its output was
+/// The exit of a command that returned `code`: UNKNOWN when its output was
 /// lost to a write error other than a closed pipe.
-pub fn exit_code(code: u8) -> u8 {
+pub fn exit_code(code: Exit) -> Exit {
     if STDOUT.load(Ordering::SeqCst) == FAILED {
-        3
+        Exit::UNKNOWN
     } else {
         code
     }

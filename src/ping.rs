@@ -1,4 +1,4 @@
-//! The dead man's switch (SPEC 12.5): tell a Healthchecks.io-compatible
+//! The dead man's switch: tell a Healthchecks.io-compatible
 //! service that a run started and how it ended, so that someone notices
 //! when healthcheck itself stops running. `<url>/start` at the start,
 //! then `<url>` for exit 0 or `<url>/<exit code>`, with the summary as body.

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cli::Format;
 use crate::manage::{self, HeldBack, ServiceHistory};
-use crate::model::{Status, Unit};
+use crate::model::{Exit, Status, Unit};
 use crate::options::Options;
 use crate::out;
 use crate::schedule::hhmm;
@@ -41,7 +41,7 @@ struct CheckSummary {
     last_incident: Option<crate::state::Incident>,
 }
 
-pub fn status(opts: &Options) -> u8 {
+pub fn status(opts: &Options) -> Exit {
     let config = match manage::config_to_show(opts) {
         Ok(config) => config,
         Err(code) => return code,
@@ -51,7 +51,7 @@ pub fn status(opts: &Options) -> u8 {
         eprintln!(
             "healthcheck: the state file has version {v}, newer than this healthcheck understands"
         );
-        return 3;
+        return Exit::UNKNOWN;
     }
     let state = loaded.state;
     let now = jiff::Timestamp::now();
@@ -104,7 +104,7 @@ pub fn status(opts: &Options) -> u8 {
     } else {
         out::print(&render(&summary, config.settings.expected_interval, now));
     }
-    summary.exit_code
+    Exit::of(summary.status)
 }
 
 /// How far back an OK check's last incident is shown beside it.

@@ -1,5 +1,5 @@
-//! Restarting a plain process (seed 003's `python main.py`, no systemd, no
-//! docker): stop every match gracefully, wait up to 5 s, kill the rest with
+//! Restarting a plain process (a bot started as `python main.py`, no
+//! systemd, no docker): stop every match gracefully, wait up to 5 s, kill the rest with
 //! what they started (`crate::proc::stop`: signals to the process group on
 //! Unix, the process tree on Windows), start it again detached (its own
 //! session, or on Windows its own process group without a console; stdin

@@ -1,5 +1,5 @@
 //! `docker`: is a container running and healthy, how often has it been
-//! restarted, was it OOM-killed (seed 002's collector on a NAS). Asks
+//! restarted, was it OOM-killed (a collector in a container on a NAS). Asks
 //! `docker inspect` through `settings.docker`, so podman works the same.
 
 use anyhow::anyhow;

@@ -1,5 +1,5 @@
 //! `file`: does a file exist, how old is it, how big. The cheapest way to
-//! tell a frozen bot from a working one (seed 004: log fresh < 5 min).
+//! tell a frozen bot from a working one (its log fresher than 5 minutes).
 //! `journal = "unit"` instead of `path`: the age of the unit's newest
 //! journal entry, for a unit that logs to journald ("no log activity for
 //! 15 minutes").

@@ -1,5 +1,5 @@
 //! The systemd journal as a source for the `log` and `file` checks: units
-//! under systemd log to journald, not to files (seeds 000 and 001 read
+//! under systemd log to journald, not to files (scripts read them with
 //! `journalctl -u ... | grep`). Runs `settings.journalctl` with
 //! `--output=json` under the check's timeout (the child runner kills its
 //! process group at the end) and parses its lines with serde_json. What one

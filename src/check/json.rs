@@ -1,7 +1,7 @@
 //! `json`: one field of a JSON document, from a file or an HTTP URL, read
-//! as a number or a timestamp. Seed 000's OAuth token file (`expires_at`,
-//! and `refresh_token_created_at` + 7 days for the refresh token) and seed
-//! 003's `bot_data.json` dashboard metrics. The field is chosen with an
+//! as a number or a timestamp: an OAuth token file (`expires_at`, and
+//! `refresh_token_created_at` + 7 days for the refresh token), a bot's
+//! `bot_data.json` dashboard metrics. The field is chosen with an
 //! RFC 6901 pointer; reading it is the `sql` check's `Measure`, so both
 //! types understand timestamps and "no data" alike.
 

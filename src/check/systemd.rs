@@ -1,5 +1,5 @@
 //! `systemd`: is a unit active, how often has systemd restarted it, how
-//! close is it to its memory limit (seed 000: warn at 95 % of MemoryMax).
+//! close is it to its memory limit (say, warn at 95 % of MemoryMax).
 //! Asks `systemctl show` through `settings.systemctl`, so `--user` units and
 //! systemctl replacements work the same. Properties the implementation does
 //! not report are absent readings, not errors: judged by a threshold they

@@ -1,4 +1,4 @@
-//! `[alerting]` and `[[alert]]` (SPEC 9): when to tell, and where. Each
+//! `[alerting]` and `[[alert]]`: when to tell, and where. Each
 //! channel type validates its own keys (see `notify::CHANNELS`); this file
 //! holds what all channels share.
 

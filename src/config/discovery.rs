@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use super::platform::Platform;
 
-/// SPEC 4.1: `--config`, `$HEALTHCHECK_CONFIG`, `./healthcheck.toml`, then
-/// the system's places (`system_configs`). `None`: run the embedded default.
+/// Where the config is, first found wins: `--config`, `$HEALTHCHECK_CONFIG`,
+/// `./healthcheck.toml`, then the system's places (`system_configs`). `None`: run the embedded default.
 pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
@@ -105,7 +105,7 @@ pub fn expand_tilde(path: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
-/// SPEC 4.4: `$STATE_DIRECTORY`, else `/var/lib/healthcheck` for root, else the XDG state dir.
+/// The state directory when the config names none: `$STATE_DIRECTORY`, else `/var/lib/healthcheck` for root, else the XDG state dir.
 pub(super) fn default_state_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
         // systemd may pass several, colon-separated: the first is ours.

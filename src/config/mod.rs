@@ -54,7 +54,7 @@ pub use values::{
     MAX_BYTES, MAX_DEADLINE, MAX_DURATION, parse_duration, parse_size, show_duration,
 };
 
-/// The starter config used when no file is found (SPEC 13).
+/// The starter config used when no file is found.
 #[cfg(not(windows))]
 pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 /// Windows has no load average: its default judges how busy the CPUs are.
@@ -216,7 +216,7 @@ pub fn load_str(label: &str, text: &str) -> Result<Config, ConfigErrors> {
     parse(label, text, Needs::All).map(|(config, _)| config)
 }
 
-/// The embedded default config (SPEC 13).
+/// The embedded default config, loaded like any other.
 pub fn embedded() -> Config {
     match parse("(embedded default)", EMBEDDED_DEFAULT, Needs::All) {
         Ok((config, _)) => config,

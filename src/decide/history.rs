@@ -67,7 +67,7 @@ pub(super) fn look(run: &Run, next: &mut crate::state::State) -> Looked {
 }
 
 /// The flapping rule looks at this many runs; this many status changes
-/// among them make a check flap (SPEC 9).
+/// among them make a check flap.
 const FLAP_RUNS: usize = 10;
 const FLAP_CHANGES: usize = 5;
 /// OK runs in a row before a recovery is announced: one OK run between two

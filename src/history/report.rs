@@ -12,7 +12,7 @@ use super::History;
 use super::uptime::{Book, Day, date_of};
 use crate::cli::ReportFormat;
 use crate::config::Needs;
-use crate::model::Status;
+use crate::model::{Exit, Status};
 use crate::options::Options;
 use crate::state::{Incident, Taken};
 
@@ -304,7 +304,7 @@ pub fn csv(p: &Period) -> String {
 }
 
 /// `healthcheck report`.
-pub fn command(opts: &Options, since: &str, format: ReportFormat) -> u8 {
+pub fn command(opts: &Options, since: &str, format: ReportFormat) -> Exit {
     let config = match opts.load_config(Needs::Names) {
         Ok(loaded) => loaded.config,
         Err(invalid) => return invalid.print(None),
@@ -313,11 +313,11 @@ pub fn command(opts: &Options, since: &str, format: ReportFormat) -> u8 {
         Ok(d) if !d.is_zero() => d,
         Ok(_) => {
             eprintln!("healthcheck: --since must be longer than 0s");
-            return 3;
+            return Exit::UNKNOWN;
         }
         Err(e) => {
             eprintln!("healthcheck: --since: {e}");
-            return 3;
+            return Exit::UNKNOWN;
         }
     };
     let now = jiff::Timestamp::now();
@@ -341,7 +341,7 @@ pub fn command(opts: &Options, since: &str, format: ReportFormat) -> u8 {
                 "healthcheck: cannot read the history {}: {e}",
                 dir.join(super::FILE).display()
             );
-            return 3;
+            return Exit::UNKNOWN;
         }
     };
     let names: Vec<String> = config.checks.iter().map(|c| c.name.clone()).collect();
@@ -361,5 +361,5 @@ pub fn command(opts: &Options, since: &str, format: ReportFormat) -> u8 {
         }
     };
     crate::out::print(&crate::secret::redact(&out));
-    0
+    Exit::OK
 }

@@ -5,6 +5,7 @@
 
 mod action;
 mod event;
+mod exit;
 mod outcome;
 #[cfg(test)]
 mod samples;
@@ -14,6 +15,7 @@ pub mod timer;
 
 pub use action::{Action, ActionOutcome, ActionReport, Decision, Note, Target};
 pub use event::{Digest, Event, EventKind, Failing, HeldBack};
+pub use exit::Exit;
 pub use outcome::{Breach, Limits, Outcome, Reading, Thresholds, Unit};
 pub use status::Status;
 pub use step::NextStep;

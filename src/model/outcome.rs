@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn thresholds_bands_both_ways() {
-        // Seed 002's tick rate: 150-250 green, 50-150 yellow, < 50 red.
+        // A tick collector's rate: 150-250 green, 50-150 yellow, < 50 red.
         let t = Thresholds {
             warn_below: Some(150.0),
             crit_below: Some(50.0),

@@ -1,5 +1,6 @@
 //! The words of an alert, shared by every channel: a title and one block
-//! per event (status, subject, message, hint), like the seeds' own alerts.
+//! per event (status, subject, message, hint), like the hand-written alerts
+//! of the scripts it replaces.
 //! Pure: a digest in, text out.
 
 use crate::model::Status;
@@ -200,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn text_reads_like_the_seeds_alert() {
+    fn text_reads_like_a_hand_written_alert() {
         assert_eq!(
             text(&digest()),
             "[CRITICAL] vps-1: 2 problems\n\n\

@@ -1,5 +1,5 @@
 //! What a run found, in one structure, rendered three ways: text for
-//! people, JSON (schema 1, SPEC 12.2) for programs and the `reports/`
+//! people, JSON (schema 1) for programs and the `reports/`
 //! folder, and the Nagios plugin line. Everything rendered passes through
 //! secret redaction on its way out.
 

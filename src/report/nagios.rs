@@ -1,4 +1,4 @@
-//! The Nagios plugin output (SPEC 12.3), so Nagios, Icinga, NRPE or Sensu
+//! The Nagios plugin output, so Nagios, Icinga, NRPE or Sensu
 //! can run healthcheck as a plugin: a status line with perfdata, then one
 //! line per non-OK check. Perfdata follows the Monitoring Plugins syntax:
 //! `'label'=value[UOM];[warn];[crit];[min];[max]`, limits as Nagios ranges.

@@ -1,4 +1,4 @@
-//! The node_exporter textfile (SPEC 12.4): each run's statuses, readings
+//! The node_exporter textfile: each run's statuses, readings
 //! and durations as Prometheus metrics, written to a temp file and renamed
 //! so the collector never reads half a file. Only full runs write it (an
 //! `--only` run would drop the other checks' series), and every series is

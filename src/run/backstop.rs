@@ -4,6 +4,8 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::model::Exit;
+
 /// However stuck the run is (a config on a stalled mount, a hung write, a
 /// wedged lock), the process ends with UNKNOWN when the backstop's time
 /// comes; `set` moves that time.
@@ -31,7 +33,7 @@ impl Backstop {
                     if left.is_zero() {
                         eprintln!("healthcheck: {}; giving up", guard.1);
                         // SAFETY: _exit ends the process at once; no Rust state is touched after it.
-                        unsafe { libc::_exit(3) }
+                        unsafe { libc::_exit(i32::from(Exit::UNKNOWN.code())) }
                     }
                     guard = moved
                         .wait_timeout(guard, left)

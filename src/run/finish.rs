@@ -9,7 +9,7 @@ use super::ledger::Ledger;
 use super::{Clock, Row};
 use crate::cli::Format;
 use crate::config::{CheckSpec, Config};
-use crate::model::{ActionReport, Event, Status};
+use crate::model::{ActionReport, Event, Exit, Status};
 use crate::notify::{self, plan::AlertReport};
 use crate::options::{Invalid, Options, RunOptions};
 use crate::ping::Ping;
@@ -241,7 +241,7 @@ pub fn config_invalid(format: Format, invalid: &Invalid) -> String {
             let doc = serde_json::json!({
                 "schema": 1,
                 "status": Status::Unknown,
-                "exit_code": 3,
+                "exit_code": Exit::UNKNOWN.code(),
                 "error": format!("config invalid: {}", invalid.path.display()),
                 "config_errors": errors,
                 "more_config_errors": invalid.errors.more,

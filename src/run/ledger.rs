@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::Clock;
 use crate::Log;
 use crate::config::{self, Config};
-use crate::model::{Note, Status};
+use crate::model::{Exit, Note, Status};
 use crate::options::RunOptions;
 use crate::state::{OpenError, Save, Spare, State, Store};
 
@@ -18,7 +18,8 @@ pub struct Ledger {
     /// state, none run and nothing is queued.
     can_record: bool,
     pub notes: Vec<Note>,
-    /// healthcheck's own trouble that must end the run with 3 (SPEC 8).
+    /// healthcheck's own trouble (its state cannot be kept) that must end the
+    /// run UNKNOWN whatever the checks say.
     pub own_failure: bool,
     /// Why what this run tells cannot be remembered: the state is not saved.
     pub unsaved: Option<String>,
@@ -38,7 +39,7 @@ impl Ledger {
         opts: &RunOptions,
         clock: &Clock,
         log: &Log,
-    ) -> Result<(Ledger, State), u8> {
+    ) -> Result<(Ledger, State), Exit> {
         let settings = &config.settings;
         let (started, deadline, now) = (clock.started, clock.deadline, clock.now);
         let mut ledger = Ledger {
@@ -75,12 +76,12 @@ impl Ledger {
                         started.elapsed().as_secs_f64(),
                         config::show_duration(settings.deadline)
                     );
-                    return Err(3);
+                    return Err(Exit::UNKNOWN);
                 }
                 Ok(s) => Some(s),
                 Err(OpenError::Busy) => {
                     eprintln!("healthcheck: {}", OpenError::Busy);
-                    return Err(3);
+                    return Err(Exit::UNKNOWN);
                 }
                 Err(e) => {
                     ledger.fail(format!(

@@ -1,5 +1,5 @@
-//! The `run` command: the one pipeline of a healthcheck run, in the order
-//! of DESIGN.md, each stage a function of what the one before made:
+//! The `run` command: the one pipeline of a healthcheck run, each stage a
+//! function of what the one before made:
 //! config -> lock and load state -> checks -> judge and decide (pure) ->
 //! outbox -> act (recorded before it runs, then re-checked) -> deliver ->
 //! save state -> report and its files -> exit code. Only this module
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{CheckSpec, Config, Needs};
 use crate::decide::{self, Judged, Plan, Verdict};
+use crate::model::Exit;
 use crate::options::{Options, RunOptions};
 use crate::runner::{self, Finished};
 use crate::state::State;
@@ -63,17 +64,17 @@ impl Clock {
     }
 }
 
-pub fn run(opts: &Options, args: &RunOptions) -> u8 {
+pub fn run(opts: &Options, args: &RunOptions) -> Exit {
     let (started, now) = (Instant::now(), jiff::Timestamp::now());
     let Some((config, _backstop)) = begin(opts) else {
-        return 3;
+        return Exit::UNKNOWN;
     };
     let clock = Clock::new(started, now, config.settings.deadline);
     let (selected, outside) = match select(&config, &args.only, now) {
         Ok(s) => s,
         Err(message) => {
             eprintln!("healthcheck: {message}");
-            return 3;
+            return Exit::UNKNOWN;
         }
     };
     let (mut ledger, before) = match Ledger::open(&config, args, &clock, &opts.log) {
@@ -118,7 +119,7 @@ pub fn run(opts: &Options, args: &RunOptions) -> u8 {
     finish::refresh_alerts(&config, args, &report, alerts_deadline);
     switch.finish(&report, started, clock.deadline);
     finish::print(opts, args, &report);
-    report.exit_code
+    Exit::of(report.status)
 }
 
 /// The config, read under a backstop: reading it (or a `*_file`) can hang
@@ -168,7 +169,7 @@ fn look<'c>(
 
 /// The config file, or the embedded default when none is found. On an
 /// invalid config, every error goes to stderr and the run ends with 3.
-fn load_config(opts: &Options) -> Result<Config, u8> {
+fn load_config(opts: &Options) -> Result<Config, Exit> {
     match opts.load_config(Needs::All) {
         Ok(loaded) => {
             if loaded.path.is_none() {

@@ -1,4 +1,4 @@
-//! The small JSON memory between runs (SPEC 8): per-check status history,
+//! The small JSON memory between runs: per-check status history,
 //! what checks asked to remember, the last run time. Loading never fails a
 //! run: a broken file is moved aside and the run starts fresh; when it
 //! cannot be moved aside it is kept, and the store refuses to save over it
@@ -43,7 +43,8 @@ pub struct State {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub silences: BTreeMap<String, Silence>,
     /// When the state last started from nothing because the file was broken:
-    /// automatic restarts are held for one window after it (SPEC 8).
+    /// automatic restarts are held for one window after it, so that a state
+    /// file that keeps breaking cannot become a restart loop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_at: Option<jiff::Timestamp>,
     /// Digests waiting for their channel, oldest first.

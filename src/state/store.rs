@@ -21,7 +21,8 @@ const TEMP_PREFIX: &str = ".state.json.tmp-";
 /// falls back on when a power cut spoiled a save that was not fsynced.
 const SYNCED: &str = "state.json.synced";
 const CORRUPT_PREFIX: &str = "state.json.corrupt-";
-/// A state file larger than this is not trusted (SPEC 8).
+/// A state file larger than this is not read nor trusted: no state a run
+/// writes comes near it (a sparse 1 GB file would cost every run).
 const MAX_SIZE: u64 = 16 * 1024 * 1024;
 const CORRUPT_KEPT: usize = 3;
 

@@ -73,51 +73,13 @@ pub(super) fn replace_then(
     }
     let temp = file.into_temp_path();
     before_rename(&temp);
-    move_into_place(&temp, &dir.join(name))?;
-    // The name is gone (renamed, or exchanged and removed): nothing to clean.
+    fs::rename(&temp, dir.join(name))?;
+    // The temp name is gone (renamed): nothing to clean.
     let _ = temp.keep();
     if sync_dir {
         fsync_dir(dir)?;
     }
     Ok(())
-}
-
-/// Give `temp` the name `target`, atomically: readers see the old file or
-/// the new. On Linux an existing target is exchanged with the temp file,
-/// whose name then goes: ext4 writes out a file renamed over another at
-/// once (its `auto_da_alloc` guard for programs that never fsync), 0.15 ms
-/// of every run on the benchmark's disk. A save that must survive a power
-/// cut has fsynced the file before; the state's other saves have
-/// `state.json.synced` to fall back on (state/store.rs).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn move_into_place(temp: &Path, target: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
-    let (from, to) = (c_path(temp)?, c_path(target)?);
-    // SAFETY: two NUL-terminated paths that outlive the call.
-    let exchanged = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            from.as_ptr(),
-            libc::AT_FDCWD,
-            to.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    } == 0;
-    if exchanged {
-        // The old content, under the temp name: a stray that the next save
-        // removes if this one cannot.
-        let _ = fs::remove_file(temp);
-        return Ok(());
-    }
-    // No target yet, or a file system or kernel without exchange.
-    fs::rename(temp, target)
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn move_into_place(temp: &Path, target: &Path) -> io::Result<()> {
-    fs::rename(temp, target)
 }
 
 /// Make a rename in `dir` durable. Windows cannot open a directory as a

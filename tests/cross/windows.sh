@@ -300,32 +300,32 @@ EOF
   wait "$first" || true
   pass "state survives taskkill /F; the lock stops a second run"
 
-  # Seed 003 on Windows, end to end: the SolTrader stand-in in its folder.
+  # The SolTrader bot on Windows, end to end: its stand-in in its folder.
   # `~` is the Wine user's profile (Wine sets USERPROFILE itself).
   home="$PWD/target/cross/wineprefix/drive_c/users/root"
   rm -rf "$home/soltrader"
   mkdir -p "$home/soltrader/venv/Scripts" "$home/soltrader/logs" "$home/soltrader/logs"
   cp "$standin_exe" "$home/soltrader/venv/Scripts/python.exe"
   # The image name, not "python.*main.py": Wine hides the arguments (above).
-  sed -e "s|^\[settings\]|[settings]\nstate_dir = '$wwork/state-seed'|" \
+  sed -e "s|^\[settings\]|[settings]\nstate_dir = '$wwork/state-soltrader'|" \
     -e 's|match = "python.\*main.py"|match = "^python\\\\.exe"|' \
-    examples/seed-003-soltrader-windows.toml >"$work/seed.toml"
+    examples/soltrader-windows.toml >"$work/soltrader.toml"
   for round in 1 2; do
     set +e
     enter env SMTP_USERNAME=bot@example.com SMTP_PASSWORD=x ALERT_EMAIL=me@example.com \
-      wine "$exe" -c "$wwork/seed.toml" --no-alert --format json >"$work/stdout" 2>"$work/stderr"
+      wine "$exe" -c "$wwork/soltrader.toml" --no-alert --format json >"$work/stdout" 2>"$work/stderr"
     rc=$?
     set -e
     out=$(cat "$work/stdout")
     if [ "$round" = 1 ]; then
-      wait_for 20 test -s "$home/soltrader/bot_data.json" || fail "seed 003: the bot was not started: $out"
+      wait_for 20 test -s "$home/soltrader/bot_data.json" || fail "soltrader: the bot was not started: $out"
     fi
   done
   statuses=$(json_field '" ".join(c["name"] + "=" + c["status"] for c in r["checks"])')
   for name in bot-process log-activity token-discovery approval-rate api-error-rate dashboard-fresh; do
-    grep -q "$name=ok" <<<"$statuses" || fail "seed 003: $name is not OK after the restart: $statuses"
+    grep -q "$name=ok" <<<"$statuses" || fail "soltrader: $name is not OK after the restart: $statuses"
   done
-  pass "seed 003 on Windows: the bot is started, then every check of the bot is OK"
+  pass "soltrader on Windows: the bot is started, then every check of the bot is OK"
   platform_tests
   stop_all
 }

@@ -1,4 +1,4 @@
-//! A newcomer's first hour (issue 13): flags where the README puts them,
+//! A newcomer's first hour: flags where the README puts them,
 //! help that says what a command does, errors that say what to fix.
 
 use crate::harness::Env;

@@ -2,8 +2,8 @@
 //! made here, a throwaway PostgreSQL cluster per test (stopped at the end),
 //! token and dashboard JSON files and a tiny HTTP server. SQL Server cannot
 //! run here: a refused connection is tested, and a real server when
-//! `HEALTHCHECK_TEST_MSSQL_URL` is set. Each seed example in `examples/`
-//! is run against the data condition it describes.
+//! `HEALTHCHECK_TEST_MSSQL_URL` is set. Each example config in `examples/`
+//! that reads a database is run against the data condition it describes.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A UTC time `seconds` from now, written the way the seeds' Python writes
+/// A UTC time `seconds` from now, written the way the bots' Python writes
 /// naive times: "2026-11-22 05:00:00".
 fn naive_utc(seconds_from_now: i64) -> String {
     let t = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(seconds_from_now);
@@ -54,7 +54,7 @@ fn run_file(env: &Env, config: &Path, vars: &[(&str, &str)]) -> Run {
     Run::from(out)
 }
 
-/// Seed 000's cache database: `cache_metadata(key, updated_at)` and a watchlist.
+/// The options scanner's cache database: `cache_metadata(key, updated_at)` and a watchlist.
 fn scanner_db(path: &Path, watchlist_age: i64, whale_age: i64, symbols: &[&str]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(path);
@@ -87,12 +87,12 @@ fn token_file(path: &Path, access_left: i64, refresh_created_ago: i64) {
 }
 
 #[test]
-fn seed_000_stale_watchlist_empty_watchlist_and_token_expiry() {
+fn options_scanner_stale_watchlist_empty_watchlist_and_token_expiry() {
     let env = Env::new();
     let dir = env.path("options-scanner");
     let db = dir.join("data/market_cache.db");
     let vars = [("OPTIONS_SCANNER_DIR", dir.to_str().unwrap())];
-    let config = example("seed-000-options-scanner.toml");
+    let config = example("options-scanner.toml");
 
     // The incident: watchlist 18 minutes old and empty; the refresh token
     // was created 5.5 days ago (1.5 days left); the access token is fine.
@@ -224,7 +224,7 @@ fn sqlite_refuses_writes_and_runaway_queries_and_waits_for_locks_only_until_the_
 
 #[test]
 fn json_dashboard_metrics_from_a_file_and_over_http() {
-    // Seed 003's bot_data.json: token discovery warn < 100, crit < 50.
+    // The SolTrader bot's bot_data.json: token discovery warn < 100, crit < 50.
     let env = Env::new();
     let file = env.write(
         "bot_data.json",
@@ -361,7 +361,7 @@ fn sql_server_refused_is_critical_and_the_password_never_shows() {
 #[test]
 fn postgres_stale_and_fresh_tables_and_per_row_token_readings() {
     let Some(pg) = Postgres::start() else { return };
-    // Seed 002: newest tick age and tick rate on TimescaleDB (PostgreSQL).
+    // The ETH collector: newest tick age and tick rate on TimescaleDB (PostgreSQL).
     pg.sql("postgres", "CREATE DATABASE crypto_data");
     pg.sql(
         "crypto_data",
@@ -370,7 +370,7 @@ fn postgres_stale_and_fresh_tables_and_per_row_token_readings() {
            SELECT now() - interval '12 minutes' - g * interval '1 second', 1.5 FROM generate_series(1, 100) g;",
     );
     let env = Env::new();
-    let config = example("seed-002-eth-collector.toml");
+    let config = example("eth-collector.toml");
     let url = pg.url("crypto_data");
     let vars = [("ETH_TICKS_DB_URL", url.as_str())];
     let started = Instant::now();
@@ -409,7 +409,7 @@ fn postgres_stale_and_fresh_tables_and_per_row_token_readings() {
     let out = cmd.output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     eprintln!(
-        "seed 002 on PostgreSQL: whole runs {stale_ms} ms (stale), {fresh_ms} ms (fresh); \
+        "eth-collector on PostgreSQL: whole runs {stale_ms} ms (stale), {fresh_ms} ms (fresh); \
          per check (connect + query): {} ms, {} ms",
         report["checks"][0]["duration_ms"], report["checks"][1]["duration_ms"]
     );
@@ -421,7 +421,7 @@ fn postgres_stale_and_fresh_tables_and_per_row_token_readings() {
         run.stdout
     );
 
-    // Seed 001: the example's SQL Server queries, unchanged, on PostgreSQL
+    // The Schwab ETL: the example's SQL Server queries, unchanged, on PostgreSQL
     // (three-part names work there when the first part is the current
     // database). Times are naive New York wall-clock times, as GETDATE() gives.
     for db in ["chains", "opt"] {
@@ -444,8 +444,8 @@ fn postgres_stale_and_fresh_tables_and_per_row_token_readings() {
                                            ('OHLC', {ny} + interval '12 minutes');"
         ),
     );
-    let seed_001 = std::fs::read_to_string(example("seed-001-schwab-etl.toml")).unwrap();
-    let mut doc: toml::Table = seed_001.parse().unwrap();
+    let schwab_etl = std::fs::read_to_string(example("schwab-etl.toml")).unwrap();
+    let mut doc: toml::Table = schwab_etl.parse().unwrap();
     let checks = doc.get_mut("check").and_then(|c| c.as_array_mut()).unwrap();
     for check in checks
         .iter_mut()
@@ -460,7 +460,10 @@ fn postgres_stale_and_fresh_tables_and_per_row_token_readings() {
         table.insert("driver".into(), "postgres".into());
         table.insert("url".into(), pg.url(db).into());
     }
-    let on_pg = env.write("seed-001-on-postgres.toml", &toml::to_string(&doc).unwrap());
+    let on_pg = env.write(
+        "schwab-etl-on-postgres.toml",
+        &toml::to_string(&doc).unwrap(),
+    );
     let run = run_file(&env, &on_pg, &[]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(
@@ -490,7 +493,7 @@ fn postgres_stale_and_fresh_tables_and_per_row_token_readings() {
     ])
     .args(["--only", "chains-freshness", "--only", "api-tokens"])
     .env("STATE_DIRECTORY", env.path("state"));
-    crate::harness::placeholder_env(&mut cmd, &seed_001, &[]);
+    crate::harness::placeholder_env(&mut cmd, &schwab_etl, &[]);
     let out = cmd.output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let readings = &report["checks"][1]["readings"];

@@ -1,6 +1,6 @@
 //! `log` with `journal = ...`: the same two modes as for a file, on the
-//! MESSAGE of journal entries (seed 001: `journalctl -u schwab-* | grep
-//! 429`). `lines = N` looks at the last N entries; `per = "1h"` counts the
+//! MESSAGE of journal entries (what `journalctl -u etl-* | grep 429`
+//! would count). `lines = N` looks at the last N entries; `per = "1h"` counts the
 //! entries written since the previous run, which left the journal cursor of
 //! its last entry in the check's memory. The first run starts now; a cursor
 //! the journal no longer has (vacuumed, or a new machine-id) restarts from

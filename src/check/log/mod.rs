@@ -1,6 +1,6 @@
 //! `log`: is the bot doing its work, how many errors per hour? Two modes:
-//! `lines = N` counts lines matching a pattern in the last N lines (seed
-//! 004's `tail -n 100 | grep -c "VIX|Update"`), reading the tail backwards
+//! `lines = N` counts lines matching a pattern in the last N lines (a
+//! script's `tail -n 100 | grep -c "VIX|Update"`), reading the tail backwards
 //! from the end in chunks, so the cost depends on N and the line length,
 //! never on the size of the file; `per = "1h"` counts matches appended
 //! within a trailing window (`rate`), see `rate.rs`; `expect = "age"` says

@@ -1,5 +1,5 @@
 //! `log` with `per = "1h"`: how many lines matched within the trailing
-//! window (seed 002: "errors > 100 in 1 hour"). Each run reads only what
+//! window ("errors > 100 in 1 hour"). Each run reads only what
 //! was appended since the previous one, from an offset kept in state with
 //! the file's path, device and inode, and adds its count to a rolling
 //! window of per-run counts. The first run, and the first after `path`

@@ -1,7 +1,8 @@
 //! `sql`: is the data still arriving? Runs one read-only query on SQLite,
 //! PostgreSQL or SQL Server and turns its answer into a reading: the age of
-//! the newest row (seed 000's cache table, seed 002's newest tick), a number
-//! (seed 001's token minutes, one reading per API with `label_column`), or
+//! the newest row (a cache table's last update, a collector's newest tick),
+//! a number (the minutes left on each API token, one reading per API with
+//! `label_column`), or
 //! a row count. Each driver lives in its own file and only fetches rows;
 //! what the rows mean (`Measure`) is decided here, and `json` reuses it.
 //!
@@ -15,7 +16,6 @@ mod measure;
 mod mssql;
 mod postgres;
 mod sqlite;
-pub use sqlite::lean_start as lean_sqlite_start;
 
 pub use measure::{Expect, Measure, measure};
 
@@ -489,7 +489,7 @@ mod tests {
 
     #[test]
     fn label_column_makes_one_reading_per_row() {
-        // Seed 001: SELECT api_name, DATEDIFF(minute, GETDATE(), expires_at) FROM OPT.SCHWAB.API
+        // Minutes left per API token: SELECT api_name, DATEDIFF(minute, GETDATE(), expires_at) FROM OPT.SCHWAB.API
         let m = measure(Expect::Value, Some(0));
         case(
             &m,

@@ -1,5 +1,5 @@
-//! The SQL Server driver of the `sql` check (seed 001's Schwab pipeline),
-//! through tiberius on a current-thread tokio runtime with rustls. SQL
+//! The SQL Server driver of the `sql` check (an ETL pipeline's tables and
+//! API tokens), through tiberius on a current-thread tokio runtime with rustls. SQL
 //! Server has no read-only transaction and takes several statements in one
 //! batch, so the query runs inside a transaction that is always rolled
 //! back, with `SET LOCK_TIMEOUT` so that a blocked read gives up in time.

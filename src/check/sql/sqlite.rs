@@ -20,34 +20,6 @@ pub struct Sqlite {
     path: PathBuf,
 }
 
-/// Sets SQLite up for one short query per run: no lookaside memory and no
-/// page cache allocated ahead for each connection, which a connection
-/// writes to when it opens, for a query that reads a handful of database
-/// pages (17 fewer page faults per run; benches/README.md).
-///
-/// # Safety
-/// SQLite must not be in use yet, nor be on another thread while this
-/// runs (`sqlite3_config`'s rule): call it first thing in `main`.
-pub unsafe fn lean_start() {
-    use std::ffi::{c_int, c_void};
-    // SAFETY: the caller guarantees that SQLite is not initialized nor in
-    // use; the variadic arguments are the ones these two options take. A
-    // refusal (SQLITE_MISUSE) leaves SQLite's defaults, which also work.
-    unsafe {
-        rusqlite::ffi::sqlite3_config(
-            rusqlite::ffi::SQLITE_CONFIG_LOOKASIDE,
-            0 as c_int,
-            0 as c_int,
-        );
-        rusqlite::ffi::sqlite3_config(
-            rusqlite::ffi::SQLITE_CONFIG_PAGECACHE,
-            std::ptr::null_mut::<c_void>(),
-            0 as c_int,
-            0 as c_int,
-        );
-    }
-}
-
 impl Sqlite {
     pub fn new(path: PathBuf) -> Sqlite {
         Sqlite { path }
