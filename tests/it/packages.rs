@@ -151,6 +151,11 @@ fn the_package_installs_offline_and_its_timer_runs_the_shipped_config() {
     let man = bed.ok("zcat /usr/share/man/man1/healthcheck.1.gz");
     assert!(man.contains(".TH healthcheck 1"), "{man}");
     assert!(man.contains("validate"), "the subcommands: {man}");
+    let reference = bed.ok("zcat /usr/share/man/man5/healthcheck.toml.5.gz");
+    assert!(reference.contains(".TH HEALTHCHECK.TOML 5"), "{reference}");
+    for part in [".SH CONFIG REFERENCE", ".SH ALERTS", "expected_interval"] {
+        assert!(reference.contains(part), "{part}: {reference}");
+    }
     let conffiles = bed.ok("dpkg-query -W -f='${Conffiles}' healthcheck");
     assert!(conffiles.contains(CONFIG), "{conffiles}");
     let version = bed.ok("/usr/bin/healthcheck --version");
