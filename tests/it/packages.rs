@@ -244,6 +244,26 @@ fn a_config_that_does_not_validate_installs_but_the_timer_waits_and_the_line_is_
 }
 
 #[test]
+fn an_upgrade_over_a_broken_config_leaves_the_enabled_timer_and_names_the_line() {
+    let Some(deb) = shipped_deb() else { return };
+    let Some(bed) = Bed::boot_offline() else {
+        return;
+    };
+    let inside = share(&bed, &deb);
+    apt(&bed, &format!("install {inside}"));
+    bed.ok(&format!("echo 'oops = [' >> {CONFIG}"));
+    let lines = bed.ok(&format!("wc -l < {CONFIG}"));
+    let said = apt(&bed, &format!("install --reinstall {inside}"));
+    assert!(
+        said.contains(&format!("{CONFIG}:{}:", lines.trim())),
+        "the line: {said}"
+    );
+    assert!(said.contains("stays enabled"), "{said}");
+    assert_eq!(bed.show("healthcheck.timer", "UnitFileState"), "enabled");
+    assert_eq!(bed.show("healthcheck.timer", "ActiveState"), "active");
+}
+
+#[test]
 fn two_builds_of_the_package_are_byte_identical() {
     let Some(deb) = shipped_deb() else { return };
     let dir = tempfile::tempdir().unwrap();
