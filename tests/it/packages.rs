@@ -4,6 +4,7 @@
 //! whose run lands in the journal; an edited config survives an upgrade,
 //! `remove` keeps config and state, `purge` leaves nothing behind, and a
 //! config that does not validate installs without starting the timer.
+//! Debian's own checker, lintian, finds no error in it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -299,4 +300,25 @@ fn two_builds_of_the_package_are_byte_identical() {
         .map(|l| l.split_whitespace().skip(3).take(2).collect())
         .collect();
     assert_eq!(times.len(), 1, "{listing}");
+}
+
+#[test]
+fn lintian_finds_no_error_in_the_package() {
+    let Some(deb) = shipped_deb() else { return };
+    let Ok(out) = Command::new("lintian")
+        .args(["--tag-display-limit", "0"])
+        .arg(&deb)
+        .output()
+    else {
+        missing("lintian", "apt-get install lintian (scripts/test does)");
+        return;
+    };
+    let said = String::from_utf8_lossy(&out.stdout);
+    let errors: Vec<&str> = said.lines().filter(|l| l.starts_with("E:")).collect();
+    assert!(errors.is_empty(), "{said}");
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
