@@ -105,6 +105,10 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the manual page healthcheck(1), generated from this command
+    /// line (roff, for packages: `healthcheck man > healthcheck.1`)
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -167,6 +171,7 @@ impl Command {
             Command::Unsilence { .. } => "unsilence",
             Command::TestAlert { .. } => "test-alert",
             Command::Completions { .. } => "completions",
+            Command::Man => "man",
         }
     }
 
@@ -186,7 +191,7 @@ impl Command {
                 format: None,
                 verbose: args.common.verbose,
             }),
-            Command::Init(_) | Command::Completions { .. } => None,
+            Command::Init(_) | Command::Completions { .. } | Command::Man => None,
         }
     }
 }

@@ -213,6 +213,23 @@ pub fn completions(shell: clap_complete::Shell) -> Exit {
     Exit::OK
 }
 
+/// `healthcheck man`: the manual page healthcheck(1) in roff, from the same
+/// clap definition as `--help`, so the two never disagree.
+pub fn man() -> u8 {
+    use clap::CommandFactory;
+    let mut page = Vec::new();
+    match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+        Ok(()) => {
+            out::bytes(&page);
+            0
+        }
+        Err(e) => {
+            eprintln!("error: the manual page: {e}");
+            3
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,7 @@ pub fn run(cli: Cli) -> Exit {
         Some(Command::Validate(_)) => commands::validate(&opts),
         Some(Command::Init(args)) => commands::init(args),
         Some(Command::Completions { shell }) => commands::completions(*shell),
+        Some(Command::Man) => commands::man(),
         Some(Command::History(_)) => manage::history(&opts),
         Some(Command::Status(_)) => status::status(&opts),
         Some(Command::Report(args)) => {

@@ -34,6 +34,16 @@ impl Bed {
     /// (skipped, saying why) where podman or the root file system is
     /// missing on a developer's machine; under `CI=true` that fails.
     pub fn boot() -> Option<Bed> {
+        Bed::boot_on("host")
+    }
+
+    /// `boot`, with no network at all inside (`--network=none`): what is
+    /// done there needs nothing from outside.
+    pub fn boot_offline() -> Option<Bed> {
+        Bed::boot_on("none")
+    }
+
+    fn boot_on(network: &str) -> Option<Bed> {
         let rootfs = rootfs();
         if !rootfs.join(".ready-1").exists() {
             missing(
@@ -67,7 +77,8 @@ impl Bed {
             );
         let out = bed
             .podman()
-            .args(["run", "-d", "--name", &bed.name, "--network=host"])
+            .args(["run", "-d", "--name", &bed.name])
+            .arg(format!("--network={network}"))
             .args(["--cap-add=SYS_ADMIN", "--systemd=always"])
             .args([
                 "--ulimit",

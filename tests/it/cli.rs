@@ -135,6 +135,26 @@ fn completions_are_printed_for_each_shell() {
 }
 
 #[test]
+fn the_manual_page_comes_from_the_command_line_and_is_not_in_the_help() {
+    let env = Env::new();
+    let run = env.run(&["man"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(".TH healthcheck 1"), "{}", run.stdout);
+    for part in ["validate", "status", "test\\-alert", "\\-\\-no\\-restart"] {
+        assert!(run.stdout.contains(part), "{part}: {}", run.stdout);
+    }
+    let help = env.run(&["--help"]);
+    assert!(
+        !help
+            .stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("man ")),
+        "{}",
+        help.stdout
+    );
+}
+
+#[test]
 fn output_to_a_pipe_has_no_colour() {
     let env = Env::new();
     env.config("[[check]]\nname = \"m\"\ntype = \"memory\"\n");

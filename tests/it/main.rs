@@ -24,6 +24,7 @@ mod journal;
 mod managers;
 mod nagios;
 mod newcomer;
+mod packages;
 mod packaging;
 mod page;
 mod performance;

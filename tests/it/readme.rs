@@ -25,7 +25,7 @@ fn block(heading: &str) -> Vec<String> {
 #[test]
 fn the_install_commands_run_as_written() {
     let env = Env::new();
-    let commands: Vec<Vec<String>> = block("## Install")
+    let commands: Vec<Vec<String>> = block("### From source")
         .iter()
         .map(|l| l.split('#').next().unwrap_or_default().trim().to_string())
         .filter(|l| l.starts_with("healthcheck"))
