@@ -215,17 +215,17 @@ pub fn completions(shell: clap_complete::Shell) -> Exit {
 
 /// `healthcheck man`: the manual page healthcheck(1) in roff, from the same
 /// clap definition as `--help`, so the two never disagree.
-pub fn man() -> u8 {
+pub fn man() -> Exit {
     use clap::CommandFactory;
     let mut page = Vec::new();
     match clap_mangen::Man::new(Cli::command()).render(&mut page) {
         Ok(()) => {
             out::bytes(&page);
-            0
+            Exit::OK
         }
         Err(e) => {
             eprintln!("error: the manual page: {e}");
-            3
+            Exit::UNKNOWN
         }
     }
 }
