@@ -514,7 +514,7 @@ fn count_lines(
             break;
         }
         let mut rest = &chunk[..n];
-        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+        while let Some(i) = memchr::memchr(b'\n', rest) {
             let piece = &rest[..i];
             let line: &[u8] = if carry.is_empty() {
                 &piece[..piece.len().min(MAX_LINE)]
