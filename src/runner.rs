@@ -291,6 +291,21 @@ mod tests {
         }
     }
 
+    /// Every check of `toml` run once, with no memory, 10 s before the deadline.
+    fn run_toml(toml: &str) -> Vec<Outcome> {
+        let config = crate::config::load_str("t.toml", toml).unwrap();
+        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
+        run(
+            &checks,
+            vec![None; checks.len()],
+            jiff::Timestamp::now(),
+            Instant::now() + Duration::from_secs(10),
+        )
+        .into_iter()
+        .map(|f| f.outcome)
+        .collect()
+    }
+
     /// A port that takes connections into its backlog and never answers:
     /// a hung API.
     fn hung_api() -> (std::net::TcpListener, String) {
@@ -302,22 +317,12 @@ mod tests {
     #[test]
     fn a_hung_api_is_critical_on_every_run_whoever_sees_the_timeout_first() {
         let (_listener, url) = hung_api();
-        let config = crate::config::load_str(
-            "t.toml",
-            &format!(
-                "[[check]]\nname = \"api\"\ntype = \"http\"\nurl = \"{url}\"\ntimeout = \"300ms\"\n"
-            ),
-        )
-        .unwrap();
-        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
+        let toml = format!(
+            "[[check]]\nname = \"api\"\ntype = \"http\"\nurl = \"{url}\"\ntimeout = \"300ms\"\n"
+        );
         for _ in 0..8 {
-            let results = run(
-                &checks,
-                vec![None],
-                jiff::Timestamp::now(),
-                Instant::now() + Duration::from_secs(10),
-            );
-            let outcome = &results[0].outcome;
+            let results = run_toml(&toml);
+            let outcome = &results[0];
             assert_eq!(
                 outcome.status,
                 crate::model::Status::Critical,
@@ -330,22 +335,12 @@ mod tests {
     #[test]
     fn timed_out_names_what_timed_out_for_every_check_that_waits_on_something() {
         let (_listener, url) = hung_api();
-        let config = crate::config::load_str(
-            "t.toml",
-            &format!(
-                "[[check]]\nname = \"stats\"\ntype = \"json\"\nurl = \"{url}\"\npointer = \"/x\"\ntimeout = \"300ms\"\n"
-            ),
-        )
-        .unwrap();
-        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
+        let toml = format!(
+            "[[check]]\nname = \"stats\"\ntype = \"json\"\nurl = \"{url}\"\npointer = \"/x\"\ntimeout = \"300ms\"\n"
+        );
         for _ in 0..4 {
-            let results = run(
-                &checks,
-                vec![None],
-                jiff::Timestamp::now(),
-                Instant::now() + Duration::from_secs(10),
-            );
-            let outcome = &results[0].outcome;
+            let results = run_toml(&toml);
+            let outcome = &results[0];
             assert_eq!(
                 (outcome.status, outcome.message.as_str()),
                 (
@@ -359,24 +354,13 @@ mod tests {
     #[test]
     fn on_timeout_unknown_makes_a_hung_api_unknown_and_a_command_stays_unknown() {
         let (_listener, url) = hung_api();
-        let config = crate::config::load_str(
-            "t.toml",
-            &format!(
-                "[[check]]\nname = \"api\"\ntype = \"http\"\nurl = \"{url}\"\ntimeout = \"300ms\"\non_timeout = \"unknown\"\n\n\
+        let results = run_toml(&format!(
+            "[[check]]\nname = \"api\"\ntype = \"http\"\nurl = \"{url}\"\ntimeout = \"300ms\"\non_timeout = \"unknown\"\n\n\
                  [[check]]\nname = \"plugin\"\ntype = \"command\"\ncommand = [\"sleep\", \"5\"]\ntimeout = \"300ms\"\n"
-            ),
-        )
-        .unwrap();
-        let checks: Vec<&CheckSpec> = config.checks.iter().collect();
-        let results = run(
-            &checks,
-            vec![None, None],
-            jiff::Timestamp::now(),
-            Instant::now() + Duration::from_secs(10),
-        );
+        ));
         let said: Vec<(crate::model::Status, &str)> = results
             .iter()
-            .map(|r| (r.outcome.status, r.outcome.message.as_str()))
+            .map(|r| (r.status, r.message.as_str()))
             .collect();
         let api = format!("GET {url}: timed out after 0.3s");
         assert_eq!(
