@@ -22,6 +22,17 @@ const STATE_CHECK: &str = "[[check]]\nname = \"bot-unit\"\ntype = \"systemd\"\nu
 /// A bot that runs until stopped.
 const LIVING_BOT: &str = "[Service]\nExecStart=/bin/sleep infinity\n";
 
+/// A check of a run's JSON report, by name.
+#[track_caller]
+fn check_named<'j>(json: &'j serde_json::Value, name: &str) -> &'j serde_json::Value {
+    json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name} in {json:#}"))
+}
+
 fn action_detail(json: &serde_json::Value) -> String {
     json["actions"][0]["detail"]
         .as_str()
@@ -129,12 +140,7 @@ fn a_second_check_on_the_restarted_unit_is_rechecked() {
     let run = bed.run(&["--format", "json"]);
     let json = run.json();
     assert_eq!(json["actions"][0]["outcome"], "ok", "{json:#}");
-    let sibling = json["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "bot-restarts")
-        .unwrap();
+    let sibling = check_named(&json, "bot-restarts");
     assert_eq!(sibling["status"], "ok", "{json:#}");
     assert!(
         sibling["message"].as_str().unwrap().contains("re-checked"),
@@ -345,16 +351,7 @@ fn a_units_restarts_memory_and_journal_are_read_from_systemd() {
     );
     let run = bed.run(&["--format", "json"]);
     let json = run.json();
-    let check = |name: &str| {
-        json["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap()
-            .clone()
-    };
-    let restarts = check("scanner-restarts");
+    let restarts = check_named(&json, "scanner-restarts");
     assert_eq!(restarts["status"], "warning", "{json:#}");
     assert!(
         restarts["message"]
@@ -363,7 +360,7 @@ fn a_units_restarts_memory_and_journal_are_read_from_systemd() {
             .contains("warn above 2"),
         "{json:#}"
     );
-    let errors = check("scanner-errors");
+    let errors = check_named(&json, "scanner-errors");
     assert_eq!(
         errors["status"], "critical",
         "six or more ERROR lines: {json:#}"
