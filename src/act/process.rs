@@ -160,22 +160,16 @@ fn resolve(path: &Path, cwd: Option<&Path>) -> PathBuf {
 /// The last lines of a log, as one line; empty when it cannot be read.
 fn last_lines(path: &Path) -> String {
     use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut file) = File::open(path) else {
-        return String::new();
+    // Only the log `open_log` accepted as a regular file for this start.
+    let read = || -> std::io::Result<Vec<u8>> {
+        let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        file.seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL_BYTES)))?;
+        let mut end = Vec::new();
+        file.take(LOG_TAIL_BYTES).read_to_end(&mut end)?;
+        Ok(end)
     };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if !file.metadata().is_ok_and(|m| m.is_file())
-        || file
-            .seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL_BYTES)))
-            .is_err()
-    {
-        return String::new();
-    }
-    let mut end = Vec::new();
-    if file.take(LOG_TAIL_BYTES).read_to_end(&mut end).is_err() {
-        return String::new();
-    }
-    tail(&end)
+    read().map(|end| tail(&end)).unwrap_or_default()
 }
 
 /// The service's log, opened for appending only if it is a regular file
