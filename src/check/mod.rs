@@ -10,6 +10,7 @@
 pub mod command;
 pub mod cpu;
 pub mod disk;
+pub mod dns;
 pub mod docker;
 pub mod file;
 pub mod http;
@@ -48,6 +49,7 @@ pub const KINDS: &[&Kind] = &[
     &http::KIND,
     &tcp::KIND,
     &tls::KIND,
+    &dns::KIND,
     &command::KIND,
     &systemd::KIND,
     &docker::KIND,
