@@ -83,12 +83,19 @@ pub(super) fn compile_check(
         .flat_map(|k| (k.keys.names)().iter().copied())
         .chain(common_keys.iter().copied())
         .collect();
+    // `X_file` is read into `X` before this where the type takes it so:
+    // found here, it is a key of other types.
+    let file_keys: Vec<String> = check::KINDS
+        .iter()
+        .flat_map(|k| k.from_file.iter().map(|key| format!("{key}_file")))
+        .collect();
+    let known = |key: &str| all_keys.contains(&key) || file_keys.iter().any(|f| f == key);
     for (k, v) in table {
         let key = k.get_ref().to_string();
         let path = format!("{prefix}.{key}");
         let applies = common_keys.contains(&key.as_str())
             || kind.is_none_or(|_| own_keys.contains(&key.as_str()));
-        if !all_keys.contains(&key.as_str()) {
+        if !known(&key) {
             let allowed: Vec<&str> = common_keys.iter().chain(own_keys).copied().collect();
             errors.push(k.span(), path, unknown_key_message(&key, &allowed));
         } else if !applies {

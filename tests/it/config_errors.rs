@@ -246,7 +246,8 @@ fn a_checks_secret_keys_are_the_ones_its_type_declares() {
     let run = env.run(&["validate"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
-        run.stderr.contains("check \"api\": unknown key url_file"),
+        run.stderr
+            .contains("check \"api\": key `url_file` does not apply to checks of type `tcp`"),
         "{}",
         run.stderr
     );
