@@ -4,7 +4,7 @@
 //! readings. The child runs through `crate::proc`: argv (never a shell),
 //! under the check's timeout, its whole process group killed when it passes.
 
-use super::{Kind, Probe, ProbeContext};
+use super::{Keys, Kind, Primary, Probe, ProbeContext, TypeKeys};
 use crate::config::{Builder, RawCheck, expand_tilde};
 use crate::model::Status;
 use crate::model::{Limits, Outcome, Reading, Unit};
@@ -13,11 +13,28 @@ use crate::secret::redact;
 
 pub const KIND: Kind = Kind {
     name: "command",
-    keys: &["command"],
+    keys: Keys::of::<CommandKeys>(),
     readings: &[],
-    primary: super::by_order,
-    build,
+    primary: Primary::First,
+    only_on: None,
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &[],
+    runs_program: true,
 };
+
+/// The keys of a `command` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandKeys {
+    command: Option<Vec<String>>,
+}
+
+impl TypeKeys for CommandKeys {
+    fn build(&self, common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, common, b)
+    }
+}
 
 struct CommandCheck {
     argv: Vec<String>,
@@ -26,7 +43,7 @@ struct CommandCheck {
     env: Vec<(String, String)>,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &CommandKeys, common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let argv = b.required("command", &raw.command)?;
     let Some(program) = argv.first().filter(|p| !p.trim().is_empty()) else {
         b.error(
@@ -39,8 +56,8 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     argv[0] = expand_tilde(program).to_string_lossy().into_owned();
     Some(Box::new(CommandCheck {
         argv,
-        cwd: raw.cwd.as_deref().map(expand_tilde),
-        env: raw.env.clone().unwrap_or_default().into_iter().collect(),
+        cwd: common.cwd.as_deref().map(expand_tilde),
+        env: common.env.clone().unwrap_or_default().into_iter().collect(),
     }))
 }
 

@@ -13,30 +13,42 @@
 
 use std::time::Duration;
 
-use super::{Kind, Probe, ProbeContext};
+use super::{Keys, Kind, Metric, Platform, Primary, Probe, ProbeContext, Record, TypeKeys};
 use crate::config::{Builder, RawCheck};
 use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "cpu",
-    keys: &[],
-    readings: &[
-        ("percent", Unit::Percent),
-        ("load1", Unit::Number),
-        ("load5", Unit::Number),
-        ("load15", Unit::Number),
-    ],
-    primary: super::by_order,
-    build,
+    keys: Keys::of::<CpuKeys>(),
+    readings: &[&PERCENT, &LOAD1, &LOAD5, &LOAD15],
+    primary: Primary::First,
+    only_on: None,
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+pub const PERCENT: Metric = Metric::new("percent", Unit::Percent);
+pub const LOAD1: Metric = Metric::new("load1", Unit::Number).only_on(Platform::Unix, NO_LOAD);
+pub const LOAD5: Metric = Metric::new("load5", Unit::Number).only_on(Platform::Unix, NO_LOAD);
+pub const LOAD15: Metric = Metric::new("load15", Unit::Number).only_on(Platform::Unix, NO_LOAD);
+const NO_LOAD: &str = "there is no load average";
+
+/// The keys of a `cpu` check: none of its own.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CpuKeys {}
 
 /// How long apart the two samples of a first run are.
 const SAMPLE: Duration = Duration::from_millis(200);
 
 struct CpuCheck;
 
-fn build(_raw: &RawCheck, _b: &mut Builder) -> Option<Box<dyn Probe>> {
-    Some(Box::new(CpuCheck))
+impl TypeKeys for CpuKeys {
+    fn build(&self, _common: &RawCheck, _b: &mut Builder) -> Option<Box<dyn Probe>> {
+        Some(Box::new(CpuCheck))
+    }
 }
 
 /// What one look found.
@@ -70,13 +82,13 @@ fn outcome(u: Usage) -> Outcome {
         Unit::Seconds.show(u.over.as_secs_f64()),
         u.cpus
     );
-    let mut outcome = Outcome::ok("").reading("percent", u.busy, Unit::Percent);
+    let mut outcome = Outcome::ok("").record(&PERCENT, u.busy);
     if let Some(load) = u.load {
         let per_core = load.map(|l| l / u.cpus.max(1) as f64);
         let shown: Vec<String> = per_core.iter().map(|l| format!("{l:.2}")).collect();
         message.push_str(&format!(", load per core {} (1m 5m 15m)", shown.join(" ")));
-        for (name, value) in ["load1", "load5", "load15"].into_iter().zip(per_core) {
-            outcome = outcome.reading(name, value, Unit::Number);
+        for (metric, value) in [&LOAD1, &LOAD5, &LOAD15].into_iter().zip(per_core) {
+            outcome = outcome.record(metric, value);
         }
     }
     outcome.message = message;

@@ -12,22 +12,40 @@ use std::time::Duration;
 use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Probe, ProbeContext};
+use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
 use crate::config::{Builder, RawCheck, expand_tilde};
 use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "disk",
-    keys: &["path", "min_span"],
-    readings: &[
-        ("used_percent", Unit::Percent),
-        ("free", Unit::Bytes),
-        ("inodes_percent", Unit::Percent),
-        ("full_in", Unit::Seconds),
-    ],
-    primary: super::by_order,
-    build,
+    keys: Keys::of::<DiskKeys>(),
+    readings: &[&USED_PERCENT, &FREE, &INODES_PERCENT, &FULL_IN],
+    primary: Primary::First,
+    only_on: None,
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+pub const USED_PERCENT: Metric = Metric::new("used_percent", Unit::Percent);
+pub const FREE: Metric = Metric::new("free", Unit::Bytes);
+pub const INODES_PERCENT: Metric = Metric::new("inodes_percent", Unit::Percent);
+pub const FULL_IN: Metric = Metric::new("full_in", Unit::Seconds);
+
+/// The keys of a `disk` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiskKeys {
+    path: Option<String>,
+    min_span: Option<String>,
+}
+
+impl TypeKeys for DiskKeys {
+    fn build(&self, _common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, b)
+    }
+}
 
 /// Samples of used bytes kept for the growth rate: at most this many...
 const KEEP: usize = 36;
@@ -47,7 +65,7 @@ struct DiskCheck {
     min_span: i64,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &DiskKeys, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let min_span = match &raw.min_span {
         None => MIN_SPAN,
         Some(text) => b.duration("min_span", text)?,
@@ -130,19 +148,19 @@ fn outcome(path: &Path, s: &Space, full_in: Option<f64>) -> Outcome {
         Unit::Bytes.show(s.available as f64)
     );
     let mut o = Outcome::ok("")
-        .reading("used_percent", used_percent, Unit::Percent)
-        .reading("free", s.available as f64, Unit::Bytes);
+        .record(&USED_PERCENT, used_percent)
+        .record(&FREE, s.available as f64);
     if let Some((total, free)) = s.inodes.filter(|(total, _)| *total > 0) {
         let inodes = percent(total.saturating_sub(free), total);
         message.push_str(&format!(", inodes {}", Unit::Percent.show(inodes)));
-        o = o.reading("inodes_percent", inodes, Unit::Percent);
+        o = o.record(&INODES_PERCENT, inodes);
     }
     if let Some(secs) = full_in {
         message.push_str(&format!(
             ", full in {} at the recent growth rate",
             Unit::Seconds.show(secs)
         ));
-        o = o.reading("full_in", secs, Unit::Seconds);
+        o = o.record(&FULL_IN, secs);
     }
     o.message = message;
     o

@@ -5,18 +5,38 @@
 use anyhow::anyhow;
 use serde_json::Value;
 
-use super::{Kind, Probe, ProbeContext, Watched};
+use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys, Watched};
 use crate::config::{Builder, RawCheck};
 use crate::model::{Outcome, Unit};
 use crate::proc;
 
 pub const KIND: Kind = Kind {
     name: "docker",
-    keys: &["container"],
-    readings: &[("restarts", Unit::Count), ("oom_killed", Unit::Count)],
-    primary: super::by_order,
-    build,
+    keys: Keys::of::<DockerKeys>(),
+    readings: &[&RESTARTS, &OOM_KILLED],
+    primary: Primary::First,
+    only_on: None,
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+pub const RESTARTS: Metric = Metric::new("restarts", Unit::Count);
+pub const OOM_KILLED: Metric = Metric::new("oom_killed", Unit::Count);
+
+/// The keys of a `docker` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DockerKeys {
+    container: Option<String>,
+}
+
+impl TypeKeys for DockerKeys {
+    fn build(&self, _common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, b)
+    }
+}
 
 const FORMAT: &str = "{{json .State}}\n{{.RestartCount}}";
 
@@ -25,7 +45,7 @@ struct DockerCheck {
     container: String,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &DockerKeys, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let container = b.required("container", &raw.container)?.clone();
     let container = b.container_name("container", &container)?;
     let docker = b.settings().docker.clone();
@@ -97,9 +117,9 @@ fn judge(name: &str, state: &Value, restarts: Option<f64>) -> Outcome {
         Outcome::ok(format!("container {name} is running ({health})"))
     };
     if let Some(n) = restarts {
-        outcome = outcome.reading("restarts", n, Unit::Count);
+        outcome = outcome.record(&RESTARTS, n);
     }
-    outcome.reading("oom_killed", if oom { 1.0 } else { 0.0 }, Unit::Count)
+    outcome.record(&OOM_KILLED, if oom { 1.0 } else { 0.0 })
 }
 
 #[cfg(test)]

@@ -10,19 +10,41 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 
 use super::journal::{From, Journal};
-use super::{Kind, Probe, ProbeContext};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
+use crate::config::{Builder, OneOrMany, RawCheck, expand_tilde};
 use crate::files::not_regular_file;
 use crate::model::Status;
 use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "file",
-    keys: &["path", "journal", "missing"],
-    readings: &[("age", Unit::Seconds), ("size", Unit::Bytes)],
-    primary: super::by_order,
-    build,
+    keys: Keys::of::<FileKeys>(),
+    readings: &[&AGE, &SIZE],
+    primary: Primary::First,
+    only_on: None,
+    keys_only_on: &[("journal", super::journal::ONLY_ON)],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+pub const AGE: Metric = Metric::new("age", Unit::Seconds);
+pub const SIZE: Metric = Metric::new("size", Unit::Bytes);
+
+/// The keys of a `file` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileKeys {
+    path: Option<String>,
+    journal: Option<OneOrMany>,
+    missing: Option<String>,
+}
+
+impl TypeKeys for FileKeys {
+    fn build(&self, _common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, b)
+    }
+}
 
 struct FileCheck {
     path: PathBuf,
@@ -35,8 +57,8 @@ struct JournalAge {
     missing: Status,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
-    let journal = super::journal::build(raw, b);
+fn build(raw: &FileKeys, b: &mut Builder) -> Option<Box<dyn Probe>> {
+    let journal = super::journal::build(raw.journal.as_ref(), None, b);
     if raw.journal.is_some() && raw.path.is_some() {
         b.error(
             "journal",
@@ -56,7 +78,7 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
 }
 
 /// `missing`: the status of a missing file (a unit without entries).
-fn missing(raw: &RawCheck, b: &mut Builder) -> Option<Status> {
+fn missing(raw: &FileKeys, b: &mut Builder) -> Option<Status> {
     let missing = match raw.missing.as_deref() {
         None | Some("critical") => Status::Critical,
         Some("warning") => Status::Warning,
@@ -91,7 +113,7 @@ impl Probe for JournalAge {
             self.journal.describe(),
             Unit::Seconds.show(age)
         );
-        Ok(Outcome::ok(message).reading("age", age, Unit::Seconds))
+        Ok(Outcome::ok(message).record(&AGE, age))
     }
 }
 
@@ -123,9 +145,7 @@ impl Probe for FileCheck {
             Unit::Seconds.show(age),
             Unit::Bytes.show(size)
         );
-        Ok(Outcome::ok(message)
-            .reading("age", age, Unit::Seconds)
-            .reading("size", size, Unit::Bytes))
+        Ok(Outcome::ok(message).record(&AGE, age).record(&SIZE, size))
     }
 
     fn target(&self) -> Option<String> {

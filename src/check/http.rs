@@ -14,18 +14,43 @@ use ureq::http::header::{HeaderName, HeaderValue};
 use ureq::http::{Method, Request, StatusCode, Uri};
 use ureq::tls::TlsConfig;
 
-use super::{Kind, Probe, ProbeContext};
+use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, Secret, TypeKeys};
 use crate::config::{Builder, RawCheck};
 use crate::model::{Outcome, Status, Unit};
 use crate::secret::redact;
 
 pub const KIND: Kind = Kind {
     name: "http",
-    keys: &["url", "method", "status", "body", "headers", "insecure"],
-    readings: &[("latency", Unit::Seconds), ("status", Unit::Number)],
-    primary: super::by_order,
-    build,
+    keys: Keys::of::<HttpKeys>(),
+    readings: &[&LATENCY, &STATUS],
+    primary: Primary::First,
+    only_on: None,
+    keys_only_on: &[],
+    secrets: &[Secret::Value("headers")],
+    from_file: &["url"],
+    runs_program: false,
 };
+
+pub const LATENCY: Metric = Metric::new("latency", Unit::Seconds);
+pub const STATUS: Metric = Metric::new("status", Unit::Number);
+
+/// The keys of a `http` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpKeys {
+    url: Option<String>,
+    method: Option<String>,
+    status: Option<Vec<u16>>,
+    body: Option<String>,
+    headers: Option<std::collections::BTreeMap<String, crate::secret::Secret>>,
+    insecure: Option<bool>,
+}
+
+impl TypeKeys for HttpKeys {
+    fn build(&self, _common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, b)
+    }
+}
 
 /// The most of a response body read to match `body` against.
 const BODY_LIMIT: u64 = 1024 * 1024;
@@ -41,7 +66,7 @@ struct HttpCheck {
     insecure: bool,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &HttpKeys, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let url = b
         .required("url", &raw.url)
         .and_then(|u| match parse_url(u) {
@@ -161,11 +186,9 @@ impl Probe for HttpCheck {
         let status = response.status();
         let shown = show_status(status);
         let with_readings = |outcome: Outcome| {
-            outcome.reading("latency", latency, Unit::Seconds).reading(
-                "status",
-                f64::from(status.as_u16()),
-                Unit::Number,
-            )
+            outcome
+                .record(&LATENCY, latency)
+                .record(&STATUS, f64::from(status.as_u16()))
         };
         if !self.expected.contains(&status.as_u16()) {
             let expected: Vec<String> = self.expected.iter().map(u16::to_string).collect();

@@ -13,7 +13,8 @@ use anyhow::anyhow;
 use regex::bytes::Regex;
 use serde::Deserialize;
 
-use crate::config::{Builder, Limit, RawCheck};
+use super::{Only, Platform};
+use crate::config::{Builder, Limit, OneOrMany};
 use crate::proc;
 
 /// Entries asked for per call after a cursor.
@@ -75,9 +76,19 @@ pub struct Read {
     pub gone: bool,
 }
 
+/// Where the `journal` key works.
+pub const ONLY_ON: Only = Only {
+    on: Platform::Unix,
+    why: "there is no systemd journal",
+};
+
 /// Build the `journal` (and `priority`) keys of a check, if given.
-pub fn build(raw: &RawCheck, b: &mut Builder) -> Option<Journal> {
-    let units = raw.journal.as_ref()?;
+pub fn build(
+    journal: Option<&OneOrMany>,
+    priority: Option<&Limit>,
+    b: &mut Builder,
+) -> Option<Journal> {
+    let units = journal?;
     if units.0.is_empty() {
         b.error("journal", "must name at least one unit");
     }
@@ -86,9 +97,9 @@ pub fn build(raw: &RawCheck, b: &mut Builder) -> Option<Journal> {
             b.error("journal", why);
         }
     }
-    let priority = match &raw.priority {
+    let priority = match priority {
         None => None,
-        Some(given) => match priority(given) {
+        Some(given) => match self::priority(given) {
             Some(p) => Some(p),
             None => {
                 b.error(

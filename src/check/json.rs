@@ -13,29 +13,44 @@ use serde_json::Value;
 
 use super::log::open_regular;
 use super::sql::{self, Datum, Expect, Measure, Table};
-use super::{Kind, Probe, ProbeContext};
+use super::{Keys, Kind, Primary, Probe, ProbeContext, TypeKeys};
 use crate::config::{Builder, RawCheck, expand_tilde};
-use crate::model::{Outcome, Unit};
+use crate::model::Outcome;
 
 pub const KIND: Kind = Kind {
     name: "json",
-    keys: &[
-        "path",
-        "url",
-        "pointer",
-        "expect",
-        "offset",
-        "empty",
-        "naive_timezone",
-    ],
+    keys: Keys::of::<JsonKeys>(),
     readings: &[
-        ("value", Unit::Number),
-        ("age", Unit::Seconds),
-        ("until", Unit::Seconds),
+        &sql::measure::VALUE,
+        &sql::measure::AGE,
+        &sql::measure::UNTIL,
     ],
-    primary: |raw| raw.expect.as_deref(),
-    build,
+    primary: Primary::NamedBy("expect"),
+    only_on: None,
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &["url"],
+    runs_program: false,
 };
+
+/// The keys of a `json` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonKeys {
+    path: Option<String>,
+    url: Option<String>,
+    pointer: Option<String>,
+    expect: Option<String>,
+    offset: Option<String>,
+    empty: Option<String>,
+    naive_timezone: Option<String>,
+}
+
+impl TypeKeys for JsonKeys {
+    fn build(&self, common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, common, b)
+    }
+}
 
 /// The largest document read: dashboards and token files are small; a
 /// runaway file or endpoint must not be loaded whole.
@@ -52,8 +67,20 @@ struct JsonCheck {
     measure: Measure,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
-    let measure = sql::measure(raw, b, &[Expect::Value, Expect::Age, Expect::Until]);
+fn build(raw: &JsonKeys, common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+    let keys = sql::MeasureKeys {
+        expect: raw.expect.as_deref(),
+        empty: raw.empty.as_deref(),
+        naive_timezone: raw.naive_timezone.as_deref(),
+        offset: raw.offset.as_deref(),
+        ..Default::default()
+    };
+    let measure = sql::measure(
+        keys,
+        common.reading.as_deref(),
+        b,
+        &[Expect::Value, Expect::Age, Expect::Until],
+    );
     let source = match (&raw.path, &raw.url) {
         (Some(p), None) => Some(Source::File(expand_tilde(p))),
         (None, Some(u)) if u.starts_with("http://") || u.starts_with("https://") => {

@@ -3,25 +3,36 @@
 //! log; this check says so before it happens. Linux reads /proc/meminfo
 //! (~10 us); other systems ask sysinfo.
 
-use super::{Kind, Probe, ProbeContext};
+use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
 use crate::config::{Builder, RawCheck};
 use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "memory",
-    keys: &[],
-    readings: &[
-        ("used_percent", Unit::Percent),
-        ("swap_percent", Unit::Percent),
-    ],
-    primary: super::by_order,
-    build,
+    keys: Keys::of::<MemoryKeys>(),
+    readings: &[&USED_PERCENT, &SWAP_PERCENT],
+    primary: Primary::First,
+    only_on: None,
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+pub const USED_PERCENT: Metric = Metric::new("used_percent", Unit::Percent);
+pub const SWAP_PERCENT: Metric = Metric::new("swap_percent", Unit::Percent);
+
+/// The keys of a `memory` check: none of its own.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemoryKeys {}
 
 struct MemoryCheck;
 
-fn build(_raw: &RawCheck, _b: &mut Builder) -> Option<Box<dyn Probe>> {
-    Some(Box::new(MemoryCheck))
+impl TypeKeys for MemoryKeys {
+    fn build(&self, _common: &RawCheck, _b: &mut Builder) -> Option<Box<dyn Probe>> {
+        Some(Box::new(MemoryCheck))
+    }
 }
 
 /// RAM and swap, in bytes.
@@ -65,8 +76,8 @@ fn outcome(u: &Usage) -> Outcome {
         Unit::Bytes.show(u.available as f64),
     );
     Outcome::ok(message)
-        .reading("used_percent", used_percent, Unit::Percent)
-        .reading("swap_percent", swap_percent, Unit::Percent)
+        .record(&USED_PERCENT, used_percent)
+        .record(&SWAP_PERCENT, swap_percent)
 }
 
 /// `part` as a percent of `whole`; 0 when there is no whole (no swap).

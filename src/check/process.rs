@@ -16,7 +16,7 @@ use anyhow::anyhow;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Probe, ProbeContext, Watched};
+use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys, Watched};
 use crate::config::{Builder, RawCheck, expand_tilde};
 use crate::model::Status;
 use crate::model::{Outcome, Unit};
@@ -26,15 +26,35 @@ use crate::proc::user::User;
 
 pub const KIND: Kind = Kind {
     name: "process",
-    keys: &["match", "pidfile", "user"],
-    readings: &[
-        ("count", Unit::Count),
-        ("rss", Unit::Bytes),
-        ("cpu", Unit::Percent),
-    ],
-    primary: super::by_order,
-    build,
+    keys: Keys::of::<ProcessKeys>(),
+    readings: &[&COUNT, &RSS, &CPU],
+    primary: Primary::First,
+    only_on: None,
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+pub const COUNT: Metric = Metric::new("count", Unit::Count);
+pub const RSS: Metric = Metric::new("rss", Unit::Bytes);
+pub const CPU: Metric = Metric::new("cpu", Unit::Percent);
+
+/// The keys of a `process` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProcessKeys {
+    #[serde(rename = "match")]
+    match_: Option<String>,
+    pidfile: Option<String>,
+    user: Option<String>,
+}
+
+impl TypeKeys for ProcessKeys {
+    fn build(&self, common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, common, b)
+    }
+}
 
 enum Target {
     /// A regex on the command line, of any user's processes or one's.
@@ -51,7 +71,7 @@ struct ProcessCheck {
     none_is_critical: bool,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &ProcessKeys, common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let user = match raw.user.as_deref().map(crate::proc::user::lookup) {
         None => None,
         Some(Ok(user)) => Some(user),
@@ -79,12 +99,12 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
             return None;
         }
     };
-    let judges_count = raw.reading.as_deref().is_none_or(|r| r == "count");
+    let judges_count = common.reading.as_deref().is_none_or(|r| r == COUNT.name);
     let has_limits = [
-        &raw.warn_above,
-        &raw.crit_above,
-        &raw.warn_below,
-        &raw.crit_below,
+        &common.warn_above,
+        &common.crit_above,
+        &common.warn_below,
+        &common.crit_below,
     ]
     .iter()
     .any(|l| l.is_some());
@@ -250,13 +270,11 @@ impl ProcessCheck {
                 None => Outcome::ok(message),
             }
         };
-        outcome = outcome.reading("count", count as f64, Unit::Count).reading(
-            "rss",
-            rss as f64,
-            Unit::Bytes,
-        );
+        outcome = outcome
+            .record(&COUNT, count as f64)
+            .record(&RSS, rss as f64);
         if let Some(cpu) = cpu {
-            outcome = outcome.reading("cpu", cpu, Unit::Percent);
+            outcome = outcome.record(&CPU, cpu);
         }
         outcome
     }

@@ -11,22 +11,44 @@ use std::collections::HashMap;
 
 use anyhow::anyhow;
 
-use super::{Kind, Probe, ProbeContext, Watched};
+use super::{
+    Keys, Kind, Metric, Only, Platform, Primary, Probe, ProbeContext, Record, TypeKeys, Watched,
+};
 use crate::config::{Builder, RawCheck};
 use crate::model::{Outcome, Unit};
 use crate::proc;
 
 pub const KIND: Kind = Kind {
     name: "systemd",
-    keys: &["unit"],
-    readings: &[
-        ("restarts", Unit::Count),
-        ("memory", Unit::Bytes),
-        ("memory_percent", Unit::Percent),
-    ],
-    primary: super::by_order,
-    build,
+    keys: Keys::of::<SystemdKeys>(),
+    readings: &[&RESTARTS, &MEMORY, &MEMORY_PERCENT],
+    primary: Primary::First,
+    only_on: Some(Only {
+        on: Platform::Unix,
+        why: "there is no systemd",
+    }),
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+pub const RESTARTS: Metric = Metric::new("restarts", Unit::Count);
+pub const MEMORY: Metric = Metric::new("memory", Unit::Bytes);
+pub const MEMORY_PERCENT: Metric = Metric::new("memory_percent", Unit::Percent);
+
+/// The keys of a `systemd` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SystemdKeys {
+    unit: Option<String>,
+}
+
+impl TypeKeys for SystemdKeys {
+    fn build(&self, _common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, b)
+    }
+}
 
 const PROPERTIES: &str = "LoadState,ActiveState,SubState,Result,NRestarts,MemoryCurrent,MemoryMax";
 
@@ -35,7 +57,7 @@ struct SystemdCheck {
     unit: String,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &SystemdKeys, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let unit = b.required("unit", &raw.unit)?.clone();
     let unit = b.unit_name("unit", &unit)?;
     let systemctl = b.settings().systemctl.clone();
@@ -127,25 +149,25 @@ fn judge(unit: &str, props: &HashMap<&str, &str>) -> Outcome {
         o
     };
     match number(props, "NRestarts") {
-        Some(n) => outcome = outcome.reading("restarts", n, Unit::Count),
+        Some(n) => outcome = outcome.record(&RESTARTS, n),
         None => {
             outcome = outcome.absent(
-                "restarts",
+                RESTARTS.name,
                 format!("systemd reports no NRestarts for {unit} (systemd before 235, or a systemctl that does not report it)"),
             )
         }
     }
     match number(props, "MemoryCurrent") {
         Some(current) => {
-            outcome = outcome.reading("memory", current, Unit::Bytes);
+            outcome = outcome.record(&MEMORY, current);
             match number(props, "MemoryMax").filter(|m| *m > 0.0) {
                 Some(max) => {
                     outcome =
-                        outcome.reading("memory_percent", current / max * 100.0, Unit::Percent)
+                        outcome.record(&MEMORY_PERCENT, current / max * 100.0)
                 }
                 None => {
                     outcome = outcome.absent(
-                        "memory_percent",
+                        MEMORY_PERCENT.name,
                         format!("{unit} has no MemoryMax to take a percentage of; set MemoryMax= in the unit, or judge `memory`"),
                     )
                 }
@@ -156,8 +178,8 @@ fn judge(unit: &str, props: &HashMap<&str, &str>) -> Outcome {
                 "systemd reports no MemoryCurrent for {unit}: memory accounting is off; set MemoryAccounting=yes or enable the memory cgroup"
             );
             outcome = outcome
-                .absent("memory", why.clone())
-                .absent("memory_percent", why);
+                .absent(MEMORY.name, why.clone())
+                .absent(MEMORY_PERCENT.name, why);
         }
     }
     outcome

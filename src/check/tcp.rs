@@ -7,23 +7,42 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Kind, Probe, ProbeContext};
+use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
 use crate::config::{Builder, RawCheck};
 use crate::model::{Outcome, Status, Unit};
 
 pub const KIND: Kind = Kind {
     name: "tcp",
-    keys: &["address"],
-    readings: &[("latency", Unit::Seconds)],
-    primary: super::by_order,
-    build,
+    keys: Keys::of::<TcpKeys>(),
+    readings: &[&LATENCY],
+    primary: Primary::First,
+    only_on: None,
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+pub const LATENCY: Metric = Metric::new("latency", Unit::Seconds);
+
+/// The keys of a `tcp` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TcpKeys {
+    address: Option<String>,
+}
+
+impl TypeKeys for TcpKeys {
+    fn build(&self, _common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, b)
+    }
+}
 
 struct TcpCheck {
     address: String,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &TcpKeys, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let address = b.required("address", &raw.address)?;
     if let Err(why) = check_address(address) {
         b.error("address", why);
@@ -63,7 +82,7 @@ impl Probe for TcpCheck {
             Ok((_, addr)) => {
                 let latency = started.elapsed().as_secs_f64();
                 let message = format!("connected to {addr} in {:.1} ms", latency * 1000.0);
-                Outcome::ok(message).reading("latency", latency, Unit::Seconds)
+                Outcome::ok(message).record(&LATENCY, latency)
             }
             Err(outcome) => outcome,
         })

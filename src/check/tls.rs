@@ -17,17 +17,38 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 
 use super::verifier::{Policy, Verifier};
-use super::{Kind, Probe, ProbeContext};
+use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
 use crate::config::{Builder, RawCheck, expand_tilde};
 use crate::model::{Outcome, Status, Unit};
 
 pub const KIND: Kind = Kind {
     name: "tls",
-    keys: &["address", "server_name", "ca"],
-    readings: &[("until", Unit::Seconds)],
-    primary: super::by_order,
-    build,
+    keys: Keys::of::<TlsKeys>(),
+    readings: &[&UNTIL],
+    primary: Primary::First,
+    only_on: None,
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+pub const UNTIL: Metric = Metric::new("until", Unit::Seconds);
+
+/// The keys of a `tls` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsKeys {
+    address: Option<String>,
+    server_name: Option<String>,
+    ca: Option<String>,
+}
+
+impl TypeKeys for TlsKeys {
+    fn build(&self, _common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, b)
+    }
+}
 
 struct TlsCheck {
     address: String,
@@ -36,7 +57,7 @@ struct TlsCheck {
     ca: Option<PathBuf>,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &TlsKeys, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let address = b.required("address", &raw.address)?.clone();
     if let Err(why) = super::tcp::check_address(&address) {
         b.error("address", why);
@@ -117,7 +138,7 @@ impl Probe for TlsCheck {
                 "certificate of {name} does not verify: {why} (notAfter {date})"
             )),
         };
-        Ok(outcome.reading("until", until, Unit::Seconds))
+        Ok(outcome.record(&UNTIL, until))
     }
 
     fn target(&self) -> Option<String> {

@@ -8,18 +8,38 @@
 
 use anyhow::anyhow;
 
-use super::{Kind, Probe, ProbeContext};
+use super::{Keys, Kind, Only, Platform, Primary, Probe, ProbeContext, TypeKeys};
 use crate::config::{Builder, RawCheck};
 use crate::model::Outcome;
 use crate::proc;
 
 pub const KIND: Kind = Kind {
     name: "windows_service",
-    keys: &["service"],
+    keys: Keys::of::<WindowsServiceKeys>(),
     readings: &[],
-    primary: super::by_order,
-    build,
+    primary: Primary::First,
+    only_on: Some(Only {
+        on: Platform::Windows,
+        why: "it asks the Windows service manager through sc.exe",
+    }),
+    keys_only_on: &[],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+/// The keys of a `windows_service` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowsServiceKeys {
+    service: Option<String>,
+}
+
+impl TypeKeys for WindowsServiceKeys {
+    fn build(&self, _common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, b)
+    }
+}
 
 /// `sc`'s exit code for a service that is not installed
 /// (ERROR_SERVICE_DOES_NOT_EXIST).
@@ -100,7 +120,7 @@ struct WindowsServiceCheck {
     service: String,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &WindowsServiceKeys, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let service = b.required("service", &raw.service)?.clone();
     let service = b.windows_service_name("service", &service)?;
     let sc = b.settings().sc.clone();

@@ -1,17 +1,20 @@
 //! One `[[check]]` table: its common keys, its type's keys through the
-//! type's own `build`, and its thresholds in the judged reading's unit.
+//! type's own struct and `build`, and its thresholds in the judged
+//! reading's unit. The table is split by key: the common ones go to
+//! `RawCheck`, the rest to the type's struct.
 
 use super::builder::Spans;
 use super::platform::{self, Platform};
 use super::{
-    Builder, COMMON_CHECK_KEYS, CheckSpec, Errors, Limit, RawCheck, ServiceSpec, Settings,
-    check_schedule_name, parse_duration, parse_size, timeout_problem, unknown_key_message,
+    Builder, CheckSpec, Errors, Limit, RawCheck, ServiceSpec, Settings, check_schedule_name,
+    parse_duration, parse_size, timeout_problem, unknown_key_message,
 };
-use crate::check::{self};
+use crate::check::{self, Primary};
 use crate::model::Status;
 use crate::model::{Thresholds, Unit};
 use crate::schedule::Schedule;
 use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
 use std::sync::Arc;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -44,8 +47,8 @@ pub(super) fn compile_check(
             if found.is_none() {
                 let all: Vec<&str> = check::KINDS
                     .iter()
+                    .filter(|k| platform::kind_unavailable(k, Platform::current()).is_none())
                     .map(|k| k.name)
-                    .filter(|k| platform::unavailable("", k, Platform::current()).is_none())
                     .collect();
                 let close = all
                     .iter()
@@ -59,7 +62,9 @@ pub(super) fn compile_check(
                 );
                 errors.push(at, format!("{prefix}.type"), message);
                 None
-            } else if let Some(why) = platform::unavailable("check type", k, Platform::current()) {
+            } else if let Some(why) =
+                found.and_then(|kd| platform::kind_unavailable(kd, Platform::current()))
+            {
                 errors.push(at, format!("{prefix}.type"), why);
                 None
             } else {
@@ -70,23 +75,28 @@ pub(super) fn compile_check(
 
     // Keys: not for this type, or unknown. Reported here, dropped
     // before serde so that each problem is reported once.
+    let common_keys = serde_introspect::<RawCheck>();
+    let own_keys = kind.map_or(&[][..], |kd| (kd.keys.names)());
     let mut kept = DeTable::new();
     let all_keys: Vec<&str> = check::KINDS
         .iter()
-        .flat_map(|k| k.keys.iter().copied())
-        .chain(COMMON_CHECK_KEYS.iter().copied())
+        .flat_map(|k| (k.keys.names)().iter().copied())
+        .chain(common_keys.iter().copied())
         .collect();
+    // `X_file` is read into `X` before this where the type takes it so:
+    // found here, it is a key of other types.
+    let file_keys: Vec<String> = check::KINDS
+        .iter()
+        .flat_map(|k| k.from_file.iter().map(|key| format!("{key}_file")))
+        .collect();
+    let known = |key: &str| all_keys.contains(&key) || file_keys.iter().any(|f| f == key);
     for (k, v) in table {
         let key = k.get_ref().to_string();
         let path = format!("{prefix}.{key}");
-        let applies = COMMON_CHECK_KEYS.contains(&key.as_str())
-            || kind.is_none_or(|kd| kd.keys.contains(&key.as_str()));
-        if !all_keys.contains(&key.as_str()) {
-            let allowed: Vec<&str> = COMMON_CHECK_KEYS
-                .iter()
-                .chain(kind.map_or(&[][..], |kd| kd.keys))
-                .copied()
-                .collect();
+        let applies = common_keys.contains(&key.as_str())
+            || kind.is_none_or(|_| own_keys.contains(&key.as_str()));
+        if !known(&key) {
+            let allowed: Vec<&str> = common_keys.iter().chain(own_keys).copied().collect();
             errors.push(k.span(), path, unknown_key_message(&key, &allowed));
         } else if !applies {
             let kd = kind.map_or("", |kd| kd.name);
@@ -96,16 +106,26 @@ pub(super) fn compile_check(
                 format!("key `{key}` does not apply to checks of type `{kd}`"),
             );
         } else {
-            if let Some(why) = platform::key_unavailable(&key, Platform::current()) {
+            if let Some(why) =
+                kind.and_then(|kd| platform::key_unavailable(kd, &key, Platform::current()))
+            {
                 errors.push(k.span(), path, why);
             }
             kept.insert(k, v);
         }
     }
     let copy = kept.clone();
-    let kept = Spanned::new(span.clone(), DeValue::Table(kept));
-    let spans = Spans::of(prefix, &kept);
-    let raw = match RawCheck::deserialize(ValueDeserializer::from(kept)) {
+    let spans = Spans::of(
+        prefix,
+        &Spanned::new(span.clone(), DeValue::Table(kept.clone())),
+    );
+    let (common, own): (DeTable, DeTable) = kept
+        .into_iter()
+        .partition(|(k, _)| common_keys.contains(&k.get_ref().as_ref()));
+    let raw = match RawCheck::deserialize(ValueDeserializer::from(Spanned::new(
+        span.clone(),
+        DeValue::Table(common),
+    ))) {
         Ok(raw) => raw,
         Err(e) => {
             errors.push_serde(prefix, &copy, span, e);
@@ -113,6 +133,14 @@ pub(super) fn compile_check(
         }
     };
     let kind = kind?;
+    let primary = primary(kind, &own);
+    let keys = match (kind.keys.parse)(Spanned::new(span.clone(), DeValue::Table(own))) {
+        Ok(keys) => keys,
+        Err(e) => {
+            errors.push_serde(prefix, &copy, span, e);
+            return None;
+        }
+    };
     let before = errors.list.len();
     let mut b = spans.builder(errors, Some(settings));
     if let Some(service) = &raw.restart
@@ -167,13 +195,13 @@ pub(super) fn compile_check(
         }
     };
     if let Some(reading) = &raw.reading
-        && let Some(why) = platform::reading_unavailable(kind.name, reading, Platform::current())
+        && let Some(why) = platform::reading_unavailable(kind, reading, Platform::current())
     {
         b.error("reading", why);
     }
     let recovery = super::escalate::compile(&mut b, &raw, services);
-    let (judged, thresholds) = compile_thresholds(&mut b, kind, &raw);
-    let probe = (kind.build)(&raw, &mut b);
+    let (judged, thresholds) = compile_thresholds(&mut b, kind, primary, &raw);
+    let probe = keys.build(&raw, &mut b);
     let on_timeout = match raw.on_timeout.as_deref() {
         None => probe.as_ref().map_or(Status::Unknown, |p| p.on_timeout()),
         Some("critical") => Status::Critical,
@@ -214,12 +242,34 @@ pub(super) fn compile_check(
     })
 }
 
+/// The reading a check of `kind` with these keys of its own judges when it
+/// names none: what its mode says (`expect = "age"`, `per = "1h"`), if the
+/// type has that reading.
+fn primary(kind: &check::Kind, own: &DeTable) -> Option<&'static str> {
+    let set = |key: &str| own.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v);
+    match kind.primary {
+        Primary::First => None,
+        Primary::NamedBy(key) => set(key)
+            .and_then(|v| v.get_ref().as_str())
+            .and_then(|name| kind.reading(name))
+            .map(|m| m.name),
+        Primary::When(rules) => rules
+            .iter()
+            .find(|(key, value, _)| {
+                set(key)
+                    .is_some_and(|v| value.is_none_or(|want| v.get_ref().as_str() == Some(want)))
+            })
+            .map(|(_, _, m)| m.name),
+    }
+}
+
 /// Which reading the thresholds judge, and the limits in that reading's unit.
-/// The judged reading is `reading` if given, else the one `expect` names
-/// (`sql`, `json`), else the type's first.
+/// The judged reading is `reading` if given, else the one the check's mode
+/// picks (`by_mode`), else the type's first.
 pub(super) fn compile_thresholds(
     b: &mut Builder,
     kind: &check::Kind,
+    by_mode: Option<&str>,
     raw: &RawCheck,
 ) -> (Option<String>, Thresholds) {
     let limits = [
@@ -228,18 +278,16 @@ pub(super) fn compile_thresholds(
         ("warn_below", &raw.warn_below),
         ("crit_below", &raw.crit_below),
     ];
-    let by_mode = (kind.primary)(raw)
-        .filter(|name| kind.readings.iter().any(|(n, _)| n == name))
-        .map(str::to_string);
+    let by_mode = by_mode.map(str::to_string);
     let primary = raw.reading.as_ref().or(by_mode.as_ref());
     let unit = match (primary, kind.readings.first()) {
         (Some(r), _) if kind.readings.is_empty() => {
             return (Some(r.clone()), convert_limits(b, &limits, None));
         }
-        (Some(r), _) => match kind.readings.iter().find(|(n, _)| n == r) {
-            Some((_, unit)) => Some(*unit),
+        (Some(r), _) => match kind.reading(r) {
+            Some(metric) => Some(metric.unit),
             None => {
-                let names: Vec<&str> = kind.readings.iter().map(|(n, _)| *n).collect();
+                let names: Vec<&str> = kind.readings.iter().map(|m| m.name).collect();
                 b.error(
                     "reading",
                     format!(
@@ -251,12 +299,12 @@ pub(super) fn compile_thresholds(
                 return (None, Thresholds::default());
             }
         },
-        (None, Some((_, unit))) => Some(*unit),
+        (None, Some(first)) => Some(first.unit),
         (None, None) => None,
     };
     let judged = primary
         .cloned()
-        .or_else(|| kind.readings.first().map(|(n, _)| n.to_string()));
+        .or_else(|| kind.readings.first().map(|m| m.name.to_string()));
     let thresholds = convert_limits(b, &limits, unit);
     if judged.is_none() && !thresholds.is_empty() {
         b.error("reading", format!("type `{}` needs `reading = \"...\"` to say which perfdata value the thresholds judge", kind.name));

@@ -108,7 +108,8 @@ pub(super) fn compile(b: &mut Builder, raw: &RawCheck, services: &[ServiceSpec])
     let cwd = raw.cwd.as_deref().and_then(|d| directory(b, "cwd", d));
     let env = environment(b, "env", raw.env.as_ref());
     let limits = limits(b, raw);
-    let runs_something = raw.run.is_some() || raw.escalate.is_some() || raw.kind == "command";
+    let runs_program = crate::check::kind(&raw.kind).is_some_and(|k| k.runs_program);
+    let runs_something = raw.run.is_some() || raw.escalate.is_some() || runs_program;
     for (key, set) in [("cwd", raw.cwd.is_some()), ("env", raw.env.is_some())] {
         if set && !runs_something {
             b.error(

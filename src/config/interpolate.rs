@@ -1,5 +1,5 @@
 //! `${NAME}` / `${NAME:-default}` in any string value, and `X_file = "/path"`
-//! for any secret key `X`. Runs on the parsed document before
+//! for any secret key `X` (a check's: as its type declares them). Runs on the parsed document before
 //! serde sees it, so that errors still point at the line that needs fixing.
 //! Secret values found on the way are registered for redaction.
 
@@ -10,24 +10,60 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::Errors;
+use crate::check::{self, Kind, Secret};
 use crate::secret;
 
-/// Keys whose value is a secret wherever they appear.
+/// Keys whose value is a secret wherever they appear outside `[[check]]`.
 const SECRET_KEYS: &[&str] = &["password", "bot_token", "token", "headers"];
-/// Keys that may be given as `X_file`.
+/// Keys that may be given as `X_file` outside `[[check]]`.
 const FILE_KEYS: &[&str] = &["url", "password", "bot_token", "token"];
 
-/// Is the value at this key path a secret? `kind` is the `type` of the
-/// table the key is in: a `sql` check's `url` is a database URL, which
-/// may hold a password in its options as well as in its user part.
-fn is_secret(path: &[String], kind: Option<&str>) -> bool {
+/// Whether a value is a secret.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Hidden {
+    No,
+    /// Wholly, and written inline it is warned about.
+    Value,
+    /// A URL that may carry credentials (a database URL): hidden wholly,
+    /// warned about inline only when it holds a password.
+    Url,
+}
+
+/// Is this key path inside a `[[check]]` table?
+fn in_check(path: &[String]) -> bool {
+    path.first().is_some_and(|s| s.starts_with("check["))
+}
+
+/// Is the value at this key path a secret? `check` is the type of the
+/// `[[check]]` table it is in, which declares its secret keys.
+fn hidden(path: &[String], check: Option<&Kind>) -> Hidden {
+    if in_check(path) {
+        let key = path.get(1).map(|k| k.split('[').next().unwrap_or(k));
+        let declared = check
+            .zip(key)
+            .and_then(|(kind, key)| kind.secrets.iter().find(|s| s.key() == key));
+        return match declared {
+            None => Hidden::No,
+            Some(Secret::Value(_)) => Hidden::Value,
+            Some(Secret::Url(_)) => Hidden::Url,
+        };
+    }
     let url = path.last().is_some_and(|k| k == "url");
-    path.iter().any(|p| SECRET_KEYS.contains(&p.as_str()))
+    let secret = path.iter().any(|p| SECRET_KEYS.contains(&p.as_str()))
         || (url
             && path
                 .first()
-                .is_some_and(|s| s == "ping" || s == "alert" || s.starts_with("alert[")))
-        || (url && kind == Some("sql"))
+                .is_some_and(|s| s == "ping" || s == "alert" || s.starts_with("alert[")));
+    if secret { Hidden::Value } else { Hidden::No }
+}
+
+/// The keys of this table that may be given as `X_file`.
+fn file_keys(path: &[String], check: Option<&Kind>) -> &'static [&'static str] {
+    if in_check(path) {
+        check.map_or(&[], |k| k.from_file)
+    } else {
+        FILE_KEYS
+    }
 }
 
 /// Keys whose value is an argument list: what reaches one from the
@@ -69,22 +105,33 @@ pub(super) struct Found {
 /// Expand the whole document.
 pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> Found {
     let mut found = Found::default();
-    expand_table(doc, &mut Vec::new(), errors, &mut found);
+    expand_table(doc, &mut Vec::new(), None, errors, &mut found);
     found
 }
 
+/// `check`: the type of the `[[check]]` table this one is or is in.
 fn expand_table(
     table: &mut DeTable,
     path: &mut Vec<String>,
+    check: Option<&'static Kind>,
     errors: &mut Errors,
     found: &mut Found,
 ) {
+    let check = if path.len() == 1 && in_check(path) {
+        table
+            .get("type")
+            .and_then(|t| t.get_ref().as_str())
+            .and_then(check::kind)
+    } else {
+        check
+    };
+    let allowed = file_keys(path, check);
     let file_keys: Vec<Spanned<Cow<str>>> = table
         .keys()
         .filter(|k| {
             k.get_ref()
                 .strip_suffix("_file")
-                .is_some_and(|base| FILE_KEYS.contains(&base))
+                .is_some_and(|base| allowed.contains(&base))
         })
         .cloned()
         .collect();
@@ -132,16 +179,12 @@ fn expand_table(
             }
         }
     }
-    let kind = table
-        .get("type")
-        .and_then(|t| t.get_ref().as_str())
-        .map(str::to_string);
     for (key, value) in table.iter_mut() {
         path.push(key.get_ref().to_string());
         if from_files.iter().any(|f| f == key.get_ref()) {
-            expand_value(value, path, kind.as_deref(), errors, &mut Found::default());
+            expand_value(value, path, check, errors, &mut Found::default());
         } else {
-            expand_value(value, path, kind.as_deref(), errors, found);
+            expand_value(value, path, check, errors, found);
         }
         path.pop();
     }
@@ -150,14 +193,15 @@ fn expand_table(
 fn expand_value(
     value: &mut Spanned<DeValue>,
     path: &mut Vec<String>,
-    kind: Option<&str>,
+    check: Option<&'static Kind>,
     errors: &mut Errors,
     found: &mut Found,
 ) {
     let span = value.span();
     match value.get_mut() {
         DeValue::String(s) => {
-            let secret = is_secret(path, kind);
+            let hidden = hidden(path, check);
+            let secret = hidden != Hidden::No;
             if s.contains('$') {
                 let looked_up = std::cell::RefCell::new(Vec::new());
                 let lookup = |name: &str| {
@@ -188,7 +232,7 @@ fn expand_value(
             } else if secret {
                 secret::register(s);
                 // A database URL without a password gives nothing away.
-                let gives_away = kind != Some("sql")
+                let gives_away = hidden == Hidden::Value
                     || secret::url_password(s).is_some()
                     || s.to_ascii_lowercase().contains("password=");
                 if gives_away && found.inline.is_none() {
@@ -204,12 +248,12 @@ fn expand_value(
             for (i, item) in items.iter_mut().enumerate() {
                 let last = path.pop().unwrap_or_default();
                 path.push(format!("{last}[{i}]"));
-                expand_value(item, path, kind, errors, found);
+                expand_value(item, path, check, errors, found);
                 path.pop();
                 path.push(last);
             }
         }
-        DeValue::Table(t) => expand_table(t, path, errors, found),
+        DeValue::Table(t) => expand_table(t, path, check, errors, found),
         _ => {}
     }
 }
@@ -320,7 +364,8 @@ fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
 
 #[cfg(test)]
 mod tests {
-    use super::{is_secret, substitute};
+    use super::{Hidden, hidden, substitute};
+    use crate::check;
 
     fn env(name: &str) -> Option<String> {
         (name == "HOME_X").then(|| "/home/x".to_string())
@@ -337,15 +382,18 @@ mod tests {
     #[test]
     fn a_sql_check_url_is_a_secret_and_other_urls_are_not() {
         let path = |k: &str| vec!["check[0]".to_string(), k.to_string()];
-        assert!(is_secret(&path("url"), Some("sql")));
-        assert!(!is_secret(&path("url"), Some("http")));
-        assert!(!is_secret(&path("query"), Some("sql")));
+        let (sql, http) = (check::kind("sql"), check::kind("http"));
+        assert_eq!(hidden(&path("url"), sql), Hidden::Url);
+        assert_eq!(hidden(&path("url"), http), Hidden::No);
+        assert_eq!(hidden(&path("query"), sql), Hidden::No);
+        let header = ["check[0]".into(), "headers".into(), "Authorization".into()];
+        assert_eq!(hidden(&header, http), Hidden::Value);
         // [[alert]] tables are array items: their path starts "alert[N]".
-        assert!(is_secret(
-            &["alert[1]".into(), "url".into()],
-            Some("discord")
-        ));
-        assert!(is_secret(&["ping".into(), "url".into()], None));
+        assert_eq!(
+            hidden(&["alert[1]".into(), "url".into()], None),
+            Hidden::Value
+        );
+        assert_eq!(hidden(&["ping".into(), "url".into()], None), Hidden::Value);
     }
 
     #[test]

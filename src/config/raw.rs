@@ -27,10 +27,9 @@ pub struct RawSettings {
     pub journalctl: Option<Vec<String>>,
 }
 
-/// Every key any check type accepts. Which keys apply to which type is
-/// checked before this is filled (see `check::Kind::keys`). No `Debug`: its
-/// `url` (a database URL with a password, a token in a query) is only ever
-/// shown through redaction.
+/// The keys every check has, whatever its type; each type reads its own
+/// from its own struct (`check::Kind::keys`). No `Debug`: its `env` may
+/// hold credentials, only ever shown through redaction.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
@@ -59,45 +58,6 @@ pub struct RawCheck {
     pub crit_above: Option<Limit>,
     pub warn_below: Option<Limit>,
     pub crit_below: Option<Limit>,
-
-    pub path: Option<String>,
-    pub missing: Option<String>,
-    pub pattern: Option<String>,
-    pub lines: Option<u64>,
-    pub per: Option<String>,
-    pub max_read: Option<String>,
-    pub total: Option<bool>,
-    pub min_lines: Option<u64>,
-    pub min_span: Option<String>,
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    pub pidfile: Option<String>,
-    pub user: Option<String>,
-    pub url: Option<String>,
-    pub method: Option<String>,
-    pub status: Option<Vec<u16>>,
-    pub body: Option<String>,
-    pub headers: Option<BTreeMap<String, Secret>>,
-    pub insecure: Option<bool>,
-    pub address: Option<String>,
-    pub server_name: Option<String>,
-    pub ca: Option<String>,
-    pub command: Option<Vec<String>>,
-    pub driver: Option<String>,
-    pub database: Option<String>,
-    pub query: Option<String>,
-    pub expect: Option<String>,
-    pub label_column: Option<u32>,
-    pub empty: Option<String>,
-    pub naive_timezone: Option<String>,
-    pub timestamp_format: Option<String>,
-    pub pointer: Option<String>,
-    pub offset: Option<String>,
-    pub unit: Option<String>,
-    pub container: Option<String>,
-    pub service: Option<String>,
-    pub journal: Option<OneOrMany>,
-    pub priority: Option<Limit>,
 }
 
 /// `[ping]`: the dead man's switch.
@@ -155,33 +115,6 @@ pub struct RawProcessManager {
 pub struct RawCommandManager {
     pub restart: Vec<String>,
 }
-
-/// Keys every check accepts, whatever its type.
-pub const COMMON_CHECK_KEYS: &[&str] = &[
-    "name",
-    "type",
-    "timeout",
-    "on_timeout",
-    "after",
-    "hint",
-    "severity",
-    "reading",
-    "restart",
-    "run",
-    "escalate",
-    "cwd",
-    "env",
-    "run_max",
-    "run_window",
-    "run_cooldown",
-    "depends_on",
-    "when",
-    "page",
-    "warn_above",
-    "crit_above",
-    "warn_below",
-    "crit_below",
-];
 
 /// A threshold as written: a number, or a string with a unit ("5m", "1GiB", "85%").
 #[derive(Clone, Debug, PartialEq)]

@@ -254,7 +254,7 @@ pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     }
     for manager in &managers {
         let key = manager.kind();
-        if let Some(why) = platform::unavailable("manager", key, Platform::current()) {
+        if let Some(why) = platform::manager_unavailable(key, Platform::current()) {
             b.error(key, why);
         }
     }

@@ -2,9 +2,23 @@
 //! `healthcheck validate` and by a run with exit 3, with exactly the errors
 //! in its `.expected` file (every error at once, located, no secret).
 //! `UPDATE_FIXTURES=1` rewrites the expected files; review the diff.
+//! Where an error lists every check type, the expected file says
+//! `{check types}`: the list is the registry's, so that adding a type
+//! changes no fixture.
 
 use crate::harness::{Env, fixtures};
+use healthcheck::check::{KINDS, Platform};
 use std::process::Command;
+
+/// The check types this build offers, as an unknown type's error lists them.
+fn check_types() -> String {
+    let names: Vec<&str> = KINDS
+        .iter()
+        .filter(|k| k.only_on.is_none_or(|o| o.on == Platform::current()))
+        .map(|k| k.name)
+        .collect();
+    names.join(", ")
+}
 
 #[test]
 fn every_invalid_fixture_gets_its_exact_errors() {
@@ -28,11 +42,15 @@ fn every_invalid_fixture_gets_its_exact_errors() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let expected_path = path.with_extension("expected");
+        let types = format!("(one of: {})", check_types());
         if std::env::var_os("UPDATE_FIXTURES").is_some() {
-            std::fs::write(&expected_path, &stderr).unwrap();
+            let written = stderr.replace(&types, "(one of: {check types})");
+            std::fs::write(&expected_path, written).unwrap();
             continue;
         }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_default()
+            .replace("(one of: {check types})", &types);
         if out.status.code() != Some(3) || stderr != expected {
             failures.push(format!(
                 "== {file}: exit {:?}\n-- got:\n{stderr}-- expected:\n{expected}",
@@ -189,4 +207,48 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn a_checks_secret_keys_are_the_ones_its_type_declares() {
+    let env = Env::new();
+    let warned = |config: &str| {
+        env.config(config);
+        let run = env.run(&["validate"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stderr.contains("is a secret written inline")
+    };
+    // A database URL gives away only a password.
+    let sql =
+        "[[check]]\nname = \"db\"\ntype = \"sql\"\ndriver = \"postgres\"\nquery = \"SELECT 1\"\n";
+    assert!(warned(&format!(
+        "{sql}url = \"postgres://watch:Pg-Inline-Secret@127.0.0.1:5432/ticks\"\n"
+    )));
+    assert!(!warned(&format!(
+        "{sql}url = \"postgres://watch@127.0.0.1:5432/ticks\"\n"
+    )));
+    // An http check's headers are secret, its URL is not.
+    let http = "[[check]]\nname = \"api\"\ntype = \"http\"\nurl = \"http://127.0.0.1:9/health\"\n";
+    assert!(warned(&format!(
+        "{http}headers = {{ Authorization = \"Bearer inline-token\" }}\n"
+    )));
+    assert!(!warned(http));
+    // `url_file`: the URL read from a file, for the types that declare it.
+    let url = env.write("api.url", "http://127.0.0.1:9/from-file\n");
+    assert!(!warned(&format!(
+        "[[check]]\nname = \"api\"\ntype = \"http\"\nurl_file = \"{}\"\n",
+        url.display()
+    )));
+    env.config(&format!(
+        "[[check]]\nname = \"api\"\ntype = \"tcp\"\naddress = \"127.0.0.1:9\"\nurl_file = \"{}\"\n",
+        url.display()
+    ));
+    let run = env.run(&["validate"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("check \"api\": key `url_file` does not apply to checks of type `tcp`"),
+        "{}",
+        run.stderr
+    );
 }

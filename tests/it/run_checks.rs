@@ -461,3 +461,55 @@ fn a_check_outside_its_schedule_is_skipped_and_keeps_its_state() {
         v.stderr
     );
 }
+
+#[test]
+fn a_dns_check_resolves_localhost_and_a_name_that_cannot_resolve_is_critical() {
+    let env = Env::new();
+    // A label of 64 characters cannot be put in a DNS query: the resolver
+    // fails without asking anyone, so nothing leaves this machine.
+    let nowhere = format!("{}.invalid", "a".repeat(64));
+    env.config(&format!(
+        r#"
+[[check]]
+name = "localhost"
+type = "dns"
+host = "localhost"
+expect = ["127.0.0.1"]
+
+[[check]]
+name = "nowhere"
+type = "dns"
+host = "{nowhere}"
+"#
+    ));
+    let run = env.run(&["--format", "json"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let json = run.json();
+    let check = |name: &str| {
+        json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {json}"))
+            .clone()
+    };
+    let local = check("localhost");
+    assert_eq!(local["status"], "ok", "{local}");
+    assert!(
+        local["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("localhost resolves to "),
+        "{local}"
+    );
+    let nowhere_check = check("nowhere");
+    assert_eq!(nowhere_check["status"], "critical", "{nowhere_check}");
+    assert!(
+        nowhere_check["message"]
+            .as_str()
+            .unwrap()
+            .contains(": cannot resolve: "),
+        "{nowhere_check}"
+    );
+}

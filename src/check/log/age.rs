@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{CHUNK, MAX_TAIL_BYTES, without_cr};
 use crate::check::ProbeContext;
+use crate::check::Record;
 use crate::check::timestamp::leading;
-use crate::config::{Builder, RawCheck};
+use crate::config::Builder;
 use crate::model::{Outcome, Unit};
 use crate::schedule::hhmm;
 
@@ -32,7 +33,7 @@ pub struct Age {
 
 /// `expect = "age"`, `timestamp_format` and `naive_timezone`, or `None`
 /// (errors reported) when they are wrong or do not fit together.
-pub fn build(raw: &RawCheck, b: &mut Builder) -> Option<Age> {
+pub fn build(raw: &super::LogKeys, b: &mut Builder) -> Option<Age> {
     let is_age = match raw.expect.as_deref() {
         None => false,
         Some("age") => true,
@@ -156,7 +157,7 @@ pub fn probe(
             hhmm(written)
         )
     };
-    let outcome = Outcome::ok(message).reading("age", seconds.max(0.0), Unit::Seconds);
+    let outcome = Outcome::ok(message).record(&super::AGE, seconds.max(0.0));
     Ok(match memory {
         Some(m) => outcome.remember(serde_json::to_value(m)?),
         None => outcome,

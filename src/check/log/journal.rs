@@ -15,9 +15,9 @@ use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::{Rate, RateCount, rate_outcome};
-use crate::check::ProbeContext;
 use crate::check::journal::{Entry, From, Journal, Read};
-use crate::model::{Outcome, Status, Unit, count};
+use crate::check::{ProbeContext, Record};
+use crate::model::{Outcome, Status, count};
 
 /// The most entries read in one run, in either mode.
 pub const MAX_ENTRIES: usize = 100_000;
@@ -56,7 +56,7 @@ pub fn tail(
         pattern.as_str(),
         journal.describe()
     );
-    let mut outcome = Outcome::ok("").reading("matches", matches as f64, Unit::Count);
+    let mut outcome = Outcome::ok("").record(&super::MATCHES, matches as f64);
     if read.timed_out {
         outcome.status = Status::Warning;
         message.push_str("; stopped at the timeout before the last entries");

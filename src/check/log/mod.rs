@@ -20,39 +20,51 @@ use std::time::Duration;
 use anyhow::anyhow;
 use regex::bytes::Regex;
 
-use super::{Kind, Probe, ProbeContext};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
+use crate::config::{Builder, Limit, OneOrMany, RawCheck, expand_tilde};
 use crate::files::not_regular_file;
 use crate::model::{Outcome, Unit, count};
 
 pub const KIND: Kind = Kind {
     name: "log",
-    keys: &[
-        "path",
-        "journal",
-        "priority",
-        "pattern",
-        "lines",
-        "per",
-        "max_read",
-        "total",
-        "min_lines",
-        "expect",
-        "timestamp_format",
-        "naive_timezone",
-    ],
-    readings: &[
-        ("matches", Unit::Count),
-        ("rate", Unit::Count),
-        ("ratio", Unit::Percent),
-        ("age", Unit::Seconds),
-    ],
-    primary: |raw| match raw.expect.as_deref() {
-        Some("age") => Some("age"),
-        _ => raw.per.as_ref().map(|_| "rate"),
-    },
-    build,
+    keys: Keys::of::<LogKeys>(),
+    readings: &[&MATCHES, &RATE, &RATIO, &AGE],
+    primary: Primary::When(&[("expect", Some("age"), &AGE), ("per", None, &RATE)]),
+    only_on: None,
+    keys_only_on: &[("journal", super::journal::ONLY_ON)],
+    secrets: &[],
+    from_file: &[],
+    runs_program: false,
 };
+
+pub const MATCHES: Metric = Metric::new("matches", Unit::Count);
+pub const RATE: Metric = Metric::new("rate", Unit::Count);
+pub const RATIO: Metric = Metric::new("ratio", Unit::Percent);
+pub const AGE: Metric = Metric::new("age", Unit::Seconds);
+
+/// The keys of a `log` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogKeys {
+    path: Option<String>,
+    journal: Option<OneOrMany>,
+    priority: Option<Limit>,
+    pattern: Option<String>,
+    lines: Option<u64>,
+    per: Option<String>,
+    max_read: Option<String>,
+    total: Option<bool>,
+    min_lines: Option<u64>,
+    expect: Option<String>,
+    timestamp_format: Option<String>,
+    naive_timezone: Option<String>,
+}
+
+impl TypeKeys for LogKeys {
+    fn build(&self, _common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, b)
+    }
+}
 
 /// Bytes read per step backwards.
 const CHUNK: usize = 64 * 1024;
@@ -95,7 +107,7 @@ struct Rate {
     min_lines: u64,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &LogKeys, b: &mut Builder) -> Option<Box<dyn Probe>> {
     let source = source(raw, b);
     let pattern = b.required("pattern", &raw.pattern).cloned();
     let pattern = pattern.and_then(|p| b.bytes_regex("pattern", &p));
@@ -170,8 +182,8 @@ fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
 }
 
 /// `path` (a file) or `journal` (systemd units), exactly one of them.
-fn source(raw: &RawCheck, b: &mut Builder) -> Option<Source> {
-    let journal = super::journal::build(raw, b);
+fn source(raw: &LogKeys, b: &mut Builder) -> Option<Source> {
+    let journal = super::journal::build(raw.journal.as_ref(), raw.priority.as_ref(), b);
     if raw.priority.is_some() && raw.journal.is_none() {
         b.error("priority", "`priority` goes with `journal`");
     }
@@ -245,7 +257,7 @@ impl LogCheck {
             count(seen.min(n), "line matches", "lines match"),
             self.pattern.as_str()
         );
-        Ok(Outcome::ok(message).reading("matches", matches as f64, Unit::Count))
+        Ok(Outcome::ok(message).record(&MATCHES, matches as f64))
     }
 
     fn rate(
@@ -327,7 +339,7 @@ fn rate_outcome(pattern: &Regex, mode: &Rate, counted: RateCount) -> Outcome {
     if let Some(why) = restart {
         message.push_str(&format!(" ({why})"));
     }
-    let mut outcome = Outcome::ok("").reading("rate", matches as f64, Unit::Count);
+    let mut outcome = Outcome::ok("").record(&RATE, matches as f64);
     if let Some(seen) = warming_up {
         // Until a whole window is counted the count can only be low.
         outcome.warming_up = true;
@@ -345,7 +357,7 @@ fn rate_outcome(pattern: &Regex, mode: &Rate, counted: RateCount) -> Outcome {
             count(lines as usize, one, many)
         ));
         if lines >= mode.min_lines {
-            outcome = outcome.reading("ratio", ratio, Unit::Percent);
+            outcome = outcome.record(&RATIO, ratio);
         } else {
             message.push_str(&format!(
                 " (too few to judge the ratio; min_lines = {})",

@@ -7,7 +7,8 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Datum, FUTURE_SLACK, MAX_SHOWN, Table};
-use crate::config::{Builder, RawCheck};
+use crate::check::{Metric, Record};
+use crate::config::Builder;
 use crate::model::{Outcome, Reading, Status, Unit};
 
 /// What the answer is read as, and the name of the reading it gives.
@@ -23,23 +24,39 @@ pub enum Expect {
     Until,
 }
 
+pub const AGE: Metric = Metric::new("age", Unit::Seconds);
+pub const VALUE: Metric = Metric::new("value", Unit::Number);
+pub const ROWS: Metric = Metric::new("rows", Unit::Count);
+pub const UNTIL: Metric = Metric::new("until", Unit::Seconds);
+
 impl Expect {
-    pub fn name(self) -> &'static str {
+    /// The reading it gives, named as `expect` names it.
+    pub fn metric(self) -> &'static Metric {
         match self {
-            Expect::Age => "age",
-            Expect::Value => "value",
-            Expect::Rows => "rows",
-            Expect::Until => "until",
+            Expect::Age => &AGE,
+            Expect::Value => &VALUE,
+            Expect::Rows => &ROWS,
+            Expect::Until => &UNTIL,
         }
     }
 
-    fn unit(self) -> Unit {
-        match self {
-            Expect::Age | Expect::Until => Unit::Seconds,
-            Expect::Value => Unit::Number,
-            Expect::Rows => Unit::Count,
-        }
+    pub fn name(self) -> &'static str {
+        self.metric().name
     }
+
+    fn unit(self) -> Unit {
+        self.metric().unit
+    }
+}
+
+/// The keys `measure` reads, from the type's own (each where the type has it).
+#[derive(Default)]
+pub struct MeasureKeys<'a> {
+    pub expect: Option<&'a str>,
+    pub label_column: Option<u32>,
+    pub empty: Option<&'a str>,
+    pub naive_timezone: Option<&'a str>,
+    pub offset: Option<&'a str>,
 }
 
 /// How to read a result into readings; shared by `sql` and `json`.
@@ -57,8 +74,14 @@ pub struct Measure {
 
 /// Read `expect`, `label_column`, `empty`, `naive_timezone` and `offset`
 /// (each where the check type has it), allowing the `expect` values given.
-pub fn measure(raw: &RawCheck, b: &mut Builder, allowed: &[Expect]) -> Option<Measure> {
-    let expect = match raw.expect.as_deref() {
+/// `reading` is the check's common key of that name.
+pub fn measure(
+    raw: MeasureKeys,
+    reading: Option<&str>,
+    b: &mut Builder,
+    allowed: &[Expect],
+) -> Option<Measure> {
+    let expect = match raw.expect {
         None => Some(Expect::Value),
         Some(text) => {
             let found = allowed.iter().copied().find(|e| e.name() == text);
@@ -75,7 +98,7 @@ pub fn measure(raw: &RawCheck, b: &mut Builder, allowed: &[Expect]) -> Option<Me
             found
         }
     };
-    if let (Some(r), Some(e)) = (&raw.reading, expect)
+    if let (Some(r), Some(e)) = (reading, expect)
         && r != e.name()
     {
         b.error(
@@ -100,7 +123,7 @@ pub fn measure(raw: &RawCheck, b: &mut Builder, allowed: &[Expect]) -> Option<Me
             usize::try_from(n - 1).ok()
         }
     };
-    let empty = match raw.empty.as_deref() {
+    let empty = match raw.empty {
         None | Some("critical") => Status::Critical,
         Some("warning") => Status::Warning,
         Some("ok") => Status::Ok,
@@ -112,7 +135,7 @@ pub fn measure(raw: &RawCheck, b: &mut Builder, allowed: &[Expect]) -> Option<Me
             Status::Critical
         }
     };
-    let tz = match raw.naive_timezone.as_deref() {
+    let tz = match raw.naive_timezone {
         None => Some(TimeZone::UTC),
         Some(name) => TimeZone::get(name)
             .map_err(|_| {
@@ -123,7 +146,7 @@ pub fn measure(raw: &RawCheck, b: &mut Builder, allowed: &[Expect]) -> Option<Me
             })
             .ok(),
     };
-    let offset = match &raw.offset {
+    let offset = match raw.offset {
         None => Some(SignedDuration::ZERO),
         Some(text) => {
             if matches!(expect, Some(Expect::Value | Expect::Rows)) {
@@ -156,7 +179,6 @@ impl Measure {
     /// Readings and a message from a result. `Err`: the value cannot be
     /// read as asked (a word where a number belongs), so the check is UNKNOWN.
     pub fn evaluate(&self, table: &Table, now: Timestamp) -> anyhow::Result<Outcome> {
-        let unit = self.expect.unit();
         if self.expect == Expect::Rows {
             let n = table.count;
             let outcome = if n == 0 {
@@ -168,7 +190,7 @@ impl Measure {
                     format!("{n} rows")
                 })
             };
-            return Ok(outcome.reading("rows", n as f64, unit));
+            return Ok(outcome.record(&ROWS, n as f64));
         }
         if table.rows.is_empty() {
             return Ok(Outcome::new(self.empty, "no data (no rows)"));

@@ -11,13 +11,13 @@
 //! transaction and accepts exactly one statement; SQL Server runs it inside
 //! a transaction that is rolled back.
 
-mod measure;
+pub mod measure;
 #[cfg(feature = "mssql")]
 mod mssql;
 mod postgres;
 mod sqlite;
 
-pub use measure::{Expect, Measure, measure};
+pub use measure::{Expect, Measure, MeasureKeys, measure};
 
 use std::time::Duration;
 
@@ -26,32 +26,48 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
-use super::{Kind, Probe, ProbeContext, timestamp};
+use super::{Keys, Kind, Primary, Probe, ProbeContext, Secret, TypeKeys, timestamp};
 use crate::config::{Builder, RawCheck, expand_tilde};
 use crate::model::{Outcome, Unit};
 
 pub const KIND: Kind = Kind {
     name: "sql",
-    keys: &[
-        "driver",
-        "database",
-        "url",
-        "query",
-        "expect",
-        "label_column",
-        "empty",
-        "naive_timezone",
-    ],
+    keys: Keys::of::<SqlKeys>(),
     // `value` first: it is what `expect` defaults to.
     readings: &[
-        ("value", Unit::Number),
-        ("age", Unit::Seconds),
-        ("rows", Unit::Count),
-        ("until", Unit::Seconds),
+        &measure::VALUE,
+        &measure::AGE,
+        &measure::ROWS,
+        &measure::UNTIL,
     ],
-    primary: |raw| raw.expect.as_deref(),
-    build,
+    primary: Primary::NamedBy("expect"),
+    only_on: None,
+    keys_only_on: &[],
+    // A database URL may hold a password, in its user part or its options.
+    secrets: &[Secret::Url("url")],
+    from_file: &["url"],
+    runs_program: false,
 };
+
+/// The keys of a `sql` check.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqlKeys {
+    driver: Option<String>,
+    database: Option<String>,
+    url: Option<String>,
+    query: Option<String>,
+    expect: Option<String>,
+    label_column: Option<u32>,
+    empty: Option<String>,
+    naive_timezone: Option<String>,
+}
+
+impl TypeKeys for SqlKeys {
+    fn build(&self, common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+        build(self, common, b)
+    }
+}
 
 /// Rows kept from a result (all are counted): enough for one reading per
 /// API token or per table, bounded against a `SELECT *` on a big table.
@@ -193,9 +209,17 @@ struct SqlCheck {
     measure: Measure,
 }
 
-fn build(raw: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+fn build(raw: &SqlKeys, common: &RawCheck, b: &mut Builder) -> Option<Box<dyn Probe>> {
+    let keys = MeasureKeys {
+        expect: raw.expect.as_deref(),
+        label_column: raw.label_column,
+        empty: raw.empty.as_deref(),
+        naive_timezone: raw.naive_timezone.as_deref(),
+        offset: None,
+    };
     let measure = measure(
-        raw,
+        keys,
+        common.reading.as_deref(),
         b,
         &[Expect::Age, Expect::Value, Expect::Rows, Expect::Until],
     );
