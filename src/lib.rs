@@ -25,6 +25,7 @@ pub mod schedule; // time windows: `when`, quiet hours
 pub mod secret; // secret values and their redaction
 pub mod state; // state.json, lock, atomic save
 pub mod status; // `healthcheck status`: the last run's view, from the state
+pub mod sys; // the operating system, behind safe functions
 
 use cli::{Cli, Command};
 use model::Exit;

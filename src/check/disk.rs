@@ -204,16 +204,7 @@ fn full_in(points: &[Sample], available: u64, min_span: i64) -> Option<f64> {
 
 #[cfg(unix)]
 fn space(path: &Path) -> std::io::Result<Space> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-
-    let c_path = CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: statvfs is plain data; all zeroes is a valid value.
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: c_path is NUL-terminated and s is a valid statvfs to write into.
-    if unsafe { libc::statvfs(c_path.as_ptr(), &mut s) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let s = crate::sys::fs::statvfs(path)?;
     // The field types differ between systems (u32 on some, u64 on others).
     #[allow(clippy::unnecessary_cast)]
     let (fragment, blocks, free, available, files, files_free) = (
