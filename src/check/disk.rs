@@ -230,27 +230,7 @@ fn space(path: &Path) -> std::io::Result<Space> {
 
 #[cfg(windows)]
 fn space(path: &Path) -> std::io::Result<Space> {
-    use std::os::windows::ffi::OsStrExt;
-
-    #[link(name = "kernel32")]
-    unsafe extern "system" {
-        fn GetDiskFreeSpaceExW(
-            dir: *const u16,
-            caller_free: *mut u64,
-            total: *mut u64,
-            total_free: *mut u64,
-        ) -> i32;
-    }
-    let wide: Vec<u16> = path
-        .as_os_str()
-        .encode_wide()
-        .chain(std::iter::once(0))
-        .collect();
-    let (mut available, mut total, mut free) = (0u64, 0u64, 0u64);
-    // SAFETY: wide is NUL-terminated; the three outputs are valid u64s.
-    if unsafe { GetDiskFreeSpaceExW(wide.as_ptr(), &mut available, &mut total, &mut free) } == 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let (available, total, free) = crate::sys::windows::disk_free_space(path)?;
     Ok(Space {
         total,
         used: total.saturating_sub(free),

@@ -12,3 +12,5 @@ pub mod net;
 pub mod process;
 #[cfg(target_os = "linux")]
 pub mod user;
+#[cfg(windows)]
+pub mod windows;
