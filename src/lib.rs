@@ -2,6 +2,9 @@
 //! status code. Data flows one way:
 //! config -> runner (checks) -> decide (pure) -> state / report -> exit code.
 
+// Unsafe code lives in `sys` only, behind safe functions.
+#![deny(unsafe_code)]
+
 pub mod act; // restarts and recovery commands
 pub mod check; // one file per check type behind the `Probe` trait
 pub mod cli; // the command line
@@ -25,6 +28,7 @@ pub mod schedule; // time windows: `when`, quiet hours
 pub mod secret; // secret values and their redaction
 pub mod state; // state.json, lock, atomic save
 pub mod status; // `healthcheck status`: the last run's view, from the state
+#[allow(unsafe_code)]
 pub mod sys; // the operating system, behind safe functions
 
 use cli::{Cli, Command};
