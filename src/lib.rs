@@ -13,6 +13,7 @@ pub mod config; // TOML -> validated Config; secrets
 pub mod decide; // the rules, pure
 pub mod files; // what a path is before it is trusted
 pub mod history; // hourly uptime rollups for 90 days; `healthcheck report`
+pub mod http; // sending one HTTP request within a budget: alert channels, the ping
 pub mod manage; // history, reset, silence, unsilence
 pub mod model; // the shared words: Status, Outcome, Event, Action
 pub mod notify; // alert digests, channels, delivery
