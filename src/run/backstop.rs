@@ -32,7 +32,7 @@ impl Backstop {
                     let left = due.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         eprintln!("healthcheck: {}; giving up", guard.1);
-                        crate::sys::process::exit_now(i32::from(Exit::UNKNOWN.code()))
+                        crate::sys::exit::exit_now(i32::from(Exit::UNKNOWN.code()))
                     }
                     guard = moved
                         .wait_timeout(guard, left)

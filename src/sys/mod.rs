@@ -4,6 +4,7 @@
 //! rest of the crate (where `unsafe_code` is denied) calls these functions
 //! instead. Each function's comment says what it guarantees.
 
+pub mod exit;
 #[cfg(unix)]
 pub mod fs;
 #[cfg(all(test, unix))]

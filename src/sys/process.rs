@@ -1,5 +1,5 @@
 //! Processes: who we run as, signals, process groups and sessions, waiting
-//! on a child without reaping it, polling its pipes, ending at once.
+//! on a child without reaping it, polling its pipes.
 
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -102,11 +102,4 @@ pub fn new_session_on_spawn(cmd: &mut Command) {
             Ok(())
         });
     }
-}
-
-/// End the process at once with `code`: no destructor, no atexit handler,
-/// no flush runs, whatever another thread holds.
-pub fn exit_now(code: i32) -> ! {
-    // SAFETY: _exit ends the process at once; no Rust state is touched after it.
-    unsafe { libc::_exit(code) }
 }
