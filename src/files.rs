@@ -33,8 +33,7 @@ pub fn not_regular_file(meta: &std::fs::Metadata) -> Option<&'static str> {
 #[cfg(unix)]
 pub fn unsafe_for_root(meta: &std::fs::Metadata) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if crate::sys::process::euid() != 0 {
         return None;
     }
     if meta.uid() != 0 {
@@ -63,8 +62,7 @@ pub fn not_ours(meta: &std::fs::Metadata) -> Option<String> {
     if let Some(what) = not_regular_file(meta) {
         return Some(format!("it is {what}"));
     }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = crate::sys::process::euid();
     (meta.uid() != me).then(|| format!("it is owned by uid {}, not uid {me}", meta.uid()))
 }
 

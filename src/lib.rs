@@ -2,6 +2,9 @@
 //! status code. Data flows one way:
 //! config -> runner (checks) -> decide (pure) -> state / report -> exit code.
 
+// Unsafe code lives in `sys` only, behind safe functions.
+#![deny(unsafe_code)]
+
 pub mod act; // restarts and recovery commands
 pub mod check; // one file per check type behind the `Probe` trait
 pub mod cli; // the command line
@@ -10,6 +13,7 @@ pub mod config; // TOML -> validated Config; secrets
 pub mod decide; // the rules, pure
 pub mod files; // what a path is before it is trusted
 pub mod history; // hourly uptime rollups for 90 days; `healthcheck report`
+pub mod http; // sending one HTTP request within a budget: alert channels, the ping
 pub mod manage; // history, reset, silence, unsilence
 pub mod model; // the shared words: Status, Outcome, Event, Action
 pub mod notify; // alert digests, channels, delivery
@@ -25,6 +29,8 @@ pub mod schedule; // time windows: `when`, quiet hours
 pub mod secret; // secret values and their redaction
 pub mod state; // state.json, lock, atomic save
 pub mod status; // `healthcheck status`: the last run's view, from the state
+#[allow(unsafe_code)]
+pub mod sys; // the operating system, behind safe functions
 
 use cli::{Cli, Command};
 use model::Exit;

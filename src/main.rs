@@ -2,6 +2,8 @@
 //! and turn every ending into a Nagios exit code. Usage errors and panics
 //! exit 3 (UNKNOWN), not clap's 2 or Rust's 101.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

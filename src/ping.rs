@@ -9,8 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::notify::http::{self, HttpRequest};
-use crate::notify::{Budget, Failure};
+use crate::http::{self, Budget, Failure, HttpRequest};
 use crate::secret::Secret;
 
 /// The default `[ping] body_limit`: what a self-hosted Healthchecks keeps.

@@ -195,20 +195,9 @@ fn open_log(path: &Path) -> Result<File, String> {
     if let Some(what) = crate::files::not_regular_file(&meta) {
         return Err(refused(&format!("it is {what}, not a regular file")));
     }
+    // The service writes to it as to any file: blocking again.
     #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        // The service writes to it as to any file: blocking again.
-        // SAFETY: fcntl on a descriptor this function owns.
-        let cleared = unsafe {
-            let fd = file.as_raw_fd();
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
-        };
-        if !cleared {
-            return Err(refused(&std::io::Error::last_os_error().to_string()));
-        }
-    }
+    crate::sys::fs::set_nonblocking(&file, false).map_err(|e| refused(&e.to_string()))?;
     Ok(file)
 }
 
@@ -219,8 +208,7 @@ fn open_log(path: &Path) -> Result<File, String> {
 #[cfg(unix)]
 fn run_as(cmd: &mut Command, user: &User) -> Result<(), String> {
     use std::os::unix::process::CommandExt;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = crate::sys::process::euid();
     if me == user.uid {
         return Ok(());
     }

@@ -280,21 +280,11 @@ fn usage(ctx: &ProbeContext) -> anyhow::Result<Usage> {
 /// has no load average.
 #[cfg(windows)]
 fn usage(ctx: &ProbeContext) -> anyhow::Result<Usage> {
-    use windows_sys::Win32::Foundation::FILETIME;
-    use windows_sys::Win32::System::Threading::GetSystemTimes;
     let sample = || -> anyhow::Result<(u64, u64)> {
-        let zero = FILETIME {
-            dwLowDateTime: 0,
-            dwHighDateTime: 0,
-        };
-        let (mut idle, mut kernel, mut user) = (zero, zero, zero);
-        // SAFETY: three valid FILETIME out-pointers.
-        if unsafe { GetSystemTimes(&mut idle, &mut kernel, &mut user) } == 0 {
-            anyhow::bail!("GetSystemTimes: {}", std::io::Error::last_os_error());
-        }
-        let ticks = |t: FILETIME| (u64::from(t.dwHighDateTime) << 32) | u64::from(t.dwLowDateTime);
+        let (idle, kernel, user) = crate::sys::windows::system_times()
+            .map_err(|e| anyhow::anyhow!("GetSystemTimes: {e}"))?;
         // Kernel time includes idle time.
-        Ok((ticks(idle), ticks(kernel).saturating_add(ticks(user))))
+        Ok((idle, kernel.saturating_add(user)))
     };
     let (idle0, total0) = sample()?;
     let wait = SAMPLE.min(ctx.remaining());

@@ -222,16 +222,7 @@ fn full_in(points: &[Sample], available: u64, min_span: i64) -> Option<f64> {
 
 #[cfg(unix)]
 fn space(path: &Path) -> std::io::Result<Space> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-
-    let c_path = CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: statvfs is plain data; all zeroes is a valid value.
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: c_path is NUL-terminated and s is a valid statvfs to write into.
-    if unsafe { libc::statvfs(c_path.as_ptr(), &mut s) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let s = crate::sys::fs::statvfs(path)?;
     // The field types differ between systems (u32 on some, u64 on others).
     #[allow(clippy::unnecessary_cast)]
     let (fragment, blocks, free, available, files, files_free) = (
@@ -257,27 +248,7 @@ fn space(path: &Path) -> std::io::Result<Space> {
 
 #[cfg(windows)]
 fn space(path: &Path) -> std::io::Result<Space> {
-    use std::os::windows::ffi::OsStrExt;
-
-    #[link(name = "kernel32")]
-    unsafe extern "system" {
-        fn GetDiskFreeSpaceExW(
-            dir: *const u16,
-            caller_free: *mut u64,
-            total: *mut u64,
-            total_free: *mut u64,
-        ) -> i32;
-    }
-    let wide: Vec<u16> = path
-        .as_os_str()
-        .encode_wide()
-        .chain(std::iter::once(0))
-        .collect();
-    let (mut available, mut total, mut free) = (0u64, 0u64, 0u64);
-    // SAFETY: wide is NUL-terminated; the three outputs are valid u64s.
-    if unsafe { GetDiskFreeSpaceExW(wide.as_ptr(), &mut available, &mut total, &mut free) } == 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let (available, total, free) = crate::sys::windows::disk_free_space(path)?;
     Ok(Space {
         total,
         used: total.saturating_sub(free),

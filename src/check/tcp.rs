@@ -167,7 +167,6 @@ fn resolve(address: &str, timeout: Duration) -> Resolved {
 #[cfg(test)]
 mod tests {
     use std::net::TcpListener;
-    use std::os::fd::AsRawFd;
 
     use super::*;
     use crate::config::load_str;
@@ -244,8 +243,7 @@ mod tests {
         // A listener that never accepts, with the smallest backlog: once
         // that is full, the kernel drops new handshakes and connect waits.
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        // SAFETY: listen on a socket this test owns, only changing its backlog.
-        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        crate::sys::net::set_backlog(&listener, 0).unwrap();
         let addr = listener.local_addr().unwrap();
         let mut held = Vec::new();
         while let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {

@@ -118,8 +118,7 @@ pub(super) fn default_state_dir() -> PathBuf {
         return PathBuf::from(first);
     }
     #[cfg(unix)]
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
+    if crate::sys::process::euid() == 0 {
         return PathBuf::from("/var/lib/healthcheck");
     }
     #[cfg(windows)]

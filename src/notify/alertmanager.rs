@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use super::http::{self, HttpRequest};
 use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::alert::RawAlert;
 use crate::config::{Builder, Config};
+use crate::http::{self, HttpRequest};
 use crate::model::{Digest, Event, EventKind, Status};
 
 pub const KIND: ChannelKind = ChannelKind {

@@ -18,7 +18,6 @@ pub mod deliver;
 pub mod discord;
 pub mod email;
 pub mod fit;
-pub mod http;
 pub mod message;
 pub mod ntfy;
 pub mod plan;
@@ -26,7 +25,9 @@ pub mod slack;
 pub mod telegram;
 pub mod webhook;
 
-use std::time::{Duration, Instant};
+// A delivery spends and fails like an HTTP sending, whatever the channel
+// (SMTP and commands too).
+pub use crate::http::{Budget, Failure};
 
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
@@ -68,56 +69,6 @@ pub trait Channel: Send + Sync {
     /// forgets it otherwise (Alertmanager); nothing for the others.
     fn refresh(&self, _firing: &Digest, _budget: Budget) -> Result<(), Failure> {
         Ok(())
-    }
-}
-
-/// What one delivery may spend: the time, and how many tries (a channel
-/// that already failed on an earlier run gets one, not a burst each run).
-#[derive(Debug, Clone, Copy)]
-pub struct Budget {
-    pub deadline: Instant,
-    pub tries: u32,
-}
-
-impl Budget {
-    /// A full set of tries within `timeout` from now, never past `deadline`.
-    pub fn within(timeout: Duration, deadline: Instant) -> Budget {
-        let now = Instant::now();
-        Budget {
-            deadline: deadline.min(now.checked_add(timeout).unwrap_or(deadline)),
-            tries: http::MAX_ATTEMPTS,
-        }
-    }
-}
-
-/// Why a delivery failed, already free of secrets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub message: String,
-    /// Worth trying again. Only an answer known to be final (a deleted
-    /// Discord webhook, a Telegram chat that is gone, an SMTP server
-    /// refusing the recipient) is not: the digest then leaves the channel
-    /// for its fallback.
-    pub retry: bool,
-    /// The receiver said when to come back (429 `Retry-After`).
-    pub retry_after: Option<Duration>,
-}
-
-impl Failure {
-    pub fn retry(message: impl Into<String>) -> Failure {
-        Failure {
-            message: crate::secret::redact(&message.into()),
-            retry: true,
-            retry_after: None,
-        }
-    }
-    /// The receiver's answer is known to be final.
-    pub fn refused(message: impl Into<String>) -> Failure {
-        Failure {
-            message: crate::secret::redact(&message.into()),
-            retry: false,
-            retry_after: None,
-        }
     }
 }
 
@@ -309,7 +260,7 @@ mod tests {
 
     #[test]
     fn debug_output_held_secrets() {
-        let request = http::HttpRequest::post_json(
+        let request = crate::http::HttpRequest::post_json(
             "https://discord.example/api/webhooks/1/whk-secret-0xAB",
             &serde_json::json!({"a": 1}),
         );

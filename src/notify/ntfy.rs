@@ -1,11 +1,11 @@
 //! ntfy: the digest as a push notification, its priority by severity
 //! (5 critical, 4 warning or unknown, 3 otherwise), with an optional token.
 
-use super::http::{self, HttpRequest};
 use super::message::{cut_bytes, text};
 use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
+use crate::http::{self, HttpRequest};
 use crate::model::Digest;
 use crate::model::Status;
 

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::http::{self, HttpRequest};
 use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::Builder;
 use crate::config::alert::RawAlert;
+use crate::http::{self, HttpRequest};
 use crate::model::Digest;
 
 pub const KIND: ChannelKind = ChannelKind {

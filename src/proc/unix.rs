@@ -13,6 +13,7 @@ use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use super::{Job, OUTPUT_CAP, Output, reap};
+use crate::sys;
 
 /// Longest pause between two looks at whether the child has exited.
 const MAX_TICK: Duration = Duration::from_millis(25);
@@ -107,23 +108,7 @@ fn output(
 /// Has the child exited? Asked without reaping it (`WNOWAIT`).
 #[cfg(target_os = "linux")]
 fn exited(child: &Child) -> io::Result<Option<bool>> {
-    // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: waitid fills `info`, which lives across the call; WNOWAIT
-    // leaves the child to be reaped by `try_wait`.
-    let asked = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            child.id(),
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    if asked < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: waitid succeeded, so si_pid is set (0 while still running).
-    Ok(Some(unsafe { info.si_pid() } != 0))
+    sys::process::has_exited(child.id()).map(Some)
 }
 
 /// Elsewhere it cannot be asked without reaping it (`None`): the group
@@ -138,23 +123,9 @@ fn kill_group(child: &Child) {
     let Ok(pgid) = libc::pid_t::try_from(child.id()) else {
         return;
     };
-    // SAFETY: killpg only sends a signal. The child is not reaped yet, so its
-    // pid, which is also its group id, cannot have been reused.
-    unsafe {
-        libc::killpg(pgid, libc::SIGKILL);
-    }
-}
-
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    let fd = fd.as_raw_fd();
-    // SAFETY: fcntl on a descriptor we own, with flags read from it.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    // The child is not reaped yet, so its pid, which is also its group id,
+    // cannot have been reused.
+    let _ = sys::process::kill_group(pgid, libc::SIGKILL);
 }
 
 /// Sleep until a pipe is ready or `wait` has passed.
@@ -177,15 +148,10 @@ fn wait_for_pipes(feed: &Feed, out: &Sink, err: &Sink, wait: Duration) -> io::Re
         return Ok(());
     }
     let millis = libc::c_int::try_from(wait.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
-    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
-    if rc < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() != ErrorKind::Interrupted {
-            return Err(e);
-        }
+    match sys::process::poll(&mut fds, millis) {
+        Err(e) if e.kind() != ErrorKind::Interrupted => Err(e),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The read end of stdout or stderr, and what was kept of it.
@@ -197,7 +163,7 @@ struct Sink {
 impl Sink {
     fn new(fd: Option<OwnedFd>) -> io::Result<Sink> {
         if let Some(fd) = &fd {
-            set_nonblocking(fd)?;
+            sys::fs::set_nonblocking(fd, true)?;
         }
         Ok(Sink {
             file: fd.map(File::from),
@@ -235,7 +201,7 @@ struct Feed<'a> {
 impl<'a> Feed<'a> {
     fn new(fd: Option<OwnedFd>, bytes: &'a [u8]) -> io::Result<Feed<'a>> {
         if let Some(fd) = &fd {
-            set_nonblocking(fd)?;
+            sys::fs::set_nonblocking(fd, true)?;
         }
         let mut feed = Feed {
             file: fd.map(File::from),
@@ -304,38 +270,26 @@ pub fn stop(pids: &[u32], until: Instant) -> Result<usize, String> {
 /// when it leads one that is not ours, else the process alone.
 fn target(pid: u32) -> Option<libc::pid_t> {
     let pid = libc::pid_t::try_from(pid).ok()?;
-    // SAFETY: getpgid and getpgrp only read process group ids.
-    let (group, ours) = unsafe { (libc::getpgid(pid), libc::getpgrp()) };
-    Some(if group == pid && group != ours {
-        -pid
-    } else {
-        pid
-    })
+    let group = sys::process::process_group(pid);
+    Some(
+        if group == Some(pid) && pid != sys::process::own_process_group() {
+            -pid
+        } else {
+            pid
+        },
+    )
 }
 
 /// Send `sig` to a pid, or to a group as a negative pid (0 only asks
 /// whether it still exists).
 fn signal(target: libc::pid_t, sig: i32) -> io::Result<()> {
-    // SAFETY: kill has no memory-safety preconditions.
-    if unsafe { libc::kill(target, sig) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    sys::process::kill(target, sig)
 }
 
 /// Start `cmd` in a session of its own, so that it outlives this run and is
 /// never mistaken for one of healthcheck's own children.
 pub fn spawn_detached(cmd: &mut Command) -> io::Result<Child> {
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    sys::process::new_session_on_spawn(cmd);
     cmd.spawn()
 }
 
@@ -344,16 +298,13 @@ pub fn exists_unseen(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };
-    // SAFETY: signal 0 only asks whether the process exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    sys::process::kill(pid, 0).is_err_and(|e| e.raw_os_error() == Some(libc::EPERM))
 }
 
 /// Whether a process of the table lives in a session other than ours: a
 /// copy that a restart started (`spawn_detached`) does, and is not ours to ignore.
 pub(super) fn apart(_pid: u32, session: u32) -> bool {
-    // SAFETY: getsid(0) asks for our own session and cannot fail.
-    let ours = u32::try_from(unsafe { libc::getsid(0) }).unwrap_or(0);
+    let ours = u32::try_from(sys::process::own_session()).unwrap_or(0);
     session != ours
 }
 
@@ -372,8 +323,7 @@ mod tests {
 
     /// Gone, or a zombie waiting for init: either way it runs no more.
     fn is_dead(pid: i32) -> bool {
-        // SAFETY: signal 0 only checks that the process exists.
-        if unsafe { libc::kill(pid, 0) } != 0 {
+        if crate::sys::process::kill(pid, 0).is_err() {
             return true;
         }
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -421,8 +371,7 @@ mod tests {
         assert_eq!(out.signal, Some(libc::SIGKILL));
         assert_eq!(out.code, None);
         // Reaped, so not even a zombie is left.
-        // SAFETY: signal 0 only checks that the process exists.
-        assert_ne!(unsafe { libc::kill(out.pid as i32, 0) }, 0);
+        assert!(crate::sys::process::kill(out.pid as i32, 0).is_err());
         assert!(out.describe().starts_with("timed out after"));
     }
 
@@ -500,8 +449,7 @@ mod tests {
         let out = Job::new(&cmd, Duration::from_secs(20)).run().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let escaped: i32 = text.lines().next().unwrap().parse().unwrap();
-        // SAFETY: sending SIGKILL to the sleep this test started.
-        unsafe { libc::kill(escaped, libc::SIGKILL) };
+        let _ = crate::sys::process::kill(escaped, libc::SIGKILL);
         assert!(!out.timed_out);
         assert_eq!(out.code, Some(0));
         assert!(text.ends_with("done\n"), "{text}");

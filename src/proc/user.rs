@@ -28,19 +28,10 @@ pub fn lookup(text: &str) -> Result<User, String> {
         return Err(format!("\"{text}\" is not a user name or a uid"));
     }
     let found = match by_uid {
-        Some(uid) => passwd(|entry, buf, result| {
-            // SAFETY: every pointer is valid for the call; getpwuid_r
-            // writes at most `buf.len()` bytes into `buf`.
-            unsafe { libc::getpwuid_r(uid, entry, buf.as_mut_ptr(), buf.len(), result) }
-        }),
+        Some(uid) => crate::sys::user::by_uid(uid),
         None => {
             let name = std::ffi::CString::new(text).map_err(|e| e.to_string())?;
-            passwd(|entry, buf, result| {
-                // SAFETY: as above; `name` is NUL-terminated and outlives the call.
-                unsafe {
-                    libc::getpwnam_r(name.as_ptr(), entry, buf.as_mut_ptr(), buf.len(), result)
-                }
-            })
+            crate::sys::user::by_name(&name)
         }
     };
     match (found, by_uid) {
@@ -55,25 +46,6 @@ pub fn lookup(text: &str) -> Result<User, String> {
             gid: uid,
         }),
         (None, None) => Err(format!("there is no user \"{text}\" on this machine")),
-    }
-}
-
-/// The uid and gid of the passwd entry `call` finds, if it finds one.
-#[cfg(target_os = "linux")]
-fn passwd(
-    call: impl Fn(*mut libc::passwd, &mut [libc::c_char], *mut *mut libc::passwd) -> libc::c_int,
-) -> Option<(u32, u32)> {
-    let mut buf = vec![0 as libc::c_char; 4096];
-    loop {
-        // SAFETY: a zeroed passwd is a valid out-parameter.
-        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let code = call(&mut entry, &mut buf, &mut result);
-        if code == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        return (code == 0 && !result.is_null()).then_some((entry.pw_uid, entry.pw_gid));
     }
 }
 

@@ -14,33 +14,21 @@
 //! the job allows it (so that the end of a scheduled task does not end it).
 
 use std::io::{self, Read, Write};
-use std::os::windows::io::AsRawHandle;
 use std::os::windows::process::CommandExt;
 use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use windows_sys::Win32::Foundation::{
-    CloseHandle, ERROR_ACCESS_DENIED, GetLastError, HANDLE, WAIT_TIMEOUT,
-};
-use windows_sys::Win32::System::JobObjects::{
-    AssignProcessToJobObject, CreateJobObjectW, TerminateJobObject,
-};
+use windows_sys::Win32::Foundation::ERROR_ACCESS_DENIED;
 use windows_sys::Win32::System::Threading::{
     CREATE_BREAKAWAY_FROM_JOB, CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW, CREATE_SUSPENDED,
-    DETACHED_PROCESS, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE,
-    PROCESS_TERMINATE, TerminateProcess, WaitForSingleObject,
+    DETACHED_PROCESS, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, PROCESS_TERMINATE,
 };
 
 use super::table::Table;
 use super::{Job, OUTPUT_CAP, Output, reap};
-
-#[link(name = "ntdll")]
-unsafe extern "system" {
-    /// Resumes every thread of a process (the child was created suspended).
-    fn NtResumeProcess(process: HANDLE) -> i32;
-}
+use crate::sys::windows::{JobObject, Process, resume};
 
 /// Longest pause between two looks at whether the child has exited.
 const MAX_TICK: Duration = Duration::from_millis(25);
@@ -61,8 +49,7 @@ pub(super) fn run(job: &Job) -> io::Result<Output> {
     let start = Instant::now();
     let mut child = command.spawn()?;
     let tree = Tree::adopt(&child);
-    // SAFETY: the handle is the child's, open for as long as `child` lives.
-    if unsafe { NtResumeProcess(child.as_raw_handle() as HANDLE) } < 0 {
+    if !resume(&child) {
         let e = io::Error::other("cannot resume the suspended child");
         tree.kill(&mut child);
         reap(&mut child);
@@ -133,40 +120,19 @@ fn output(
 
 /// The Job object holding a child and everything it starts. Without one
 /// (the system refused it), only the child itself can be killed.
-struct Tree(Option<HANDLE>);
+struct Tree(Option<JobObject>);
 
 impl Tree {
     fn adopt(child: &Child) -> Tree {
-        // SAFETY: no security attributes, no name: a new anonymous job.
-        let job = unsafe { CreateJobObjectW(std::ptr::null(), std::ptr::null()) };
-        if job.is_null() {
-            return Tree(None);
-        }
-        // SAFETY: both handles are open; the child is suspended.
-        if unsafe { AssignProcessToJobObject(job, child.as_raw_handle() as HANDLE) } == 0 {
-            // SAFETY: the job handle is ours and no longer needed.
-            unsafe { CloseHandle(job) };
-            return Tree(None);
-        }
-        Tree(Some(job))
+        Tree(JobObject::adopt(child))
     }
 
     fn kill(&self, child: &mut Child) {
-        match self.0 {
-            // SAFETY: the job handle is open until drop.
-            Some(job) if unsafe { TerminateJobObject(job, 1) } != 0 => {}
+        match &self.0 {
+            Some(job) if job.terminate() => {}
             _ => {
                 let _ = child.kill();
             }
-        }
-    }
-}
-
-impl Drop for Tree {
-    fn drop(&mut self) {
-        if let Some(job) = self.0 {
-            // SAFETY: the handle is ours; closing it does not end the processes.
-            unsafe { CloseHandle(job) };
         }
     }
 }
@@ -210,35 +176,6 @@ impl Pipe {
 
     fn take(&self) -> Vec<u8> {
         std::mem::take(&mut *self.kept.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-/// An open handle to a process, closed on drop.
-struct Process(HANDLE);
-
-impl Process {
-    fn open(pid: u32, access: u32) -> io::Result<Process> {
-        // SAFETY: OpenProcess has no memory preconditions.
-        let h = unsafe { OpenProcess(access, 0, pid) };
-        if h.is_null() {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(Process(h))
-        }
-    }
-
-    /// Whether it still runs (not signalled within `wait`).
-    fn runs_after(&self, wait: Duration) -> bool {
-        let millis = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX);
-        // SAFETY: the handle is open and has SYNCHRONIZE access.
-        unsafe { WaitForSingleObject(self.0, millis) == WAIT_TIMEOUT }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        // SAFETY: the handle is ours.
-        unsafe { CloseHandle(self.0) };
     }
 }
 
@@ -333,8 +270,7 @@ fn terminate(pid: u32) -> Result<(), String> {
     if !p.runs_after(Duration::ZERO) {
         return Ok(());
     }
-    // SAFETY: the handle is open with PROCESS_TERMINATE access.
-    if unsafe { TerminateProcess(p.0, 1) } == 0 && p.runs_after(Duration::ZERO) {
+    if !p.terminate() && p.runs_after(Duration::ZERO) {
         return Err(format!(
             "cannot stop pid {pid} ({}): not starting a second copy",
             io::Error::last_os_error()
@@ -371,15 +307,8 @@ pub fn spawn_detached(cmd: &mut Command) -> io::Result<Child> {
 
 /// `pid` runs, but we may not look at it (another user's process).
 pub fn exists_unseen(pid: u32) -> bool {
-    // SAFETY: OpenProcess and GetLastError have no memory preconditions.
-    unsafe {
-        let h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
-        if h.is_null() {
-            return GetLastError() == ERROR_ACCESS_DENIED;
-        }
-        CloseHandle(h);
-    }
-    false
+    Process::open(pid, PROCESS_QUERY_LIMITED_INFORMATION)
+        .is_err_and(|e| e.raw_os_error() == Some(ERROR_ACCESS_DENIED as i32))
 }
 
 /// Whether a process of the table was started apart from us (a restarted

@@ -32,8 +32,7 @@ impl Backstop {
                     let left = due.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         eprintln!("healthcheck: {}; giving up", guard.1);
-                        // SAFETY: _exit ends the process at once; no Rust state is touched after it.
-                        unsafe { libc::_exit(i32::from(Exit::UNKNOWN.code())) }
+                        crate::sys::exit::exit_now(i32::from(Exit::UNKNOWN.code()))
                     }
                     guard = moved
                         .wait_timeout(guard, left)

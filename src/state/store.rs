@@ -749,9 +749,7 @@ mod tests {
             .unwrap();
         let message = s.load(now()).quarantined.unwrap();
         assert!(message.contains("over the 16 MiB limit"), "{message}");
-        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        crate::sys::fs::mkfifo(&path, 0o600).unwrap();
         let message = s
             .load(now() + jiff::SignedDuration::from_secs(1))
             .quarantined

@@ -281,7 +281,7 @@ fn a_receiver_answering_500_added_retries_to_every_run() {
         for (channel, n) in tries {
             if channel == "discord" {
                 let expected = if minute == 0 {
-                    super::super::http::MAX_ATTEMPTS
+                    crate::http::MAX_ATTEMPTS
                 } else {
                     1
                 };

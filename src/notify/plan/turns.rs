@@ -114,7 +114,7 @@ pub fn turns(
         let tries = if counts.failing_since.is_some() {
             1
         } else {
-            crate::notify::http::MAX_ATTEMPTS
+            crate::http::MAX_ATTEMPTS
         };
         turns.push(Turn {
             channel: alert.name.clone(),

@@ -1,20 +1,17 @@
-//! Delivering a channel's HTTP request, the same way for every HTTP
-//! channel: one overall budget (the channel's timeout within the run's
-//! deadline, and a number of tries), 429 honours `Retry-After` (the
-//! header, or Discord's `retry_after` in the body) while the wait fits,
-//! 5xx and transport errors are retried with backoff while tries are left.
-//! Only the answers the channel calls final (`is_final`, e.g. Discord's
-//! 404 for a deleted webhook) end a digest's life on the channel; any
-//! other failure is worth another try on a later run. Nothing here prints a
-//! URL: channel URLs hold secrets.
+//! Sending one HTTP request the same way for every sender (alert
+//! channels, the dead man's switch): one overall budget (a timeout within
+//! the run's deadline, and a number of tries), 429 honours `Retry-After`
+//! (the header, or Discord's `retry_after` in the body) while the wait
+//! fits, 5xx and transport errors are retried with backoff while tries are
+//! left. Only the answers the sender calls final (`is_final`, e.g.
+//! Discord's 404 for a deleted webhook) are not worth another try on a
+//! later run. Nothing here prints a URL: these URLs hold secrets.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
 
 use ureq::Agent;
 use ureq::http::{Method, Request};
-
-use super::{Budget, Failure};
 
 /// One HTTP request, built by a channel's pure `payload`. Its URL and
 /// headers may hold secrets (webhook paths, bot tokens, `Authorization`),
@@ -49,10 +46,62 @@ impl HttpRequest {
     }
 }
 
+/// What one sending may spend: the time, and how many tries (an alert
+/// channel that already failed on an earlier run gets one, not a burst
+/// each run).
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub deadline: Instant,
+    pub tries: u32,
+}
+
+impl Budget {
+    /// A full set of tries within `timeout` from now, never past `deadline`.
+    pub fn within(timeout: Duration, deadline: Instant) -> Budget {
+        let now = Instant::now();
+        Budget {
+            deadline: deadline.min(now.checked_add(timeout).unwrap_or(deadline)),
+            tries: MAX_ATTEMPTS,
+        }
+    }
+}
+
+/// Why a sending failed, already free of secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub message: String,
+    /// Worth trying again. Only an answer known to be final (a deleted
+    /// Discord webhook, a Telegram chat that is gone, an SMTP server
+    /// refusing the recipient) is not: the digest then leaves the channel
+    /// for its fallback.
+    pub retry: bool,
+    /// The receiver said when to come back (429 `Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl Failure {
+    pub fn retry(message: impl Into<String>) -> Failure {
+        Failure {
+            message: crate::secret::redact(&message.into()),
+            retry: true,
+            retry_after: None,
+        }
+    }
+    /// The receiver's answer is known to be final.
+    pub fn refused(message: impl Into<String>) -> Failure {
+        Failure {
+            message: crate::secret::redact(&message.into()),
+            retry: false,
+            retry_after: None,
+        }
+    }
+}
+
 /// The first wait after a 5xx or transport error; doubled each time.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-/// Tries per digest in one run for a channel that was fine until now
-/// (waits of 0.5 s, 1 s, 2 s between them).
+/// A full set of tries (`Budget::within`): what a ping gets, and what a
+/// digest gets in one run on a channel that was fine until now (waits of
+/// 0.5 s, 1 s, 2 s between them).
 pub const MAX_ATTEMPTS: u32 = 4;
 /// Most of a response body kept for an error message.
 const BODY_KEPT: u64 = 64 * 1024;
