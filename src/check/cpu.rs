@@ -13,9 +13,11 @@
 
 use std::time::Duration;
 
-use super::{Kind, Probe, ProbeContext};
-use crate::config::{Builder, RawCheck};
+use super::Kind;
+use crate::config::RawCheck;
 use crate::model::{Outcome, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "cpu",

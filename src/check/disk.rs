@@ -12,9 +12,11 @@ use std::time::Duration;
 use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Probe, ProbeContext};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::Kind;
+use crate::config::RawCheck;
 use crate::model::{Outcome, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "disk",

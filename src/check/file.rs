@@ -9,12 +9,14 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 
+use super::Kind;
 use super::journal::{From, Journal};
-use super::{Kind, Probe, ProbeContext};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::config::RawCheck;
 use crate::files::not_regular_file;
 use crate::model::Status;
 use crate::model::{Outcome, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "file",

@@ -13,8 +13,10 @@ use anyhow::anyhow;
 use regex::bytes::Regex;
 use serde::Deserialize;
 
-use crate::config::{Builder, Limit, RawCheck};
+use crate::config::{Limit, RawCheck};
+
 use crate::proc;
+use crate::vocab::Builder;
 
 /// Entries asked for per call after a cursor.
 const PAGE: usize = 2000;

@@ -11,11 +11,13 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail};
 use serde_json::Value;
 
+use super::Kind;
 use super::log::open_regular;
 use super::sql::{self, Datum, Expect, Measure, Table};
-use super::{Kind, Probe, ProbeContext};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::config::RawCheck;
 use crate::model::{Outcome, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "json",

@@ -11,10 +11,12 @@ use std::collections::HashMap;
 
 use anyhow::anyhow;
 
-use super::{Kind, Probe, ProbeContext, Watched};
-use crate::config::{Builder, RawCheck};
+use super::Kind;
+use crate::config::RawCheck;
 use crate::model::{Outcome, Unit};
 use crate::proc;
+use crate::spec::probe::{Probe, ProbeContext, Watched};
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "systemd",

@@ -7,9 +7,11 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Kind, Probe, ProbeContext};
-use crate::config::{Builder, RawCheck};
+use super::Kind;
+use crate::config::RawCheck;
 use crate::model::{Outcome, Status, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "tcp",

@@ -16,10 +16,12 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 
+use super::Kind;
 use super::verifier::{Policy, Verifier};
-use super::{Kind, Probe, ProbeContext};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use crate::config::RawCheck;
 use crate::model::{Outcome, Status, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "tls",

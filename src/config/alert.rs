@@ -2,21 +2,19 @@
 //! channel type validates its own keys (see `notify::CHANNELS`); this file
 //! holds what all channels share.
 
-use super::builder::{Spans, deserialize_table};
-use super::errors::Errors;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Duration;
 use toml::Spanned;
 use toml::de::DeValue;
 
 use serde::Deserialize;
 
-use super::Builder;
 use crate::model::Status;
-use crate::notify::{self, Channel};
+use crate::notify;
 use crate::secret::Secret;
+use crate::spec::alert::{AlertSpec, Alerting, DEFAULT_CHANNEL_TIMEOUT, DEFAULT_FALLBACK_AFTER};
+use crate::vocab::{Builder, Errors, Spans, deserialize_table};
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -66,52 +64,7 @@ pub const COMMON_ALERT_KEYS: &[&str] = &[
     "timeout",
 ];
 
-/// How long one channel may take in a run, unless its `timeout` says otherwise.
-pub const DEFAULT_CHANNEL_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a digest may fail on a channel before its `fallback` gets it.
-pub const DEFAULT_FALLBACK_AFTER: Duration = Duration::from_secs(5 * 60);
-
 pub const ALERTING_KEYS: &[&str] = &["renotify", "resolved", "max_per_hour", "quiet"];
-
-/// When to tell.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alerting {
-    /// Remind while a problem lasts; `None`: never.
-    pub renotify: Option<Duration>,
-    /// Tell when an announced problem clears.
-    pub resolved: bool,
-    /// Per channel; beyond it, one "N alerts suppressed" line.
-    pub max_per_hour: u32,
-    /// A schedule during which non-critical alerts wait.
-    pub quiet: Option<String>,
-}
-
-impl Default for Alerting {
-    fn default() -> Alerting {
-        Alerting {
-            renotify: Some(Duration::from_secs(4 * 3600)),
-            resolved: true,
-            max_per_hour: 20,
-            quiet: None,
-        }
-    }
-}
-
-/// One channel, ready to deliver.
-#[derive(Clone)]
-pub struct AlertSpec {
-    pub name: String,
-    pub kind: &'static str,
-    /// Events below this are not sent here.
-    pub min_severity: Status,
-    /// Another channel's name: it gets each digest this one could not
-    /// deliver (refused for good, or still failing after `fallback_after`).
-    pub fallback: Option<String>,
-    pub fallback_after: Duration,
-    /// The most this channel may take in one run (all tries together).
-    pub timeout: Duration,
-    pub channel: Arc<dyn Channel>,
-}
 
 pub(super) fn compile_alerting(raw: RawAlerting, b: &mut Builder) -> Alerting {
     let default = Alerting::default();

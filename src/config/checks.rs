@@ -1,16 +1,15 @@
 //! One `[[check]]` table: its common keys, its type's keys through the
 //! type's own `build`, and its thresholds in the judged reading's unit.
 
-use super::builder::Spans;
-use super::platform::{self, Platform};
-use super::{
-    Builder, COMMON_CHECK_KEYS, CheckSpec, Errors, Limit, RawCheck, ServiceSpec, Settings,
-    check_schedule_name, parse_duration, parse_size, timeout_problem, unknown_key_message,
-};
+use super::raw::{COMMON_CHECK_KEYS, Limit, RawCheck};
+use super::settings::{check_schedule_name, timeout_problem};
 use crate::check::{self};
 use crate::model::Status;
 use crate::model::{Thresholds, Unit};
 use crate::schedule::Schedule;
+use crate::spec::{CheckSpec, ServiceSpec, Settings};
+use crate::vocab::platform::{self, Platform};
+use crate::vocab::{Builder, Errors, Spans, parse_duration, parse_size, unknown_key_message};
 use serde::Deserialize;
 use std::sync::Arc;
 use toml::Spanned;
@@ -49,8 +48,8 @@ pub(super) fn compile_check(
                     .collect();
                 let close = all
                     .iter()
-                    .filter(|name| super::errors::similar(name, k))
-                    .min_by_key(|name| super::errors::edit_distance(name, k))
+                    .filter(|name| crate::vocab::errors::similar(name, k))
+                    .min_by_key(|name| crate::vocab::errors::edit_distance(name, k))
                     .map(|name| format!(", did you mean `{name}`?"))
                     .unwrap_or_default();
                 let message = format!(
@@ -119,7 +118,7 @@ pub(super) fn compile_check(
         && !services.iter().any(|s| &s.name == service)
         && !b.is_broken("service", service)
     {
-        b.error("restart", super::no_such_service(service, services));
+        b.error("restart", crate::spec::no_such_service(service, services));
     }
     if let Some(when) = &raw.when {
         check_schedule_name(&mut b, "when", when, schedules);
@@ -200,9 +199,9 @@ pub(super) fn compile_check(
         judged,
         thresholds,
         leave_stopped: raw.restart.as_ref().is_some_and(|name| {
-            services
-                .iter()
-                .any(|s| &s.name == name && s.when_stopped == super::WhenStopped::Leave)
+            services.iter().any(|s| {
+                &s.name == name && s.when_stopped == crate::spec::service::WhenStopped::Leave
+            })
         }),
         restart: raw.restart,
         run: raw.run,

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::Errors;
 use crate::secret;
+use crate::vocab::Errors;
 
 /// Keys whose value is a secret wherever they appear.
 const SECRET_KEYS: &[&str] = &["password", "bot_token", "token", "headers"];
@@ -258,7 +258,7 @@ pub(super) fn read_regular(path: &Path) -> std::io::Result<(String, std::fs::Met
 /// A relative credential path is looked up in `$CREDENTIALS_DIRECTORY`
 /// first (systemd's `LoadCredential=`), then as given.
 fn resolve_credential(file: &str) -> PathBuf {
-    let path = super::expand_tilde(file);
+    let path = crate::vocab::expand_tilde(file);
     if path.is_relative()
         && let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY")
     {

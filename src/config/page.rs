@@ -2,15 +2,12 @@
 //! where, its title, and the address it is served at (each alert digest
 //! then links to it).
 
-use std::path::PathBuf;
-
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use super::builder::{Spans, deserialize_table};
-use super::errors::Errors;
-use super::expand_tilde;
+use crate::spec::page::PageSpec;
+use crate::vocab::{Errors, Spans, deserialize_table, expand_tilde};
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -21,15 +18,6 @@ pub struct RawPage {
 }
 
 pub const PAGE_KEYS: &[&str] = &["dir", "title", "url"];
-
-/// `[page]`, compiled.
-#[derive(Debug, Clone)]
-pub struct PageSpec {
-    pub dir: PathBuf,
-    pub title: String,
-    /// Where the page is served; each digest says "details: URL".
-    pub url: Option<String>,
-}
 
 /// Compile `[page]`; `hostname` names the default title.
 pub(super) fn compile_page(

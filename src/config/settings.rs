@@ -1,11 +1,17 @@
 //! The `[settings]`, `[ping]`, `[schedule.*]` and `[alerting]` tables.
 
-use super::builder::Spans;
-use super::{
-    Builder, Errors, MAX_DEADLINE, RawSettings, Settings, alert, default_state_dir,
-    deserialize_table, expand_tilde, parse_duration, raw, show_duration, system_hostname,
-};
+use super::alert;
+use super::discovery::{default_state_dir, system_hostname};
+use super::raw::{self, RawSettings};
 use crate::schedule::{RawSchedule, SCHEDULE_KEYS, Schedule};
+use crate::secret::Secret;
+use crate::spec::Settings;
+use crate::spec::alert::{Alerting, DEFAULT_CHANNEL_TIMEOUT};
+use crate::spec::ping::{DEFAULT_BODY_LIMIT, PingSpec};
+use crate::vocab::{
+    Builder, Errors, MAX_DEADLINE, Spans, deserialize_table, expand_tilde, parse_duration,
+    show_duration,
+};
 use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
@@ -140,10 +146,7 @@ pub(super) fn argv_prefix(
 }
 
 /// `[ping] url = "..."`: an http(s) URL (a secret).
-pub(super) fn compile_ping(
-    errors: &mut Errors,
-    value: Spanned<DeValue>,
-) -> Option<crate::ping::Ping> {
+pub(super) fn compile_ping(errors: &mut Errors, value: Spanned<DeValue>) -> Option<PingSpec> {
     let spans = Spans::of("ping", &value);
     let raw = deserialize_table::<raw::RawPing>(
         errors,
@@ -158,14 +161,18 @@ pub(super) fn compile_ping(
         return None;
     }
     let timeout = match raw.timeout.as_deref() {
-        None => alert::DEFAULT_CHANNEL_TIMEOUT,
+        None => DEFAULT_CHANNEL_TIMEOUT,
         Some(text) => b.duration("timeout", text)?,
     };
     let body_limit = match raw.body_limit.as_deref() {
-        None => crate::ping::DEFAULT_BODY_LIMIT,
+        None => DEFAULT_BODY_LIMIT,
         Some(text) => b.size("body_limit", text)? as usize,
     };
-    Some(crate::ping::Ping::new(url, timeout, body_limit))
+    Some(PingSpec {
+        url: Secret::new(url),
+        timeout,
+        body_limit,
+    })
 }
 
 /// Compile every `[schedule.NAME]`.
@@ -213,15 +220,15 @@ pub(super) fn compile_alerting_table(
     errors: &mut Errors,
     table: Option<Spanned<DeValue>>,
     schedules: &[Schedule],
-) -> alert::Alerting {
+) -> Alerting {
     let Some(value) = table else {
-        return alert::Alerting::default();
+        return Alerting::default();
     };
     let spans = Spans::of("alerting", &value);
     let Some(raw) =
         deserialize_table::<alert::RawAlerting>(errors, "alerting", value, alert::ALERTING_KEYS)
     else {
-        return alert::Alerting::default();
+        return Alerting::default();
     };
     let mut b = spans.builder(errors, None);
     if let Some(quiet) = &raw.quiet {

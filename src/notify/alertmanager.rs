@@ -15,11 +15,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use super::ChannelKind;
 use super::http::{self, HttpRequest};
-use super::{Budget, Channel, ChannelKind, Failure};
 use crate::config::alert::RawAlert;
-use crate::config::{Builder, Config};
 use crate::model::{Digest, Event, EventKind, Status};
+use crate::spec::Config;
+use crate::spec::channel::{Budget, Channel, Failure};
+use crate::vocab::Builder;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "alertmanager",

@@ -2,12 +2,13 @@
 //! stdin and `HEALTHCHECK_STATUS`, `HEALTHCHECK_HOST`, `HEALTHCHECK_TITLE`,
 //! `HEALTHCHECK_EVENTS` in its environment; exit 0 means delivered.
 
+use super::ChannelKind;
 use super::message::text;
-use super::{Budget, Channel, ChannelKind, Failure};
-use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::model::Digest;
 use crate::proc::Job;
+use crate::spec::channel::{Budget, Channel, Failure};
+use crate::vocab::Builder;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "command",

@@ -5,13 +5,14 @@
 
 use serde_json::{Value, json};
 
+use super::ChannelKind;
 use super::message::{cut, label};
 use super::webhook::JsonPost;
-use super::{Channel, ChannelKind};
-use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::model::Digest;
 use crate::model::Status;
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "discord",

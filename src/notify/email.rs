@@ -16,12 +16,13 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{SmtpTransport, Transport};
 
-use super::{Budget, Channel, ChannelKind, Failure, message};
-use crate::config::Builder;
+use super::{ChannelKind, message};
 use crate::config::alert::RawAlert;
 use crate::model::Digest;
 use crate::model::Unit;
 use crate::secret::Secret;
+use crate::spec::channel::{Budget, Channel, Failure};
+use crate::vocab::Builder;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "email",

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use ureq::Agent;
 use ureq::http::{Method, Request};
 
-use super::{Budget, Failure};
+use crate::spec::channel::{Budget, Failure};
 
 /// One HTTP request, built by a channel's pure `payload`. Its URL and
 /// headers may hold secrets (webhook paths, bot tokens, `Authorization`),
@@ -51,9 +51,6 @@ impl HttpRequest {
 
 /// The first wait after a 5xx or transport error; doubled each time.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-/// Tries per digest in one run for a channel that was fine until now
-/// (waits of 0.5 s, 1 s, 2 s between them).
-pub const MAX_ATTEMPTS: u32 = 4;
 /// Most of a response body kept for an error message.
 const BODY_KEPT: u64 = 64 * 1024;
 

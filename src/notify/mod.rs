@@ -26,11 +26,10 @@ pub mod slack;
 pub mod telegram;
 pub mod webhook;
 
-use std::time::{Duration, Instant};
-
-use crate::config::Builder;
 use crate::config::alert::RawAlert;
-use crate::model::{Action, ActionOutcome, ActionReport, Digest, Event, EventKind, Status};
+use crate::model::{Action, ActionOutcome, ActionReport, Event, EventKind, Status};
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
 
 /// Every channel type, by its `type = "..."` name.
 pub const CHANNELS: &[&ChannelKind] = &[
@@ -53,72 +52,6 @@ pub struct ChannelKind {
     /// Keys beyond `name`, `type`, `min_severity`, `fallback`.
     pub keys: &'static [&'static str],
     pub build: fn(&RawAlert, &mut Builder) -> Option<Box<dyn Channel>>,
-}
-
-/// Delivers a digest somewhere.
-pub trait Channel: Send + Sync {
-    /// Deliver within `budget`. `Ok` means the receiver accepted it.
-    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure>;
-
-    /// Learn what the channel needs from the rest of the loaded config
-    /// (Alertmanager: each check's service, the run interval).
-    fn bind(&self, _config: &crate::config::Config) {}
-
-    /// Re-post what is still firing, every run, to a receiver that
-    /// forgets it otherwise (Alertmanager); nothing for the others.
-    fn refresh(&self, _firing: &Digest, _budget: Budget) -> Result<(), Failure> {
-        Ok(())
-    }
-}
-
-/// What one delivery may spend: the time, and how many tries (a channel
-/// that already failed on an earlier run gets one, not a burst each run).
-#[derive(Debug, Clone, Copy)]
-pub struct Budget {
-    pub deadline: Instant,
-    pub tries: u32,
-}
-
-impl Budget {
-    /// A full set of tries within `timeout` from now, never past `deadline`.
-    pub fn within(timeout: Duration, deadline: Instant) -> Budget {
-        let now = Instant::now();
-        Budget {
-            deadline: deadline.min(now.checked_add(timeout).unwrap_or(deadline)),
-            tries: http::MAX_ATTEMPTS,
-        }
-    }
-}
-
-/// Why a delivery failed, already free of secrets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub message: String,
-    /// Worth trying again. Only an answer known to be final (a deleted
-    /// Discord webhook, a Telegram chat that is gone, an SMTP server
-    /// refusing the recipient) is not: the digest then leaves the channel
-    /// for its fallback.
-    pub retry: bool,
-    /// The receiver said when to come back (429 `Retry-After`).
-    pub retry_after: Option<Duration>,
-}
-
-impl Failure {
-    pub fn retry(message: impl Into<String>) -> Failure {
-        Failure {
-            message: crate::secret::redact(&message.into()),
-            retry: true,
-            retry_after: None,
-        }
-    }
-    /// The receiver's answer is known to be final.
-    pub fn refused(message: impl Into<String>) -> Failure {
-        Failure {
-            message: crate::secret::redact(&message.into()),
-            retry: false,
-            retry_after: None,
-        }
-    }
 }
 
 /// The events of this run's actions: each restart or recovery command
@@ -175,6 +108,7 @@ mod tests {
     //! (`src/notify/snapshots/`; review changes with `cargo insta review`).
 
     use super::*;
+    use crate::model::Digest;
 
     fn digest() -> Digest {
         let mut d = Digest::sample(vec![
@@ -313,11 +247,11 @@ mod tests {
             "https://discord.example/api/webhooks/1/whk-secret-0xAB",
             &serde_json::json!({"a": 1}),
         );
-        let ping = crate::ping::Ping::new(
-            "https://hc.example/ping/uuid-0xCD".into(),
-            std::time::Duration::from_secs(1),
-            crate::ping::DEFAULT_BODY_LIMIT,
-        );
+        let ping = crate::ping::Ping::new(&crate::spec::ping::PingSpec {
+            url: crate::secret::Secret::new("https://hc.example/ping/uuid-0xCD".into()),
+            timeout: std::time::Duration::from_secs(1),
+            body_limit: crate::spec::ping::DEFAULT_BODY_LIMIT,
+        });
         let shown = format!("{request:?} {ping:?}");
         assert!(
             !shown.contains("0xAB") && !shown.contains("0xCD"),

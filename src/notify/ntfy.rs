@@ -1,13 +1,14 @@
 //! ntfy: the digest as a push notification, its priority by severity
 //! (5 critical, 4 warning or unknown, 3 otherwise), with an optional token.
 
+use super::ChannelKind;
 use super::http::{self, HttpRequest};
 use super::message::{cut_bytes, text};
-use super::{Budget, Channel, ChannelKind, Failure};
-use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::model::Digest;
 use crate::model::Status;
+use crate::spec::channel::{Budget, Channel, Failure};
+use crate::vocab::Builder;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "ntfy",

@@ -2,12 +2,13 @@
 
 use serde_json::{Value, json};
 
+use super::ChannelKind;
 use super::message::{cut, text};
 use super::webhook::JsonPost;
-use super::{Channel, ChannelKind};
-use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::model::Digest;
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "slack",

@@ -3,11 +3,12 @@
 
 use serde_json::{Value, json};
 
+use super::ChannelKind;
 use super::http::{self, HttpRequest};
-use super::{Budget, Channel, ChannelKind, Failure};
-use crate::config::Builder;
 use crate::config::alert::RawAlert;
 use crate::model::Digest;
+use crate::spec::channel::{Budget, Channel, Failure};
+use crate::vocab::Builder;
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "webhook",

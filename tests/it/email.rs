@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use healthcheck::model::Status;
 use healthcheck::model::{Digest, Event, EventKind};
-use healthcheck::notify::{Budget, Failure, message};
+use healthcheck::notify::message;
+use healthcheck::spec::channel::{Budget, Failure};
 
 use crate::harness::{TcpListenerPort, missing};
 

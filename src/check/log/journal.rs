@@ -15,9 +15,9 @@ use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::{Rate, RateCount, rate_outcome};
-use crate::check::ProbeContext;
 use crate::check::journal::{Entry, From, Journal, Read};
 use crate::model::{Outcome, Status, Unit, count};
+use crate::spec::probe::ProbeContext;
 
 /// The most entries read in one run, in either mode.
 pub const MAX_ENTRIES: usize = 100_000;

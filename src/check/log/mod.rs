@@ -20,10 +20,12 @@ use std::time::Duration;
 use anyhow::anyhow;
 use regex::bytes::Regex;
 
-use super::{Kind, Probe, ProbeContext};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::Kind;
+use crate::config::RawCheck;
 use crate::files::not_regular_file;
 use crate::model::{Outcome, Unit, count};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "log",
@@ -465,7 +467,7 @@ mod tests {
             path.display()
         );
         let config = crate::config::load_str("t.toml", &toml).unwrap();
-        let ctx = crate::check::ProbeContext {
+        let ctx = crate::spec::probe::ProbeContext {
             now: jiff::Timestamp::now(),
             deadline: std::time::Instant::now() + std::time::Duration::from_secs(10),
             memory: None,

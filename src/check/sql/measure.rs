@@ -7,8 +7,9 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Datum, FUTURE_SLACK, MAX_SHOWN, Table};
-use crate::config::{Builder, RawCheck};
+use crate::config::RawCheck;
 use crate::model::{Outcome, Reading, Status, Unit};
+use crate::vocab::Builder;
 
 /// What the answer is read as, and the name of the reading it gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -26,9 +26,11 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
-use super::{Kind, Probe, ProbeContext, timestamp};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::{Kind, timestamp};
+use crate::config::RawCheck;
 use crate::model::{Outcome, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "sql",

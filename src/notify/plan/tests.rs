@@ -2,8 +2,9 @@
 //! after run, while receivers fail in the ways they do.
 
 use super::*;
-use crate::config::{Config, load_str};
-use crate::notify::Failure;
+use crate::config::load_str;
+use crate::spec::Config;
+use crate::spec::channel::Failure;
 
 fn t(s: &str) -> jiff::Timestamp {
     s.parse().unwrap()
@@ -281,7 +282,7 @@ fn a_receiver_answering_500_added_retries_to_every_run() {
         for (channel, n) in tries {
             if channel == "discord" {
                 let expected = if minute == 0 {
-                    super::super::http::MAX_ATTEMPTS
+                    crate::spec::channel::MAX_ATTEMPTS
                 } else {
                     1
                 };

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{EVERY_RUN_FOR, MAX_BACKOFF, Rules, TIMER_SLACK};
 use crate::model::{Digest, Event, EventKind, Status};
-use crate::notify::Failure;
+use crate::spec::channel::Failure;
 use crate::state::{Deliveries, State};
 
 /// One channel's turn in this run: the digests to send, in order, and how
@@ -114,7 +114,7 @@ pub fn turns(
         let tries = if counts.failing_since.is_some() {
             1
         } else {
-            crate::notify::http::MAX_ATTEMPTS
+            crate::spec::channel::MAX_ATTEMPTS
         };
         turns.push(Turn {
             channel: alert.name.clone(),

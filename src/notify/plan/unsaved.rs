@@ -69,7 +69,7 @@ pub fn unsaved(
                 on_behalf_of: None,
                 details: None,
             }],
-            tries: crate::notify::http::MAX_ATTEMPTS,
+            tries: crate::spec::channel::MAX_ATTEMPTS,
             notice: false,
         });
     }

@@ -1,7 +1,9 @@
 //! The builder handed to each check type and alert channel: it reads a
 //! table's keys with their spans, so every error names the key and line.
 
-use super::{Errors, MAX_BYTES, Settings, parse_duration, parse_size, unknown_key_message};
+use super::errors::{Errors, unknown_key_message};
+use super::values::{MAX_BYTES, parse_duration, parse_size};
+use crate::spec::Settings;
 use serde::Deserialize;
 use std::ops::Range;
 use std::time::Duration;
@@ -9,7 +11,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 /// Deserialize a plain table, after reporting the keys it does not know.
-pub(super) fn deserialize_table<'a, T: Deserialize<'a>>(
+pub fn deserialize_table<'a, T: Deserialize<'a>>(
     errors: &mut Errors,
     prefix: &str,
     value: Spanned<DeValue<'a>>,
@@ -58,7 +60,7 @@ fn regex_error(shown: &str) -> String {
 
 /// Where a table and each of its keys are in the source, so that every
 /// error about it points at the key (or the table) and names it.
-pub(super) struct Spans {
+pub struct Spans {
     prefix: String,
     keys: Vec<(String, Range<usize>)>,
     table: Range<usize>,
@@ -66,7 +68,7 @@ pub(super) struct Spans {
 
 impl Spans {
     /// The spans of `value`, a table called `prefix` in errors (`check[2]`, `ping`).
-    pub(super) fn of(prefix: impl Into<String>, value: &Spanned<DeValue>) -> Spans {
+    pub fn of(prefix: impl Into<String>, value: &Spanned<DeValue>) -> Spans {
         let mut keys = Vec::new();
         if let DeValue::Table(t) = value.get_ref() {
             for (k, v) in t {
@@ -89,7 +91,7 @@ impl Spans {
 
     /// A builder reporting into `errors` at these spans; `settings` for
     /// the checks, which are compiled after them.
-    pub(super) fn builder<'a, 'src>(
+    pub fn builder<'a, 'src>(
         &'a self,
         errors: &'a mut Errors<'src>,
         settings: Option<&'a Settings>,
@@ -102,7 +104,7 @@ impl Spans {
     }
 
     /// Where `key` is, else where the table is.
-    pub(super) fn at(&self, key: &str) -> Range<usize> {
+    pub fn at(&self, key: &str) -> Range<usize> {
         self.key(key).unwrap_or(&self.table).clone()
     }
 
@@ -169,17 +171,17 @@ impl Builder<'_, '_> {
 
     /// `name` as a systemd unit name, or an error at `key` saying why it cannot be one.
     pub fn unit_name(&mut self, key: &str, name: &str) -> Option<String> {
-        self.name(key, name, super::service::unit_name_problem)
+        self.name(key, name, super::names::unit_name_problem)
     }
 
     /// `name` as a container or compose service name, or an error at `key`.
     pub fn container_name(&mut self, key: &str, name: &str) -> Option<String> {
-        self.name(key, name, super::service::container_name_problem)
+        self.name(key, name, super::names::container_name_problem)
     }
 
     /// `name` as a Windows service name, or an error at `key`.
     pub fn windows_service_name(&mut self, key: &str, name: &str) -> Option<String> {
-        self.name(key, name, super::service::windows_service_name_problem)
+        self.name(key, name, super::names::windows_service_name_problem)
     }
 
     fn name(
@@ -232,7 +234,7 @@ impl Builder<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::errors::Source;
+    use crate::vocab::Source;
 
     /// The spans of the first table in `text`, and errors reported through them.
     fn report(text: &str, f: impl FnOnce(&mut Builder)) -> Vec<String> {

@@ -1,6 +1,7 @@
 //! The value syntaxes a config shares: durations ("15m"), sizes ("64MiB"),
-//! and their bounds.
+//! paths starting with `~`, and their bounds.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The longest duration any key may have: 10 years (humantime's years of
@@ -81,6 +82,31 @@ pub fn parse_size(text: &str) -> Result<f64, String> {
     Ok(n * factor)
 }
 
+/// `$HOME`; on Windows, else `%USERPROFILE%`.
+pub fn home() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|h| !h.is_empty());
+    #[cfg(windows)]
+    let found = var("HOME").or_else(|| var("USERPROFILE"));
+    #[cfg(not(windows))]
+    let found = var("HOME");
+    found.map(PathBuf::from)
+}
+
+/// `~` and `~/x` (on Windows also `~\x`) become the home directory.
+pub fn expand_tilde(path: &str) -> PathBuf {
+    if path == "~" {
+        return home().unwrap_or_else(|| PathBuf::from(path));
+    }
+    if let Some(rest) = path
+        .strip_prefix('~')
+        .and_then(|r| r.strip_prefix(std::path::is_separator))
+        && let Some(h) = home()
+    {
+        return h.join(rest);
+    }
+    PathBuf::from(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +140,19 @@ mod tests {
         assert_eq!(parse_size("1TiB"), Ok(MAX_BYTES));
         assert!(parse_size("12 parsecs").unwrap_err().contains("size unit"));
         assert!(parse_size("MB").unwrap_err().contains("invalid size"));
+    }
+
+    #[test]
+    fn only_a_leading_tilde_is_the_home() {
+        assert_eq!(
+            expand_tilde("/var/log/bot.log"),
+            PathBuf::from("/var/log/bot.log")
+        );
+        assert_eq!(expand_tilde("logs/~/x"), PathBuf::from("logs/~/x"));
+        assert_eq!(expand_tilde("~other/x"), PathBuf::from("~other/x"));
+        if let Some(home) = home() {
+            assert_eq!(expand_tilde("~/bot.log"), home.join("bot.log"));
+            assert_eq!(expand_tilde("~"), home);
+        }
     }
 }
