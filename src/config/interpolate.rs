@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::notify;
 use crate::secret;
 use crate::vocab::Errors;
 
@@ -19,15 +20,59 @@ const FILE_KEYS: &[&str] = &["url", "password", "bot_token", "token"];
 
 /// Is the value at this key path a secret? `kind` is the `type` of the
 /// table the key is in: a `sql` check's `url` is a database URL, which
-/// may hold a password in its options as well as in its user part.
+/// may hold a password in its options as well as in its user part; an
+/// alert's channel says which of its keys are secrets.
 fn is_secret(path: &[String], kind: Option<&str>) -> bool {
+    if is_alert(path) {
+        return alert_secret(&path[1..], kind);
+    }
     let url = path.last().is_some_and(|k| k == "url");
     path.iter().any(|p| SECRET_KEYS.contains(&p.as_str()))
-        || (url
-            && path
-                .first()
-                .is_some_and(|s| s == "ping" || s == "alert" || s.starts_with("alert[")))
+        || (url && path.first().is_some_and(|s| s == "ping"))
         || (url && kind == Some("sql"))
+}
+
+/// Is this path in an `[[alert]]`?
+fn is_alert(path: &[String]) -> bool {
+    path.first()
+        .is_some_and(|s| s == "alert" || s.starts_with("alert["))
+}
+
+/// The channel types an alert of type `kind` may be: its own, or any
+/// when its type names none (the loader reports that), so that a secret
+/// is kept secret whichever type was meant.
+fn channels(kind: Option<&str>) -> impl Iterator<Item = &'static notify::ChannelKind> {
+    let own = kind.and_then(notify::channel_kind);
+    notify::CHANNELS
+        .iter()
+        .copied()
+        .filter(move |c| own.is_none_or(|o| o.name == c.name))
+}
+
+/// Is the value at `path` within an alert of type `kind` a secret, by its
+/// channel's word: a secret key, or a value in a table of secrets.
+fn alert_secret(path: &[String], kind: Option<&str>) -> bool {
+    let Some(key) = path.first().map(|k| k.split('[').next().unwrap_or(k)) else {
+        return false;
+    };
+    channels(kind).any(|c| {
+        if path.len() == 1 {
+            c.secret_keys.contains(&key)
+        } else {
+            c.secret_tables.contains(&key)
+        }
+    })
+}
+
+/// May `key` of the table at `path`, of type `kind`, be read from a file
+/// as `key_file`? An alert's channel says; elsewhere, the keys that hold
+/// a secret.
+fn file_key(path: &[String], kind: Option<&str>, key: &str) -> bool {
+    if is_alert(path) {
+        path.len() == 1 && channels(kind).any(|c| c.secret_keys.contains(&key))
+    } else {
+        FILE_KEYS.contains(&key)
+    }
 }
 
 /// Keys whose value is an argument list: what reaches one from the
@@ -69,22 +114,30 @@ pub(super) struct Found {
 /// Expand the whole document.
 pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> Found {
     let mut found = Found::default();
-    expand_table(doc, &mut Vec::new(), errors, &mut found);
+    expand_table(doc, None, &mut Vec::new(), errors, &mut found);
     found
 }
 
+/// Expand a table; `outer` is the `type` of the table it is in, if any
+/// (an alert's `headers` are its channel's).
 fn expand_table(
     table: &mut DeTable,
+    outer: Option<&str>,
     path: &mut Vec<String>,
     errors: &mut Errors,
     found: &mut Found,
 ) {
+    let kind = table
+        .get("type")
+        .and_then(|t| t.get_ref().as_str())
+        .or(outer)
+        .map(str::to_string);
     let file_keys: Vec<Spanned<Cow<str>>> = table
         .keys()
         .filter(|k| {
             k.get_ref()
                 .strip_suffix("_file")
-                .is_some_and(|base| FILE_KEYS.contains(&base))
+                .is_some_and(|base| file_key(path, kind.as_deref(), base))
         })
         .cloned()
         .collect();
@@ -132,10 +185,6 @@ fn expand_table(
             }
         }
     }
-    let kind = table
-        .get("type")
-        .and_then(|t| t.get_ref().as_str())
-        .map(str::to_string);
     for (key, value) in table.iter_mut() {
         path.push(key.get_ref().to_string());
         if from_files.iter().any(|f| f == key.get_ref()) {
@@ -209,7 +258,7 @@ fn expand_value(
                 path.push(last);
             }
         }
-        DeValue::Table(t) => expand_table(t, path, errors, found),
+        DeValue::Table(t) => expand_table(t, kind, path, errors, found),
         _ => {}
     }
 }
@@ -320,7 +369,7 @@ fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
 
 #[cfg(test)]
 mod tests {
-    use super::{is_secret, substitute};
+    use super::{file_key, is_secret, substitute};
 
     fn env(name: &str) -> Option<String> {
         (name == "HOME_X").then(|| "/home/x".to_string())
@@ -346,6 +395,31 @@ mod tests {
             Some("discord")
         ));
         assert!(is_secret(&["ping".into(), "url".into()], None));
+    }
+
+    #[test]
+    fn an_alerts_secrets_are_the_ones_its_channel_declares() {
+        let path = |keys: &[&str]| -> Vec<String> {
+            std::iter::once("alert[0]")
+                .chain(keys.iter().copied())
+                .map(String::from)
+                .collect()
+        };
+        assert!(is_secret(&path(&["bot_token"]), Some("telegram")));
+        assert!(!is_secret(&path(&["chat_id"]), Some("telegram")));
+        assert!(is_secret(&path(&["password"]), Some("email")));
+        assert!(!is_secret(&path(&["username"]), Some("email")));
+        assert!(is_secret(
+            &path(&["headers", "Authorization"]),
+            Some("webhook")
+        ));
+        assert!(!is_secret(&path(&["labels", "team"]), Some("alertmanager")));
+        assert!(!is_secret(&path(&["command[0]"]), Some("command")));
+        // A type that names no channel: any channel's secret key is one.
+        assert!(is_secret(&path(&["token"]), Some("ntfyy")));
+        assert!(file_key(&path(&[]), Some("telegram"), "bot_token"));
+        assert!(!file_key(&path(&[]), Some("telegram"), "chat_id"));
+        assert!(!file_key(&path(&[]), Some("command"), "url"));
     }
 
     #[test]

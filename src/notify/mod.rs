@@ -26,7 +26,8 @@ pub mod slack;
 pub mod telegram;
 pub mod webhook;
 
-use crate::config::alert::RawAlert;
+use toml::de::DeTable;
+
 use crate::model::{Action, ActionOutcome, ActionReport, Event, EventKind, Status};
 use crate::spec::channel::Channel;
 use crate::vocab::Builder;
@@ -47,11 +48,21 @@ pub fn channel_kind(name: &str) -> Option<&'static ChannelKind> {
     CHANNELS.iter().copied().find(|k| k.name == name)
 }
 
+/// A channel type: its name, its keys and how to build a channel from them.
 pub struct ChannelKind {
     pub name: &'static str,
-    /// Keys beyond `name`, `type`, `min_severity`, `fallback`.
-    pub keys: &'static [&'static str],
-    pub build: fn(&RawAlert, &mut Builder) -> Option<Box<dyn Channel>>,
+    /// Its keys beyond the common ones (`name`, `type`, `min_severity`,
+    /// `fallback`, ...): the fields of its own keys struct.
+    pub keys: fn() -> &'static [&'static str],
+    /// Which of its keys hold a secret (a password, a token, a URL with a
+    /// token in it): registered for redaction, warned about when written
+    /// inline, and readable from a file as `KEY_file`.
+    pub secret_keys: &'static [&'static str],
+    /// Its keys whose value is a table of secrets (`headers`): every value
+    /// in it is one.
+    pub secret_tables: &'static [&'static str],
+    /// Read its keys (the table holds only those) and build the channel.
+    pub build: fn(DeTable, &mut Builder) -> Option<Box<dyn Channel>>,
 }
 
 /// The events of this run's actions: each restart or recovery command

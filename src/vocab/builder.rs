@@ -130,6 +130,21 @@ impl Builder<'_, '_> {
         self.errors.push(span, path, message);
     }
 
+    /// This table's keys as `T`, the keys struct of its type (the table
+    /// holds only `T`'s keys): a value of the wrong type is reported at its key.
+    pub fn keys<'de, T: Deserialize<'de>>(&mut self, table: DeTable<'de>) -> Option<T> {
+        let copy = table.clone();
+        let span = self.spans.table.clone();
+        let value = Spanned::new(span.clone(), DeValue::Table(table));
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.errors.push_serde(&self.spans.prefix, &copy, span, e);
+                None
+            }
+        }
+    }
+
     /// Whether a problem with `key` of this table was already reported.
     /// Is `kind:name` defined but broken (its own error already said)?
     pub fn is_broken(&self, kind: &str, name: &str) -> bool {
