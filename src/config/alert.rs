@@ -38,8 +38,6 @@ pub struct CommonKeys {
     pub timeout: Option<String>,
 }
 
-pub const ALERTING_KEYS: &[&str] = &["renotify", "resolved", "max_per_hour", "quiet"];
-
 pub(super) fn compile_alerting(raw: RawAlerting, b: &mut Builder) -> Alerting {
     let default = Alerting::default();
     let renotify = match raw.renotify.as_deref() {
@@ -142,12 +140,7 @@ pub(super) fn compile_alerts(errors: &mut Errors, tables: Vec<Spanned<DeValue>>)
         }
         let spans = Spans::of(prefix.clone(), &value);
         let (common, own) = split_keys(errors, &prefix, value, kind);
-        let Some(raw) = deserialize_table::<CommonKeys>(
-            errors,
-            &prefix,
-            common,
-            serde_introspect::<CommonKeys>(),
-        ) else {
+        let Some(raw) = deserialize_table::<CommonKeys>(errors, &prefix, common) else {
             continue;
         };
         let Some(kind) = kind else { continue };

@@ -6,7 +6,7 @@
 //! (through their registries); what they read their keys with is `vocab`,
 //! what the rest of the program reads is `spec`.
 
-pub mod alert;
+mod alert;
 mod checks;
 mod discovery;
 mod escalate;
@@ -35,9 +35,7 @@ use permissions::world_or_group_readable;
 use raw::RawSettings;
 pub use raw::{Limit, OneOrMany, RawCheck};
 use service::compile_services;
-use settings::{
-    SETTINGS_KEYS, compile_alerting_table, compile_ping, compile_schedules, compile_settings,
-};
+use settings::{compile_alerting_table, compile_ping, compile_schedules, compile_settings};
 
 /// The starter config used when no file is found.
 #[cfg(not(windows))]
@@ -175,9 +173,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
                         .map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end))
                         .collect();
                 }
-                if let Some(s) =
-                    deserialize_table::<RawSettings>(&mut errors, "settings", value, SETTINGS_KEYS)
-                {
+                if let Some(s) = deserialize_table::<RawSettings>(&mut errors, "settings", value) {
                     settings_raw = s;
                 }
             }
@@ -301,5 +297,68 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
         Ok((config, warnings))
     } else {
         Err(ConfigErrors::new(errors.list))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The keys of each table are its serde struct's fields: a misspelt
+    /// key is matched against them.
+    #[test]
+    fn every_table_suggests_its_own_key_for_a_misspelt_one() {
+        let cases = [
+            (
+                "[settings]\ntimout = \"5s\"\n",
+                "settings",
+                "timout",
+                "timeout",
+            ),
+            (
+                "[ping]\nurl = \"https://hc.example/p\"\nbody_limt = \"1KiB\"\n",
+                "ping",
+                "body_limt",
+                "body_limit",
+            ),
+            (
+                "[alerting]\nrenotfy = \"1h\"\n",
+                "alerting",
+                "renotfy",
+                "renotify",
+            ),
+            (
+                "[schedule.day]\nhuors = \"08:00-20:00\"\n",
+                "schedule",
+                "huors",
+                "hours",
+            ),
+            (
+                "[page]\ndir = \"/srv/page\"\ntitel = \"x\"\n",
+                "page",
+                "titel",
+                "title",
+            ),
+            (
+                "[[alert]]\ntype = \"command\"\ncommand = [\"true\"]\n[summary]\nat = \"08:00\"\nchanels = []\n",
+                "summary",
+                "chanels",
+                "channels",
+            ),
+            (
+                "[[service]]\nname = \"bot\"\nsystemd = \"bot.service\"\ncooldwn = \"1m\"\n",
+                "service",
+                "cooldwn",
+                "cooldown",
+            ),
+        ];
+        for (text, table, typo, meant) in cases {
+            let Err(e) = super::load_str("t.toml", text) else {
+                panic!("{table}: {typo} was accepted");
+            };
+            let shown = e.to_string();
+            assert!(
+                shown.contains(&format!("unknown key {typo}, did you mean {meant}?")),
+                "{table}: {shown}"
+            );
+        }
     }
 }

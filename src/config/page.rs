@@ -17,8 +17,6 @@ pub struct RawPage {
     pub url: Option<String>,
 }
 
-pub const PAGE_KEYS: &[&str] = &["dir", "title", "url"];
-
 /// Compile `[page]`; `hostname` names the default title.
 pub(super) fn compile_page(
     errors: &mut Errors,
@@ -26,7 +24,7 @@ pub(super) fn compile_page(
     hostname: &str,
 ) -> Option<PageSpec> {
     let spans = Spans::of("page", &value);
-    let raw = deserialize_table::<RawPage>(errors, "page", value, PAGE_KEYS)?;
+    let raw = deserialize_table::<RawPage>(errors, "page", value)?;
     let mut b = spans.builder(errors, None);
     let dir = b.required("dir", &raw.dir)?;
     if dir.trim().is_empty() {

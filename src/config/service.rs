@@ -11,26 +11,6 @@ use crate::spec::service::*;
 use crate::vocab::platform::{self, Platform};
 use crate::vocab::{Builder, Errors, Spans, deserialize_table, expand_tilde};
 
-pub const SERVICE_KEYS: &[&str] = &[
-    "name",
-    "systemd",
-    "docker",
-    "compose",
-    "process",
-    "command",
-    "windows_service",
-    "max_restarts",
-    "window",
-    "cooldown",
-    "grace",
-    "verify",
-    "settle",
-    "stop_timeout",
-    "guard",
-    "when_stopped",
-    "reset_failed",
-];
-
 pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     let declared = [
         raw.systemd.is_some(),
@@ -184,8 +164,7 @@ pub(super) fn compile_services(
     for (i, value) in tables.into_iter().enumerate() {
         let prefix = format!("service[{i}]");
         let spans = Spans::of(prefix.clone(), &value);
-        let Some(raw) = deserialize_table::<RawService>(errors, &prefix, value, SERVICE_KEYS)
-        else {
+        let Some(raw) = deserialize_table::<RawService>(errors, &prefix, value) else {
             continue;
         };
         let before = errors.list.len();

@@ -3,7 +3,7 @@
 use super::alert;
 use super::discovery::{default_state_dir, system_hostname};
 use super::raw::{self, RawSettings};
-use crate::schedule::{RawSchedule, SCHEDULE_KEYS, Schedule};
+use crate::schedule::{RawSchedule, Schedule};
 use crate::secret::Secret;
 use crate::spec::Settings;
 use crate::spec::alert::{Alerting, DEFAULT_CHANNEL_TIMEOUT};
@@ -20,21 +20,6 @@ use toml::de::DeValue;
 /// `settings.timeout` and `settings.deadline` when the file gives none.
 pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(super) const DEFAULT_DEADLINE: Duration = Duration::from_secs(50);
-
-pub(super) const SETTINGS_KEYS: &[&str] = &[
-    "state_dir",
-    "timeout",
-    "deadline",
-    "hostname",
-    "reports",
-    "expected_interval",
-    "systemctl",
-    "docker",
-    "compose",
-    "sc",
-    "journalctl",
-    "prometheus_file",
-];
 
 pub(super) fn compile_settings(
     errors: &mut Errors,
@@ -148,12 +133,7 @@ pub(super) fn argv_prefix(
 /// `[ping] url = "..."`: an http(s) URL (a secret).
 pub(super) fn compile_ping(errors: &mut Errors, value: Spanned<DeValue>) -> Option<PingSpec> {
     let spans = Spans::of("ping", &value);
-    let raw = deserialize_table::<raw::RawPing>(
-        errors,
-        "ping",
-        value,
-        &["url", "timeout", "body_limit"],
-    )?;
+    let raw = deserialize_table::<raw::RawPing>(errors, "ping", value)?;
     let mut b = spans.builder(errors, None);
     let url = b.required("url", &raw.url)?.expose().to_string();
     if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -184,8 +164,7 @@ pub(super) fn compile_schedules(
     for (name, value) in tables {
         let prefix = format!("schedule.{name}");
         let spans = Spans::of(prefix.clone(), &value);
-        let Some(raw) = deserialize_table::<RawSchedule>(errors, &prefix, value, SCHEDULE_KEYS)
-        else {
+        let Some(raw) = deserialize_table::<RawSchedule>(errors, &prefix, value) else {
             errors.broken.push(format!("schedule:{name}"));
             continue;
         };
@@ -225,9 +204,7 @@ pub(super) fn compile_alerting_table(
         return Alerting::default();
     };
     let spans = Spans::of("alerting", &value);
-    let Some(raw) =
-        deserialize_table::<alert::RawAlerting>(errors, "alerting", value, alert::ALERTING_KEYS)
-    else {
+    let Some(raw) = deserialize_table::<alert::RawAlerting>(errors, "alerting", value) else {
         return Alerting::default();
     };
     let mut b = spans.builder(errors, None);

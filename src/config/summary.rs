@@ -20,8 +20,6 @@ pub struct RawSummary {
     pub channels: Option<Vec<String>>,
 }
 
-pub const SUMMARY_KEYS: &[&str] = &["at", "timezone", "channels"];
-
 /// The channel kind a summary never goes to.
 const ALERTS_ONLY: &str = "alertmanager";
 
@@ -32,7 +30,7 @@ pub(super) fn compile_summary(
     alerts: &[AlertSpec],
 ) -> Option<SummarySpec> {
     let spans = Spans::of("summary", &value);
-    let raw = deserialize_table::<RawSummary>(errors, "summary", value, SUMMARY_KEYS)?;
+    let raw = deserialize_table::<RawSummary>(errors, "summary", value)?;
     let mut b = spans.builder(errors, None);
     let text = b.required("at", &raw.at)?;
     let at = match parse_hhmm(text) {

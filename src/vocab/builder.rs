@@ -5,18 +5,20 @@ use super::errors::{Errors, unknown_key_message};
 use super::values::{MAX_BYTES, parse_duration, parse_size};
 use crate::spec::Settings;
 use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
 use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-/// Deserialize a plain table, after reporting the keys it does not know.
+/// Deserialize a plain table into `T`, after reporting the keys that are
+/// not `T`'s fields (with the closest one, when a key looks misspelt).
 pub fn deserialize_table<'a, T: Deserialize<'a>>(
     errors: &mut Errors,
     prefix: &str,
     value: Spanned<DeValue<'a>>,
-    known: &[&str],
 ) -> Option<T> {
+    let known = serde_introspect::<T>();
     let span = value.span();
     let DeValue::Table(table) = value.into_inner() else {
         errors.push(span, prefix, format!("[{prefix}] must be a table"));
