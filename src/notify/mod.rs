@@ -6,8 +6,9 @@
 //! does the sending, every channel at once within its own timeout. A digest
 //! counts as sent only after the channel accepted it.
 //!
-//! Adding a channel: a file here with a `KIND: ChannelKind` (its type name,
-//! its keys, a `build` that validates the raw `[[alert]]` and returns a
+//! Adding a channel: a file here with its keys struct and a `KIND:
+//! ChannelKind` (its type name, its keys read from that struct, which of
+//! them are secrets, a `build` that validates them and returns a
 //! `Channel`), listed in `CHANNELS`. Keep the payload a pure function of the
 //! digest, and the `deliver` thin; say which of the receiver's answers are
 //! final (a deleted webhook), everything else is tried again.
