@@ -41,7 +41,8 @@ fn sources() -> Vec<(PathBuf, String)> {
 }
 
 /// The code of a file without its tests: a `tests.rs` is all tests; else
-/// everything before the first `#[cfg(test)]` module.
+/// everything before the first inline `#[cfg(test)]` module, less the
+/// test-only items and the declarations of test modules kept in files.
 fn code(path: &Path, text: &str) -> String {
     if path.file_name().is_some_and(|n| n == "tests.rs") {
         return String::new();
@@ -51,6 +52,11 @@ fn code(path: &Path, text: &str) -> String {
     while let Some(line) = lines.next() {
         if line.starts_with("#[cfg(") && line.contains("test") {
             match lines.peek() {
+                // A test module in its own file: that file is read on its own.
+                Some(next) if next.starts_with("mod ") && next.ends_with(';') => {
+                    lines.next();
+                    continue;
+                }
                 Some(next) if next.starts_with("mod ") => break,
                 // A test-only item: skip it to its closing brace.
                 Some(_) => {
