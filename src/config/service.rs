@@ -7,7 +7,10 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::raw::RawService;
-use crate::spec::service::*;
+use crate::spec::service::{
+    DEFAULT_COOLDOWN, DEFAULT_GRACE, DEFAULT_MAX_RESTARTS, DEFAULT_SETTLE, DEFAULT_STOP_TIMEOUT,
+    DEFAULT_VERIFY, DEFAULT_WINDOW, Manager, ServiceSpec, WhenStopped,
+};
 use crate::vocab::platform::{self, Platform};
 use crate::vocab::{Builder, Errors, Spans, deserialize_table, expand_tilde};
 
