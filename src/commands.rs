@@ -5,7 +5,6 @@ use std::io::Write;
 use crate::cli::{Cli, InitArgs};
 use crate::config::Needs;
 use crate::model::{Exit, count};
-use crate::notify;
 use crate::options::{Loaded, Options};
 use crate::out;
 
@@ -180,10 +179,10 @@ pub fn test_alert(opts: &Options, only: Option<&str>) -> Exit {
     let deadline = std::time::Instant::now() + config.settings.deadline;
     let mut failed = 0;
     for alert in chosen {
-        match alert
-            .channel
-            .deliver(&digest, notify::Budget::within(alert.timeout, deadline))
-        {
+        match alert.channel.deliver(
+            &digest,
+            crate::http::Budget::within(alert.timeout, deadline),
+        ) {
             Ok(()) => out::line(&format!("{} ({}): delivered", alert.name, alert.kind)),
             Err(f) => {
                 failed += 1;

@@ -9,7 +9,7 @@ pub mod act; // restarts and recovery commands
 pub mod check; // one file per check type behind the `Probe` trait
 pub mod cli; // the command line
 pub mod commands; // validate, init, completions
-pub mod config; // TOML -> validated Config; secrets
+pub mod config; // the loader: TOML -> the specs, the one module that names every check type and channel
 pub mod decide; // the rules, pure
 pub mod files; // what a path is before it is trusted
 pub mod history; // hourly uptime rollups for 90 days; `healthcheck report`
@@ -27,10 +27,12 @@ pub mod run; // the `run` pipeline
 pub mod runner; // threads, timeouts, deadline
 pub mod schedule; // time windows: `when`, quiet hours
 pub mod secret; // secret values and their redaction
+pub mod spec; // the compiled config the rest reads: Config, CheckSpec, AlertSpec, ...
 pub mod state; // state.json, lock, atomic save
 pub mod status; // `healthcheck status`: the last run's view, from the state
 #[allow(unsafe_code)]
 pub mod sys; // the operating system, behind safe functions
+pub mod vocab; // what every table is read with: Builder, errors, values, platforms
 
 use cli::{Cli, Command};
 use model::Exit;

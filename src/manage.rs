@@ -9,10 +9,11 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::cli::{Format, SilenceArgs};
-use crate::config::{self, Config, Needs};
+use crate::config::{self, Needs};
 use crate::model::{Exit, Status};
 use crate::options::Options;
 use crate::out;
+use crate::spec::Config;
 use crate::state::{ALL, Silence, State, Store};
 
 /// The config, or the embedded default.
@@ -357,7 +358,7 @@ pub fn reset(opts: &Options, service: Option<&str>) -> Exit {
             if config.service(name).is_none() {
                 eprintln!(
                     "healthcheck: {}",
-                    config::no_such_service(name, &config.services)
+                    crate::spec::no_such_service(name, &config.services)
                 );
                 return Exit::UNKNOWN;
             }
@@ -376,7 +377,7 @@ pub fn reset(opts: &Options, service: Option<&str>) -> Exit {
 }
 
 pub fn silence(opts: &Options, args: &SilenceArgs) -> Exit {
-    let duration = match config::parse_duration(&args.duration) {
+    let duration = match crate::vocab::parse_duration(&args.duration) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("healthcheck: --for: {e}");

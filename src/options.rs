@@ -8,9 +8,11 @@ use std::path::PathBuf;
 
 use crate::Log;
 use crate::cli::{Cli, Format, RunArgs};
-use crate::config::{self, Config, ConfigErrors, Needs};
+use crate::config::{self, Needs};
 use crate::decide::Mode;
 use crate::model::Exit;
+use crate::spec::Config;
+use crate::vocab::ConfigErrors;
 
 /// What every command shares.
 pub struct Options {

@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::http::{self, Budget, Failure, HttpRequest};
 use crate::secret::Secret;
+use crate::spec::ping::PingSpec;
 
-/// The default `[ping] body_limit`: what a self-hosted Healthchecks keeps.
-pub const DEFAULT_BODY_LIMIT: usize = 10_000;
-
+/// The switch of one run.
 #[derive(Debug, Clone)]
 pub struct Ping {
     url: Secret,
@@ -27,11 +26,11 @@ pub struct Ping {
 }
 
 impl Ping {
-    pub fn new(url: String, timeout: Duration, body_limit: usize) -> Ping {
+    pub fn new(spec: &PingSpec) -> Ping {
         Ping {
-            url: Secret::new(url),
-            timeout,
-            body_limit,
+            url: spec.url.clone(),
+            timeout: spec.timeout,
+            body_limit: spec.body_limit,
             rid: run_id(),
         }
     }

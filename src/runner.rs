@@ -21,10 +21,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::check::{Probe, ProbeContext};
-use crate::config::CheckSpec;
 use crate::model::{Outcome, Status, Unit};
 use crate::secret::redact;
+use crate::spec::CheckSpec;
+use crate::spec::probe::{Probe, ProbeContext};
 
 /// The threads that first take checks from the queue.
 const WORKERS: usize = 2;

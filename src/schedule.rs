@@ -17,8 +17,6 @@ pub struct RawSchedule {
     pub except: Option<Vec<String>>,
 }
 
-pub const SCHEDULE_KEYS: &[&str] = &["days", "hours", "timezone", "except"];
-
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub name: String,

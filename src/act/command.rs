@@ -3,8 +3,8 @@
 //! where a Python traceback or a shell script's last complaint is.
 
 use super::{Ctx, describe_exit, show_argv};
-use crate::config::escalate::Command;
 use crate::proc;
+use crate::spec::escalate::Command;
 
 /// The most lines of a failed recovery command's stderr told.
 const TAIL_LINES: usize = 5;

@@ -4,7 +4,7 @@
 //! hung `systemctl` cannot hold the run past its deadline.
 //!
 //! Adding a manager: a file here with `restart(&spec, &Ctx) -> Result<String, String>`,
-//! a `Manager` variant in `config::service`, and one arm in `restart` below.
+//! a `Manager` variant in `spec::service` (and its keys in `config::service`), and one arm in `restart` below.
 
 mod command;
 mod docker;
@@ -14,9 +14,9 @@ mod windows_service;
 
 use std::time::{Duration, Instant};
 
-use crate::config::escalate::Command;
-use crate::config::{Manager, ServiceSpec, Settings};
 use crate::proc;
+use crate::spec::escalate::Command;
+use crate::spec::{Manager, ServiceSpec, Settings};
 
 /// What an action may use: the settings (argv prefixes) and the time left.
 pub struct Ctx<'a> {

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use super::{Ctx, Failure, POLL, argv, command::tail, show_duration};
-use crate::config::ServiceSpec;
+use crate::spec::ServiceSpec;
 
 /// The properties that tell one run of a unit from the next, best first.
 const IDENTITY: [&str; 4] = [

@@ -4,12 +4,14 @@
 //! readings. The child runs through `crate::proc`: argv (never a shell),
 //! under the check's timeout, its whole process group killed when it passes.
 
-use super::{Keys, Kind, Primary, Probe, ProbeContext, TypeKeys};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::{Keys, Kind, Primary, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::Status;
 use crate::model::{Limits, Outcome, Reading, Unit};
 use crate::proc::{Job, Output};
 use crate::secret::redact;
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "command",

@@ -13,9 +13,11 @@
 
 use std::time::Duration;
 
-use super::{Keys, Kind, Metric, Platform, Primary, Probe, ProbeContext, Record, TypeKeys};
-use crate::config::{Builder, RawCheck};
+use super::{Keys, Kind, Metric, Platform, Primary, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "cpu",

@@ -12,9 +12,11 @@ use std::time::Duration;
 use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
-use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "disk",

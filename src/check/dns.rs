@@ -9,9 +9,11 @@
 use std::net::{IpAddr, ToSocketAddrs};
 use std::time::Instant;
 
-use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
-use crate::config::{Builder, RawCheck};
+use super::{Keys, Kind, Metric, Primary, Probe, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::{Outcome, Status, Unit};
+use crate::spec::probe::ProbeContext;
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "dns",

@@ -5,10 +5,12 @@
 use anyhow::anyhow;
 use serde_json::Value;
 
-use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys, Watched};
-use crate::config::{Builder, RawCheck};
+use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
 use crate::proc;
+use crate::spec::probe::{Probe, ProbeContext, Watched};
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "docker",

@@ -10,11 +10,14 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 
 use super::journal::{From, Journal};
-use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
-use crate::config::{Builder, OneOrMany, RawCheck, expand_tilde};
+use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::files::not_regular_file;
 use crate::model::Status;
 use crate::model::{Outcome, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::values::OneOrMany;
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "file",

@@ -14,10 +14,12 @@ use ureq::http::header::{HeaderName, HeaderValue};
 use ureq::http::{Method, Request, StatusCode, Uri};
 use ureq::tls::TlsConfig;
 
-use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, Secret, TypeKeys};
-use crate::config::{Builder, RawCheck};
+use super::{Keys, Kind, Metric, Primary, Record, Secret, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::{Outcome, Status, Unit};
 use crate::secret::redact;
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "http",

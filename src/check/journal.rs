@@ -14,8 +14,9 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 
 use super::{Only, Platform};
-use crate::config::{Builder, Limit, OneOrMany};
 use crate::proc;
+use crate::vocab::Builder;
+use crate::vocab::values::{Limit, OneOrMany};
 
 /// Entries asked for per call after a cursor.
 const PAGE: usize = 2000;

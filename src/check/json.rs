@@ -13,9 +13,11 @@ use serde_json::Value;
 
 use super::log::open_regular;
 use super::sql::{self, Datum, Expect, Measure, Table};
-use super::{Keys, Kind, Primary, Probe, ProbeContext, TypeKeys};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::{Keys, Kind, Primary, Probe, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::Outcome;
+use crate::spec::probe::ProbeContext;
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "json",

@@ -3,9 +3,11 @@
 //! log; this check says so before it happens. Linux reads /proc/meminfo
 //! (~10 us); other systems ask sysinfo.
 
-use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
-use crate::config::{Builder, RawCheck};
+use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "memory",

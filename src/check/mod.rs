@@ -8,6 +8,7 @@
 //! in `KINDS` below. Nothing else needs to know about it.
 
 pub mod command;
+pub mod common;
 pub mod cpu;
 pub mod disk;
 pub mod dns;
@@ -30,16 +31,17 @@ pub mod tls;
 pub mod verifier;
 pub mod windows_service;
 
-use std::time::{Duration, Instant};
-
 use serde::Deserialize;
 use serde_aux::serde_introspection::serde_introspect;
 use toml::Spanned;
 use toml::de::{DeValue, ValueDeserializer};
 
-pub use crate::config::platform::{Only, Platform};
-use crate::config::{Builder, RawCheck};
-use crate::model::{Outcome, Status, Unit};
+use crate::check::common::RawCheck;
+use crate::model::{Outcome, Unit};
+use crate::spec::probe::Probe;
+use crate::vocab::Builder;
+use crate::vocab::platform;
+pub use crate::vocab::platform::{Only, Platform};
 
 /// Every check type, by its `type = "..."` name.
 pub const KINDS: &[&Kind] = &[
@@ -192,92 +194,40 @@ fn parse<T: TypeKeys + for<'de> Deserialize<'de> + 'static>(table: Spanned<DeVal
 }
 
 impl Kind {
+    /// Why this type cannot be used on `on`, if it cannot.
+    pub fn unavailable_on(&self, on: Platform) -> Option<String> {
+        platform::refused("check type", self.name, self.only_on, on)
+    }
+
+    /// Why its key `key` cannot be used on `on`, if it cannot.
+    pub fn key_unavailable_on(&self, key: &str, on: Platform) -> Option<String> {
+        let only = self
+            .keys_only_on
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, o)| *o);
+        platform::key_refused(key, only, on)
+    }
+
+    /// Why its reading `reading` does not exist on `on`, if it does not.
+    pub fn reading_unavailable_on(&self, reading: &str, on: Platform) -> Option<String> {
+        let only = self.reading(reading)?.only_on;
+        platform::reading_refused(self.name, reading, only, on)
+    }
+
     /// The declared reading called `name`.
     pub fn reading(&self, name: &str) -> Option<&'static Metric> {
         self.readings.iter().copied().find(|m| m.name == name)
     }
 }
 
-/// Looks at one thing once. Runs on a thread of the runner's; must not block past
-/// `ctx.deadline` where it can avoid it (the runner abandons it then).
-pub trait Probe: Send + Sync {
-    fn probe(&self, ctx: &ProbeContext) -> anyhow::Result<Outcome>;
-
-    /// What `validate` can learn beyond the config's text, only reading
-    /// (a SQLite query that would write): the problem, if any.
-    fn validate(&self) -> Option<String> {
-        None
-    }
-
-    /// Whether the probe only asks the kernel for its own counters (memory,
-    /// CPU), which answers at once whatever state the machine is in: such
-    /// a probe runs on the run's own thread and spares a thread of its own.
-    /// Anything that touches a file system, a process or the network can
-    /// hang, and runs on a thread of the runner's under its timeout.
-    fn cannot_hang(&self) -> bool {
-        false
-    }
-
-    /// The unit, container or process this check looks at, where a
-    /// service's manager can restart it: after such a restart the check is
-    /// run again, whichever service it asks to restart, so that it does not
-    /// report the instance that was replaced.
-    fn watches(&self) -> Option<Watched> {
-        None
-    }
-
-    /// What the probe waits on, as configured ("GET http://host/health",
-    /// "127.0.0.1:8080"), for the message of a check that timed out.
-    fn target(&self) -> Option<String> {
-        None
-    }
-
-    /// The status of a check whose target did not answer within its
-    /// timeout, unless the check says (`on_timeout`): UNKNOWN, as a plugin
-    /// that outlives its timeout is; network checks say CRITICAL (the
-    /// target was asked and gave no answer).
-    fn on_timeout(&self) -> Status {
-        Status::Unknown
-    }
-}
-
-/// Something a check looks at and a service's manager restarts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Watched {
-    /// A systemd unit, by name.
-    Unit(String),
-    /// A container, by name.
-    Container(String),
-    /// Processes, by the pattern their command line matches.
-    Process(String),
-}
-
-/// What a probe gets to know about the run.
-pub struct ProbeContext {
-    /// Wall clock of the run's start.
-    pub now: jiff::Timestamp,
-    /// When this probe's time is up (its timeout, or the run's deadline if sooner).
-    pub deadline: Instant,
-    /// What this check remembered from its previous run (counters, samples).
-    pub memory: Option<serde_json::Value>,
-}
-
-impl ProbeContext {
-    /// Time left before `deadline`, at least one millisecond.
-    pub fn remaining(&self) -> Duration {
-        self.deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1))
-    }
-}
-
 /// Build the first check of a config and probe it once (for unit tests).
 #[cfg(test)]
-pub fn probe_first(toml: &str, timeout: Duration) -> Outcome {
+pub fn probe_first(toml: &str, timeout: std::time::Duration) -> crate::model::Outcome {
     let config = crate::config::load_str("t.toml", toml).unwrap_or_else(|e| panic!("{e}"));
-    let ctx = ProbeContext {
+    let ctx = crate::spec::probe::ProbeContext {
         now: jiff::Timestamp::now(),
-        deadline: Instant::now() + timeout,
+        deadline: std::time::Instant::now() + timeout,
         memory: None,
     };
     let outcome = config.checks[0].probe.probe(&ctx).unwrap();

@@ -16,13 +16,15 @@ use anyhow::anyhow;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys, Watched};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::Status;
 use crate::model::{Outcome, Unit};
 use crate::proc::exists_unseen;
 use crate::proc::table::{Stat, Table, list};
 use crate::proc::user::User;
+use crate::spec::probe::{Probe, ProbeContext, Watched};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "process",

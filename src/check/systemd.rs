@@ -11,12 +11,12 @@ use std::collections::HashMap;
 
 use anyhow::anyhow;
 
-use super::{
-    Keys, Kind, Metric, Only, Platform, Primary, Probe, ProbeContext, Record, TypeKeys, Watched,
-};
-use crate::config::{Builder, RawCheck};
+use super::{Keys, Kind, Metric, Only, Platform, Primary, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
 use crate::proc;
+use crate::spec::probe::{Probe, ProbeContext, Watched};
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "systemd",

@@ -7,9 +7,11 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
-use crate::config::{Builder, RawCheck};
+use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::{Outcome, Status, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "tcp",

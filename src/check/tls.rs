@@ -17,9 +17,11 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 
 use super::verifier::{Policy, Verifier};
-use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::{Outcome, Status, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "tls",

@@ -4,14 +4,16 @@
 //! state is CRITICAL, a service that is not installed is CRITICAL "no such
 //! service". The reading of `sc query` is shared with the
 //! `windows_service` manager (`act::windows_service`). Windows only: the
-//! config refuses it elsewhere (`config::platform`).
+//! config refuses it elsewhere (`vocab::platform`).
 
 use anyhow::anyhow;
 
-use super::{Keys, Kind, Only, Platform, Primary, Probe, ProbeContext, TypeKeys};
-use crate::config::{Builder, RawCheck};
+use super::{Keys, Kind, Only, Platform, Primary, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::model::Outcome;
 use crate::proc;
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
     name: "windows_service",

@@ -2,21 +2,18 @@
 //! channel type validates its own keys (see `notify::CHANNELS`); this file
 //! holds what all channels share.
 
-use super::builder::{Spans, deserialize_table};
-use super::errors::Errors;
-use std::collections::BTreeMap;
+use serde_aux::serde_introspection::serde_introspect;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Duration;
 use toml::Spanned;
-use toml::de::DeValue;
+use toml::de::{DeTable, DeValue};
 
 use serde::Deserialize;
 
-use super::Builder;
 use crate::model::Status;
-use crate::notify::{self, Channel};
-use crate::secret::Secret;
+use crate::notify;
+use crate::spec::alert::{AlertSpec, Alerting, DEFAULT_CHANNEL_TIMEOUT, DEFAULT_FALLBACK_AFTER};
+use crate::vocab::{Builder, Errors, Spans, deserialize_table, unknown_key_message};
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -27,11 +24,11 @@ pub struct RawAlerting {
     pub quiet: Option<String>,
 }
 
-/// Every key any channel accepts; which apply to which type is checked
-/// before this is filled (`notify::ChannelKind::keys`).
+/// The keys every `[[alert]]` has, whatever its type; each channel type
+/// reads its own from the rest of the table (`notify::ChannelKind::keys`).
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawAlert {
+pub struct CommonKeys {
     pub name: Option<String>,
     #[serde(rename = "type")]
     pub kind: String,
@@ -39,78 +36,6 @@ pub struct RawAlert {
     pub fallback: Option<String>,
     pub fallback_after: Option<String>,
     pub timeout: Option<String>,
-    pub url: Option<Secret>,
-    pub headers: Option<BTreeMap<String, Secret>>,
-    pub labels: Option<BTreeMap<String, String>>,
-    pub bot_token: Option<Secret>,
-    pub chat_id: Option<String>,
-    pub api_url: Option<String>,
-    pub token: Option<Secret>,
-    pub command: Option<Vec<String>>,
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub tls: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    pub from: Option<String>,
-    pub to: Option<Vec<String>>,
-}
-
-/// Keys every `[[alert]]` accepts.
-pub const COMMON_ALERT_KEYS: &[&str] = &[
-    "name",
-    "type",
-    "min_severity",
-    "fallback",
-    "fallback_after",
-    "timeout",
-];
-
-/// How long one channel may take in a run, unless its `timeout` says otherwise.
-pub const DEFAULT_CHANNEL_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a digest may fail on a channel before its `fallback` gets it.
-pub const DEFAULT_FALLBACK_AFTER: Duration = Duration::from_secs(5 * 60);
-
-pub const ALERTING_KEYS: &[&str] = &["renotify", "resolved", "max_per_hour", "quiet"];
-
-/// When to tell.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alerting {
-    /// Remind while a problem lasts; `None`: never.
-    pub renotify: Option<Duration>,
-    /// Tell when an announced problem clears.
-    pub resolved: bool,
-    /// Per channel; beyond it, one "N alerts suppressed" line.
-    pub max_per_hour: u32,
-    /// A schedule during which non-critical alerts wait.
-    pub quiet: Option<String>,
-}
-
-impl Default for Alerting {
-    fn default() -> Alerting {
-        Alerting {
-            renotify: Some(Duration::from_secs(4 * 3600)),
-            resolved: true,
-            max_per_hour: 20,
-            quiet: None,
-        }
-    }
-}
-
-/// One channel, ready to deliver.
-#[derive(Clone)]
-pub struct AlertSpec {
-    pub name: String,
-    pub kind: &'static str,
-    /// Events below this are not sent here.
-    pub min_severity: Status,
-    /// Another channel's name: it gets each digest this one could not
-    /// deliver (refused for good, or still failing after `fallback_after`).
-    pub fallback: Option<String>,
-    pub fallback_after: Duration,
-    /// The most this channel may take in one run (all tries together).
-    pub timeout: Duration,
-    pub channel: Arc<dyn Channel>,
 }
 
 pub(super) fn compile_alerting(raw: RawAlerting, b: &mut Builder) -> Alerting {
@@ -136,7 +61,8 @@ pub(super) fn compile_alerting(raw: RawAlerting, b: &mut Builder) -> Alerting {
 }
 
 pub(super) fn compile_alert(
-    raw: &RawAlert,
+    raw: &CommonKeys,
+    own: DeTable,
     kind: &'static notify::ChannelKind,
     b: &mut Builder,
 ) -> Option<AlertSpec> {
@@ -170,9 +96,9 @@ pub(super) fn compile_alert(
         }
         Some(text) => b.duration("fallback_after", text),
     };
-    let channel = (kind.build)(raw, b)?;
+    let channel = (kind.build)(own, b)?;
     Some(AlertSpec {
-        name: raw.name.clone().unwrap_or_else(|| kind.name.to_string()),
+        name: raw.name.clone().unwrap_or_else(|| raw.kind.clone()),
         kind: kind.name,
         min_severity,
         fallback: raw.fallback.clone(),
@@ -212,19 +138,15 @@ pub(super) fn compile_alerts(errors: &mut Errors, tables: Vec<Spanned<DeValue>>)
             }
             _ => {}
         }
-        let known: Vec<&str> = COMMON_ALERT_KEYS
-            .iter()
-            .chain(kind.map_or(&[][..], |k| k.keys))
-            .copied()
-            .collect();
         let spans = Spans::of(prefix.clone(), &value);
-        let Some(raw) = deserialize_table::<RawAlert>(errors, &prefix, value, &known) else {
+        let (common, own) = split_keys(errors, &prefix, value, kind);
+        let Some(raw) = deserialize_table::<CommonKeys>(errors, &prefix, common) else {
             continue;
         };
         let Some(kind) = kind else { continue };
         let before = errors.list.len();
-        let name = raw.name.clone().unwrap_or_else(|| kind.name.to_string());
-        let spec = compile_alert(&raw, kind, &mut spans.builder(errors, None));
+        let name = raw.name.clone().unwrap_or_else(|| raw.kind.clone());
+        let spec = compile_alert(&raw, own, kind, &mut spans.builder(errors, None));
         let spec = spec.filter(|_| errors.list.len() == before);
         if spec.is_none() {
             errors.broken.push(format!("alert:{name}"));
@@ -262,4 +184,85 @@ pub(super) fn compile_alerts(errors: &mut Errors, tables: Vec<Spanned<DeValue>>)
         }
     }
     alerts
+}
+
+/// An `[[alert]]`'s keys: the common ones, and those of its channel type.
+/// Any other key is reported as unknown, with the closest key this alert
+/// has when it looks misspelt.
+fn split_keys<'a>(
+    errors: &mut Errors,
+    prefix: &str,
+    value: Spanned<DeValue<'a>>,
+    kind: Option<&notify::ChannelKind>,
+) -> (Spanned<DeValue<'a>>, DeTable<'a>) {
+    let span = value.span();
+    let common_keys = serde_introspect::<CommonKeys>();
+    let own_keys = kind.map_or(&[][..], |k| (k.keys)());
+    let mut common = DeTable::new();
+    let mut own = DeTable::new();
+    if let DeValue::Table(table) = value.into_inner() {
+        for (k, v) in table {
+            let key: &str = k.get_ref();
+            let path = format!("{prefix}.{key}");
+            if common_keys.contains(&key) {
+                common.insert(k, v);
+            } else if own_keys.contains(&key) {
+                own.insert(k, v);
+            } else {
+                let known: Vec<&str> = common_keys.iter().chain(own_keys).copied().collect();
+                errors.push(k.span(), path, unknown_key_message(key, &known));
+            }
+        }
+    }
+    (Spanned::new(span, DeValue::Table(common)), own)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::notify::CHANNELS;
+
+    fn errors(alert: &str) -> String {
+        match crate::config::load_str("t.toml", &format!("[[alert]]\n{alert}")) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_misspelt_key_is_matched_against_the_common_and_the_channels_keys() {
+        let shown = errors("type = \"telegram\"\nbot_token = \"1:a\"\nchat_idd = \"1\"\n");
+        assert!(
+            shown.contains("unknown key chat_idd, did you mean chat_id?"),
+            "{shown}"
+        );
+        let shown =
+            errors("type = \"telegram\"\nbot_token = \"1:a\"\nchat_id = \"1\"\nfalback = \"x\"\n");
+        assert!(
+            shown.contains("unknown key falback, did you mean fallback?"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_in_a_channels_own_key_is_reported_at_that_key() {
+        let shown = errors(
+            "type = \"email\"\nhost = \"localhost\"\nport = \"x\"\nfrom = \"a@b.c\"\nto = [\"a@b.c\"]\n",
+        );
+        assert!(shown.contains("t.toml:4:8"), "{shown}");
+        assert!(shown.contains("port"), "{shown}");
+    }
+
+    #[test]
+    fn each_channels_secret_keys_are_among_its_own_keys() {
+        for channel in CHANNELS {
+            let keys = (channel.keys)();
+            for secret in channel.secret_keys.iter().chain(channel.secret_tables) {
+                assert!(
+                    keys.contains(secret),
+                    "{}: secret key {secret} is not one of its keys {keys:?}",
+                    channel.name
+                );
+            }
+        }
+    }
 }

@@ -3,16 +3,16 @@
 //! reading's unit. The table is split by key: the common ones go to
 //! `RawCheck`, the rest to the type's struct.
 
-use super::builder::Spans;
-use super::platform::{self, Platform};
-use super::{
-    Builder, CheckSpec, Errors, Limit, RawCheck, ServiceSpec, Settings, check_schedule_name,
-    parse_duration, parse_size, timeout_problem, unknown_key_message,
-};
+use super::settings::{check_schedule_name, timeout_problem};
+use crate::check::common::RawCheck;
 use crate::check::{self, Primary};
 use crate::model::Status;
 use crate::model::{Thresholds, Unit};
 use crate::schedule::Schedule;
+use crate::spec::{CheckSpec, ServiceSpec, Settings};
+use crate::vocab::platform::Platform;
+use crate::vocab::values::Limit;
+use crate::vocab::{Builder, Errors, Spans, parse_duration, parse_size, unknown_key_message};
 use serde::Deserialize;
 use serde_aux::serde_introspection::serde_introspect;
 use std::sync::Arc;
@@ -47,13 +47,13 @@ pub(super) fn compile_check(
             if found.is_none() {
                 let all: Vec<&str> = check::KINDS
                     .iter()
-                    .filter(|k| platform::kind_unavailable(k, Platform::current()).is_none())
+                    .filter(|k| k.unavailable_on(Platform::current()).is_none())
                     .map(|k| k.name)
                     .collect();
                 let close = all
                     .iter()
-                    .filter(|name| super::errors::similar(name, k))
-                    .min_by_key(|name| super::errors::edit_distance(name, k))
+                    .filter(|name| crate::vocab::errors::similar(name, k))
+                    .min_by_key(|name| crate::vocab::errors::edit_distance(name, k))
                     .map(|name| format!(", did you mean `{name}`?"))
                     .unwrap_or_default();
                 let message = format!(
@@ -62,9 +62,7 @@ pub(super) fn compile_check(
                 );
                 errors.push(at, format!("{prefix}.type"), message);
                 None
-            } else if let Some(why) =
-                found.and_then(|kd| platform::kind_unavailable(kd, Platform::current()))
-            {
+            } else if let Some(why) = found.and_then(|kd| kd.unavailable_on(Platform::current())) {
                 errors.push(at, format!("{prefix}.type"), why);
                 None
             } else {
@@ -106,8 +104,7 @@ pub(super) fn compile_check(
                 format!("key `{key}` does not apply to checks of type `{kd}`"),
             );
         } else {
-            if let Some(why) =
-                kind.and_then(|kd| platform::key_unavailable(kd, &key, Platform::current()))
+            if let Some(why) = kind.and_then(|kd| kd.key_unavailable_on(&key, Platform::current()))
             {
                 errors.push(k.span(), path, why);
             }
@@ -147,7 +144,7 @@ pub(super) fn compile_check(
         && !services.iter().any(|s| &s.name == service)
         && !b.is_broken("service", service)
     {
-        b.error("restart", super::no_such_service(service, services));
+        b.error("restart", crate::spec::no_such_service(service, services));
     }
     if let Some(when) = &raw.when {
         check_schedule_name(&mut b, "when", when, schedules);
@@ -195,7 +192,7 @@ pub(super) fn compile_check(
         }
     };
     if let Some(reading) = &raw.reading
-        && let Some(why) = platform::reading_unavailable(kind, reading, Platform::current())
+        && let Some(why) = kind.reading_unavailable_on(reading, Platform::current())
     {
         b.error("reading", why);
     }
@@ -228,9 +225,9 @@ pub(super) fn compile_check(
         judged,
         thresholds,
         leave_stopped: raw.restart.as_ref().is_some_and(|name| {
-            services
-                .iter()
-                .any(|s| &s.name == name && s.when_stopped == super::WhenStopped::Leave)
+            services.iter().any(|s| {
+                &s.name == name && s.when_stopped == crate::spec::service::WhenStopped::Leave
+            })
         }),
         restart: raw.restart,
         run: raw.run,

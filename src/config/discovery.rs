@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::platform::Platform;
+use crate::spec::Config;
+use crate::vocab::platform::Platform;
+use crate::vocab::values::home;
 
 /// Where the config is, first found wins: `--config`, `$HEALTHCHECK_CONFIG`,
 /// `./healthcheck.toml`, then the system's places (`system_configs`). `None`: run the embedded default.
@@ -30,7 +32,7 @@ pub fn searched(on: Platform) -> &'static str {
 
 /// What a run says when it found no config and runs `default` (the
 /// embedded default): where it looked, what it checks instead.
-pub fn no_config_found(default: &super::Config) -> String {
+pub fn no_config_found(default: &Config) -> String {
     let names: Vec<&str> = default.checks.iter().map(|c| c.name.as_str()).collect();
     format!(
         "healthcheck: no config found ({}); running the embedded default ({}). Create one with: healthcheck init",
@@ -41,7 +43,7 @@ pub fn no_config_found(default: &super::Config) -> String {
 
 /// What `status` and `history` say on stderr when they found no config:
 /// the state they show is the embedded default's, maybe another install's.
-pub fn no_config_shown(default: &super::Config) -> String {
+pub fn no_config_shown(default: &Config) -> String {
     format!(
         "healthcheck: no config found ({}); showing the state in {} of the embedded default config, which may not be the one your runs use (pass --config FILE)",
         searched(Platform::current()),
@@ -78,31 +80,6 @@ fn program_data() -> PathBuf {
         .filter(|d| !d.is_empty())
         .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
         .join("healthcheck")
-}
-
-/// `$HOME`; on Windows, else `%USERPROFILE%`.
-pub(super) fn home() -> Option<PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|h| !h.is_empty());
-    #[cfg(windows)]
-    let found = var("HOME").or_else(|| var("USERPROFILE"));
-    #[cfg(not(windows))]
-    let found = var("HOME");
-    found.map(PathBuf::from)
-}
-
-/// `~` and `~/x` (on Windows also `~\x`) become the home directory.
-pub fn expand_tilde(path: &str) -> PathBuf {
-    if path == "~" {
-        return home().unwrap_or_else(|| PathBuf::from(path));
-    }
-    if let Some(rest) = path
-        .strip_prefix('~')
-        .and_then(|r| r.strip_prefix(std::path::is_separator))
-        && let Some(h) = home()
-    {
-        return h.join(rest);
-    }
-    PathBuf::from(path)
 }
 
 /// The state directory when the config names none: `$STATE_DIRECTORY`, else `/var/lib/healthcheck` for root, else the XDG state dir.
@@ -153,19 +130,5 @@ mod tests {
             r".\healthcheck.toml, %ProgramData%\healthcheck\healthcheck.toml"
         );
         assert!(searched(Platform::Unix).contains("/etc/healthcheck/"));
-    }
-
-    #[test]
-    fn only_a_leading_tilde_is_the_home() {
-        assert_eq!(
-            expand_tilde("/var/log/bot.log"),
-            PathBuf::from("/var/log/bot.log")
-        );
-        assert_eq!(expand_tilde("logs/~/x"), PathBuf::from("logs/~/x"));
-        assert_eq!(expand_tilde("~other/x"), PathBuf::from("~other/x"));
-        if let Some(home) = home() {
-            assert_eq!(expand_tilde("~/bot.log"), home.join("bot.log"));
-            assert_eq!(expand_tilde("~"), home);
-        }
     }
 }

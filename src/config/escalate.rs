@@ -2,106 +2,17 @@
 //! recovery command (`run`), a restart (`restart`) or an `escalate` ladder
 //! of such steps, each later step `after` the one before; where its
 //! commands run (`cwd`, `env`) and how often (`run_max`, `run_window`,
-//! `run_cooldown`). Parsed and validated here, decided in `decide::ladder`.
+//! `run_cooldown`). Parsed and validated here into `spec::escalate`, decided
+//! in `decide::ladder`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
-
-use super::{Builder, RawCheck, ServiceSpec};
-
-/// Recovery commands' budget per check when the config says nothing: 3
-/// per hour, 2 minutes apart.
-pub const DEFAULT_RUN_MAX: u32 = 3;
-pub const DEFAULT_RUN_WINDOW: Duration = Duration::from_secs(3600);
-pub const DEFAULT_RUN_COOLDOWN: Duration = Duration::from_secs(120);
-
-/// One step of `escalate` as written.
-#[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields)]
-pub struct RawStep {
-    pub run: Option<Vec<String>>,
-    pub restart: Option<String>,
-    pub after: Option<String>,
-    pub cwd: Option<String>,
-    pub env: Option<BTreeMap<String, String>>,
-}
-
-/// A command to run: argv, its working directory and extra environment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Command {
-    pub argv: Vec<String>,
-    pub cwd: Option<PathBuf>,
-    pub env: Vec<(String, String)>,
-}
-
-/// What one step does.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StepAction {
-    Run(Command),
-    Restart(String),
-}
-
-impl StepAction {
-    /// "restart soltrader", "run /opt/bot/recover --soft".
-    pub fn describe(&self) -> String {
-        match self {
-            StepAction::Run(c) => format!("run {}", c.argv.join(" ")),
-            StepAction::Restart(s) => format!("restart {s}"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Step {
-    pub action: StepAction,
-    /// How long after the step before it (zero for the first).
-    pub after: Duration,
-}
-
-/// How often a check's recovery commands may run.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RunLimits {
-    pub max: u32,
-    pub window: Duration,
-    pub cooldown: Duration,
-}
-
-impl Default for RunLimits {
-    fn default() -> RunLimits {
-        RunLimits {
-            max: DEFAULT_RUN_MAX,
-            window: DEFAULT_RUN_WINDOW,
-            cooldown: DEFAULT_RUN_COOLDOWN,
-        }
-    }
-}
-
-/// A check's recovery: its ladder (empty without `escalate`), the
-/// directory and environment of its commands, and their budget.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Recovery {
-    pub steps: Vec<Step>,
-    /// The check's `cwd` and `env`: its `run`, its `escalate` steps (a
-    /// step's own `cwd` replaces it, its `env` adds to it) and a `command`
-    /// check's command.
-    pub cwd: Option<PathBuf>,
-    pub env: Vec<(String, String)>,
-    pub limits: RunLimits,
-}
-
-impl Recovery {
-    /// The check's plain `run`, with the check's directory and environment.
-    pub fn command(&self, argv: &[String]) -> Command {
-        Command {
-            argv: argv.to_vec(),
-            cwd: self.cwd.clone(),
-            env: self.env.clone(),
-        }
-    }
-}
+use crate::check::common::{RawCheck, RawStep};
+use crate::spec::ServiceSpec;
+use crate::spec::escalate::{Command, Recovery, RunLimits, Step, StepAction};
+use crate::vocab::Builder;
 
 /// Validate `cwd`, `env`, the run budget and `escalate` of one check.
 pub(super) fn compile(b: &mut Builder, raw: &RawCheck, services: &[ServiceSpec]) -> Recovery {
@@ -165,7 +76,7 @@ fn compile_step(
     let at = format!("escalate[{n}]");
     let after = match raw.after.as_deref() {
         None => Duration::ZERO,
-        Some(text) => match super::parse_duration(text) {
+        Some(text) => match crate::vocab::parse_duration(text) {
             Ok(d) => d,
             Err(e) => {
                 b.error(&at, format!("after: {e}"));
@@ -198,7 +109,10 @@ fn compile_step(
                 if !b.is_broken("service", service) {
                     b.error(
                         &at,
-                        format!("restart: {}", super::no_such_service(service, services)),
+                        format!(
+                            "restart: {}",
+                            crate::spec::no_such_service(service, services)
+                        ),
                     );
                 }
                 return None;
@@ -241,7 +155,7 @@ fn compile_step(
 /// A working directory: absolute (cron's and systemd's working directory
 /// differ, so a relative one would mean different things).
 fn directory(b: &mut Builder, key: &str, dir: &str) -> Option<PathBuf> {
-    let path = super::expand_tilde(dir);
+    let path = crate::vocab::expand_tilde(dir);
     if !path.is_absolute() {
         let what = if key == "cwd" { "" } else { "cwd: " };
         b.error(
@@ -303,6 +217,7 @@ fn limits(b: &mut Builder, raw: &RawCheck) -> RunLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::escalate::DEFAULT_RUN_WINDOW;
 
     #[test]
     fn a_ladder_compiles_with_the_checks_directory_and_variables_as_defaults() {

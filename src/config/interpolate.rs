@@ -9,13 +9,15 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::Errors;
-use crate::check::{self, Kind, Secret};
+use crate::check::{self, Secret};
+use crate::notify;
 use crate::secret;
+use crate::vocab::Errors;
 
-/// Keys whose value is a secret wherever they appear outside `[[check]]`.
+/// Keys whose value is a secret wherever they appear outside `[[check]]`
+/// and `[[alert]]`, whose types declare theirs.
 const SECRET_KEYS: &[&str] = &["password", "bot_token", "token", "headers"];
-/// Keys that may be given as `X_file` outside `[[check]]`.
+/// Keys that may be given as `X_file` outside `[[check]]` and `[[alert]]`.
 const FILE_KEYS: &[&str] = &["url", "password", "bot_token", "token"];
 
 /// Whether a value is a secret.
@@ -34,12 +36,20 @@ fn in_check(path: &[String]) -> bool {
     path.first().is_some_and(|s| s.starts_with("check["))
 }
 
-/// Is the value at this key path a secret? `check` is the type of the
-/// `[[check]]` table it is in, which declares its secret keys.
-fn hidden(path: &[String], check: Option<&Kind>) -> Hidden {
+/// Is this path in an `[[alert]]`?
+fn is_alert(path: &[String]) -> bool {
+    path.first()
+        .is_some_and(|s| s == "alert" || s.starts_with("alert["))
+}
+
+/// Is the value at this key path a secret? `kind` is the `type` of the
+/// `[[check]]` or `[[alert]]` table it is in, which declares its secret
+/// keys.
+fn hidden(path: &[String], kind: Option<&str>) -> Hidden {
     if in_check(path) {
         let key = path.get(1).map(|k| k.split('[').next().unwrap_or(k));
-        let declared = check
+        let declared = kind
+            .and_then(check::kind)
             .zip(key)
             .and_then(|(kind, key)| kind.secrets.iter().find(|s| s.key() == key));
         return match declared {
@@ -48,21 +58,55 @@ fn hidden(path: &[String], check: Option<&Kind>) -> Hidden {
             Some(Secret::Url(_)) => Hidden::Url,
         };
     }
-    let url = path.last().is_some_and(|k| k == "url");
-    let secret = path.iter().any(|p| SECRET_KEYS.contains(&p.as_str()))
-        || (url
-            && path
-                .first()
-                .is_some_and(|s| s == "ping" || s == "alert" || s.starts_with("alert[")));
+    let secret = if is_alert(path) {
+        alert_secret(&path[1..], kind)
+    } else {
+        let url = path.last().is_some_and(|k| k == "url");
+        path.iter().any(|p| SECRET_KEYS.contains(&p.as_str()))
+            || (url && path.first().is_some_and(|s| s == "ping"))
+    };
     if secret { Hidden::Value } else { Hidden::No }
 }
 
-/// The keys of this table that may be given as `X_file`.
-fn file_keys(path: &[String], check: Option<&Kind>) -> &'static [&'static str] {
+/// The channel types an alert of type `kind` may be: its own, or any
+/// when its type names none (the loader reports that), so that a secret
+/// is kept secret whichever type was meant.
+fn channels(kind: Option<&str>) -> impl Iterator<Item = &'static notify::ChannelKind> {
+    let own = kind.and_then(notify::channel_kind);
+    notify::CHANNELS
+        .iter()
+        .copied()
+        .filter(move |c| own.is_none_or(|o| o.name == c.name))
+}
+
+/// Is the value at `path` within an alert of type `kind` a secret, by its
+/// channel's word: a secret key, or a value in a table of secrets.
+fn alert_secret(path: &[String], kind: Option<&str>) -> bool {
+    let Some(key) = path.first().map(|k| k.split('[').next().unwrap_or(k)) else {
+        return false;
+    };
+    channels(kind).any(|c| {
+        if path.len() == 1 {
+            c.secret_keys.contains(&key)
+        } else {
+            c.secret_tables.contains(&key)
+        }
+    })
+}
+
+/// May `key` of the table at `path`, of type `kind`, be read from a file
+/// as `key_file`? A check's type and an alert's channel say; elsewhere,
+/// the keys that hold a secret.
+fn file_key(path: &[String], kind: Option<&str>, key: &str) -> bool {
     if in_check(path) {
-        check.map_or(&[], |k| k.from_file)
+        path.len() == 1
+            && kind
+                .and_then(check::kind)
+                .is_some_and(|k| k.from_file.contains(&key))
+    } else if is_alert(path) {
+        path.len() == 1 && channels(kind).any(|c| c.secret_keys.contains(&key))
     } else {
-        FILE_KEYS
+        FILE_KEYS.contains(&key)
     }
 }
 
@@ -109,29 +153,25 @@ pub(super) fn expand(doc: &mut DeTable, errors: &mut Errors) -> Found {
     found
 }
 
-/// `check`: the type of the `[[check]]` table this one is or is in.
+/// Expand a table; `outer` is the `type` of the `[[check]]` or
+/// `[[alert]]` table it is in, if any (an alert's `headers` are its
+/// channel's).
 fn expand_table(
     table: &mut DeTable,
     path: &mut Vec<String>,
-    check: Option<&'static Kind>,
+    outer: Option<&str>,
     errors: &mut Errors,
     found: &mut Found,
 ) {
-    let check = if path.len() == 1 && in_check(path) {
-        table
-            .get("type")
-            .and_then(|t| t.get_ref().as_str())
-            .and_then(check::kind)
-    } else {
-        check
-    };
-    let allowed = file_keys(path, check);
+    let own = table.get("type").and_then(|t| t.get_ref().as_str());
+    let kind = if path.len() == 1 { own } else { outer }.map(str::to_string);
+    let kind = kind.as_deref();
     let file_keys: Vec<Spanned<Cow<str>>> = table
         .keys()
         .filter(|k| {
             k.get_ref()
                 .strip_suffix("_file")
-                .is_some_and(|base| allowed.contains(&base))
+                .is_some_and(|base| file_key(path, kind, base))
         })
         .cloned()
         .collect();
@@ -182,9 +222,9 @@ fn expand_table(
     for (key, value) in table.iter_mut() {
         path.push(key.get_ref().to_string());
         if from_files.iter().any(|f| f == key.get_ref()) {
-            expand_value(value, path, check, errors, &mut Found::default());
+            expand_value(value, path, kind, errors, &mut Found::default());
         } else {
-            expand_value(value, path, check, errors, found);
+            expand_value(value, path, kind, errors, found);
         }
         path.pop();
     }
@@ -193,14 +233,14 @@ fn expand_table(
 fn expand_value(
     value: &mut Spanned<DeValue>,
     path: &mut Vec<String>,
-    check: Option<&'static Kind>,
+    kind: Option<&str>,
     errors: &mut Errors,
     found: &mut Found,
 ) {
     let span = value.span();
     match value.get_mut() {
         DeValue::String(s) => {
-            let hidden = hidden(path, check);
+            let hidden = hidden(path, kind);
             let secret = hidden != Hidden::No;
             if s.contains('$') {
                 let looked_up = std::cell::RefCell::new(Vec::new());
@@ -248,12 +288,12 @@ fn expand_value(
             for (i, item) in items.iter_mut().enumerate() {
                 let last = path.pop().unwrap_or_default();
                 path.push(format!("{last}[{i}]"));
-                expand_value(item, path, check, errors, found);
+                expand_value(item, path, kind, errors, found);
                 path.pop();
                 path.push(last);
             }
         }
-        DeValue::Table(t) => expand_table(t, path, check, errors, found),
+        DeValue::Table(t) => expand_table(t, path, kind, errors, found),
         _ => {}
     }
 }
@@ -302,7 +342,7 @@ pub(super) fn read_regular(path: &Path) -> std::io::Result<(String, std::fs::Met
 /// A relative credential path is looked up in `$CREDENTIALS_DIRECTORY`
 /// first (systemd's `LoadCredential=`), then as given.
 fn resolve_credential(file: &str) -> PathBuf {
-    let path = super::expand_tilde(file);
+    let path = crate::vocab::expand_tilde(file);
     if path.is_relative()
         && let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY")
     {
@@ -364,8 +404,7 @@ fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
 
 #[cfg(test)]
 mod tests {
-    use super::{Hidden, hidden, substitute};
-    use crate::check;
+    use super::{Hidden, file_key, hidden, substitute};
 
     fn env(name: &str) -> Option<String> {
         (name == "HOME_X").then(|| "/home/x".to_string())
@@ -382,7 +421,7 @@ mod tests {
     #[test]
     fn a_sql_check_url_is_a_secret_and_other_urls_are_not() {
         let path = |k: &str| vec!["check[0]".to_string(), k.to_string()];
-        let (sql, http) = (check::kind("sql"), check::kind("http"));
+        let (sql, http) = (Some("sql"), Some("http"));
         assert_eq!(hidden(&path("url"), sql), Hidden::Url);
         assert_eq!(hidden(&path("url"), http), Hidden::No);
         assert_eq!(hidden(&path("query"), sql), Hidden::No);
@@ -394,6 +433,32 @@ mod tests {
             Hidden::Value
         );
         assert_eq!(hidden(&["ping".into(), "url".into()], None), Hidden::Value);
+    }
+
+    #[test]
+    fn an_alerts_secrets_are_the_ones_its_channel_declares() {
+        let secret = |path: &[String], kind| hidden(path, kind) != Hidden::No;
+        let path = |keys: &[&str]| -> Vec<String> {
+            std::iter::once("alert[0]")
+                .chain(keys.iter().copied())
+                .map(String::from)
+                .collect()
+        };
+        assert!(secret(&path(&["bot_token"]), Some("telegram")));
+        assert!(!secret(&path(&["chat_id"]), Some("telegram")));
+        assert!(secret(&path(&["password"]), Some("email")));
+        assert!(!secret(&path(&["username"]), Some("email")));
+        assert!(secret(
+            &path(&["headers", "Authorization"]),
+            Some("webhook")
+        ));
+        assert!(!secret(&path(&["labels", "team"]), Some("alertmanager")));
+        assert!(!secret(&path(&["command[0]"]), Some("command")));
+        // A type that names no channel: any channel's secret key is one.
+        assert!(secret(&path(&["token"]), Some("ntfyy")));
+        assert!(file_key(&path(&[]), Some("telegram"), "bot_token"));
+        assert!(!file_key(&path(&[]), Some("telegram"), "chat_id"));
+        assert!(!file_key(&path(&[]), Some("command"), "url"));
     }
 
     #[test]

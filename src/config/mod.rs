@@ -1,58 +1,40 @@
-//! Reads `healthcheck.toml` into a checked, compiled `Config`: durations
-//! parsed, regexes compiled, thresholds in their readings' units, names
-//! resolved. A config with any error yields every error at once, each with
-//! `file:line:column` and the key path, and nothing runs.
+//! The loader: reads `healthcheck.toml` into a checked, compiled
+//! `spec::Config`: durations parsed, regexes compiled, thresholds in their
+//! readings' units, names resolved. A config with any error yields every
+//! error at once, each with `file:line:column` and the key path, and
+//! nothing runs. The one module that names every check type and channel
+//! (through their registries); what they read their keys with is `vocab`,
+//! what the rest of the program reads is `spec`.
 
-pub mod alert;
-mod builder;
+mod alert;
 mod checks;
 mod discovery;
-mod errors;
-pub mod escalate;
+mod escalate;
 mod interpolate;
-pub mod page;
+mod page;
 mod permissions;
-pub mod platform;
 pub mod raw;
-pub mod service;
+mod service;
 mod settings;
-pub mod summary;
-#[cfg(test)]
-mod testing;
-mod values;
+mod summary;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::check::Probe;
-use crate::model::Status;
-use crate::model::Thresholds;
-use crate::schedule::Schedule;
+use crate::spec::{CheckSpec, Config};
+use crate::vocab::{
+    ConfigError, ConfigErrors, Errors, Names, Source, deserialize_table, unknown_key_message,
+};
 use alert::compile_alerts;
-pub use builder::Builder;
-use builder::deserialize_table;
 use checks::compile_check;
-use discovery::{default_state_dir, system_hostname};
-pub use discovery::{discover, expand_tilde, no_config_found, no_config_shown};
-pub use errors::{ConfigError, ConfigErrors};
-use errors::{Errors, Names, Source, unknown_key_message};
+pub use discovery::{discover, no_config_found, no_config_shown};
 use permissions::world_or_group_readable;
 use raw::RawSettings;
-pub use raw::{Limit, OneOrMany, RawCheck};
 use service::compile_services;
-pub use service::{Manager, ServiceSpec, WhenStopped};
-use settings::{
-    SETTINGS_KEYS, check_schedule_name, compile_alerting_table, compile_ping, compile_schedules,
-    compile_settings, timeout_problem,
-};
-pub use values::{
-    MAX_BYTES, MAX_DEADLINE, MAX_DURATION, parse_duration, parse_size, show_duration,
-};
+use settings::{compile_alerting_table, compile_ping, compile_schedules, compile_settings};
 
 /// The starter config used when no file is found.
 #[cfg(not(windows))]
@@ -60,104 +42,6 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 /// Windows has no load average: its default judges how busy the CPUs are.
 #[cfg(windows)]
 pub const EMBEDDED_DEFAULT: &str = include_str!("default-windows.toml");
-
-/// A validated config, ready to run.
-pub struct Config {
-    /// Where it came from: a path, or "(embedded default)".
-    pub origin: String,
-    pub settings: Settings,
-    pub services: Vec<ServiceSpec>,
-    pub checks: Vec<CheckSpec>,
-    pub alerting: alert::Alerting,
-    pub alerts: Vec<alert::AlertSpec>,
-    pub schedules: Vec<Schedule>,
-    /// The dead man's switch, if any.
-    pub ping: Option<crate::ping::Ping>,
-    /// `[summary]`: the daily digest, if any.
-    pub summary: Option<summary::SummarySpec>,
-    /// `[page]`: the status page, if any.
-    pub page: Option<page::PageSpec>,
-    /// Allowed but worth saying: `validate` and `-v` show them.
-    pub warnings: Vec<String>,
-}
-
-impl Config {
-    pub fn schedule(&self, name: &str) -> Option<&Schedule> {
-        self.schedules.iter().find(|s| s.name == name)
-    }
-
-    pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
-        self.services.iter().find(|s| s.name == name)
-    }
-    pub fn check(&self, name: &str) -> Option<&CheckSpec> {
-        self.checks.iter().find(|c| c.name == name)
-    }
-}
-
-pub struct Settings {
-    pub state_dir: PathBuf,
-    pub timeout: Duration,
-    pub deadline: Duration,
-    pub hostname: String,
-    pub reports: usize,
-    pub expected_interval: Option<Duration>,
-    /// Where to write the node_exporter textfile, if anywhere.
-    pub prometheus_file: Option<PathBuf>,
-    /// argv prefixes of the service managers' command lines.
-    pub systemctl: Vec<String>,
-    pub docker: Vec<String>,
-    pub compose: Vec<String>,
-    /// `sc.exe`, for `windows_service` checks and restarts.
-    pub sc: Vec<String>,
-    /// argv prefix of `journalctl` (the `journal` source of log and file checks).
-    pub journalctl: Vec<String>,
-}
-
-/// One check, compiled.
-pub struct CheckSpec {
-    pub name: String,
-    pub kind: &'static str,
-    pub timeout: Duration,
-    /// The status when the target does not answer within `timeout`.
-    pub on_timeout: Status,
-    /// Consecutive non-OK runs before a problem counts as confirmed.
-    pub after: u32,
-    pub hint: Option<String>,
-    /// `severity = "warning"` caps the status at WARNING.
-    pub cap: Option<Status>,
-    /// The reading the thresholds judge, and the thresholds.
-    pub judged: Option<String>,
-    pub thresholds: Thresholds,
-    /// The service to restart when this check is confirmed CRITICAL.
-    pub restart: Option<String>,
-    /// That service says `when_stopped = "leave"`: a target stopped on
-    /// purpose is a WARNING, not restarted.
-    pub leave_stopped: bool,
-    /// A recovery command run when this check is confirmed CRITICAL.
-    pub run: Option<Vec<String>>,
-    /// Its `escalate` ladder, where its commands run, and their budget.
-    pub recovery: escalate::Recovery,
-    /// Checks whose trouble holds this check's actions back.
-    pub depends_on: Vec<String>,
-    /// A schedule: outside it the check is skipped.
-    pub when: Option<String>,
-    /// Shown on the status page (`page = false` leaves it off).
-    pub on_page: bool,
-    pub probe: Arc<dyn Probe>,
-}
-
-/// "no [[service]] named `bot` (services: a, b)", or "(there are none)".
-pub fn no_such_service(name: &str, services: &[ServiceSpec]) -> String {
-    let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
-    if known.is_empty() {
-        format!("no [[service]] named `{name}` (there are none)")
-    } else {
-        format!(
-            "no [[service]] named `{name}` (services: {})",
-            known.join(", ")
-        )
-    }
-}
 
 /// What a command needs of its config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,9 +172,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
                         .map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end))
                         .collect();
                 }
-                if let Some(s) =
-                    deserialize_table::<RawSettings>(&mut errors, "settings", value, SETTINGS_KEYS)
-                {
+                if let Some(s) = deserialize_table::<RawSettings>(&mut errors, "settings", value) {
                     settings_raw = s;
                 }
             }
@@ -414,5 +296,68 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
         Ok((config, warnings))
     } else {
         Err(ConfigErrors::new(errors.list))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The keys of each table are its serde struct's fields: a misspelt
+    /// key is matched against them.
+    #[test]
+    fn every_table_suggests_its_own_key_for_a_misspelt_one() {
+        let cases = [
+            (
+                "[settings]\ntimout = \"5s\"\n",
+                "settings",
+                "timout",
+                "timeout",
+            ),
+            (
+                "[ping]\nurl = \"https://hc.example/p\"\nbody_limt = \"1KiB\"\n",
+                "ping",
+                "body_limt",
+                "body_limit",
+            ),
+            (
+                "[alerting]\nrenotfy = \"1h\"\n",
+                "alerting",
+                "renotfy",
+                "renotify",
+            ),
+            (
+                "[schedule.day]\nhuors = \"08:00-20:00\"\n",
+                "schedule",
+                "huors",
+                "hours",
+            ),
+            (
+                "[page]\ndir = \"/srv/page\"\ntitel = \"x\"\n",
+                "page",
+                "titel",
+                "title",
+            ),
+            (
+                "[[alert]]\ntype = \"command\"\ncommand = [\"true\"]\n[summary]\nat = \"08:00\"\nchanels = []\n",
+                "summary",
+                "chanels",
+                "channels",
+            ),
+            (
+                "[[service]]\nname = \"bot\"\nsystemd = \"bot.service\"\ncooldwn = \"1m\"\n",
+                "service",
+                "cooldwn",
+                "cooldown",
+            ),
+        ];
+        for (text, table, typo, meant) in cases {
+            let Err(e) = super::load_str("t.toml", text) else {
+                panic!("{table}: {typo} was accepted");
+            };
+            let shown = e.to_string();
+            assert!(
+                shown.contains(&format!("unknown key {typo}, did you mean {meant}?")),
+                "{table}: {shown}"
+            );
+        }
     }
 }

@@ -2,32 +2,18 @@
 //! where, its title, and the address it is served at (each alert digest
 //! then links to it).
 
-use std::path::PathBuf;
-
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use super::builder::{Spans, deserialize_table};
-use super::errors::Errors;
-use super::expand_tilde;
+use crate::spec::page::PageSpec;
+use crate::vocab::{Errors, Spans, deserialize_table, expand_tilde};
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawPage {
     pub dir: Option<String>,
     pub title: Option<String>,
-    pub url: Option<String>,
-}
-
-pub const PAGE_KEYS: &[&str] = &["dir", "title", "url"];
-
-/// `[page]`, compiled.
-#[derive(Debug, Clone)]
-pub struct PageSpec {
-    pub dir: PathBuf,
-    pub title: String,
-    /// Where the page is served; each digest says "details: URL".
     pub url: Option<String>,
 }
 
@@ -38,7 +24,7 @@ pub(super) fn compile_page(
     hostname: &str,
 ) -> Option<PageSpec> {
     let spans = Spans::of("page", &value);
-    let raw = deserialize_table::<RawPage>(errors, "page", value, PAGE_KEYS)?;
+    let raw = deserialize_table::<RawPage>(errors, "page", value)?;
     let mut b = spans.builder(errors, None);
     let dir = b.required("dir", &raw.dir)?;
     if dir.trim().is_empty() {

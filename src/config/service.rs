@@ -2,191 +2,17 @@
 //! Validated here so that a restart can never run with a
 //! malformed unit name or an empty argv.
 
-use super::builder::{Spans, deserialize_table};
-use super::errors::Errors;
-use std::path::PathBuf;
 use std::time::Duration;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use super::platform::{self, Platform};
 use super::raw::RawService;
-use super::{Builder, expand_tilde};
-
-/// How a service is restarted.
-#[derive(Debug, Clone)]
-pub enum Manager {
-    Systemd {
-        unit: String,
-    },
-    Docker {
-        container: String,
-    },
-    Compose {
-        file: PathBuf,
-        service: String,
-    },
-    Process {
-        pattern: regex::Regex,
-        start: Vec<String>,
-        cwd: Option<PathBuf>,
-        log: Option<PathBuf>,
-        /// Only this user's matches are stopped, and the copy started
-        /// runs as this user.
-        user: Option<crate::proc::user::User>,
-    },
-    Command {
-        restart: Vec<String>,
-    },
-    WindowsService {
-        service: String,
-    },
-}
-
-impl Manager {
-    /// What this manager restarts, as a check would name it.
-    pub fn watched(&self) -> Option<crate::check::Watched> {
-        use crate::check::Watched;
-        match self {
-            Manager::Systemd { unit } => Some(Watched::Unit(unit.clone())),
-            Manager::Docker { container } => Some(Watched::Container(container.clone())),
-            Manager::Process { pattern, .. } => {
-                Some(Watched::Process(pattern.as_str().to_string()))
-            }
-            Manager::Compose { .. } | Manager::Command { .. } | Manager::WindowsService { .. } => {
-                None
-            }
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Manager::Systemd { .. } => "systemd",
-            Manager::Docker { .. } => "docker",
-            Manager::Compose { .. } => "compose",
-            Manager::Process { .. } => "process",
-            Manager::Command { .. } => "command",
-            Manager::WindowsService { .. } => "windows_service",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ServiceSpec {
-    pub name: String,
-    pub manager: Manager,
-    /// Restarts allowed per `window` before the service is suspended.
-    pub max_restarts: u32,
-    pub window: Duration,
-    /// Minimum time between two restarts.
-    pub cooldown: Duration,
-    /// After a restart, its checks are not acted on for this long.
-    pub grace: Duration,
-    /// How long to wait for the service to come up.
-    pub verify: Duration,
-    /// How long it must then stay up (the same instance, still running)
-    /// for the restart to count: a bot that dies on a bad key a moment
-    /// after starting was not restarted.
-    pub settle: Duration,
-    /// What to do with a service stopped on purpose (cleanly, not crashed).
-    pub when_stopped: WhenStopped,
-    /// Clear systemd's failed state and start-limit counter before a restart.
-    pub reset_failed: bool,
-    /// How long a stopped `process` gets to exit before it is killed.
-    pub stop_timeout: Duration,
-    /// Runs before a restart; exit 0 allows it.
-    pub guard: Option<Vec<String>>,
-}
-
-pub const SERVICE_KEYS: &[&str] = &[
-    "name",
-    "systemd",
-    "docker",
-    "compose",
-    "process",
-    "command",
-    "windows_service",
-    "max_restarts",
-    "window",
-    "cooldown",
-    "grace",
-    "verify",
-    "settle",
-    "stop_timeout",
-    "guard",
-    "when_stopped",
-    "reset_failed",
-];
-
-/// What to do with a service that was stopped on purpose: a systemd unit
-/// that is inactive with `Result=success` (`systemctl stop`), not a crash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WhenStopped {
-    /// Restart it like a crashed one (the default: a watchdog that a stop
-    /// silences would miss a bot stopped by mistake).
-    Restart,
-    /// Report it as a WARNING "stopped (not failed); left alone".
-    Leave,
-}
-
-/// The budget and timing defaults (3 per hour).
-pub const DEFAULT_MAX_RESTARTS: u32 = 3;
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(3600);
-pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(120);
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(120);
-pub const DEFAULT_VERIFY: Duration = Duration::from_secs(10);
-/// How long a restarted service must stay up, unless `verify` is shorter.
-pub const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
-/// How long a stopped process gets to exit before it is killed.
-pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Why `name` cannot be a systemd unit name, if it cannot: letters,
-/// digits and `:-_.\@` only (systemd's own set), at most 255, not starting
-/// with `-` (it would be read as an option: `-H host`). Spaces, `;` and
-/// `/` are never part of a unit name.
-pub(super) fn unit_name_problem(name: &str) -> Option<String> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || ":-_.\\@".contains(c);
-    if name.is_empty() || name.len() > 255 || name.starts_with('-') || !name.chars().all(allowed) {
-        Some(format!(
-            "invalid unit name \"{name}\": use letters, digits and :-_.\\@ only, not starting with `-`"
-        ))
-    } else {
-        None
-    }
-}
-
-/// Why `name` cannot be a container or compose service name, if it
-/// cannot: docker's own rule, a letter or digit, then letters, digits and
-/// `_.-`.
-pub(super) fn container_name_problem(name: &str) -> Option<String> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-        None
-    } else {
-        Some(format!(
-            "invalid name \"{name}\": use a letter or digit, then letters, digits and _.- only"
-        ))
-    }
-}
-
-/// Why `name` cannot be a Windows service name, if it cannot: not empty,
-/// at most 256 characters, no `/` or `\\` (the service manager's own rule),
-/// no control characters, not starting with `-`.
-pub(super) fn windows_service_name_problem(name: &str) -> Option<String> {
-    let bad = |c: char| c == '/' || c == '\\' || c.is_control();
-    if name.trim().is_empty()
-        || name.chars().count() > 256
-        || name.starts_with('-')
-        || name.chars().any(bad)
-    {
-        Some(format!(
-            "invalid service name \"{name}\": at most 256 characters, no / or \\, not starting with `-`"
-        ))
-    } else {
-        None
-    }
-}
+use crate::spec::service::{
+    DEFAULT_COOLDOWN, DEFAULT_GRACE, DEFAULT_MAX_RESTARTS, DEFAULT_SETTLE, DEFAULT_STOP_TIMEOUT,
+    DEFAULT_VERIFY, DEFAULT_WINDOW, Manager, ServiceSpec, WhenStopped,
+};
+use crate::vocab::platform::{self, Platform};
+use crate::vocab::{Builder, Errors, Spans, deserialize_table, expand_tilde};
 
 pub(super) fn compile(raw: RawService, b: &mut Builder) -> Option<ServiceSpec> {
     let declared = [
@@ -341,8 +167,7 @@ pub(super) fn compile_services(
     for (i, value) in tables.into_iter().enumerate() {
         let prefix = format!("service[{i}]");
         let spans = Spans::of(prefix.clone(), &value);
-        let Some(raw) = deserialize_table::<RawService>(errors, &prefix, value, SERVICE_KEYS)
-        else {
+        let Some(raw) = deserialize_table::<RawService>(errors, &prefix, value) else {
             continue;
         };
         let before = errors.list.len();
@@ -358,18 +183,4 @@ pub(super) fn compile_services(
         }
     }
     services
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_windows_service_name_cannot_be_an_option_or_a_path() {
-        assert_eq!(windows_service_name_problem("Spooler"), None);
-        assert_eq!(windows_service_name_problem("My Bot Service"), None);
-        for bad in ["", " ", "-x", "a/b", "a\\b", "a\nb"] {
-            assert!(windows_service_name_problem(bad).is_some(), "{bad:?}");
-        }
-    }
 }

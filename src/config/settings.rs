@@ -1,11 +1,17 @@
 //! The `[settings]`, `[ping]`, `[schedule.*]` and `[alerting]` tables.
 
-use super::builder::Spans;
-use super::{
-    Builder, Errors, MAX_DEADLINE, RawSettings, Settings, alert, default_state_dir,
-    deserialize_table, expand_tilde, parse_duration, raw, show_duration, system_hostname,
+use super::alert;
+use super::discovery::{default_state_dir, system_hostname};
+use super::raw::{self, RawSettings};
+use crate::schedule::{RawSchedule, Schedule};
+use crate::secret::Secret;
+use crate::spec::Settings;
+use crate::spec::alert::{Alerting, DEFAULT_CHANNEL_TIMEOUT};
+use crate::spec::ping::{DEFAULT_BODY_LIMIT, PingSpec};
+use crate::vocab::{
+    Builder, Errors, MAX_DEADLINE, Spans, deserialize_table, expand_tilde, parse_duration,
+    show_duration,
 };
-use crate::schedule::{RawSchedule, SCHEDULE_KEYS, Schedule};
 use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
@@ -14,21 +20,6 @@ use toml::de::DeValue;
 /// `settings.timeout` and `settings.deadline` when the file gives none.
 pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(super) const DEFAULT_DEADLINE: Duration = Duration::from_secs(50);
-
-pub(super) const SETTINGS_KEYS: &[&str] = &[
-    "state_dir",
-    "timeout",
-    "deadline",
-    "hostname",
-    "reports",
-    "expected_interval",
-    "systemctl",
-    "docker",
-    "compose",
-    "sc",
-    "journalctl",
-    "prometheus_file",
-];
 
 pub(super) fn compile_settings(
     errors: &mut Errors,
@@ -140,17 +131,9 @@ pub(super) fn argv_prefix(
 }
 
 /// `[ping] url = "..."`: an http(s) URL (a secret).
-pub(super) fn compile_ping(
-    errors: &mut Errors,
-    value: Spanned<DeValue>,
-) -> Option<crate::ping::Ping> {
+pub(super) fn compile_ping(errors: &mut Errors, value: Spanned<DeValue>) -> Option<PingSpec> {
     let spans = Spans::of("ping", &value);
-    let raw = deserialize_table::<raw::RawPing>(
-        errors,
-        "ping",
-        value,
-        &["url", "timeout", "body_limit"],
-    )?;
+    let raw = deserialize_table::<raw::RawPing>(errors, "ping", value)?;
     let mut b = spans.builder(errors, None);
     let url = b.required("url", &raw.url)?.expose().to_string();
     if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -158,14 +141,18 @@ pub(super) fn compile_ping(
         return None;
     }
     let timeout = match raw.timeout.as_deref() {
-        None => alert::DEFAULT_CHANNEL_TIMEOUT,
+        None => DEFAULT_CHANNEL_TIMEOUT,
         Some(text) => b.duration("timeout", text)?,
     };
     let body_limit = match raw.body_limit.as_deref() {
-        None => crate::ping::DEFAULT_BODY_LIMIT,
+        None => DEFAULT_BODY_LIMIT,
         Some(text) => b.size("body_limit", text)? as usize,
     };
-    Some(crate::ping::Ping::new(url, timeout, body_limit))
+    Some(PingSpec {
+        url: Secret::new(url),
+        timeout,
+        body_limit,
+    })
 }
 
 /// Compile every `[schedule.NAME]`.
@@ -177,8 +164,7 @@ pub(super) fn compile_schedules(
     for (name, value) in tables {
         let prefix = format!("schedule.{name}");
         let spans = Spans::of(prefix.clone(), &value);
-        let Some(raw) = deserialize_table::<RawSchedule>(errors, &prefix, value, SCHEDULE_KEYS)
-        else {
+        let Some(raw) = deserialize_table::<RawSchedule>(errors, &prefix, value) else {
             errors.broken.push(format!("schedule:{name}"));
             continue;
         };
@@ -213,15 +199,13 @@ pub(super) fn compile_alerting_table(
     errors: &mut Errors,
     table: Option<Spanned<DeValue>>,
     schedules: &[Schedule],
-) -> alert::Alerting {
+) -> Alerting {
     let Some(value) = table else {
-        return alert::Alerting::default();
+        return Alerting::default();
     };
     let spans = Spans::of("alerting", &value);
-    let Some(raw) =
-        deserialize_table::<alert::RawAlerting>(errors, "alerting", value, alert::ALERTING_KEYS)
-    else {
-        return alert::Alerting::default();
+    let Some(raw) = deserialize_table::<alert::RawAlerting>(errors, "alerting", value) else {
+        return Alerting::default();
     };
     let mut b = spans.builder(errors, None);
     if let Some(quiet) = &raw.quiet {

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use super::alert::AlertSpec;
-use super::builder::{Spans, deserialize_table};
-use super::errors::Errors;
+use crate::spec::alert::AlertSpec;
+use crate::spec::summary::SummarySpec;
+use crate::vocab::{Errors, Spans, deserialize_table};
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -20,19 +20,8 @@ pub struct RawSummary {
     pub channels: Option<Vec<String>>,
 }
 
-pub const SUMMARY_KEYS: &[&str] = &["at", "timezone", "channels"];
-
 /// The channel kind a summary never goes to.
 const ALERTS_ONLY: &str = "alertmanager";
-
-/// `[summary]`, compiled.
-#[derive(Debug, Clone)]
-pub struct SummarySpec {
-    /// The local time from which the day's summary is due.
-    pub at: jiff::civil::Time,
-    pub tz: jiff::tz::TimeZone,
-    pub channels: Vec<String>,
-}
 
 /// Compile `[summary]` against the channels that were defined.
 pub(super) fn compile_summary(
@@ -41,7 +30,7 @@ pub(super) fn compile_summary(
     alerts: &[AlertSpec],
 ) -> Option<SummarySpec> {
     let spans = Spans::of("summary", &value);
-    let raw = deserialize_table::<RawSummary>(errors, "summary", value, SUMMARY_KEYS)?;
+    let raw = deserialize_table::<RawSummary>(errors, "summary", value)?;
     let mut b = spans.builder(errors, None);
     let text = b.required("at", &raw.at)?;
     let at = match parse_hhmm(text) {

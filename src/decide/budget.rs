@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use super::Mode;
-use crate::config::escalate::RunLimits;
 use crate::model::{Decision, Unit};
 use crate::schedule::hhmm;
+use crate::spec::escalate::RunLimits;
 
 use crate::model::timer::passed;
 

@@ -4,9 +4,9 @@
 use super::budget::run_budget;
 
 use super::{Judged, Run, Verdict};
-use crate::config::CheckSpec;
-use crate::config::alert::Alerting;
 use crate::model::{Event, EventKind, Status, Unit};
+use crate::spec::CheckSpec;
+use crate::spec::alert::Alerting;
 use crate::state::{CheckState, Notified};
 
 /// The most of a check's message the state keeps for `healthcheck status`.

@@ -5,8 +5,8 @@
 //! A judged reading that is not a finite number is UNKNOWN, never judged.
 
 use super::Judged;
-use crate::config::CheckSpec;
 use crate::model::{Outcome, Status};
+use crate::spec::CheckSpec;
 
 /// Apply thresholds to the judged reading and the `severity` cap. The
 /// judged reading may come once per row (`until[MAIN_DATA]`,

@@ -6,8 +6,8 @@
 //! never skips ahead.
 
 use super::Run;
-use crate::config::escalate::StepAction;
 use crate::model::{Action, Decision, Event, EventKind, NextStep, Status, Target};
+use crate::spec::escalate::StepAction;
 use crate::state::{Ladder, State};
 
 /// A ladder step due this run: check `check` (index into the run's
@@ -92,7 +92,7 @@ pub(super) fn restarts(run: &Run, due: Due, service: &str) -> bool {
 }
 
 fn step_action<'c>(run: &Run<'_, 'c>, due: Due) -> Option<&'c StepAction> {
-    let spec: &'c crate::config::CheckSpec = run.ran[due.check];
+    let spec: &'c crate::spec::CheckSpec = run.ran[due.check];
     spec.recovery
         .steps
         .get(due.step as usize)

@@ -5,9 +5,9 @@
 use super::*;
 use std::time::Duration;
 
-use crate::config::escalate::{Command, RunLimits, Step, StepAction};
-use crate::config::{CheckSpec, Config, ServiceSpec};
 use crate::model::{Decision, EventKind, Target};
+use crate::spec::escalate::{Command, RunLimits, Step, StepAction};
+use crate::spec::{CheckSpec, Config, ServiceSpec};
 
 fn t(s: &str) -> jiff::Timestamp {
     format!("2026-11-22T{s}:00Z").parse().unwrap()

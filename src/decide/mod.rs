@@ -14,8 +14,8 @@ mod judge;
 mod ladder;
 pub mod summary;
 
-use crate::config::{CheckSpec, Config};
 use crate::model::{Action, Event, NextStep, Note, Reading, Status, Thresholds, Unit};
+use crate::spec::{CheckSpec, Config};
 use crate::state::State;
 pub use history::{check_events, rejudge, update_check};
 pub use judge::judge;

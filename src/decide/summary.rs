@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use super::{Run, Verdict};
-use crate::config::Config;
-use crate::config::summary::SummarySpec;
 use crate::model::{Action, ActionOutcome, ActionReport, Event, EventKind, Status, Unit};
+use crate::spec::Config;
+use crate::spec::summary::SummarySpec;
 use crate::state::{Daily, Incident, State, Taken, incidents::short};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);

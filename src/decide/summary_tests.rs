@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use super::*;
-use crate::config::summary::SummarySpec;
-use crate::config::{CheckSpec, Config};
 use crate::decide::{Judged, Mode, decide};
 use crate::model::{Action, ActionOutcome, ActionReport, Decision, Digest, Target};
+use crate::spec::summary::SummarySpec;
+use crate::spec::{CheckSpec, Config};
 use crate::state::{Pending, State};
 
 fn t(s: &str) -> jiff::Timestamp {
@@ -309,7 +309,7 @@ fn the_summary_tells_statuses_the_last_days_incidents_and_the_tallies() {
 
 #[test]
 fn a_ladder_that_ran_out_leaves_manual_intervention_in_its_incident_once() {
-    use crate::config::escalate::{Command, Step, StepAction};
+    use crate::spec::escalate::{Command, Step, StepAction};
     let mut c = config();
     c.checks[0].recovery.steps = vec![Step {
         action: StepAction::Run(Command {

@@ -3,9 +3,9 @@
 use super::*;
 use std::time::Duration;
 
-use crate::config::alert::Alerting;
-use crate::config::{CheckSpec, Config, ServiceSpec};
 use crate::model::{Decision, EventKind, Outcome, Target};
+use crate::spec::alert::Alerting;
+use crate::spec::{CheckSpec, Config, ServiceSpec};
 use crate::state::CheckState;
 
 fn t(s: &str) -> jiff::Timestamp {

@@ -4,8 +4,8 @@
 //! its samples).
 
 use super::store::{Change, Record, Sample};
-use crate::config::Config;
 use crate::report::Report;
+use crate::spec::Config;
 use crate::state::State;
 
 /// The record of a run that went from `before` to `next` and reported `report`.

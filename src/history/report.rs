@@ -309,7 +309,7 @@ pub fn command(opts: &Options, since: &str, format: ReportFormat) -> Exit {
         Ok(loaded) => loaded.config,
         Err(invalid) => return invalid.print(None),
     };
-    let span: Duration = match crate::config::parse_duration(since) {
+    let span: Duration = match crate::vocab::parse_duration(since) {
         Ok(d) if !d.is_zero() => d,
         Ok(_) => {
             eprintln!("healthcheck: --since must be longer than 0s");

@@ -9,22 +9,38 @@
 //! running lets its alerts resolve by themselves, and the fleet rule on
 //! `healthcheck_last_run_timestamp_seconds` says why.
 
+use crate::secret::Secret;
+use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use super::{Budget, Channel, ChannelKind, Failure};
-use crate::config::alert::RawAlert;
-use crate::config::{Builder, Config};
+use super::ChannelKind;
 use crate::http::{self, HttpRequest};
+use crate::http::{Budget, Failure};
 use crate::model::{Digest, Event, EventKind, Status};
+use crate::spec::Config;
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
+
+/// The keys of a `type = "alertmanager"` alert beyond the common ones.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    url: Option<Secret>,
+    labels: Option<BTreeMap<String, String>>,
+    headers: Option<BTreeMap<String, Secret>>,
+}
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "alertmanager",
-    keys: &["url", "labels", "headers"],
-    build,
+    keys: serde_introspect::<Keys>,
+    secret_keys: &["url"],
+    secret_tables: &["headers"],
+    build: |table, b| build(&b.keys(table)?, b),
 };
 
 /// The labels healthcheck sets itself; `labels` may not replace them.
@@ -49,9 +65,9 @@ struct Bound {
     lasts: Duration,
 }
 
-fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
-    let url = super::webhook::http_url(raw, b)?;
-    let labels = raw.labels.clone().unwrap_or_default();
+fn build(keys: &Keys, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let url = super::webhook::http_url(&keys.url, b)?;
+    let labels = keys.labels.clone().unwrap_or_default();
     for name in labels.keys() {
         let valid = name
             .chars()
@@ -72,7 +88,7 @@ fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
             );
         }
     }
-    let headers = super::webhook::headers(raw);
+    let headers = super::webhook::headers(&keys.headers);
     Some(Box::new(Alertmanager {
         endpoint: format!("{}/api/v2/alerts", url.trim_end_matches('/')),
         headers,

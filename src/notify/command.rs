@@ -2,25 +2,37 @@
 //! stdin and `HEALTHCHECK_STATUS`, `HEALTHCHECK_HOST`, `HEALTHCHECK_TITLE`,
 //! `HEALTHCHECK_EVENTS` in its environment; exit 0 means delivered.
 
+use super::ChannelKind;
 use super::message::text;
-use super::{Budget, Channel, ChannelKind, Failure};
-use crate::config::Builder;
-use crate::config::alert::RawAlert;
+use crate::http::{Budget, Failure};
 use crate::model::Digest;
 use crate::proc::Job;
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
+use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
+
+/// The keys of a `type = "command"` alert beyond the common ones.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    command: Option<Vec<String>>,
+}
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "command",
-    keys: &["command"],
-    build,
+    keys: serde_introspect::<Keys>,
+    secret_keys: &[],
+    secret_tables: &[],
+    build: |table, b| build(&b.keys(table)?, b),
 };
 
 struct CommandChannel {
     argv: Vec<String>,
 }
 
-fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
-    let argv = b.required("command", &raw.command)?.clone();
+fn build(keys: &Keys, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let argv = b.required("command", &keys.command)?.clone();
     if argv.is_empty() {
         b.error("command", "must name a program");
         return None;

@@ -11,9 +11,9 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use super::plan::{self, AlertReport, Answer, Queued, Rules, Turn};
-use super::{Budget, Failure};
-use crate::config::Config;
+use crate::http::{Budget, Failure};
 use crate::model::{Digest, Unit};
+use crate::spec::Config;
 use crate::state::State;
 
 /// The rules for this config at `now`.

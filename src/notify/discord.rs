@@ -3,24 +3,36 @@
 //! 256 and value 1024, 25 fields, 6000 characters in all), and
 //! `allowed_mentions` empty so that log text can never ping @everyone.
 
+use crate::secret::Secret;
+use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
 use serde_json::{Value, json};
 
+use super::ChannelKind;
 use super::message::{cut, label};
 use super::webhook::JsonPost;
-use super::{Channel, ChannelKind};
-use crate::config::Builder;
-use crate::config::alert::RawAlert;
 use crate::model::Digest;
 use crate::model::Status;
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
+
+/// The keys of a `type = "discord"` alert beyond the common ones.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    url: Option<Secret>,
+}
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "discord",
-    keys: &["url"],
-    build,
+    keys: serde_introspect::<Keys>,
+    secret_keys: &["url"],
+    secret_tables: &[],
+    build: |table, b| build(&b.keys(table)?, b),
 };
 
-fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
-    let url = super::webhook::http_url(raw, b)?;
+fn build(keys: &Keys, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let url = super::webhook::http_url(&keys.url, b)?;
     Some(Box::new(JsonPost::new(url, payload, is_final)))
 }
 

@@ -5,6 +5,8 @@
 //! the password crosses a network in the clear. The whole exchange,
 //! name lookup included, stays within the run's deadline.
 
+use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
 use std::io::ErrorKind;
 use std::net::IpAddr;
 use std::sync::mpsc;
@@ -16,17 +18,33 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{SmtpTransport, Transport};
 
-use super::{Budget, Channel, ChannelKind, Failure, message};
-use crate::config::Builder;
-use crate::config::alert::RawAlert;
+use super::{ChannelKind, message};
+use crate::http::{Budget, Failure};
 use crate::model::Digest;
 use crate::model::Unit;
 use crate::secret::Secret;
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
+
+/// The keys of a `type = "email"` alert beyond the common ones.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    host: Option<String>,
+    port: Option<u16>,
+    tls: Option<String>,
+    username: Option<String>,
+    password: Option<Secret>,
+    from: Option<String>,
+    to: Option<Vec<String>>,
+}
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "email",
-    keys: &["host", "port", "tls", "username", "password", "from", "to"],
-    build,
+    keys: serde_introspect::<Keys>,
+    secret_keys: &["password"],
+    secret_tables: &[],
+    build: |table, b| build(&b.keys(table)?, b),
 };
 
 struct EmailChannel {
@@ -38,18 +56,18 @@ struct EmailChannel {
     to: Vec<Mailbox>,
 }
 
-fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
-    let host = b.required("host", &raw.host);
+fn build(keys: &Keys, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let host = b.required("host", &keys.host);
     let from = b
-        .required("from", &raw.from)
+        .required("from", &keys.from)
         .and_then(|f| mailbox(b, "from", f));
     let to = b
-        .required("to", &raw.to)
+        .required("to", &keys.to)
         .and_then(|list| recipients(b, list));
-    let login = login(raw, b);
+    let login = login(keys, b);
     let host = host?;
-    let (tls, default_port) = tls(raw.tls.as_deref(), host, b)?;
-    let port = raw.port.unwrap_or(default_port);
+    let (tls, default_port) = tls(keys.tls.as_deref(), host, b)?;
+    let port = keys.port.unwrap_or(default_port);
     if port == 0 {
         b.error("port", "must be from 1 to 65535");
         return None;
@@ -85,8 +103,8 @@ fn recipients(b: &mut Builder, list: &[String]) -> Option<Vec<Mailbox>> {
 }
 
 /// `username` and `password`, both or neither.
-fn login(raw: &RawAlert, b: &mut Builder) -> Option<Option<(String, Secret)>> {
-    match (&raw.username, &raw.password) {
+fn login(keys: &Keys, b: &mut Builder) -> Option<Option<(String, Secret)>> {
+    match (&keys.username, &keys.password) {
         (Some(user), Some(password)) => {
             // AUTH PLAIN sends both in one base64 word, which a hostile
             // server may echo in its refusal.

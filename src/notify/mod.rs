@@ -6,8 +6,9 @@
 //! does the sending, every channel at once within its own timeout. A digest
 //! counts as sent only after the channel accepted it.
 //!
-//! Adding a channel: a file here with a `KIND: ChannelKind` (its type name,
-//! its keys, a `build` that validates the raw `[[alert]]` and returns a
+//! Adding a channel: a file here with its keys struct and a `KIND:
+//! ChannelKind` (its type name, its keys read from that struct, which of
+//! them are secrets, a `build` that validates them and returns a
 //! `Channel`), listed in `CHANNELS`. Keep the payload a pure function of the
 //! digest, and the `deliver` thin; say which of the receiver's answers are
 //! final (a deleted webhook), everything else is tried again.
@@ -25,13 +26,11 @@ pub mod slack;
 pub mod telegram;
 pub mod webhook;
 
-// A delivery spends and fails like an HTTP sending, whatever the channel
-// (SMTP and commands too).
-pub use crate::http::{Budget, Failure};
+use toml::de::DeTable;
 
-use crate::config::Builder;
-use crate::config::alert::RawAlert;
-use crate::model::{Action, ActionOutcome, ActionReport, Digest, Event, EventKind, Status};
+use crate::model::{Action, ActionOutcome, ActionReport, Event, EventKind, Status};
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
 
 /// Every channel type, by its `type = "..."` name.
 pub const CHANNELS: &[&ChannelKind] = &[
@@ -49,27 +48,21 @@ pub fn channel_kind(name: &str) -> Option<&'static ChannelKind> {
     CHANNELS.iter().copied().find(|k| k.name == name)
 }
 
+/// A channel type: its name, its keys and how to build a channel from them.
 pub struct ChannelKind {
     pub name: &'static str,
-    /// Keys beyond `name`, `type`, `min_severity`, `fallback`.
-    pub keys: &'static [&'static str],
-    pub build: fn(&RawAlert, &mut Builder) -> Option<Box<dyn Channel>>,
-}
-
-/// Delivers a digest somewhere.
-pub trait Channel: Send + Sync {
-    /// Deliver within `budget`. `Ok` means the receiver accepted it.
-    fn deliver(&self, digest: &Digest, budget: Budget) -> Result<(), Failure>;
-
-    /// Learn what the channel needs from the rest of the loaded config
-    /// (Alertmanager: each check's service, the run interval).
-    fn bind(&self, _config: &crate::config::Config) {}
-
-    /// Re-post what is still firing, every run, to a receiver that
-    /// forgets it otherwise (Alertmanager); nothing for the others.
-    fn refresh(&self, _firing: &Digest, _budget: Budget) -> Result<(), Failure> {
-        Ok(())
-    }
+    /// Its keys beyond the common ones (`name`, `type`, `min_severity`,
+    /// `fallback`, ...): the fields of its own keys struct.
+    pub keys: fn() -> &'static [&'static str],
+    /// Which of its keys hold a secret (a password, a token, a URL with a
+    /// token in it): registered for redaction, warned about when written
+    /// inline, and readable from a file as `KEY_file`.
+    pub secret_keys: &'static [&'static str],
+    /// Its keys whose value is a table of secrets (`headers`): every value
+    /// in it is one.
+    pub secret_tables: &'static [&'static str],
+    /// Read its keys (the table holds only those) and build the channel.
+    pub build: fn(DeTable, &mut Builder) -> Option<Box<dyn Channel>>,
 }
 
 /// The events of this run's actions: each restart or recovery command
@@ -126,6 +119,7 @@ mod tests {
     //! (`src/notify/snapshots/`; review changes with `cargo insta review`).
 
     use super::*;
+    use crate::model::Digest;
 
     fn digest() -> Digest {
         let mut d = Digest::sample(vec![
@@ -264,11 +258,11 @@ mod tests {
             "https://discord.example/api/webhooks/1/whk-secret-0xAB",
             &serde_json::json!({"a": 1}),
         );
-        let ping = crate::ping::Ping::new(
-            "https://hc.example/ping/uuid-0xCD".into(),
-            std::time::Duration::from_secs(1),
-            crate::ping::DEFAULT_BODY_LIMIT,
-        );
+        let ping = crate::ping::Ping::new(&crate::spec::ping::PingSpec {
+            url: crate::secret::Secret::new("https://hc.example/ping/uuid-0xCD".into()),
+            timeout: std::time::Duration::from_secs(1),
+            body_limit: crate::spec::ping::DEFAULT_BODY_LIMIT,
+        });
         let shown = format!("{request:?} {ping:?}");
         assert!(
             !shown.contains("0xAB") && !shown.contains("0xCD"),

@@ -1,18 +1,32 @@
 //! ntfy: the digest as a push notification, its priority by severity
 //! (5 critical, 4 warning or unknown, 3 otherwise), with an optional token.
 
+use super::ChannelKind;
 use super::message::{cut_bytes, text};
-use super::{Budget, Channel, ChannelKind, Failure};
-use crate::config::Builder;
-use crate::config::alert::RawAlert;
 use crate::http::{self, HttpRequest};
+use crate::http::{Budget, Failure};
 use crate::model::Digest;
 use crate::model::Status;
+use crate::secret::Secret;
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
+use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
+
+/// The keys of a `type = "ntfy"` alert beyond the common ones.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    url: Option<Secret>,
+    token: Option<Secret>,
+}
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "ntfy",
-    keys: &["url", "token"],
-    build,
+    keys: serde_introspect::<Keys>,
+    secret_keys: &["url", "token"],
+    secret_tables: &[],
+    build: |table, b| build(&b.keys(table)?, b),
 };
 
 /// ntfy turns a message of more bytes than this into an attachment.
@@ -23,11 +37,11 @@ struct Ntfy {
     token: Option<String>,
 }
 
-fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
-    let url = super::webhook::http_url(raw, b)?;
+fn build(keys: &Keys, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let url = super::webhook::http_url(&keys.url, b)?;
     Some(Box::new(Ntfy {
         url,
-        token: raw.token.as_ref().map(|t| t.expose().to_string()),
+        token: keys.token.as_ref().map(|t| t.expose().to_string()),
     }))
 }
 

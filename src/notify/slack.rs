@@ -1,25 +1,37 @@
 //! Slack incoming webhooks: the digest as text (Slack renders it as is).
 
+use crate::secret::Secret;
+use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
 use serde_json::{Value, json};
 
+use super::ChannelKind;
 use super::message::{cut, text};
 use super::webhook::JsonPost;
-use super::{Channel, ChannelKind};
-use crate::config::Builder;
-use crate::config::alert::RawAlert;
 use crate::model::Digest;
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
+
+/// The keys of a `type = "slack"` alert beyond the common ones.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    url: Option<Secret>,
+}
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "slack",
-    keys: &["url"],
-    build,
+    keys: serde_introspect::<Keys>,
+    secret_keys: &["url"],
+    secret_tables: &[],
+    build: |table, b| build(&b.keys(table)?, b),
 };
 
 /// Slack truncates messages past 40,000 characters; stay well inside.
 const LIMIT: usize = 39_000;
 
-fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
-    let url = super::webhook::http_url(raw, b)?;
+fn build(keys: &Keys, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let url = super::webhook::http_url(&keys.url, b)?;
     Some(Box::new(JsonPost::new(url, payload, is_final)))
 }
 

@@ -3,19 +3,34 @@
 //! UTF-16 code units, as Telegram does). `api_url`
 //! (default https://api.telegram.org) points it at another server.
 
+use crate::secret::Secret;
+use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
 use serde_json::{Value, json};
 
+use super::ChannelKind;
 use super::message::label;
-use super::{Budget, Channel, ChannelKind, Failure};
-use crate::config::Builder;
-use crate::config::alert::RawAlert;
 use crate::http::{self, HttpRequest};
+use crate::http::{Budget, Failure};
 use crate::model::Digest;
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
+
+/// The keys of a `type = "telegram"` alert beyond the common ones.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    bot_token: Option<Secret>,
+    chat_id: Option<String>,
+    api_url: Option<String>,
+}
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "telegram",
-    keys: &["bot_token", "chat_id", "api_url"],
-    build,
+    keys: serde_introspect::<Keys>,
+    secret_keys: &["bot_token"],
+    secret_tables: &[],
+    build: |table, b| build(&b.keys(table)?, b),
 };
 
 const LIMIT: usize = 4096;
@@ -26,13 +41,13 @@ struct Telegram {
     chat_id: String,
 }
 
-fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
+fn build(keys: &Keys, b: &mut Builder) -> Option<Box<dyn Channel>> {
     let token = b
-        .required("bot_token", &raw.bot_token)?
+        .required("bot_token", &keys.bot_token)?
         .expose()
         .to_string();
-    let chat_id = b.required("chat_id", &raw.chat_id)?.clone();
-    let api = raw
+    let chat_id = b.required("chat_id", &keys.chat_id)?.clone();
+    let api = keys
         .api_url
         .clone()
         .unwrap_or_else(|| DEFAULT_API.to_string());

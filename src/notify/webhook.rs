@@ -1,18 +1,33 @@
 //! Generic webhooks: the digest as JSON (title, status, host, time, events)
 //! POSTed to a URL with optional headers, for anything that takes JSON.
 
+use crate::secret::Secret;
+use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
-use super::{Budget, Channel, ChannelKind, Failure};
-use crate::config::Builder;
-use crate::config::alert::RawAlert;
+use super::ChannelKind;
 use crate::http::{self, HttpRequest};
+use crate::http::{Budget, Failure};
 use crate::model::Digest;
+use crate::spec::channel::Channel;
+use crate::vocab::Builder;
+
+/// The keys of a `type = "webhook"` alert beyond the common ones.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    url: Option<Secret>,
+    headers: Option<BTreeMap<String, Secret>>,
+}
 
 pub const KIND: ChannelKind = ChannelKind {
     name: "webhook",
-    keys: &["url", "headers"],
-    build,
+    keys: serde_introspect::<Keys>,
+    secret_keys: &["url"],
+    secret_tables: &["headers"],
+    build: |table, b| build(&b.keys(table)?, b),
 };
 
 /// A channel that POSTs a JSON payload made from the digest, knowing its
@@ -40,8 +55,8 @@ impl JsonPost {
 }
 
 /// The channel's `url`: required, http(s).
-pub fn http_url(raw: &RawAlert, b: &mut Builder) -> Option<String> {
-    let url = b.required("url", &raw.url)?.expose().to_string();
+pub fn http_url(url: &Option<Secret>, b: &mut Builder) -> Option<String> {
+    let url = b.required("url", url)?.expose().to_string();
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         b.error("url", "must start with https:// (or http://)");
         return None;
@@ -50,17 +65,17 @@ pub fn http_url(raw: &RawAlert, b: &mut Builder) -> Option<String> {
 }
 
 /// The channel's `headers`, as sent.
-pub fn headers(raw: &RawAlert) -> Vec<(String, String)> {
-    raw.headers
+pub fn headers(headers: &Option<BTreeMap<String, Secret>>) -> Vec<(String, String)> {
+    headers
         .iter()
         .flatten()
         .map(|(k, v)| (k.clone(), v.expose().to_string()))
         .collect()
 }
 
-fn build(raw: &RawAlert, b: &mut Builder) -> Option<Box<dyn Channel>> {
-    let url = http_url(raw, b)?;
-    let headers = headers(raw);
+fn build(keys: &Keys, b: &mut Builder) -> Option<Box<dyn Channel>> {
+    let url = http_url(&keys.url, b)?;
+    let headers = headers(&keys.headers);
     let mut channel = JsonPost::new(url, payload, http::never_final);
     channel.headers = headers;
     Some(Box::new(channel))

@@ -18,14 +18,14 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::config::page::PageSpec;
 use crate::history::report::{Alerts, DayView, IncidentView};
 use crate::history::uptime::{Book, date_of};
 use crate::history::{Change, History, Rollup};
 use crate::model::{Status, Unit};
 use crate::report::Report;
 use crate::secret::redact;
+use crate::spec::Config;
+use crate::spec::page::PageSpec;
 use crate::state::{Incident, State, write_unsynced};
 
 /// status.json's schema version.

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use super::ledger::Ledger;
 use super::{Clock, Row};
 use crate::act;
-use crate::config::escalate::{Command, StepAction};
-use crate::config::{CheckSpec, Config, ServiceSpec};
 use crate::decide;
 use crate::model::{Action, ActionOutcome, ActionReport, Decision, Target};
 use crate::runner;
 use crate::secret::redact;
+use crate::spec::escalate::{Command, StepAction};
+use crate::spec::{CheckSpec, Config, ServiceSpec};
 use crate::state::State;
 
 /// What the act stage works with.

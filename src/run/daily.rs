@@ -2,10 +2,10 @@
 //! in the incident log, queue the day's summary where it is due (the rules
 //! are `decide::summary`'s), and tally the alerts once delivered.
 
-use crate::config::Config;
 use crate::decide::summary;
 use crate::model::{Action, ActionReport};
 use crate::notify;
+use crate::spec::Config;
 use crate::state::State;
 
 /// After the actions, before anything is sent.

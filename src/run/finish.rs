@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use super::ledger::Ledger;
 use super::{Clock, Row};
 use crate::cli::Format;
-use crate::config::{CheckSpec, Config};
 use crate::model::{ActionReport, Event, Exit, Status};
 use crate::notify::{self, plan::AlertReport};
 use crate::options::{Invalid, Options, RunOptions};
 use crate::ping::Ping;
 use crate::report::{self, CheckReport, Report, text};
 use crate::secret::redact;
+use crate::spec::{CheckSpec, Config};
 use crate::state::State;
 
 /// Everything a run did, for its report.
@@ -142,12 +142,16 @@ pub fn refresh_alerts(config: &Config, opts: &RunOptions, report: &Report, deadl
 /// `/start` goes out beside the checks, never delaying them.
 pub struct Switch {
     ping: Option<Ping>,
-    started: Option<mpsc::Receiver<Result<(), notify::Failure>>>,
+    started: Option<mpsc::Receiver<Result<(), crate::http::Failure>>>,
 }
 
 impl Switch {
     pub fn start(config: &Config, opts: &RunOptions, deadline: Instant) -> Switch {
-        let ping = config.ping.clone().filter(|_| !opts.read_only);
+        let ping = config
+            .ping
+            .as_ref()
+            .filter(|_| !opts.read_only)
+            .map(Ping::new);
         let started = ping.clone().map(|p| {
             let (tx, rx) = mpsc::channel();
             std::thread::spawn(move || {
@@ -174,7 +178,7 @@ impl Switch {
         let started = self.started.map(|rx| {
             let left = (run_started + p.timeout).saturating_duration_since(Instant::now());
             rx.recv_timeout(left).unwrap_or_else(|_| {
-                Err(notify::Failure::retry(
+                Err(crate::http::Failure::retry(
                     "the start ping got no answer within its timeout",
                 ))
             })

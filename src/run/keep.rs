@@ -2,10 +2,10 @@
 //! status page is written from it. Neither can fail the run: trouble is a
 //! line on stderr, and the next run tries again.
 
-use crate::config::Config;
 use crate::history::{History, record};
 use crate::options::RunOptions;
 use crate::report::Report;
+use crate::spec::Config;
 use crate::state::State;
 
 /// Record the run (when it records at all) and write the page (full runs).

@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use super::Clock;
 use crate::Log;
-use crate::config::{self, Config};
 use crate::model::{Exit, Note, Status};
 use crate::options::RunOptions;
+use crate::spec::Config;
 use crate::state::{OpenError, Save, Spare, State, Store};
 
 pub struct Ledger {
@@ -74,7 +74,7 @@ impl Ledger {
                     eprintln!(
                         "healthcheck: got the lock only after {:.1}s (another run held it); too little of the {} deadline is left to run the checks, so this run runs none",
                         started.elapsed().as_secs_f64(),
-                        config::show_duration(settings.deadline)
+                        crate::vocab::show_duration(settings.deadline)
                     );
                     return Err(Exit::UNKNOWN);
                 }

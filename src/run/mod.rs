@@ -15,11 +15,13 @@ mod tell;
 
 use std::time::{Duration, Instant};
 
-use crate::config::{CheckSpec, Config, Needs};
+use crate::config::Needs;
+
 use crate::decide::{self, Judged, Plan, Verdict};
 use crate::model::Exit;
 use crate::options::{Options, RunOptions};
 use crate::runner::{self, Finished};
+use crate::spec::{CheckSpec, Config};
 use crate::state::State;
 use backstop::Backstop;
 use ledger::Ledger;

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::ledger::Ledger;
-use crate::config::Config;
 use crate::model::{Action, ActionReport, Event, EventKind, Note, Status};
 use crate::notify::{self, plan::AlertReport, plan::Queued};
 use crate::options::RunOptions;
+use crate::spec::Config;
 use crate::state::State;
 
 pub struct Telling<'c> {

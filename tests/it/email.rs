@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use healthcheck::http::{Budget, Failure};
 use healthcheck::model::Status;
 use healthcheck::model::{Digest, Event, EventKind};
-use healthcheck::notify::{Budget, Failure, message};
+use healthcheck::notify::message;
 
 use crate::harness::{TcpListenerPort, missing};
 

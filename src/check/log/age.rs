@@ -18,12 +18,12 @@ use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::{CHUNK, MAX_TAIL_BYTES, without_cr};
-use crate::check::ProbeContext;
 use crate::check::Record;
 use crate::check::timestamp::leading;
-use crate::config::Builder;
 use crate::model::{Outcome, Unit};
 use crate::schedule::hhmm;
+use crate::spec::probe::ProbeContext;
+use crate::vocab::Builder;
 
 /// How to read the timestamps of the lines.
 pub struct Age {

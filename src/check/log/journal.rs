@@ -15,9 +15,10 @@ use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::{Rate, RateCount, rate_outcome};
+use crate::check::Record;
 use crate::check::journal::{Entry, From, Journal, Read};
-use crate::check::{ProbeContext, Record};
 use crate::model::{Outcome, Status, count};
+use crate::spec::probe::ProbeContext;
 
 /// The most entries read in one run, in either mode.
 pub const MAX_ENTRIES: usize = 100_000;

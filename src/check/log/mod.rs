@@ -20,10 +20,13 @@ use std::time::Duration;
 use anyhow::anyhow;
 use regex::bytes::Regex;
 
-use super::{Keys, Kind, Metric, Primary, Probe, ProbeContext, Record, TypeKeys};
-use crate::config::{Builder, Limit, OneOrMany, RawCheck, expand_tilde};
+use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use crate::check::common::RawCheck;
 use crate::files::not_regular_file;
 use crate::model::{Outcome, Unit, count};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::values::{Limit, OneOrMany};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "log",
@@ -477,7 +480,7 @@ mod tests {
             path.display()
         );
         let config = crate::config::load_str("t.toml", &toml).unwrap();
-        let ctx = crate::check::ProbeContext {
+        let ctx = crate::spec::probe::ProbeContext {
             now: jiff::Timestamp::now(),
             deadline: std::time::Instant::now() + std::time::Duration::from_secs(10),
             memory: None,

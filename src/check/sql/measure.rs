@@ -8,8 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{Datum, FUTURE_SLACK, MAX_SHOWN, Table};
 use crate::check::{Metric, Record};
-use crate::config::Builder;
 use crate::model::{Outcome, Reading, Status, Unit};
+use crate::vocab::Builder;
 
 /// What the answer is read as, and the name of the reading it gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -26,9 +26,11 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
-use super::{Keys, Kind, Primary, Probe, ProbeContext, Secret, TypeKeys, timestamp};
-use crate::config::{Builder, RawCheck, expand_tilde};
+use super::{Keys, Kind, Primary, Secret, TypeKeys, timestamp};
+use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
+use crate::spec::probe::{Probe, ProbeContext};
+use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
     name: "sql",

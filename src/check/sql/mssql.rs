@@ -111,7 +111,7 @@ impl Settings {
                         }
                     }
                 }
-                "ca" | "trust_cert_ca" => ca = Some(crate::config::expand_tilde(&value)),
+                "ca" | "trust_cert_ca" => ca = Some(crate::vocab::expand_tilde(&value)),
                 "application_name" => s.application_name = Some(value),
                 other => return Err(format!("unknown SQL Server URL option `{other}`")),
             }

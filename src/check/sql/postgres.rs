@@ -212,7 +212,7 @@ fn split_tls(url: &str) -> Result<(String, Tls), String> {
         }
         kept.join(" ")
     };
-    let root_cert = root_cert.map(|p| crate::config::expand_tilde(&p));
+    let root_cert = root_cert.map(|p| crate::vocab::expand_tilde(&p));
     let (mode, verify) = match mode.as_deref() {
         None | Some("prefer" | "allow") => (SslMode::Prefer, Verify::Nothing),
         Some("disable") => (SslMode::Disable, Verify::Nothing),

@@ -34,9 +34,9 @@ mod turns;
 mod unsaved;
 
 use super::reaches;
-use crate::config::alert::{AlertSpec, Alerting};
 use crate::model::Status;
 use crate::model::{Digest, Event, EventKind, Failing, HeldBack};
+use crate::spec::alert::{AlertSpec, Alerting};
 use crate::state::{Pending, State};
 
 /// How long an undelivered digest is kept.

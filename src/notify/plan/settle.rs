@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use super::turns::due;
 use super::{AlertReport, Answer, Queued, Rules, Turn, Wait, for_channel, within_hour};
-use crate::config::alert::Alerting;
-use crate::notify::Failure;
+use crate::http::Failure;
 use crate::schedule::hhmm;
+use crate::spec::alert::Alerting;
 use crate::state::State;
 
 /// Apply this round's answers to the outbox and the channels' delivery

@@ -2,8 +2,9 @@
 //! after run, while receivers fail in the ways they do.
 
 use super::*;
-use crate::config::{Config, load_str};
-use crate::notify::Failure;
+use crate::config::load_str;
+use crate::http::Failure;
+use crate::spec::Config;
 
 fn t(s: &str) -> jiff::Timestamp {
     s.parse().unwrap()

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{EVERY_RUN_FOR, MAX_BACKOFF, Rules, TIMER_SLACK};
+use crate::http::Failure;
 use crate::model::{Digest, Event, EventKind, Status};
-use crate::notify::Failure;
 use crate::state::{Deliveries, State};
 
 /// One channel's turn in this run: the digests to send, in order, and how

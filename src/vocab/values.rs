@@ -1,7 +1,12 @@
 //! The value syntaxes a config shares: durations ("15m"), sizes ("64MiB"),
-//! and their bounds.
+//! paths starting with `~`, and their bounds.
 
+use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 /// The longest duration any key may have: 10 years (humantime's years of
 /// 365.25 days, so "10y" itself is allowed). Every time computed from a
@@ -81,6 +86,91 @@ pub fn parse_size(text: &str) -> Result<f64, String> {
     Ok(n * factor)
 }
 
+/// `$HOME`; on Windows, else `%USERPROFILE%`.
+pub fn home() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|h| !h.is_empty());
+    #[cfg(windows)]
+    let found = var("HOME").or_else(|| var("USERPROFILE"));
+    #[cfg(not(windows))]
+    let found = var("HOME");
+    found.map(PathBuf::from)
+}
+
+/// `~` and `~/x` (on Windows also `~\x`) become the home directory.
+pub fn expand_tilde(path: &str) -> PathBuf {
+    if path == "~" {
+        return home().unwrap_or_else(|| PathBuf::from(path));
+    }
+    if let Some(rest) = path
+        .strip_prefix('~')
+        .and_then(|r| r.strip_prefix(std::path::is_separator))
+        && let Some(h) = home()
+    {
+        return h.join(rest);
+    }
+    PathBuf::from(path)
+}
+
+/// A threshold as written: a number, or a string with a unit ("5m", "1GiB", "85%").
+#[derive(Clone, Debug, PartialEq)]
+pub enum Limit {
+    Number(f64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Limit, D::Error> {
+        struct LimitVisitor;
+        impl Visitor<'_> for LimitVisitor {
+            type Value = Limit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or a string such as \"5m\" or \"1GiB\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Limit, E> {
+                Ok(Limit::Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Limit, E> {
+                Ok(Limit::Number(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Limit, E> {
+                Ok(Limit::Number(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Limit, E> {
+                Ok(Limit::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(LimitVisitor)
+    }
+}
+
+/// One string or a list of them (`journal = "bot.service"` or
+/// `journal = ["schwab-*.service"]`), as a list.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<OneOrMany, D::Error> {
+        struct OneOrManyVisitor;
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v.to_string()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany(items))
+            }
+        }
+        d.deserialize_any(OneOrManyVisitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +204,19 @@ mod tests {
         assert_eq!(parse_size("1TiB"), Ok(MAX_BYTES));
         assert!(parse_size("12 parsecs").unwrap_err().contains("size unit"));
         assert!(parse_size("MB").unwrap_err().contains("invalid size"));
+    }
+
+    #[test]
+    fn only_a_leading_tilde_is_the_home() {
+        assert_eq!(
+            expand_tilde("/var/log/bot.log"),
+            PathBuf::from("/var/log/bot.log")
+        );
+        assert_eq!(expand_tilde("logs/~/x"), PathBuf::from("logs/~/x"));
+        assert_eq!(expand_tilde("~other/x"), PathBuf::from("~other/x"));
+        if let Some(home) = home() {
+            assert_eq!(expand_tilde("~/bot.log"), home.join("bot.log"));
+            assert_eq!(expand_tilde("~"), home);
+        }
     }
 }

@@ -6,8 +6,6 @@
 //! function of the platform, so both sides are unit-tested on Linux; only
 //! `Platform::current` looks at what this build is.
 
-use crate::check::Kind;
-
 /// The systems whose builds differ in what they can check and restart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Platform {
@@ -63,18 +61,13 @@ const MANAGERS_ONLY_ON: &[(&str, Only)] = &[
 
 /// Why `what` `name` (a check type or a manager) that works only as
 /// `only` says cannot be used on `on`, if it cannot.
-fn refused(what: &str, name: &str, only: Option<Only>, on: Platform) -> Option<String> {
+pub fn refused(what: &str, name: &str, only: Option<Only>, on: Platform) -> Option<String> {
     let only = only.filter(|o| o.on != on)?;
     let why = only.why;
     Some(match only.on {
         Platform::Unix => format!("{what} `{name}` is not available on {} ({why})", on.name()),
         Platform::Windows => format!("{what} `{name}` is only available on Windows ({why})"),
     })
-}
-
-/// Why check type `kind` cannot be used on `on`, if it cannot.
-pub fn kind_unavailable(kind: &Kind, on: Platform) -> Option<String> {
-    refused("check type", kind.name, kind.only_on, on)
 }
 
 /// Why the service manager `name` cannot be used on `on`, if it cannot.
@@ -86,12 +79,10 @@ pub fn manager_unavailable(name: &str, on: Platform) -> Option<String> {
     refused("manager", name, only, on)
 }
 
-/// Why the key `key` of check type `kind` cannot be used on `on`, if it cannot.
-pub fn key_unavailable(kind: &Kind, key: &str, on: Platform) -> Option<String> {
-    let (_, only) = kind
-        .keys_only_on
-        .iter()
-        .find(|(k, o)| *k == key && o.on != on)?;
+/// Why the key `key`, which works only as `only` says, cannot be used on
+/// `on`, if it cannot.
+pub fn key_refused(key: &str, only: Option<Only>, on: Platform) -> Option<String> {
+    let only = only.filter(|o| o.on != on)?;
     Some(format!(
         "key `{key}` is not available on {} ({})",
         on.name(),
@@ -99,13 +90,17 @@ pub fn key_unavailable(kind: &Kind, key: &str, on: Platform) -> Option<String> {
     ))
 }
 
-/// Why reading `reading` of check type `kind` does not exist on `on`, if
-/// it does not.
-pub fn reading_unavailable(kind: &Kind, reading: &str, on: Platform) -> Option<String> {
-    let only = kind.reading(reading)?.only_on.filter(|o| o.on != on)?;
+/// Why reading `reading` of check type `kind`, which exists only as
+/// `only` says, does not exist on `on`, if it does not.
+pub fn reading_refused(
+    kind: &str,
+    reading: &str,
+    only: Option<Only>,
+    on: Platform,
+) -> Option<String> {
+    let only = only.filter(|o| o.on != on)?;
     Some(format!(
-        "reading `{reading}` of type `{}` is not available on {} ({})",
-        kind.name,
+        "reading `{reading}` of type `{kind}` is not available on {} ({})",
         on.name(),
         only.why
     ))
@@ -114,7 +109,7 @@ pub fn reading_unavailable(kind: &Kind, reading: &str, on: Platform) -> Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check;
+    use crate::check::{self, Kind};
 
     fn kind(name: &str) -> &'static Kind {
         check::kind(name).unwrap()
@@ -123,20 +118,22 @@ mod tests {
     #[test]
     fn unix_only_checks_and_managers_are_refused_on_windows() {
         assert_eq!(
-            kind_unavailable(kind("systemd"), Platform::Windows).as_deref(),
+            kind("systemd").unavailable_on(Platform::Windows).as_deref(),
             Some("check type `systemd` is not available on Windows (there is no systemd)")
         );
         assert_eq!(
             manager_unavailable("systemd", Platform::Windows).as_deref(),
             Some("manager `systemd` is not available on Windows (there is no systemd)")
         );
-        assert_eq!(kind_unavailable(kind("systemd"), Platform::Unix), None);
+        assert_eq!(kind("systemd").unavailable_on(Platform::Unix), None);
     }
 
     #[test]
     fn windows_services_are_refused_elsewhere() {
         assert_eq!(
-            kind_unavailable(kind("windows_service"), Platform::Unix).as_deref(),
+            kind("windows_service")
+                .unavailable_on(Platform::Unix)
+                .as_deref(),
             Some(
                 "check type `windows_service` is only available on Windows (it asks the Windows service manager through sc.exe)"
             )
@@ -151,7 +148,7 @@ mod tests {
     fn what_works_everywhere_is_never_refused() {
         for name in ["file", "log", "process", "docker", "command", "cpu"] {
             for on in [Platform::Unix, Platform::Windows] {
-                assert_eq!(kind_unavailable(kind(name), on), None, "{name}");
+                assert_eq!(kind(name).unavailable_on(on), None, "{name}");
             }
         }
         for name in ["docker", "compose", "process", "command"] {
@@ -165,28 +162,38 @@ mod tests {
     fn the_journal_is_refused_on_windows_only() {
         for name in ["file", "log"] {
             assert_eq!(
-                key_unavailable(kind(name), "journal", Platform::Windows).as_deref(),
+                kind(name)
+                    .key_unavailable_on("journal", Platform::Windows)
+                    .as_deref(),
                 Some("key `journal` is not available on Windows (there is no systemd journal)")
             );
-            assert_eq!(key_unavailable(kind(name), "journal", Platform::Unix), None);
-            assert_eq!(key_unavailable(kind(name), "path", Platform::Windows), None);
+            assert_eq!(
+                kind(name).key_unavailable_on("journal", Platform::Unix),
+                None
+            );
+            assert_eq!(
+                kind(name).key_unavailable_on("path", Platform::Windows),
+                None
+            );
         }
     }
 
     #[test]
     fn load_averages_are_refused_on_windows_only() {
         assert_eq!(
-            reading_unavailable(kind("cpu"), "load5", Platform::Windows).as_deref(),
+            kind("cpu")
+                .reading_unavailable_on("load5", Platform::Windows)
+                .as_deref(),
             Some(
                 "reading `load5` of type `cpu` is not available on Windows (there is no load average)"
             )
         );
         assert_eq!(
-            reading_unavailable(kind("cpu"), "load5", Platform::Unix),
+            kind("cpu").reading_unavailable_on("load5", Platform::Unix),
             None
         );
         assert_eq!(
-            reading_unavailable(kind("cpu"), "percent", Platform::Windows),
+            kind("cpu").reading_unavailable_on("percent", Platform::Windows),
             None
         );
     }

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::alert::Alerting;
+use super::probe::{Probe, ProbeContext};
 use super::service::{
     DEFAULT_COOLDOWN, DEFAULT_GRACE, DEFAULT_MAX_RESTARTS, DEFAULT_SETTLE, DEFAULT_STOP_TIMEOUT,
     DEFAULT_VERIFY, DEFAULT_WINDOW,
 };
 use super::{CheckSpec, Config, Manager, ServiceSpec, Settings, WhenStopped};
-use crate::check::{Probe, ProbeContext};
 use crate::model::{Outcome, Thresholds};
 
 /// The probe of a check in a rule test: never run.

@@ -33,11 +33,11 @@ impl fmt::Display for ConfigError {
 /// How `check[2]`, `alert[0]` and `service[1]` are called in messages:
 /// by their `name` (an alert's default name is its type).
 #[derive(Debug, Default)]
-pub(super) struct Names(Vec<(String, String)>);
+pub struct Names(Vec<(String, String)>);
 
 impl Names {
     /// The names of the tables of `doc`, before anything is compiled.
-    pub(super) fn of(doc: &DeTable) -> Names {
+    pub fn of(doc: &DeTable) -> Names {
         let mut names = Vec::new();
         for (kind, default_key) in [("check", None), ("service", None), ("alert", Some("type"))] {
             let Some(toml::de::DeValue::Array(items)) = doc.get(kind).map(|v| v.get_ref()) else {
@@ -62,7 +62,7 @@ impl Names {
     }
 
     /// `alert[0].bot_token` -> `alert "telegram" bot_token`.
-    pub(super) fn key(&self, key: &str) -> String {
+    pub fn key(&self, key: &str) -> String {
         self.show(key, "")
     }
 
@@ -162,7 +162,7 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// Maps byte offsets of the source to `line:column`.
-pub(super) struct Source<'a> {
+pub struct Source<'a> {
     label: &'a str,
     text: &'a str,
     /// Where each line starts, found once: a file with an error on every
@@ -171,7 +171,7 @@ pub(super) struct Source<'a> {
 }
 
 impl<'a> Source<'a> {
-    pub(super) fn new(label: &'a str, text: &'a str) -> Source<'a> {
+    pub fn new(label: &'a str, text: &'a str) -> Source<'a> {
         Source {
             label,
             text,
@@ -179,7 +179,7 @@ impl<'a> Source<'a> {
         }
     }
 
-    pub(super) fn location(&self, offset: usize) -> String {
+    pub fn location(&self, offset: usize) -> String {
         let offset = offset.min(self.text.len());
         let starts = self.line_starts.get_or_init(|| {
             std::iter::once(0)
@@ -194,25 +194,25 @@ impl<'a> Source<'a> {
 }
 
 /// Collects errors with their locations.
-pub(super) struct Errors<'a> {
-    pub(super) src: Source<'a>,
-    pub(super) list: Vec<ConfigError>,
+pub struct Errors<'a> {
+    pub(crate) src: Source<'a>,
+    pub(crate) list: Vec<ConfigError>,
     /// Things that are allowed but worth saying (`validate` and `-v` show them).
-    pub(super) warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The secrets this command does not need: an unset `${VAR}` or an
     /// unreadable `*_file` is not an error, and its key is not judged.
-    pub(super) secrets_unneeded: bool,
+    pub(crate) secrets_unneeded: bool,
     /// Keys whose secret could not be had (with `secrets_unneeded`).
-    pub(super) unavailable: Vec<String>,
+    pub(crate) unavailable: Vec<String>,
     /// How the tables are called in messages.
-    pub(super) names: Names,
+    pub(crate) names: Names,
     /// `[[service]]` and `[schedule.*]` names that are defined but broken:
     /// naming them is not a second error ("service:bot", "schedule:us").
-    pub(super) broken: Vec<String>,
+    pub(crate) broken: Vec<String>,
 }
 
 impl<'a> Errors<'a> {
-    pub(super) fn new(src: Source<'a>, secrets_unneeded: bool) -> Errors<'a> {
+    pub fn new(src: Source<'a>, secrets_unneeded: bool) -> Errors<'a> {
         Errors {
             src,
             list: Vec::new(),
@@ -226,12 +226,7 @@ impl<'a> Errors<'a> {
 
     /// A problem with `key`. One mistake, one error: a key that already
     /// has one (or whose secret is not to be had) gets no second.
-    pub(super) fn push(
-        &mut self,
-        span: Range<usize>,
-        key: impl Into<String>,
-        message: impl Into<String>,
-    ) {
+    pub fn push(&mut self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) {
         let key = key.into();
         // `to` after `to[0]` was reported: the same mistake.
         let within = |k: &str| {
@@ -257,7 +252,7 @@ impl<'a> Errors<'a> {
 
     /// A secret at `key` cannot be had: an error, unless this command does
     /// not need secrets.
-    pub(super) fn secret_missing(&mut self, span: Range<usize>, key: String, message: String) {
+    pub fn secret_missing(&mut self, span: Range<usize>, key: String, message: String) {
         if self.secrets_unneeded {
             self.unavailable.push(key);
         } else {
@@ -266,12 +261,12 @@ impl<'a> Errors<'a> {
     }
 
     /// Is `kind:name` ("service:bot") defined, though broken?
-    pub(super) fn is_broken(&self, kind: &str, name: &str) -> bool {
+    pub fn is_broken(&self, kind: &str, name: &str) -> bool {
         self.broken.iter().any(|b| b == &format!("{kind}:{name}"))
     }
 
     /// A serde error inside `table`, located by its span, named by the key it falls in.
-    pub(super) fn push_serde(
+    pub fn push_serde(
         &mut self,
         prefix: &str,
         table: &DeTable,
@@ -314,7 +309,7 @@ fn bare_duration(table: &DeTable, key: &str, message: &str) -> Option<String> {
 
 /// serde's words in the config's: "invalid type: string \"2\", expected
 /// u32" becomes "expected a whole number, got the text \"2\"".
-pub(super) fn plain(message: &str) -> String {
+pub fn plain(message: &str) -> String {
     let message = message.trim();
     if let Some(field) = message
         .strip_prefix("missing field `")
@@ -364,11 +359,11 @@ fn given(got: &str) -> String {
     }
 }
 
-pub(super) fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+pub fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
 
-pub(super) fn unknown_key_message(key: &str, known: &[&str]) -> String {
+pub fn unknown_key_message(key: &str, known: &[&str]) -> String {
     let close = known
         .iter()
         .copied()
@@ -380,11 +375,11 @@ pub(super) fn unknown_key_message(key: &str, known: &[&str]) -> String {
     }
 }
 
-pub(super) fn similar(a: &str, b: &str) -> bool {
+pub fn similar(a: &str, b: &str) -> bool {
     edit_distance(a, b) <= 2.max(a.len().min(b.len()) / 4)
 }
 
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

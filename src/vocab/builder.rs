@@ -1,20 +1,24 @@
 //! The builder handed to each check type and alert channel: it reads a
 //! table's keys with their spans, so every error names the key and line.
 
-use super::{Errors, MAX_BYTES, Settings, parse_duration, parse_size, unknown_key_message};
+use super::errors::{Errors, unknown_key_message};
+use super::values::{MAX_BYTES, parse_duration, parse_size};
+use crate::spec::Settings;
 use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
 use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-/// Deserialize a plain table, after reporting the keys it does not know.
-pub(super) fn deserialize_table<'a, T: Deserialize<'a>>(
+/// Deserialize a plain table into `T`, after reporting the keys that are
+/// not `T`'s fields (with the closest one, when a key looks misspelt).
+pub fn deserialize_table<'a, T: Deserialize<'a>>(
     errors: &mut Errors,
     prefix: &str,
     value: Spanned<DeValue<'a>>,
-    known: &[&str],
 ) -> Option<T> {
+    let known = serde_introspect::<T>();
     let span = value.span();
     let DeValue::Table(table) = value.into_inner() else {
         errors.push(span, prefix, format!("[{prefix}] must be a table"));
@@ -58,7 +62,7 @@ fn regex_error(shown: &str) -> String {
 
 /// Where a table and each of its keys are in the source, so that every
 /// error about it points at the key (or the table) and names it.
-pub(super) struct Spans {
+pub struct Spans {
     prefix: String,
     keys: Vec<(String, Range<usize>)>,
     table: Range<usize>,
@@ -66,7 +70,7 @@ pub(super) struct Spans {
 
 impl Spans {
     /// The spans of `value`, a table called `prefix` in errors (`check[2]`, `ping`).
-    pub(super) fn of(prefix: impl Into<String>, value: &Spanned<DeValue>) -> Spans {
+    pub fn of(prefix: impl Into<String>, value: &Spanned<DeValue>) -> Spans {
         let mut keys = Vec::new();
         if let DeValue::Table(t) = value.get_ref() {
             for (k, v) in t {
@@ -89,7 +93,7 @@ impl Spans {
 
     /// A builder reporting into `errors` at these spans; `settings` for
     /// the checks, which are compiled after them.
-    pub(super) fn builder<'a, 'src>(
+    pub fn builder<'a, 'src>(
         &'a self,
         errors: &'a mut Errors<'src>,
         settings: Option<&'a Settings>,
@@ -102,7 +106,7 @@ impl Spans {
     }
 
     /// Where `key` is, else where the table is.
-    pub(super) fn at(&self, key: &str) -> Range<usize> {
+    pub fn at(&self, key: &str) -> Range<usize> {
         self.key(key).unwrap_or(&self.table).clone()
     }
 
@@ -126,6 +130,21 @@ impl Builder<'_, '_> {
         let span = self.spans.key(key).map_or(start..start, Range::clone);
         let path = format!("{}.{key}", self.spans.prefix);
         self.errors.push(span, path, message);
+    }
+
+    /// This table's keys as `T`, the keys struct of its type (the table
+    /// holds only `T`'s keys): a value of the wrong type is reported at its key.
+    pub fn keys<'de, T: Deserialize<'de>>(&mut self, table: DeTable<'de>) -> Option<T> {
+        let copy = table.clone();
+        let span = self.spans.table.clone();
+        let value = Spanned::new(span.clone(), DeValue::Table(table));
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.errors.push_serde(&self.spans.prefix, &copy, span, e);
+                None
+            }
+        }
     }
 
     /// Whether a problem with `key` of this table was already reported.
@@ -169,17 +188,17 @@ impl Builder<'_, '_> {
 
     /// `name` as a systemd unit name, or an error at `key` saying why it cannot be one.
     pub fn unit_name(&mut self, key: &str, name: &str) -> Option<String> {
-        self.name(key, name, super::service::unit_name_problem)
+        self.name(key, name, super::names::unit_name_problem)
     }
 
     /// `name` as a container or compose service name, or an error at `key`.
     pub fn container_name(&mut self, key: &str, name: &str) -> Option<String> {
-        self.name(key, name, super::service::container_name_problem)
+        self.name(key, name, super::names::container_name_problem)
     }
 
     /// `name` as a Windows service name, or an error at `key`.
     pub fn windows_service_name(&mut self, key: &str, name: &str) -> Option<String> {
-        self.name(key, name, super::service::windows_service_name_problem)
+        self.name(key, name, super::names::windows_service_name_problem)
     }
 
     fn name(
@@ -232,7 +251,7 @@ impl Builder<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::errors::Source;
+    use crate::vocab::Source;
 
     /// The spans of the first table in `text`, and errors reported through them.
     fn report(text: &str, f: impl FnOnce(&mut Builder)) -> Vec<String> {
