@@ -613,6 +613,202 @@ mod tests {
         assert_eq!(counted.matches, 1);
     }
 
+    /// A reader that hands out at most `step` bytes per read, so that
+    /// lines and matches fall across the reads' boundaries.
+    struct Dribble<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// (matches, lines, consumed) of `text`, read `step` bytes at a time.
+    fn count_in(text: &[u8], pattern: &str, step: usize, finished: bool) -> (u64, u64, u64) {
+        let pattern = Regex::new(pattern).unwrap();
+        let mut reader = Dribble { bytes: text, step };
+        let c = count_lines(&mut reader, &pattern, finished, None).unwrap();
+        (c.matches, c.lines, c.consumed)
+    }
+
+    /// What counting promises, one line at a time: (matches, lines, consumed).
+    fn count_by_line(text: &[u8], pattern: &str, finished: bool) -> (u64, u64, u64) {
+        let pattern = Regex::new(pattern).unwrap();
+        let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let counted = if finished { text.len() } else { complete };
+        let mut lines: Vec<&[u8]> = text[..complete].split(|b| *b == b'\n').collect();
+        lines.pop();
+        if finished && complete < text.len() {
+            lines.push(&text[complete..]);
+        }
+        let matches = lines
+            .iter()
+            .filter(|l| pattern.is_match(super::super::without_cr(&l[..l.len().min(MAX_LINE)])))
+            .count();
+        (matches as u64, lines.len() as u64, counted as u64)
+    }
+
+    #[test]
+    fn a_match_never_spans_a_newline() {
+        for (text, pattern, want) in [
+            (&b"xa\nb\na b\n"[..], r"a\s+b", 1),
+            (b"ERROR\n\nx\n", r"(?s)ERROR.+x", 0),
+            (b"ERROR\nx\nERROR x\n", r"ERROR[^y]x", 1),
+            (b"a\r\nb\n", r"a\s*\r?\n?b", 0),
+            (b"ab\nb\n", r"(?m)b$\n^b", 0),
+        ] {
+            for step in [1, 2, 3, 7, 4096] {
+                assert_eq!(
+                    count_in(text, pattern, step, false).0,
+                    want,
+                    "/{pattern}/ step {step}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_counts_once_however_many_matches_it_has() {
+        let text = b"ERROR ERROR ERROR\nok\nERROR\n";
+        assert_eq!(count_in(text, "ERROR", 4096, false), (2, 3, 27));
+        assert_eq!(
+            count_in(text, "", 4096, false),
+            (3, 3, 27),
+            "an empty pattern matches every line"
+        );
+        assert_eq!(count_in(b"\n\n\n", "x*", 4096, false), (3, 3, 3));
+    }
+
+    #[test]
+    fn anchors_hold_at_each_line_and_not_at_the_read() {
+        let text = b"xERROR\nERROR\nERROR x\nx ERROR\n";
+        for step in [1, 5, 6, 4096] {
+            assert_eq!(count_in(text, "^ERROR", step, false).0, 2, "step {step}");
+            assert_eq!(count_in(text, r"\AERROR", step, false).0, 2, "step {step}");
+            assert_eq!(count_in(text, "ERROR$", step, false).0, 3, "step {step}");
+            assert_eq!(count_in(text, r"ERROR\z", step, false).0, 3, "step {step}");
+            assert_eq!(count_in(text, r"^ERROR$", step, false).0, 1, "step {step}");
+            assert_eq!(
+                count_in(text, r"\bERROR\b", step, false).0,
+                3,
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_match_in_the_line_still_being_written_waits_for_its_newline() {
+        assert_eq!(count_in(b"ok\nERROR half", "ERROR", 4096, false), (0, 1, 3));
+        assert_eq!(count_in(b"ok\nERROR half", "ERROR", 4096, true), (1, 2, 13));
+        assert_eq!(count_in(b"ok\nERROR half", "half$", 3, true), (1, 2, 13));
+        assert_eq!(count_in(b"ERROR\nERR", "ERROR", 2, false), (1, 1, 6));
+    }
+
+    #[test]
+    fn a_carriage_return_ends_a_line_only_before_its_newline() {
+        let cases: [(&[u8], &str, u64); 8] = [
+            (b"ERROR 1\r\n", r"^ERROR \d+$", 1),
+            (b"ERROR\r\n", r"ERROR\s", 0),
+            (b"ERROR \r\n", r"ERROR\s$", 1),
+            (b"ERROR\rx\n", r"ERROR$", 0),
+            (b"ERROR\rx\n", r"ERROR.x", 1),
+            (b"ERROR\r\r\n", r"ERROR$", 0),
+            (b"ERROR\r\r\n", r"ERROR\r$", 1),
+            (b"ERROR\r\n", r"(?m)ERROR$", 1),
+        ];
+        for (text, pattern, want) in cases {
+            for step in [1, 6, 4096] {
+                assert_eq!(
+                    count_in(text, pattern, step, false).0,
+                    want,
+                    "/{pattern}/ on {:?} step {step}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_over_a_mib_is_matched_on_its_first_mib_wherever_it_falls() {
+        let mut text = b"ERROR short\n".to_vec();
+        text.extend(vec![b'a'; 3 * MAX_LINE]);
+        text.extend_from_slice(b" ERROR far\nERROR after\n");
+        for (pattern, want) in [
+            ("ERROR", 2),
+            ("a$", 1),
+            (r"^a+$", 1),
+            ("far", 0),
+            (r"a\b", 1),
+        ] {
+            for step in [CHUNK, 1000 * 1000, 7 * 1024 * 1024] {
+                assert_eq!(
+                    count_in(&text, pattern, step, false),
+                    (want, 3, text.len() as u64),
+                    "/{pattern}/ step {step}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn counting_agrees_with_matching_each_line_alone() {
+        let patterns = [
+            "ERROR",
+            "ERROR|Traceback",
+            r"^E",
+            r"R$",
+            r"\s+",
+            r"o\s+E",
+            r"(?i)error \d",
+            r"\bERR",
+            r"[^a-z]{3}",
+            r"(?s)R.E",
+            r"(?-u:\xff)",
+            r"^$",
+            r"\r",
+        ];
+        let pieces: [&[u8]; 9] = [
+            b"ERROR",
+            b" ",
+            b"\n",
+            b"\r",
+            b"o",
+            b"Traceback 1",
+            b"\xff",
+            b"\r\n",
+            b"error 7",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for round in 0..300 {
+            let mut text = Vec::new();
+            for _ in 0..(round % 40) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            for pattern in patterns {
+                for finished in [false, true] {
+                    let want = count_by_line(&text, pattern, finished);
+                    for step in [1, 3, 4096] {
+                        assert_eq!(
+                            count_in(&text, pattern, step, finished),
+                            want,
+                            "/{pattern}/ on {:?} step {step} finished {finished}",
+                            String::from_utf8_lossy(&text)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_first_run_starts_at_the_end_and_later_runs_count_new_lines() {
         let mut log = Log::new();
