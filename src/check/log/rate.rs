@@ -13,6 +13,15 @@
 //! 1 MiB is matched on its first MiB; at most `max_read` bytes are read per
 //! run, the rest is skipped and said.
 //!
+//! Counting searches each read (4 MiB) whole rather than line by line:
+//! the regex runs over the complete lines of the read with its anchors made
+//! line anchors (`Lines`), each match is mapped to its line with memchr and
+//! the line counted once, and a match that strays past its line's end (a
+//! `\s` or `[^x]` that took the newline) or leans on an end anchor is
+//! confirmed by matching its line alone, so the count is what matching each
+//! line alone gives. Reads with a line of 512 KiB or more, and reads after a
+//! gap (whose lines are placed one by one), are matched line by line.
+//!
 //! Lines are read when a run comes, not when they were written. After a
 //! gap (runs stopped, a slow timer), what was appended meanwhile is placed
 //! in the window where it belongs: a line that starts with a timestamp
@@ -27,11 +36,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use regex::bytes::Regex;
+use regex_syntax::hir::{Capture, Hir, HirKind, Look, Repetition};
 use serde::{Deserialize, Serialize};
 
 /// Longest part of one line that is matched.
 pub const MAX_LINE: usize = 1024 * 1024;
-/// Bytes read per step.
+/// Bytes read, and searched, per step.
 const CHUNK: usize = 4 * 1024 * 1024;
 /// Bytes before the offset whose hash tells the same content from new.
 const FINGERPRINT_LEN: u64 = 1024;
@@ -144,6 +154,7 @@ pub fn scan(
         now,
         tz: jiff::tz::TimeZone::system(),
     });
+    let lines = Lines::new(pattern);
     let mut budget = max_read;
     let mut skipped = 0;
     let mut placed = Placed::default();
@@ -153,7 +164,7 @@ pub fn scan(
         skipped += available - take;
         budget -= take;
         old.seek(SeekFrom::Start(from))?;
-        let counted = count_lines(&mut old.take(take), pattern, true, place.as_ref())?;
+        let counted = count_lines(&mut old.take(take), &lines, true, place.as_ref())?;
         placed.add(counted.placed);
     }
     let available = size.saturating_sub(start.offset);
@@ -162,7 +173,7 @@ pub fn scan(
     file.seek(SeekFrom::Start(start.offset))?;
     let counted = count_lines(
         &mut (&mut *file).take(to_read),
-        pattern,
+        &lines,
         false,
         place.as_ref(),
     )?;
@@ -459,6 +470,79 @@ fn fingerprint(file: &mut File, offset: u64) -> std::io::Result<Option<u64>> {
     Ok(Some(hash))
 }
 
+/// The configured pattern, and the same pattern for a buffer of many lines.
+struct Lines {
+    pattern: Regex,
+    /// `pattern` with its start and end of text made start and end of a
+    /// line (an end before `\r\n` too): every line that `pattern` matches
+    /// alone holds the start of a match of this one in the buffer. None if
+    /// it does not compile, then lines are matched one by one.
+    buffer: Option<Regex>,
+    /// The pattern has an end anchor: a match in the buffer may end at a
+    /// lone `\r`, so its line is matched alone to confirm it.
+    confirm: bool,
+}
+
+impl Lines {
+    fn new(pattern: &Regex) -> Lines {
+        let mut confirm = false;
+        let buffer = regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .build()
+            .parse(pattern.as_str())
+            .ok()
+            .and_then(|hir| Regex::new(&at_line_ends(&hir, &mut confirm).to_string()).ok());
+        Lines {
+            pattern: pattern.clone(),
+            buffer,
+            confirm,
+        }
+    }
+
+    fn is_match(&self, line: &[u8]) -> bool {
+        self.pattern.is_match(super::without_cr(line))
+    }
+}
+
+/// `hir` with start and end of text made start and end of a line; sets
+/// `confirm` if it has an end anchor.
+fn at_line_ends(hir: &Hir, confirm: &mut bool) -> Hir {
+    match hir.kind() {
+        HirKind::Look(Look::Start | Look::StartLF) => Hir::look(Look::StartLF),
+        HirKind::Look(Look::End | Look::EndLF | Look::EndCRLF) => {
+            *confirm = true;
+            Hir::look(Look::EndCRLF)
+        }
+        HirKind::Look(Look::StartCRLF) => {
+            *confirm = true;
+            hir.clone()
+        }
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            sub: Box::new(at_line_ends(&r.sub, confirm)),
+            ..r.clone()
+        }),
+        HirKind::Capture(c) => Hir::capture(Capture {
+            sub: Box::new(at_line_ends(&c.sub, confirm)),
+            ..c.clone()
+        }),
+        HirKind::Concat(subs) => {
+            Hir::concat(subs.iter().map(|h| at_line_ends(h, confirm)).collect())
+        }
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(|h| at_line_ends(h, confirm)).collect())
+        }
+        _ => hir.clone(),
+    }
+}
+
+/// Whether `bytes` may hold a line over `MAX_LINE`: a stretch of half that
+/// without a newline.
+fn has_long_line(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(MAX_LINE / 2)
+        .any(|part| memchr::memchr(b'\n', part).is_none())
+}
+
 struct Counted {
     matches: u64,
     lines: u64,
@@ -469,12 +553,11 @@ struct Counted {
 }
 
 impl Counted {
-    fn line(&mut self, line: &[u8], pattern: &Regex, place: Option<&Placing>) {
-        let line = super::without_cr(line);
-        let matched = u64::from(pattern.is_match(line));
+    fn line(&mut self, line: &[u8], lines: &Lines, place: Option<&Placing>) {
+        let matched = u64::from(lines.is_match(line));
         self.lines += 1;
         self.matches += matched;
-        match place.and_then(|p| p.when(line)) {
+        match place.and_then(|p| p.when(super::without_cr(line))) {
             Some(t) => match self.placed.at.last_mut() {
                 Some((last, m, l)) if *last == t => {
                     *m += matched;
@@ -488,14 +571,59 @@ impl Counted {
             }
         }
     }
+
+    /// Count `body`, complete lines (it ends with a newline): the whole of
+    /// it searched at once, or, after a gap or with a long line, each line.
+    fn body(&mut self, body: &[u8], lines: &Lines, place: Option<&Placing>) {
+        self.consumed += body.len() as u64;
+        let buffer = lines.buffer.as_ref();
+        let Some(buffer) = buffer.filter(|_| place.is_none() && !has_long_line(body)) else {
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', body) {
+                let line = &body[start..end];
+                self.line(&line[..line.len().min(MAX_LINE)], lines, place);
+                start = end + 1;
+            }
+            return;
+        };
+        let count = memchr::memchr_iter(b'\n', body).count() as u64;
+        let mut matches = 0;
+        let mut at = 0;
+        while at < body.len() {
+            let Some(found) = buffer.find_at(body, at) else {
+                break;
+            };
+            let Some(end) = memchr::memchr(b'\n', &body[found.start()..]) else {
+                break;
+            };
+            let end = found.start() + end;
+            let content_end = end - usize::from(end > 0 && body[end - 1] == b'\r');
+            let start = || memchr::memrchr(b'\n', &body[..found.start()]).map_or(0, |i| i + 1);
+            if (!lines.confirm && found.end() <= content_end) || lines.is_match(&body[start()..end])
+            {
+                matches += 1;
+            }
+            at = end + 1;
+        }
+        self.lines += count;
+        self.matches += matches;
+        self.placed.lines += count;
+        self.placed.matches += matches;
+    }
 }
 
-/// Count newline-terminated lines and the ones matching `pattern`, reading
-/// in chunks; a line's bytes past `MAX_LINE` are not kept. In a `finished`
-/// file (rotated away) a last line without newline counts too.
+/// Append to `carry` what room is left of the first `MAX_LINE` bytes.
+fn keep(carry: &mut Vec<u8>, bytes: &[u8]) {
+    let room = MAX_LINE.saturating_sub(carry.len());
+    carry.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+/// Count newline-terminated lines and the ones matching the pattern,
+/// reading in chunks; a line's bytes past `MAX_LINE` are not kept. In a
+/// `finished` file (rotated away) a last line without newline counts too.
 fn count_lines(
     reader: &mut impl Read,
-    pattern: &Regex,
+    lines: &Lines,
     finished: bool,
     place: Option<&Placing>,
 ) -> std::io::Result<Counted> {
@@ -505,6 +633,7 @@ fn count_lines(
         consumed: 0,
         placed: Placed::default(),
     };
+    // The line begun in an earlier read: its first MAX_LINE bytes and length.
     let mut carry: Vec<u8> = Vec::new();
     let mut carry_len: u64 = 0;
     let mut chunk = vec![0u8; CHUNK];
@@ -513,29 +642,24 @@ fn count_lines(
         if n == 0 {
             break;
         }
-        let mut rest = &chunk[..n];
-        while let Some(i) = memchr::memchr(b'\n', rest) {
-            let piece = &rest[..i];
-            let line: &[u8] = if carry.is_empty() {
-                &piece[..piece.len().min(MAX_LINE)]
-            } else {
-                let room = MAX_LINE.saturating_sub(carry.len());
-                carry.extend_from_slice(&piece[..piece.len().min(room)]);
-                &carry
-            };
-            counted.line(line, pattern, place);
-            counted.consumed += carry_len + i as u64 + 1;
-            carry.clear();
-            carry_len = 0;
-            rest = &rest[i + 1..];
-        }
-        let room = MAX_LINE.saturating_sub(carry.len());
-        carry.extend_from_slice(&rest[..rest.len().min(room)]);
-        carry_len += rest.len() as u64;
+        let read = &chunk[..n];
+        let (Some(first), Some(last)) = (memchr::memchr(b'\n', read), memchr::memrchr(b'\n', read))
+        else {
+            keep(&mut carry, read);
+            carry_len += n as u64;
+            continue;
+        };
+        keep(&mut carry, &read[..first]);
+        counted.line(&carry, lines, place);
+        counted.consumed += carry_len + first as u64 + 1;
+        carry.clear();
+        counted.body(&read[first + 1..=last], lines, place);
+        keep(&mut carry, &read[last + 1..]);
+        carry_len = (n - last - 1) as u64;
     }
     if finished && carry_len > 0 {
         let line = std::mem::take(&mut carry);
-        counted.line(&line, pattern, place);
+        counted.line(&line, lines, place);
         counted.consumed += carry_len;
     }
     Ok(counted)
@@ -597,7 +721,7 @@ mod tests {
 
     #[test]
     fn a_crlf_line_ending_does_not_stop_a_pattern_anchored_at_the_end() {
-        let pattern = Regex::new(r"^ERROR \d+$").unwrap();
+        let pattern = Lines::new(&Regex::new(r"^ERROR \d+$").unwrap());
         let counted = count_lines(
             &mut &b"ERROR 1\r\ninfo\r\nERROR 2\r\n"[..],
             &pattern,
@@ -633,8 +757,14 @@ mod tests {
     fn count_in(text: &[u8], pattern: &str, step: usize, finished: bool) -> (u64, u64, u64) {
         let pattern = Regex::new(pattern).unwrap();
         let mut reader = Dribble { bytes: text, step };
-        let c = count_lines(&mut reader, &pattern, finished, None).unwrap();
+        let c = count_lines(&mut reader, &Lines::new(&pattern), finished, None).unwrap();
         (c.matches, c.lines, c.consumed)
+    }
+
+    /// Matches in `text` after a first line: a read's first line is the end
+    /// of one begun before it, matched alone; the rest are searched at once.
+    fn matches_after_a_line(text: &[u8], pattern: &str, step: usize) -> u64 {
+        count_in(&[b"-\n", text].concat(), pattern, step, false).0
     }
 
     /// What counting promises, one line at a time: (matches, lines, consumed).
@@ -665,7 +795,7 @@ mod tests {
         ] {
             for step in [1, 2, 3, 7, 4096] {
                 assert_eq!(
-                    count_in(text, pattern, step, false).0,
+                    matches_after_a_line(text, pattern, step),
                     want,
                     "/{pattern}/ step {step}"
                 );
@@ -689,13 +819,25 @@ mod tests {
     fn anchors_hold_at_each_line_and_not_at_the_read() {
         let text = b"xERROR\nERROR\nERROR x\nx ERROR\n";
         for step in [1, 5, 6, 4096] {
-            assert_eq!(count_in(text, "^ERROR", step, false).0, 2, "step {step}");
-            assert_eq!(count_in(text, r"\AERROR", step, false).0, 2, "step {step}");
-            assert_eq!(count_in(text, "ERROR$", step, false).0, 3, "step {step}");
-            assert_eq!(count_in(text, r"ERROR\z", step, false).0, 3, "step {step}");
-            assert_eq!(count_in(text, r"^ERROR$", step, false).0, 1, "step {step}");
+            assert_eq!(matches_after_a_line(text, "^ERROR", step), 2, "step {step}");
             assert_eq!(
-                count_in(text, r"\bERROR\b", step, false).0,
+                matches_after_a_line(text, r"\AERROR", step),
+                2,
+                "step {step}"
+            );
+            assert_eq!(matches_after_a_line(text, "ERROR$", step), 3, "step {step}");
+            assert_eq!(
+                matches_after_a_line(text, r"ERROR\z", step),
+                3,
+                "step {step}"
+            );
+            assert_eq!(
+                matches_after_a_line(text, r"^ERROR$", step),
+                1,
+                "step {step}"
+            );
+            assert_eq!(
+                matches_after_a_line(text, r"\bERROR\b", step),
                 3,
                 "step {step}"
             );
@@ -725,7 +867,7 @@ mod tests {
         for (text, pattern, want) in cases {
             for step in [1, 6, 4096] {
                 assert_eq!(
-                    count_in(text, pattern, step, false).0,
+                    matches_after_a_line(text, pattern, step),
                     want,
                     "/{pattern}/ on {:?} step {step}",
                     String::from_utf8_lossy(text)
@@ -794,6 +936,11 @@ mod tests {
                 text.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
             }
             for pattern in patterns {
+                let lines = Lines::new(&Regex::new(pattern).unwrap());
+                assert!(
+                    lines.buffer.is_some(),
+                    "/{pattern}/ is searched in the buffer"
+                );
                 for finished in [false, true] {
                     let want = count_by_line(&text, pattern, finished);
                     for step in [1, 3, 4096] {
