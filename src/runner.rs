@@ -46,6 +46,7 @@ pub fn run(
     deadline: Instant,
 ) -> Vec<Finished> {
     let started = Instant::now();
+    let processes = Arc::new(crate::proc::table::Scan::default());
     let (tx, rx) = mpsc::channel::<Done>();
     let mut due = Vec::with_capacity(checks.len());
     let given = memories.clone();
@@ -61,6 +62,7 @@ pub fn run(
                 now,
                 deadline: check_deadline,
                 memory,
+                processes: processes.clone(),
             },
         };
         if job.probe.cannot_hang() {

@@ -135,6 +135,8 @@ pub struct ProbeContext {
     pub deadline: Instant,
     /// What this check remembered from its previous run (counters, samples).
     pub memory: Option<serde_json::Value>,
+    /// The process table's scan, shared by the run's checks.
+    pub processes: std::sync::Arc<crate::proc::table::Scan>,
 }
 
 impl ProbeContext {
@@ -154,6 +156,7 @@ pub fn probe_first(toml: &str, timeout: Duration) -> Outcome {
         now: jiff::Timestamp::now(),
         deadline: Instant::now() + timeout,
         memory: None,
+        processes: Default::default(),
     };
     let outcome = config.checks[0].probe.probe(&ctx).unwrap();
     if outcome.timed_out {
