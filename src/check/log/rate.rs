@@ -15,9 +15,10 @@
 //!
 //! Counting searches each read (4 MiB) whole rather than line by line:
 //! the regex runs over the complete lines of the read with its anchors made
-//! line anchors (`Lines`), each match is mapped to its line with memchr and
-//! the line counted once, and a match that strays past its line's end (a
-//! `\s` or `[^x]` that took the newline) or leans on an end anchor is
+//! line anchors and the newline taken out of its classes (`Lines`: a `\s`
+//! or `[^x]` never takes a newline, so a match stays within its line), each
+//! match is mapped to its line with memchr and the line counted once, and a
+//! match that takes the line's final `\r` or leans on an end anchor is
 //! confirmed by matching its line alone, so the count is what matching each
 //! line alone gives. Reads with a line of 512 KiB or more, and reads after a
 //! gap (whose lines are placed one by one), are matched line by line.
@@ -36,7 +37,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use regex::bytes::Regex;
-use regex_syntax::hir::{Capture, Hir, HirKind, Look, Repetition};
+use regex_syntax::hir::{
+    Capture, Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange, Hir, HirKind,
+    Look, Repetition,
+};
 use serde::{Deserialize, Serialize};
 
 /// Longest part of one line that is matched.
@@ -474,9 +478,11 @@ fn fingerprint(file: &mut File, offset: u64) -> std::io::Result<Option<u64>> {
 struct Lines {
     pattern: Regex,
     /// `pattern` with its start and end of text made start and end of a
-    /// line (an end before `\r\n` too): every line that `pattern` matches
-    /// alone holds the start of a match of this one in the buffer. None if
-    /// it does not compile, then lines are matched one by one.
+    /// line (an end before `\r\n` too) and without the newline in any of
+    /// its classes: every line that `pattern` matches alone holds a match
+    /// of this one in the buffer, and a match never crosses a line's end
+    /// (nor runs on to the end of the read). None if it does not compile,
+    /// then lines are matched one by one.
     buffer: Option<Regex>,
     /// The pattern has an end anchor: a match in the buffer may end at a
     /// lone `\r`, so its line is matched alone to confirm it.
@@ -504,10 +510,21 @@ impl Lines {
     }
 }
 
-/// `hir` with start and end of text made start and end of a line; sets
-/// `confirm` if it has an end anchor.
+/// `hir` with start and end of text made start and end of a line, and no
+/// newline; sets `confirm` if it has an end anchor.
 fn at_line_ends(hir: &Hir, confirm: &mut bool) -> Hir {
     match hir.kind() {
+        HirKind::Literal(literal) if literal.0.contains(&b'\n') => Hir::fail(),
+        HirKind::Class(Class::Unicode(class)) => {
+            let mut class = class.clone();
+            class.difference(&ClassUnicode::new([ClassUnicodeRange::new('\n', '\n')]));
+            Hir::class(Class::Unicode(class))
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            let mut class = class.clone();
+            class.difference(&ClassBytes::new([ClassBytesRange::new(b'\n', b'\n')]));
+            Hir::class(Class::Bytes(class))
+        }
         HirKind::Look(Look::Start | Look::StartLF) => Hir::look(Look::StartLF),
         HirKind::Look(Look::End | Look::EndLF | Look::EndCRLF) => {
             *confirm = true;
@@ -801,6 +818,27 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_buffer_search_never_crosses_a_newline() {
+        // A match across lines would make each search run on to the end
+        // of the read: a read of many matching lines searched again and
+        // again, quadratic in its size.
+        for pattern in [
+            r"(?s)ERROR.*x",
+            r"ERROR[^y]*x",
+            r"ERROR\s*x",
+            "ERROR\nx",
+            r"(?-u:[\x00-\xff])+x",
+        ] {
+            let lines = Lines::new(&Regex::new(pattern).unwrap());
+            let buffer = lines.buffer.expect(pattern);
+            assert_eq!(buffer.find(b"ERROR\nx\n"), None, "/{pattern}/");
+        }
+        let lines = Lines::new(&Regex::new(r"(?s)ERROR.*x").unwrap());
+        let found = lines.buffer.unwrap().find(b"ERROR x\nx\n").unwrap();
+        assert_eq!(found.range(), 0..7, "the match ends in its own line");
     }
 
     #[test]
