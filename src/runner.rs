@@ -11,8 +11,10 @@
 //! taken from one queue by `WORKERS` threads, as many as a small machine
 //! has cores: a thread costs a run about 50 µs to start and end
 //! (benches/README.md), and local checks take a millisecond or less. When
-//! checks still wait after `PATIENCE` (a probe that waits on the network
-//! or hangs), every waiting check gets a thread of its own at once.
+//! a check has run for `PATIENCE` (a probe that waits on the network or
+//! hangs) while others wait, every waiting check gets a thread of its own
+//! at once; a long queue of quick checks (512 `file` checks) stays on the
+//! two threads.
 //! An outcome that brings no memory (a timeout, an error, a missing file)
 //! keeps the memory the check was given, so one bad run loses no counters.
 
@@ -28,7 +30,7 @@ use crate::spec::probe::{Probe, ProbeContext};
 
 /// The threads that first take checks from the queue.
 const WORKERS: usize = 2;
-/// How long checks may wait in the queue before each gets a thread.
+/// How long a check may run while others wait before each gets a thread.
 const PATIENCE: Duration = Duration::from_millis(5);
 
 /// A probe's outcome before thresholds, and how long it took.
@@ -46,11 +48,12 @@ pub fn run(
     deadline: Instant,
 ) -> Vec<Finished> {
     let started = Instant::now();
+    let processes = Arc::new(crate::proc::table::Scan::default());
     let (tx, rx) = mpsc::channel::<Done>();
     let mut due = Vec::with_capacity(checks.len());
     let given = memories.clone();
     let mut inline = Vec::new();
-    let mut queued = VecDeque::new();
+    let mut jobs = VecDeque::new();
     for (i, (spec, memory)) in checks.iter().zip(memories).enumerate() {
         let check_deadline = (started + spec.timeout).min(deadline);
         due.push(check_deadline);
@@ -61,15 +64,19 @@ pub fn run(
                 now,
                 deadline: check_deadline,
                 memory,
+                processes: processes.clone(),
             },
         };
         if job.probe.cannot_hang() {
             inline.push(job);
         } else {
-            queued.push_back(job);
+            jobs.push_back(job);
         }
     }
-    let queue = Arc::new(Mutex::new(queued));
+    let queue = Arc::new(Mutex::new(Queue {
+        jobs,
+        taken: vec![None; checks.len()],
+    }));
     for _ in 0..waiting(&queue).min(WORKERS) {
         start_worker(&queue, &tx);
     }
@@ -77,10 +84,10 @@ pub fn run(
         let (outcome, took) = probe_once(&*job.probe, &job.ctx);
         let _ = tx.send((job.index, outcome, took));
     }
-    // Kept until the queue grows its threads (at `grow_at`), then only
-    // the threads send.
+    // Kept while the queue may grow its threads (looked at `look_at`),
+    // then only the threads send.
     let mut tx = Some(tx);
-    let grow_at = started + PATIENCE;
+    let mut look_at = started + PATIENCE;
 
     let mut results: Vec<Option<Finished>> = (0..checks.len()).map(|_| None).collect();
     let mut pending = checks.len();
@@ -91,17 +98,33 @@ pub fn run(
             .min()
             .unwrap_or(deadline);
         let wake = if tx.is_some() {
-            grow_at.min(next_due)
+            look_at.min(next_due)
         } else {
             next_due
         };
         let received = rx.recv_timeout(wake.saturating_duration_since(Instant::now()));
         let at = Instant::now();
-        if grow_at <= at
-            && let Some(tx) = tx.take()
-        {
-            for _ in 0..waiting(&queue) {
-                start_worker(&queue, &tx);
+        if look_at <= at && tx.is_some() {
+            // The longest-running check that has not answered yet.
+            let running = {
+                let q = lock(&queue);
+                (!q.jobs.is_empty()).then(|| {
+                    (0..checks.len())
+                        .filter(|i| results[*i].is_none())
+                        .filter_map(|i| q.taken[i])
+                        .min()
+                })
+            };
+            match running {
+                None => tx = None,
+                Some(Some(since)) if since + PATIENCE <= at => {
+                    if let Some(tx) = tx.take() {
+                        for _ in 0..waiting(&queue) {
+                            start_worker(&queue, &tx);
+                        }
+                    }
+                }
+                Some(since) => look_at = since.unwrap_or(at) + PATIENCE,
             }
         }
         match received {
@@ -140,6 +163,12 @@ pub fn run(
         .collect()
 }
 
+/// The checks waiting for a thread, and when each check was taken.
+struct Queue {
+    jobs: VecDeque<Job>,
+    taken: Vec<Option<Instant>>,
+}
+
 /// A check waiting for a thread.
 struct Job {
     index: usize,
@@ -152,7 +181,7 @@ type Done = (usize, Outcome, Duration);
 
 /// Start a thread that runs checks from `queue` until none is left. When
 /// no thread can be started, the next waiting check is UNKNOWN for it.
-fn start_worker(queue: &Arc<Mutex<VecDeque<Job>>>, tx: &mpsc::Sender<Done>) {
+fn start_worker(queue: &Arc<Mutex<Queue>>, tx: &mpsc::Sender<Done>) {
     let (thread_queue, thread_tx) = (queue.clone(), tx.clone());
     let spawned = std::thread::Builder::new()
         .name("checks".into())
@@ -175,14 +204,22 @@ fn start_worker(queue: &Arc<Mutex<VecDeque<Job>>>, tx: &mpsc::Sender<Done>) {
     }
 }
 
-/// The next waiting check, if any. Probes never panic with the queue
-/// locked (`probe_once` catches them), so a poisoned lock is still sound.
-fn take(queue: &Mutex<VecDeque<Job>>) -> Option<Job> {
-    queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+/// The queue, locked. Probes never panic with it locked (`probe_once`
+/// catches them), so a poisoned lock is still sound.
+fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn waiting(queue: &Mutex<VecDeque<Job>>) -> usize {
-    queue.lock().unwrap_or_else(|e| e.into_inner()).len()
+/// The next waiting check, if any, noted as taken now.
+fn take(queue: &Mutex<Queue>) -> Option<Job> {
+    let mut q = lock(queue);
+    let job = q.jobs.pop_front()?;
+    q.taken[job.index] = Some(Instant::now());
+    Some(job)
+}
+
+fn waiting(queue: &Mutex<Queue>) -> usize {
+    lock(queue).jobs.len()
 }
 
 /// One probe's outcome (a failed or panicking probe is UNKNOWN), its

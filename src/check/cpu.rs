@@ -342,6 +342,7 @@ mod tests {
             now: jiff::Timestamp::now(),
             deadline: Instant::now() + Duration::from_secs(5),
             memory,
+            processes: Default::default(),
         }
     }
 

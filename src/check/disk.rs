@@ -276,6 +276,7 @@ mod tests {
             now: jiff::Timestamp::now(),
             deadline: Instant::now() + Duration::from_secs(5),
             memory,
+            processes: Default::default(),
         };
         config.checks[0].probe.probe(&ctx)
     }

@@ -205,6 +205,7 @@ mod tests {
             now: jiff::Timestamp::now(),
             deadline: Instant::now() + Duration::from_secs(5),
             memory: None,
+            processes: Default::default(),
         };
         let o = config.checks[0].probe.probe(&ctx).unwrap();
         assert_eq!(o.status, Status::Ok);

@@ -229,6 +229,7 @@ pub fn probe_first(toml: &str, timeout: std::time::Duration) -> crate::model::Ou
         now: jiff::Timestamp::now(),
         deadline: std::time::Instant::now() + timeout,
         memory: None,
+        processes: Default::default(),
     };
     let outcome = config.checks[0].probe.probe(&ctx).unwrap();
     if outcome.timed_out {

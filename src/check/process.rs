@@ -160,7 +160,8 @@ impl Probe for ProcessCheck {
         let mut blind = None;
         let (what, candidates) = match &self.target {
             Target::Match(re, user) => {
-                let (pids, why) = table.matching(re, user.as_ref().map(|u| u.uid))?;
+                let listing = ctx.processes.listing(&table)?;
+                let (pids, why) = table.matching(listing, re, user.as_ref().map(|u| u.uid));
                 blind = why;
                 let what = match user {
                     Some(user) => format!("/{}/ as user {user}", re.as_str()),
@@ -401,6 +402,7 @@ mod tests {
             now: jiff::Timestamp::now(),
             deadline: Instant::now() + Duration::from_secs(5),
             memory,
+            processes: Default::default(),
         };
         p.probe(&ctx).unwrap()
     }
@@ -419,6 +421,35 @@ mod tests {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    #[test]
+    fn the_checks_of_one_run_judge_one_scan_of_the_table() {
+        let mark = marker();
+        let p = matching(&format!("^sleep {}$", regex::escape(&mark)));
+        let scan = std::sync::Arc::new(crate::proc::table::Scan::default());
+        let in_the_run = || {
+            let ctx = ProbeContext {
+                now: jiff::Timestamp::now(),
+                deadline: Instant::now() + Duration::from_secs(5),
+                memory: None,
+                processes: scan.clone(),
+            };
+            p.probe(&ctx).unwrap()
+        };
+        assert_eq!(value(&in_the_run(), "count"), Some(0.0));
+        let _sleeper = Detached::start(&format!("exec sleep {mark}"));
+        let fresh = until(&*p, |o| o.status == Status::Ok);
+        assert_eq!(
+            value(&fresh, "count"),
+            Some(1.0),
+            "a scan of its own sees it"
+        );
+        assert_eq!(
+            value(&in_the_run(), "count"),
+            Some(0.0),
+            "a check of the same run judges the table the run scanned first"
+        );
     }
 
     #[test]

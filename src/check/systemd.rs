@@ -204,6 +204,7 @@ mod tests {
             now: jiff::Timestamp::now(),
             deadline: std::time::Instant::now() + std::time::Duration::from_secs(10),
             memory: None,
+            processes: Default::default(),
         };
         match config.checks[0].probe.probe(&ctx) {
             Ok(outcome) => outcome,

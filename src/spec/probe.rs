@@ -67,6 +67,8 @@ pub struct ProbeContext {
     pub deadline: Instant,
     /// What this check remembered from its previous run (counters, samples).
     pub memory: Option<serde_json::Value>,
+    /// The process table's scan, shared by the run's checks.
+    pub processes: std::sync::Arc<crate::proc::table::Scan>,
 }
 
 impl ProbeContext {

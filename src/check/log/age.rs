@@ -241,6 +241,7 @@ mod tests {
                 now,
                 deadline: std::time::Instant::now() + std::time::Duration::from_secs(10),
                 memory,
+                processes: Default::default(),
             };
             config.checks[0].probe.probe(&ctx).unwrap()
         };

@@ -13,6 +13,16 @@
 //! 1 MiB is matched on its first MiB; at most `max_read` bytes are read per
 //! run, the rest is skipped and said.
 //!
+//! Counting searches each read (4 MiB) whole rather than line by line:
+//! the regex runs over the complete lines of the read with its anchors made
+//! line anchors and the newline taken out of its classes (`Lines`: a `\s`
+//! or `[^x]` never takes a newline, so a match stays within its line), each
+//! match is mapped to its line with memchr and the line counted once, and a
+//! match that takes the line's final `\r` or leans on an end anchor is
+//! confirmed by matching its line alone, so the count is what matching each
+//! line alone gives. Reads with a line of 512 KiB or more, and reads after a
+//! gap (whose lines are placed one by one), are matched line by line.
+//!
 //! Lines are read when a run comes, not when they were written. After a
 //! gap (runs stopped, a slow timer), what was appended meanwhile is placed
 //! in the window where it belongs: a line that starts with a timestamp
@@ -27,11 +37,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use regex::bytes::Regex;
+use regex_syntax::hir::{
+    Capture, Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange, Hir, HirKind,
+    Look, Repetition,
+};
 use serde::{Deserialize, Serialize};
 
 /// Longest part of one line that is matched.
 pub const MAX_LINE: usize = 1024 * 1024;
-/// Bytes read per step.
+/// Bytes read, and searched, per step.
 const CHUNK: usize = 4 * 1024 * 1024;
 /// Bytes before the offset whose hash tells the same content from new.
 const FINGERPRINT_LEN: u64 = 1024;
@@ -144,6 +158,7 @@ pub fn scan(
         now,
         tz: jiff::tz::TimeZone::system(),
     });
+    let lines = Lines::new(pattern);
     let mut budget = max_read;
     let mut skipped = 0;
     let mut placed = Placed::default();
@@ -153,7 +168,7 @@ pub fn scan(
         skipped += available - take;
         budget -= take;
         old.seek(SeekFrom::Start(from))?;
-        let counted = count_lines(&mut old.take(take), pattern, true, place.as_ref())?;
+        let counted = count_lines(&mut old.take(take), &lines, true, place.as_ref())?;
         placed.add(counted.placed);
     }
     let available = size.saturating_sub(start.offset);
@@ -162,7 +177,7 @@ pub fn scan(
     file.seek(SeekFrom::Start(start.offset))?;
     let counted = count_lines(
         &mut (&mut *file).take(to_read),
-        pattern,
+        &lines,
         false,
         place.as_ref(),
     )?;
@@ -459,6 +474,92 @@ fn fingerprint(file: &mut File, offset: u64) -> std::io::Result<Option<u64>> {
     Ok(Some(hash))
 }
 
+/// The configured pattern, and the same pattern for a buffer of many lines.
+struct Lines {
+    pattern: Regex,
+    /// `pattern` with its start and end of text made start and end of a
+    /// line (an end before `\r\n` too) and without the newline in any of
+    /// its classes: every line that `pattern` matches alone holds a match
+    /// of this one in the buffer, and a match never crosses a line's end
+    /// (nor runs on to the end of the read). None if it does not compile,
+    /// then lines are matched one by one.
+    buffer: Option<Regex>,
+    /// The pattern has an end anchor: a match in the buffer may end at a
+    /// lone `\r`, so its line is matched alone to confirm it.
+    confirm: bool,
+}
+
+impl Lines {
+    fn new(pattern: &Regex) -> Lines {
+        let mut confirm = false;
+        let buffer = regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .build()
+            .parse(pattern.as_str())
+            .ok()
+            .and_then(|hir| Regex::new(&at_line_ends(&hir, &mut confirm).to_string()).ok());
+        Lines {
+            pattern: pattern.clone(),
+            buffer,
+            confirm,
+        }
+    }
+
+    fn is_match(&self, line: &[u8]) -> bool {
+        self.pattern.is_match(super::without_cr(line))
+    }
+}
+
+/// `hir` with start and end of text made start and end of a line, and no
+/// newline; sets `confirm` if it has an end anchor.
+fn at_line_ends(hir: &Hir, confirm: &mut bool) -> Hir {
+    match hir.kind() {
+        HirKind::Literal(literal) if literal.0.contains(&b'\n') => Hir::fail(),
+        HirKind::Class(Class::Unicode(class)) => {
+            let mut class = class.clone();
+            class.difference(&ClassUnicode::new([ClassUnicodeRange::new('\n', '\n')]));
+            Hir::class(Class::Unicode(class))
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            let mut class = class.clone();
+            class.difference(&ClassBytes::new([ClassBytesRange::new(b'\n', b'\n')]));
+            Hir::class(Class::Bytes(class))
+        }
+        HirKind::Look(Look::Start | Look::StartLF) => Hir::look(Look::StartLF),
+        HirKind::Look(Look::End | Look::EndLF | Look::EndCRLF) => {
+            *confirm = true;
+            Hir::look(Look::EndCRLF)
+        }
+        HirKind::Look(Look::StartCRLF) => {
+            *confirm = true;
+            hir.clone()
+        }
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            sub: Box::new(at_line_ends(&r.sub, confirm)),
+            ..r.clone()
+        }),
+        HirKind::Capture(c) => Hir::capture(Capture {
+            sub: Box::new(at_line_ends(&c.sub, confirm)),
+            ..c.clone()
+        }),
+        HirKind::Concat(subs) => {
+            Hir::concat(subs.iter().map(|h| at_line_ends(h, confirm)).collect())
+        }
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(|h| at_line_ends(h, confirm)).collect())
+        }
+        _ => hir.clone(),
+    }
+}
+
+/// Whether `bytes` may hold a line over `MAX_LINE`: a stretch of half that
+/// without a newline.
+fn has_long_line(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(MAX_LINE / 2)
+        .any(|part| memchr::memchr(b'\n', part).is_none())
+}
+
 struct Counted {
     matches: u64,
     lines: u64,
@@ -469,12 +570,11 @@ struct Counted {
 }
 
 impl Counted {
-    fn line(&mut self, line: &[u8], pattern: &Regex, place: Option<&Placing>) {
-        let line = super::without_cr(line);
-        let matched = u64::from(pattern.is_match(line));
+    fn line(&mut self, line: &[u8], lines: &Lines, place: Option<&Placing>) {
+        let matched = u64::from(lines.is_match(line));
         self.lines += 1;
         self.matches += matched;
-        match place.and_then(|p| p.when(line)) {
+        match place.and_then(|p| p.when(super::without_cr(line))) {
             Some(t) => match self.placed.at.last_mut() {
                 Some((last, m, l)) if *last == t => {
                     *m += matched;
@@ -488,14 +588,59 @@ impl Counted {
             }
         }
     }
+
+    /// Count `body`, complete lines (it ends with a newline): the whole of
+    /// it searched at once, or, after a gap or with a long line, each line.
+    fn body(&mut self, body: &[u8], lines: &Lines, place: Option<&Placing>) {
+        self.consumed += body.len() as u64;
+        let buffer = lines.buffer.as_ref();
+        let Some(buffer) = buffer.filter(|_| place.is_none() && !has_long_line(body)) else {
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', body) {
+                let line = &body[start..end];
+                self.line(&line[..line.len().min(MAX_LINE)], lines, place);
+                start = end + 1;
+            }
+            return;
+        };
+        let count = memchr::memchr_iter(b'\n', body).count() as u64;
+        let mut matches = 0;
+        let mut at = 0;
+        while at < body.len() {
+            let Some(found) = buffer.find_at(body, at) else {
+                break;
+            };
+            let Some(end) = memchr::memchr(b'\n', &body[found.start()..]) else {
+                break;
+            };
+            let end = found.start() + end;
+            let content_end = end - usize::from(end > 0 && body[end - 1] == b'\r');
+            let start = || memchr::memrchr(b'\n', &body[..found.start()]).map_or(0, |i| i + 1);
+            if (!lines.confirm && found.end() <= content_end) || lines.is_match(&body[start()..end])
+            {
+                matches += 1;
+            }
+            at = end + 1;
+        }
+        self.lines += count;
+        self.matches += matches;
+        self.placed.lines += count;
+        self.placed.matches += matches;
+    }
 }
 
-/// Count newline-terminated lines and the ones matching `pattern`, reading
-/// in chunks; a line's bytes past `MAX_LINE` are not kept. In a `finished`
-/// file (rotated away) a last line without newline counts too.
+/// Append to `carry` what room is left of the first `MAX_LINE` bytes.
+fn keep(carry: &mut Vec<u8>, bytes: &[u8]) {
+    let room = MAX_LINE.saturating_sub(carry.len());
+    carry.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+/// Count newline-terminated lines and the ones matching the pattern,
+/// reading in chunks; a line's bytes past `MAX_LINE` are not kept. In a
+/// `finished` file (rotated away) a last line without newline counts too.
 fn count_lines(
     reader: &mut impl Read,
-    pattern: &Regex,
+    lines: &Lines,
     finished: bool,
     place: Option<&Placing>,
 ) -> std::io::Result<Counted> {
@@ -505,6 +650,7 @@ fn count_lines(
         consumed: 0,
         placed: Placed::default(),
     };
+    // The line begun in an earlier read: its first MAX_LINE bytes and length.
     let mut carry: Vec<u8> = Vec::new();
     let mut carry_len: u64 = 0;
     let mut chunk = vec![0u8; CHUNK];
@@ -513,29 +659,24 @@ fn count_lines(
         if n == 0 {
             break;
         }
-        let mut rest = &chunk[..n];
-        while let Some(i) = memchr::memchr(b'\n', rest) {
-            let piece = &rest[..i];
-            let line: &[u8] = if carry.is_empty() {
-                &piece[..piece.len().min(MAX_LINE)]
-            } else {
-                let room = MAX_LINE.saturating_sub(carry.len());
-                carry.extend_from_slice(&piece[..piece.len().min(room)]);
-                &carry
-            };
-            counted.line(line, pattern, place);
-            counted.consumed += carry_len + i as u64 + 1;
-            carry.clear();
-            carry_len = 0;
-            rest = &rest[i + 1..];
-        }
-        let room = MAX_LINE.saturating_sub(carry.len());
-        carry.extend_from_slice(&rest[..rest.len().min(room)]);
-        carry_len += rest.len() as u64;
+        let read = &chunk[..n];
+        let (Some(first), Some(last)) = (memchr::memchr(b'\n', read), memchr::memrchr(b'\n', read))
+        else {
+            keep(&mut carry, read);
+            carry_len += n as u64;
+            continue;
+        };
+        keep(&mut carry, &read[..first]);
+        counted.line(&carry, lines, place);
+        counted.consumed += carry_len + first as u64 + 1;
+        carry.clear();
+        counted.body(&read[first + 1..=last], lines, place);
+        keep(&mut carry, &read[last + 1..]);
+        carry_len = (n - last - 1) as u64;
     }
     if finished && carry_len > 0 {
         let line = std::mem::take(&mut carry);
-        counted.line(&line, pattern, place);
+        counted.line(&line, lines, place);
         counted.consumed += carry_len;
     }
     Ok(counted)
@@ -597,7 +738,7 @@ mod tests {
 
     #[test]
     fn a_crlf_line_ending_does_not_stop_a_pattern_anchored_at_the_end() {
-        let pattern = Regex::new(r"^ERROR \d+$").unwrap();
+        let pattern = Lines::new(&Regex::new(r"^ERROR \d+$").unwrap());
         let counted = count_lines(
             &mut &b"ERROR 1\r\ninfo\r\nERROR 2\r\n"[..],
             &pattern,
@@ -611,6 +752,246 @@ mod tests {
         );
         let counted = count_lines(&mut &b"ERROR 3\r"[..], &pattern, true, None).unwrap();
         assert_eq!(counted.matches, 1);
+    }
+
+    /// A reader that hands out at most `step` bytes per read, so that
+    /// lines and matches fall across the reads' boundaries.
+    struct Dribble<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// (matches, lines, consumed) of `text`, read `step` bytes at a time.
+    fn count_in(text: &[u8], pattern: &str, step: usize, finished: bool) -> (u64, u64, u64) {
+        let pattern = Regex::new(pattern).unwrap();
+        let mut reader = Dribble { bytes: text, step };
+        let c = count_lines(&mut reader, &Lines::new(&pattern), finished, None).unwrap();
+        (c.matches, c.lines, c.consumed)
+    }
+
+    /// Matches in `text` after a first line: a read's first line is the end
+    /// of one begun before it, matched alone; the rest are searched at once.
+    fn matches_after_a_line(text: &[u8], pattern: &str, step: usize) -> u64 {
+        count_in(&[b"-\n", text].concat(), pattern, step, false).0
+    }
+
+    /// What counting promises, one line at a time: (matches, lines, consumed).
+    fn count_by_line(text: &[u8], pattern: &str, finished: bool) -> (u64, u64, u64) {
+        let pattern = Regex::new(pattern).unwrap();
+        let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let counted = if finished { text.len() } else { complete };
+        let mut lines: Vec<&[u8]> = text[..complete].split(|b| *b == b'\n').collect();
+        lines.pop();
+        if finished && complete < text.len() {
+            lines.push(&text[complete..]);
+        }
+        let matches = lines
+            .iter()
+            .filter(|l| pattern.is_match(super::super::without_cr(&l[..l.len().min(MAX_LINE)])))
+            .count();
+        (matches as u64, lines.len() as u64, counted as u64)
+    }
+
+    #[test]
+    fn a_match_never_spans_a_newline() {
+        for (text, pattern, want) in [
+            (&b"xa\nb\na b\n"[..], r"a\s+b", 1),
+            (b"ERROR\n\nx\n", r"(?s)ERROR.+x", 0),
+            (b"ERROR\nx\nERROR x\n", r"ERROR[^y]x", 1),
+            (b"a\r\nb\n", r"a\s*\r?\n?b", 0),
+            (b"ab\nb\n", r"(?m)b$\n^b", 0),
+        ] {
+            for step in [1, 2, 3, 7, 4096] {
+                assert_eq!(
+                    matches_after_a_line(text, pattern, step),
+                    want,
+                    "/{pattern}/ step {step}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_buffer_search_never_crosses_a_newline() {
+        // A match across lines would make each search run on to the end
+        // of the read: a read of many matching lines searched again and
+        // again, quadratic in its size.
+        for pattern in [
+            r"(?s)ERROR.*x",
+            r"ERROR[^y]*x",
+            r"ERROR\s*x",
+            "ERROR\nx",
+            r"(?-u:[\x00-\xff])+x",
+        ] {
+            let lines = Lines::new(&Regex::new(pattern).unwrap());
+            let buffer = lines.buffer.expect(pattern);
+            assert_eq!(buffer.find(b"ERROR\nx\n"), None, "/{pattern}/");
+        }
+        let lines = Lines::new(&Regex::new(r"(?s)ERROR.*x").unwrap());
+        let found = lines.buffer.unwrap().find(b"ERROR x\nx\n").unwrap();
+        assert_eq!(found.range(), 0..7, "the match ends in its own line");
+    }
+
+    #[test]
+    fn a_line_counts_once_however_many_matches_it_has() {
+        let text = b"ERROR ERROR ERROR\nok\nERROR\n";
+        assert_eq!(count_in(text, "ERROR", 4096, false), (2, 3, 27));
+        assert_eq!(
+            count_in(text, "", 4096, false),
+            (3, 3, 27),
+            "an empty pattern matches every line"
+        );
+        assert_eq!(count_in(b"\n\n\n", "x*", 4096, false), (3, 3, 3));
+    }
+
+    #[test]
+    fn anchors_hold_at_each_line_and_not_at_the_read() {
+        let text = b"xERROR\nERROR\nERROR x\nx ERROR\n";
+        for step in [1, 5, 6, 4096] {
+            assert_eq!(matches_after_a_line(text, "^ERROR", step), 2, "step {step}");
+            assert_eq!(
+                matches_after_a_line(text, r"\AERROR", step),
+                2,
+                "step {step}"
+            );
+            assert_eq!(matches_after_a_line(text, "ERROR$", step), 3, "step {step}");
+            assert_eq!(
+                matches_after_a_line(text, r"ERROR\z", step),
+                3,
+                "step {step}"
+            );
+            assert_eq!(
+                matches_after_a_line(text, r"^ERROR$", step),
+                1,
+                "step {step}"
+            );
+            assert_eq!(
+                matches_after_a_line(text, r"\bERROR\b", step),
+                3,
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_match_in_the_line_still_being_written_waits_for_its_newline() {
+        assert_eq!(count_in(b"ok\nERROR half", "ERROR", 4096, false), (0, 1, 3));
+        assert_eq!(count_in(b"ok\nERROR half", "ERROR", 4096, true), (1, 2, 13));
+        assert_eq!(count_in(b"ok\nERROR half", "half$", 3, true), (1, 2, 13));
+        assert_eq!(count_in(b"ERROR\nERR", "ERROR", 2, false), (1, 1, 6));
+    }
+
+    #[test]
+    fn a_carriage_return_ends_a_line_only_before_its_newline() {
+        let cases: [(&[u8], &str, u64); 8] = [
+            (b"ERROR 1\r\n", r"^ERROR \d+$", 1),
+            (b"ERROR\r\n", r"ERROR\s", 0),
+            (b"ERROR \r\n", r"ERROR\s$", 1),
+            (b"ERROR\rx\n", r"ERROR$", 0),
+            (b"ERROR\rx\n", r"ERROR.x", 1),
+            (b"ERROR\r\r\n", r"ERROR$", 0),
+            (b"ERROR\r\r\n", r"ERROR\r$", 1),
+            (b"ERROR\r\n", r"(?m)ERROR$", 1),
+        ];
+        for (text, pattern, want) in cases {
+            for step in [1, 6, 4096] {
+                assert_eq!(
+                    matches_after_a_line(text, pattern, step),
+                    want,
+                    "/{pattern}/ on {:?} step {step}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_over_a_mib_is_matched_on_its_first_mib_wherever_it_falls() {
+        let mut text = b"ERROR short\n".to_vec();
+        text.extend(vec![b'a'; 3 * MAX_LINE]);
+        text.extend_from_slice(b" ERROR far\nERROR after\n");
+        for (pattern, want) in [
+            ("ERROR", 2),
+            ("a$", 1),
+            (r"^a+$", 1),
+            ("far", 0),
+            (r"a\b", 1),
+        ] {
+            for step in [CHUNK, 1000 * 1000, 7 * 1024 * 1024] {
+                assert_eq!(
+                    count_in(&text, pattern, step, false),
+                    (want, 3, text.len() as u64),
+                    "/{pattern}/ step {step}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn counting_agrees_with_matching_each_line_alone() {
+        let patterns = [
+            "ERROR",
+            "ERROR|Traceback",
+            r"^E",
+            r"R$",
+            r"\s+",
+            r"o\s+E",
+            r"(?i)error \d",
+            r"\bERR",
+            r"[^a-z]{3}",
+            r"(?s)R.E",
+            r"(?-u:\xff)",
+            r"^$",
+            r"\r",
+        ];
+        let pieces: [&[u8]; 9] = [
+            b"ERROR",
+            b" ",
+            b"\n",
+            b"\r",
+            b"o",
+            b"Traceback 1",
+            b"\xff",
+            b"\r\n",
+            b"error 7",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for round in 0..300 {
+            let mut text = Vec::new();
+            for _ in 0..(round % 40) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            for pattern in patterns {
+                let lines = Lines::new(&Regex::new(pattern).unwrap());
+                assert!(
+                    lines.buffer.is_some(),
+                    "/{pattern}/ is searched in the buffer"
+                );
+                for finished in [false, true] {
+                    let want = count_by_line(&text, pattern, finished);
+                    for step in [1, 3, 4096] {
+                        assert_eq!(
+                            count_in(&text, pattern, step, finished),
+                            want,
+                            "/{pattern}/ on {:?} step {step} finished {finished}",
+                            String::from_utf8_lossy(&text)
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! the same time as the check (a `command` check's child may well match).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use anyhow::anyhow;
 
@@ -49,6 +50,27 @@ pub struct Listing {
     pub blind: Option<String>,
 }
 
+/// The command lines of one scan of the table, made when a check of the
+/// run first asks and shared by every `process` check of that run: a scan
+/// reads a file or two of every process (tens of milliseconds with a few
+/// thousand), and each check would otherwise make its own. A run's checks
+/// also judge the same table. A restart's verification runs its checks
+/// again with a scan of its own, made after the restart.
+#[derive(Default)]
+pub struct Scan {
+    listing: OnceLock<Result<Listing, String>>,
+}
+
+impl Scan {
+    /// The listing, scanned on the first call.
+    pub fn listing(&self, table: &Table) -> anyhow::Result<&Listing> {
+        self.listing
+            .get_or_init(|| table.listing().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| anyhow!("{e}"))
+    }
+}
+
 /// "12, 40, 41", or "1, 2, ... 10 and 5 more".
 pub fn list(pids: &[u32]) -> String {
     let shown: Vec<String> = pids.iter().take(PIDS_SHOWN).map(u32::to_string).collect();
@@ -65,7 +87,7 @@ pub fn list(pids: &[u32]) -> String {
 /// out: that is an error, so that a restart never starts a second copy.
 pub fn matching_pids(pattern: &regex::Regex, user: Option<u32>) -> anyhow::Result<Vec<u32>> {
     let table = Table::read()?;
-    let (candidates, blind) = table.matching(pattern, user)?;
+    let (candidates, blind) = table.matching(&table.listing()?, pattern, user);
     if let Some(why) = blind {
         return Err(anyhow!(
             "{why}: cannot rule out that /{}/ already runs",
@@ -80,21 +102,22 @@ pub fn matching_pids(pattern: &regex::Regex, user: Option<u32>) -> anyhow::Resul
 }
 
 impl Table {
-    /// The pids whose command line matches and that run as `user` (any
-    /// user when None), and why some processes could not be looked at, if
-    /// any could not (a match whose user cannot be read among them).
+    /// The pids of `listing` whose command line matches and that run as
+    /// `user` (any user when None), and why some processes could not be
+    /// looked at, if any could not (a match whose user cannot be read
+    /// among them).
     pub fn matching(
         &self,
+        listing: &Listing,
         pattern: &regex::Regex,
         user: Option<u32>,
-    ) -> anyhow::Result<(Vec<u32>, Option<String>)> {
-        let listing = self.listing()?;
+    ) -> (Vec<u32>, Option<String>) {
         let mut unknown = Vec::new();
         let pids = listing
             .lines
-            .into_iter()
+            .iter()
             .filter(|(_, cmd)| pattern.is_match(cmd))
-            .map(|(pid, _)| pid)
+            .map(|(pid, _)| *pid)
             .filter(|pid| match user.map(|uid| (uid, self.uid(*pid))) {
                 None => true,
                 Some((uid, Ok(owner))) => owner == uid,
@@ -113,11 +136,11 @@ impl Table {
                 list(&unknown)
             )
         });
-        let blind = match (listing.blind, unknown) {
+        let blind = match (listing.blind.clone(), unknown) {
             (Some(a), Some(b)) => Some(format!("{a}; {b}")),
             (a, b) => a.or(b),
         };
-        Ok((pids, blind))
+        (pids, blind)
     }
 
     /// The candidates that still run, with their stat, without healthcheck
