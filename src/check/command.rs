@@ -4,7 +4,7 @@
 //! readings. The child runs through `crate::proc`: argv (never a shell),
 //! under the check's timeout, its whole process group killed when it passes.
 
-use super::{Keys, Kind, Primary, TypeKeys};
+use super::{Keys, Kind, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::Status;
 use crate::model::{Limits, Outcome, Reading, Unit};
@@ -14,15 +14,8 @@ use crate::spec::probe::{Probe, ProbeContext};
 use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
-    name: "command",
-    keys: Keys::of::<CommandKeys>(),
-    readings: &[],
-    primary: Primary::First,
-    only_on: None,
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
     runs_program: true,
+    ..Kind::new("command", Keys::of::<CommandKeys>(), &[])
 };
 
 /// The keys of a `command` check.

@@ -13,23 +13,17 @@
 
 use std::time::Duration;
 
-use super::{Keys, Kind, Metric, Platform, Primary, Record, TypeKeys};
+use super::{Keys, Kind, Metric, Platform, Record, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
 use crate::spec::probe::{Probe, ProbeContext};
 use crate::vocab::Builder;
 
-pub const KIND: Kind = Kind {
-    name: "cpu",
-    keys: Keys::of::<CpuKeys>(),
-    readings: &[&PERCENT, &LOAD1, &LOAD5, &LOAD15],
-    primary: Primary::First,
-    only_on: None,
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
-};
+pub const KIND: Kind = Kind::new(
+    "cpu",
+    Keys::of::<CpuKeys>(),
+    &[&PERCENT, &LOAD1, &LOAD5, &LOAD15],
+);
 
 pub const PERCENT: Metric = Metric::new("percent", Unit::Percent);
 pub const LOAD1: Metric = Metric::new("load1", Unit::Number).only_on(Platform::Unix, NO_LOAD);

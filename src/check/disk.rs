@@ -12,23 +12,17 @@ use std::time::Duration;
 use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
-use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use super::{Keys, Kind, Metric, Record, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
 use crate::spec::probe::{Probe, ProbeContext};
 use crate::vocab::{Builder, expand_tilde};
 
-pub const KIND: Kind = Kind {
-    name: "disk",
-    keys: Keys::of::<DiskKeys>(),
-    readings: &[&USED_PERCENT, &FREE, &INODES_PERCENT, &FULL_IN],
-    primary: Primary::First,
-    only_on: None,
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
-};
+pub const KIND: Kind = Kind::new(
+    "disk",
+    Keys::of::<DiskKeys>(),
+    &[&USED_PERCENT, &FREE, &INODES_PERCENT, &FULL_IN],
+);
 
 pub const USED_PERCENT: Metric = Metric::new("used_percent", Unit::Percent);
 pub const FREE: Metric = Metric::new("free", Unit::Bytes);

@@ -9,23 +9,13 @@
 use std::net::{IpAddr, ToSocketAddrs};
 use std::time::Instant;
 
-use super::{Keys, Kind, Metric, Primary, Probe, Record, TypeKeys};
+use super::{Keys, Kind, Metric, Probe, Record, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::{Outcome, Status, Unit};
 use crate::spec::probe::ProbeContext;
 use crate::vocab::Builder;
 
-pub const KIND: Kind = Kind {
-    name: "dns",
-    keys: Keys::of::<DnsKeys>(),
-    readings: &[&LATENCY],
-    primary: Primary::First,
-    only_on: None,
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
-};
+pub const KIND: Kind = Kind::new("dns", Keys::of::<DnsKeys>(), &[&LATENCY]);
 
 /// How long the lookup took.
 pub const LATENCY: Metric = Metric::new("latency", Unit::Seconds);

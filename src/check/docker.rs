@@ -5,24 +5,18 @@
 use anyhow::anyhow;
 use serde_json::Value;
 
-use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use super::{Keys, Kind, Metric, Record, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
 use crate::proc;
 use crate::spec::probe::{Probe, ProbeContext, Watched};
 use crate::vocab::Builder;
 
-pub const KIND: Kind = Kind {
-    name: "docker",
-    keys: Keys::of::<DockerKeys>(),
-    readings: &[&RESTARTS, &OOM_KILLED],
-    primary: Primary::First,
-    only_on: None,
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
-};
+pub const KIND: Kind = Kind::new(
+    "docker",
+    Keys::of::<DockerKeys>(),
+    &[&RESTARTS, &OOM_KILLED],
+);
 
 pub const RESTARTS: Metric = Metric::new("restarts", Unit::Count);
 pub const OOM_KILLED: Metric = Metric::new("oom_killed", Unit::Count);

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 
 use super::journal::{From, Journal};
-use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use super::{Keys, Kind, Metric, Record, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::files::not_regular_file;
 use crate::model::Status;
@@ -20,15 +20,8 @@ use crate::vocab::values::OneOrMany;
 use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
-    name: "file",
-    keys: Keys::of::<FileKeys>(),
-    readings: &[&AGE, &SIZE],
-    primary: Primary::First,
-    only_on: None,
     keys_only_on: &[("journal", super::journal::ONLY_ON)],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
+    ..Kind::new("file", Keys::of::<FileKeys>(), &[&AGE, &SIZE])
 };
 
 pub const AGE: Metric = Metric::new("age", Unit::Seconds);

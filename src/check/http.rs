@@ -14,7 +14,7 @@ use ureq::http::header::{HeaderName, HeaderValue};
 use ureq::http::{Method, Request, StatusCode, Uri};
 use ureq::tls::TlsConfig;
 
-use super::{Keys, Kind, Metric, Primary, Record, Secret, TypeKeys};
+use super::{Keys, Kind, Metric, Record, Secret, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::{Outcome, Status, Unit};
 use crate::secret::redact;
@@ -22,15 +22,9 @@ use crate::spec::probe::{Probe, ProbeContext};
 use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
-    name: "http",
-    keys: Keys::of::<HttpKeys>(),
-    readings: &[&LATENCY, &STATUS],
-    primary: Primary::First,
-    only_on: None,
-    keys_only_on: &[],
     secrets: &[Secret::Value("headers")],
     from_file: &["url"],
-    runs_program: false,
+    ..Kind::new("http", Keys::of::<HttpKeys>(), &[&LATENCY, &STATUS])
 };
 
 pub const LATENCY: Metric = Metric::new("latency", Unit::Seconds);

@@ -20,19 +20,17 @@ use crate::spec::probe::ProbeContext;
 use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
-    name: "json",
-    keys: Keys::of::<JsonKeys>(),
-    readings: &[
-        &sql::measure::VALUE,
-        &sql::measure::AGE,
-        &sql::measure::UNTIL,
-    ],
     primary: Primary::NamedBy("expect"),
-    only_on: None,
-    keys_only_on: &[],
-    secrets: &[],
     from_file: &["url"],
-    runs_program: false,
+    ..Kind::new(
+        "json",
+        Keys::of::<JsonKeys>(),
+        &[
+            &sql::measure::VALUE,
+            &sql::measure::AGE,
+            &sql::measure::UNTIL,
+        ],
+    )
 };
 
 /// The keys of a `json` check.

@@ -3,23 +3,17 @@
 //! log; this check says so before it happens. Linux reads /proc/meminfo
 //! (~10 us); other systems ask sysinfo.
 
-use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use super::{Keys, Kind, Metric, Record, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
 use crate::spec::probe::{Probe, ProbeContext};
 use crate::vocab::Builder;
 
-pub const KIND: Kind = Kind {
-    name: "memory",
-    keys: Keys::of::<MemoryKeys>(),
-    readings: &[&USED_PERCENT, &SWAP_PERCENT],
-    primary: Primary::First,
-    only_on: None,
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
-};
+pub const KIND: Kind = Kind::new(
+    "memory",
+    Keys::of::<MemoryKeys>(),
+    &[&USED_PERCENT, &SWAP_PERCENT],
+);
 
 pub const USED_PERCENT: Metric = Metric::new("used_percent", Unit::Percent);
 pub const SWAP_PERCENT: Metric = Metric::new("swap_percent", Unit::Percent);

@@ -194,6 +194,23 @@ fn parse<T: TypeKeys + for<'de> Deserialize<'de> + 'static>(table: Spanned<DeVal
 }
 
 impl Kind {
+    /// A type that works everywhere, judges its first reading by default,
+    /// holds no secret and runs no program of the user's; a `Kind` says
+    /// otherwise by setting those fields over this (`..Kind::new(...)`).
+    pub const fn new(name: &'static str, keys: Keys, readings: &'static [&'static Metric]) -> Kind {
+        Kind {
+            name,
+            keys,
+            readings,
+            primary: Primary::First,
+            only_on: None,
+            keys_only_on: &[],
+            secrets: &[],
+            from_file: &[],
+            runs_program: false,
+        }
+    }
+
     /// Why this type cannot be used on `on`, if it cannot.
     pub fn unavailable_on(&self, on: Platform) -> Option<String> {
         platform::refused("check type", self.name, self.only_on, on)

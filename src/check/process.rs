@@ -16,7 +16,7 @@ use anyhow::anyhow;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use super::{Keys, Kind, Metric, Record, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::Status;
 use crate::model::{Outcome, Unit};
@@ -26,17 +26,7 @@ use crate::proc::user::User;
 use crate::spec::probe::{Probe, ProbeContext, Watched};
 use crate::vocab::{Builder, expand_tilde};
 
-pub const KIND: Kind = Kind {
-    name: "process",
-    keys: Keys::of::<ProcessKeys>(),
-    readings: &[&COUNT, &RSS, &CPU],
-    primary: Primary::First,
-    only_on: None,
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
-};
+pub const KIND: Kind = Kind::new("process", Keys::of::<ProcessKeys>(), &[&COUNT, &RSS, &CPU]);
 
 pub const COUNT: Metric = Metric::new("count", Unit::Count);
 pub const RSS: Metric = Metric::new("rss", Unit::Bytes);

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use anyhow::anyhow;
 
-use super::{Keys, Kind, Metric, Only, Platform, Primary, Record, TypeKeys};
+use super::{Keys, Kind, Metric, Only, Platform, Record, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::{Outcome, Unit};
 use crate::proc;
@@ -19,18 +19,15 @@ use crate::spec::probe::{Probe, ProbeContext, Watched};
 use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
-    name: "systemd",
-    keys: Keys::of::<SystemdKeys>(),
-    readings: &[&RESTARTS, &MEMORY, &MEMORY_PERCENT],
-    primary: Primary::First,
     only_on: Some(Only {
         on: Platform::Unix,
         why: "there is no systemd",
     }),
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
+    ..Kind::new(
+        "systemd",
+        Keys::of::<SystemdKeys>(),
+        &[&RESTARTS, &MEMORY, &MEMORY_PERCENT],
+    )
 };
 
 pub const RESTARTS: Metric = Metric::new("restarts", Unit::Count);

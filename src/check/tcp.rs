@@ -7,23 +7,13 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use super::{Keys, Kind, Metric, Record, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::{Outcome, Status, Unit};
 use crate::spec::probe::{Probe, ProbeContext};
 use crate::vocab::Builder;
 
-pub const KIND: Kind = Kind {
-    name: "tcp",
-    keys: Keys::of::<TcpKeys>(),
-    readings: &[&LATENCY],
-    primary: Primary::First,
-    only_on: None,
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
-};
+pub const KIND: Kind = Kind::new("tcp", Keys::of::<TcpKeys>(), &[&LATENCY]);
 
 pub const LATENCY: Metric = Metric::new("latency", Unit::Seconds);
 

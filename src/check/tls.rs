@@ -17,23 +17,13 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 
 use super::verifier::{Policy, Verifier};
-use super::{Keys, Kind, Metric, Primary, Record, TypeKeys};
+use super::{Keys, Kind, Metric, Record, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::{Outcome, Status, Unit};
 use crate::spec::probe::{Probe, ProbeContext};
 use crate::vocab::{Builder, expand_tilde};
 
-pub const KIND: Kind = Kind {
-    name: "tls",
-    keys: Keys::of::<TlsKeys>(),
-    readings: &[&UNTIL],
-    primary: Primary::First,
-    only_on: None,
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
-};
+pub const KIND: Kind = Kind::new("tls", Keys::of::<TlsKeys>(), &[&UNTIL]);
 
 pub const UNTIL: Metric = Metric::new("until", Unit::Seconds);
 

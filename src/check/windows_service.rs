@@ -8,7 +8,7 @@
 
 use anyhow::anyhow;
 
-use super::{Keys, Kind, Only, Platform, Primary, TypeKeys};
+use super::{Keys, Kind, Only, Platform, TypeKeys};
 use crate::check::common::RawCheck;
 use crate::model::Outcome;
 use crate::proc;
@@ -16,18 +16,11 @@ use crate::spec::probe::{Probe, ProbeContext};
 use crate::vocab::Builder;
 
 pub const KIND: Kind = Kind {
-    name: "windows_service",
-    keys: Keys::of::<WindowsServiceKeys>(),
-    readings: &[],
-    primary: Primary::First,
     only_on: Some(Only {
         on: Platform::Windows,
         why: "it asks the Windows service manager through sc.exe",
     }),
-    keys_only_on: &[],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
+    ..Kind::new("windows_service", Keys::of::<WindowsServiceKeys>(), &[])
 };
 
 /// The keys of a `windows_service` check.

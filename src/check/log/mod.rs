@@ -29,15 +29,13 @@ use crate::vocab::values::{Limit, OneOrMany};
 use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
-    name: "log",
-    keys: Keys::of::<LogKeys>(),
-    readings: &[&MATCHES, &RATE, &RATIO, &AGE],
     primary: Primary::When(&[("expect", Some("age"), &AGE), ("per", None, &RATE)]),
-    only_on: None,
     keys_only_on: &[("journal", super::journal::ONLY_ON)],
-    secrets: &[],
-    from_file: &[],
-    runs_program: false,
+    ..Kind::new(
+        "log",
+        Keys::of::<LogKeys>(),
+        &[&MATCHES, &RATE, &RATIO, &AGE],
+    )
 };
 
 pub const MATCHES: Metric = Metric::new("matches", Unit::Count);

@@ -33,22 +33,21 @@ use crate::spec::probe::{Probe, ProbeContext};
 use crate::vocab::{Builder, expand_tilde};
 
 pub const KIND: Kind = Kind {
-    name: "sql",
-    keys: Keys::of::<SqlKeys>(),
-    // `value` first: it is what `expect` defaults to.
-    readings: &[
-        &measure::VALUE,
-        &measure::AGE,
-        &measure::ROWS,
-        &measure::UNTIL,
-    ],
     primary: Primary::NamedBy("expect"),
-    only_on: None,
-    keys_only_on: &[],
     // A database URL may hold a password, in its user part or its options.
     secrets: &[Secret::Url("url")],
     from_file: &["url"],
-    runs_program: false,
+    // `value` first: it is what `expect` defaults to.
+    ..Kind::new(
+        "sql",
+        Keys::of::<SqlKeys>(),
+        &[
+            &measure::VALUE,
+            &measure::AGE,
+            &measure::ROWS,
+            &measure::UNTIL,
+        ],
+    )
 };
 
 /// The keys of a `sql` check.
