@@ -19,9 +19,6 @@ pub mod journal;
 pub mod json;
 pub mod log;
 pub mod memory;
-// Its tests still signal processes through libc while it is rewritten;
-// they move onto `crate::sys` next.
-#[allow(unsafe_code)]
 pub mod process;
 pub mod sql;
 pub mod systemd;

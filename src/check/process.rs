@@ -340,15 +340,13 @@ mod tests {
         }
 
         fn signal(&self, signal: i32) {
-            // SAFETY: kill has no memory preconditions; the pid is our own test process.
-            assert_eq!(unsafe { libc::kill(self.0 as i32, signal) }, 0);
+            crate::sys::process::kill(self.0 as i32, signal).unwrap();
         }
     }
 
     impl Drop for Detached {
         fn drop(&mut self) {
-            // SAFETY: as above.
-            unsafe { libc::kill(self.0 as i32, libc::SIGKILL) };
+            let _ = crate::sys::process::kill(self.0 as i32, libc::SIGKILL);
         }
     }
 
@@ -370,8 +368,7 @@ mod tests {
     impl Drop for KillMatching {
         fn drop(&mut self) {
             for pid in self.pids() {
-                // SAFETY: kill has no memory preconditions; these are our own test processes.
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                let _ = crate::sys::process::kill(pid as i32, libc::SIGKILL);
             }
         }
     }

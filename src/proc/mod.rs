@@ -18,8 +18,6 @@
 //! same few functions; `table` is the process table the `process` check and
 //! restarts read.
 
-// Still calls libc itself while it is rewritten; it moves into `crate::sys` next.
-#[allow(unsafe_code)]
 pub mod table;
 #[cfg(unix)]
 mod unix;
@@ -28,11 +26,11 @@ pub mod user;
 mod windows;
 
 #[cfg(unix)]
-use unix as sys;
+use unix as platform;
 #[cfg(windows)]
-use windows as sys;
+use windows as platform;
 
-pub use sys::{exists_unseen, spawn_detached, stop};
+pub use platform::{exists_unseen, spawn_detached, stop};
 
 use std::fmt;
 use std::io::{self, ErrorKind};
@@ -171,7 +169,7 @@ impl<'a> Job<'a> {
                 source: io::Error::new(ErrorKind::InvalidInput, "empty command"),
             });
         };
-        sys::run(self).map_err(|source| RunError {
+        platform::run(self).map_err(|source| RunError {
             program: program.clone(),
             source,
         })

@@ -12,6 +12,8 @@ pub mod net;
 #[cfg(unix)]
 pub mod process;
 #[cfg(target_os = "linux")]
+pub mod procfs;
+#[cfg(target_os = "linux")]
 pub mod user;
 #[cfg(windows)]
 pub mod windows;

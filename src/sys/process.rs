@@ -11,6 +11,41 @@ pub fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// The effective gid of this process. Cannot fail.
+pub fn egid() -> u32 {
+    // SAFETY: getegid has no preconditions and cannot fail.
+    unsafe { libc::getegid() }
+}
+
+/// The supplementary groups of this process (which may or may not include
+/// the effective gid). Empty if the system will not say.
+pub fn supplementary_groups() -> Vec<u32> {
+    // The list can only change under us if another thread changes it; a
+    // few tries are plenty.
+    for _ in 0..3 {
+        // SAFETY: a count of 0 only asks how many groups there are; no
+        // memory is written.
+        let count = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+        let Ok(len) = usize::try_from(count) else {
+            return Vec::new();
+        };
+        let mut groups: Vec<libc::gid_t> = vec![0; len];
+        // SAFETY: `groups` has room for the `count` entries getgroups may
+        // write; it fails with EINVAL rather than write more.
+        let got = unsafe { libc::getgroups(count, groups.as_mut_ptr()) };
+        match usize::try_from(got) {
+            Ok(n) => {
+                groups.truncate(n);
+                return groups;
+            }
+            // The list grew between the two calls: ask again.
+            Err(_) if io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) => {}
+            Err(_) => return Vec::new(),
+        }
+    }
+    Vec::new()
+}
+
 /// Send `signal` to `target`: a pid, or a process group as a negative pid.
 /// Signal 0 sends nothing and only asks whether it exists and may be
 /// signalled (`EPERM`: it exists, but is another user's).
@@ -101,5 +136,27 @@ pub fn new_session_on_spawn(cmd: &mut Command) {
             }
             Ok(())
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_groups_are_the_ones_id_reports() {
+        let out = Command::new("id").arg("-G").output().unwrap();
+        let mut listed: Vec<u32> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .map(|g| g.parse().unwrap())
+            .collect();
+        let mut ours = supplementary_groups();
+        ours.push(egid());
+        for list in [&mut listed, &mut ours] {
+            list.sort_unstable();
+            list.dedup();
+        }
+        assert_eq!(ours, listed);
     }
 }

@@ -12,6 +12,7 @@ use std::io::ErrorKind;
 use anyhow::anyhow;
 
 use super::{Listing, Stat, list};
+use crate::sys;
 
 /// The process table, read from /proc as it is asked.
 pub struct Table {
@@ -21,16 +22,9 @@ pub struct Table {
 
 impl Table {
     pub fn read() -> anyhow::Result<Table> {
-        // SAFETY: sysconf has no preconditions.
-        let (page, ticks) = unsafe {
-            (
-                libc::sysconf(libc::_SC_PAGESIZE),
-                libc::sysconf(libc::_SC_CLK_TCK),
-            )
-        };
         Ok(Table {
-            page_size: u64::try_from(page).unwrap_or(4096),
-            ticks_per_sec: u64::try_from(ticks).unwrap_or(100).max(1),
+            page_size: sys::procfs::page_size(),
+            ticks_per_sec: sys::procfs::clock_ticks_per_second(),
         })
     }
 
@@ -173,8 +167,7 @@ fn gone(e: &std::io::Error) -> bool {
 /// we are neither root nor in its `gid=` group. (`hidepid=noaccess` lists
 /// them but refuses their command lines: `listing` sees that itself.)
 fn hidden_by_mount() -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
+    let euid = sys::process::euid();
     // Nothing is hidden from root: the mount table is not even read.
     if euid == 0 {
         return None;
@@ -197,7 +190,7 @@ fn hidden_by_mount() -> Option<String> {
         return None;
     }
     let exempt = option("gid")
-        .and_then(|g| g.parse::<libc::gid_t>().ok())
+        .and_then(|g| g.parse::<u32>().ok())
         .is_some_and(in_group);
     (!exempt).then(|| {
         format!("/proc is mounted with hidepid={hidepid}, which hides other users' processes from uid {euid}")
@@ -205,15 +198,8 @@ fn hidden_by_mount() -> Option<String> {
 }
 
 /// Is `gid` our effective group or one of our supplementary groups?
-fn in_group(gid: libc::gid_t) -> bool {
-    // SAFETY: getegid has no preconditions and cannot fail.
-    if unsafe { libc::getegid() } == gid {
-        return true;
-    }
-    let mut groups = vec![0 as libc::gid_t; 256];
-    // SAFETY: `groups` has room for the 256 entries getgroups may write.
-    let n = unsafe { libc::getgroups(256, groups.as_mut_ptr()) };
-    usize::try_from(n).is_ok_and(|n| groups[..n].contains(&gid))
+fn in_group(gid: u32) -> bool {
+    sys::process::egid() == gid || sys::process::supplementary_groups().contains(&gid)
 }
 
 /// `/proc/<pid>/stat`: "pid (comm) state ppid ...". The name may hold

@@ -166,7 +166,7 @@ fn is_ours(table: &Table, seen: &mut HashMap<u32, Option<Stat>>, pid: u32, stat:
         if current == me {
             return true;
         }
-        if super::sys::apart(current, stat.session) || current <= 1 || stat.parent == 0 {
+        if super::platform::apart(current, stat.session) || current <= 1 || stat.parent == 0 {
             return false;
         }
         current = stat.parent;
