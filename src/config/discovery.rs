@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::spec::Config;
 use crate::vocab::platform::Platform;
+#[cfg(unix)]
 use crate::vocab::values::home;
 
 /// Where the config is, first found wins: `--config`, `$HEALTHCHECK_CONFIG`,

@@ -1,7 +1,7 @@
 //! Replacing a file so that readers see the old content or the new, never
 //! a mix, with or without the fsyncs that make it survive a power cut.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -86,7 +86,7 @@ pub(super) fn replace_then(
 /// file; NTFS journals the rename itself.
 #[cfg(unix)]
 fn fsync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(windows)]
