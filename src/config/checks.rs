@@ -15,9 +15,31 @@ use crate::vocab::values::Limit;
 use crate::vocab::{Builder, Errors, Spans, parse_duration, parse_size, unknown_key_message};
 use serde::Deserialize;
 use serde_aux::serde_introspection::serde_introspect;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+/// Every key of some check: the common ones, each type's own, and the
+/// `X_file` form of the keys that take one (read into `X` before this
+/// where the type takes it so: found here, it is a key of other types).
+/// Gathered once, not for each check of a config.
+static KNOWN_KEYS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    check::KINDS
+        .iter()
+        .flat_map(|k| (k.keys.names)().iter().map(|key| key.to_string()))
+        .chain(
+            serde_introspect::<RawCheck>()
+                .iter()
+                .map(|key| key.to_string()),
+        )
+        .chain(
+            check::KINDS
+                .iter()
+                .flat_map(|k| k.from_file.iter().map(|key| format!("{key}_file"))),
+        )
+        .collect()
+});
 
 /// Validate one `[[check]]` table and build its probe.
 pub(super) fn compile_check(
@@ -76,37 +98,25 @@ pub(super) fn compile_check(
     let common_keys = serde_introspect::<RawCheck>();
     let own_keys = kind.map_or(&[][..], |kd| (kd.keys.names)());
     let mut kept = DeTable::new();
-    let all_keys: Vec<&str> = check::KINDS
-        .iter()
-        .flat_map(|k| (k.keys.names)().iter().copied())
-        .chain(common_keys.iter().copied())
-        .collect();
-    // `X_file` is read into `X` before this where the type takes it so:
-    // found here, it is a key of other types.
-    let file_keys: Vec<String> = check::KINDS
-        .iter()
-        .flat_map(|k| k.from_file.iter().map(|key| format!("{key}_file")))
-        .collect();
-    let known = |key: &str| all_keys.contains(&key) || file_keys.iter().any(|f| f == key);
     for (k, v) in table {
         let key = k.get_ref().to_string();
-        let path = format!("{prefix}.{key}");
+        let path = || format!("{prefix}.{key}");
         let applies = common_keys.contains(&key.as_str())
             || kind.is_none_or(|_| own_keys.contains(&key.as_str()));
-        if !known(&key) {
+        if !KNOWN_KEYS.contains(key.as_str()) {
             let allowed: Vec<&str> = common_keys.iter().chain(own_keys).copied().collect();
-            errors.push(k.span(), path, unknown_key_message(&key, &allowed));
+            errors.push(k.span(), path(), unknown_key_message(&key, &allowed));
         } else if !applies {
             let kd = kind.map_or("", |kd| kd.name);
             errors.push(
                 k.span(),
-                path,
+                path(),
                 format!("key `{key}` does not apply to checks of type `{kd}`"),
             );
         } else {
             if let Some(why) = kind.and_then(|kd| kd.key_unavailable_on(&key, Platform::current()))
             {
-                errors.push(k.span(), path, why);
+                errors.push(k.span(), path(), why);
             }
             kept.insert(k, v);
         }

@@ -18,6 +18,7 @@ mod service;
 mod settings;
 mod summary;
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -228,12 +229,12 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
     let mut checks: Vec<(CheckSpec, Range<usize>)> = Vec::new();
     // Each name with where it was defined; the place is spelled out only
     // for a duplicate, not for every check of every run.
-    let mut first_seen: Vec<(String, usize)> = Vec::new();
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
     for (i, table) in check_tables.into_iter().enumerate() {
         let prefix = format!("check[{i}]");
         if let Some(name) = table.get_ref().get("name").filter(|n| n.get_ref().is_str()) {
             let text = name.get_ref().as_str().unwrap_or_default().to_string();
-            if let Some((_, first)) = first_seen.iter().find(|(n, _)| *n == text) {
+            if let Some(first) = first_seen.get(&text) {
                 let at = errors.src.location(*first);
                 errors.push(
                     name.span(),
@@ -241,7 +242,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
                     format!("duplicate check name `{text}` (first defined at {at})"),
                 );
             } else {
-                first_seen.push((text, name.span().start));
+                first_seen.insert(text, name.span().start);
             }
         }
         let table_span = table.span();
@@ -256,7 +257,6 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
             checks.push((spec, table_span));
         }
     }
-    let all_names: Vec<&str> = first_seen.iter().map(|(n, _)| n.as_str()).collect();
     for (spec, span) in &checks {
         for upstream in &spec.depends_on {
             if upstream == &spec.name {
@@ -265,7 +265,7 @@ fn parse(label: &str, text: &str, needs: Needs) -> Result<(Config, Vec<Warning>)
                     format!("check `{}`.depends_on", spec.name),
                     "a check cannot depend on itself",
                 );
-            } else if !all_names.contains(&upstream.as_str()) {
+            } else if !first_seen.contains_key(upstream) {
                 errors.push(
                     span.clone(),
                     format!("check `{}`.depends_on", spec.name),

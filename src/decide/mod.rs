@@ -14,6 +14,8 @@ mod judge;
 mod ladder;
 pub mod summary;
 
+use std::collections::HashSet;
+
 use crate::model::{Action, Event, NextStep, Note, Reading, Status, Thresholds, Unit};
 use crate::spec::{CheckSpec, Config};
 use crate::state::State;
@@ -86,7 +88,8 @@ pub fn decide(
     };
     let mut next = prev.clone();
     if mode.all_ran {
-        next.checks.retain(|name, _| config.check(name).is_some());
+        let names: HashSet<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
+        next.checks.retain(|name, _| names.contains(name.as_str()));
         next.services
             .retain(|name, _| config.service(name).is_some());
     }

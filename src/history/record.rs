@@ -3,6 +3,8 @@
 //! (compared with the state it started from, so a steady run adds only
 //! its samples).
 
+use std::collections::HashMap;
+
 use super::store::{Change, Record, Sample};
 use crate::report::Report;
 use crate::spec::Config;
@@ -11,10 +13,15 @@ use crate::state::State;
 /// The record of a run that went from `before` to `next` and reported `report`.
 pub fn of_run(config: &Config, before: &State, next: &State, report: &Report) -> Record {
     let ran = report.checks.iter().filter(|c| !c.is_skipped());
+    let judged_of: HashMap<&str, Option<&str>> = config
+        .checks
+        .iter()
+        .map(|s| (s.name.as_str(), s.judged.as_deref()))
+        .collect();
     let samples = ran
         .clone()
         .map(|c| {
-            let judged = config.check(&c.name).and_then(|s| s.judged.as_deref());
+            let judged = judged_of.get(c.name.as_str()).copied().flatten();
             let primary = judged
                 .and_then(|name| c.readings.iter().find(|r| r.name == name))
                 .or(c.readings.first());

@@ -2,6 +2,7 @@
 //! notes; the files it leaves (reports/, the Prometheus textfile); the
 //! dead man's switch; stdout.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -63,7 +64,14 @@ pub fn report(config: &Config, done: Done, ledger: Ledger, clock: &Clock) -> Rep
                 CheckReport::skipped(&c.name, c.kind, c.when.as_deref().unwrap_or_default())
             }))
             .collect();
-    checks.sort_by_key(|c| config.checks.iter().position(|s| s.name == c.name));
+    // In the config's order, each name's place looked up once, not per comparison.
+    let order: HashMap<&str, usize> = config
+        .checks
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    checks.sort_by_key(|c| order.get(c.name.as_str()).copied());
     Report {
         schema: 1,
         host: config.settings.hostname.clone(),

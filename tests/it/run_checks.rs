@@ -422,6 +422,25 @@ fn log_rate_counts_errors_appended_between_runs() {
 }
 
 #[test]
+fn the_report_lists_checks_in_the_config_order_a_skipped_one_in_its_place() {
+    let env = Env::new();
+    env.config(
+        "[schedule.closed]\ndays = []\n\n\
+         [[check]]\nname = \"zeta\"\ntype = \"memory\"\n\n\
+         [[check]]\nname = \"alpha\"\ntype = \"file\"\npath = \"/nonexistent/a\"\nwhen = \"closed\"\n\n\
+         [[check]]\nname = \"mid\"\ntype = \"memory\"\n",
+    );
+    let json = env.run(&["--format", "json"]).json();
+    let names: Vec<&str> = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["zeta", "alpha", "mid"]);
+}
+
+#[test]
 fn a_check_outside_its_schedule_is_skipped_and_keeps_its_state() {
     let env = Env::new();
     env.config(
