@@ -9,6 +9,7 @@
 //! reads the systemd journal, see `journal.rs`.
 
 mod age;
+mod count;
 mod journal;
 mod rate;
 
