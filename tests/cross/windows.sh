@@ -326,6 +326,38 @@ EOF
     grep -q "$name=ok" <<<"$statuses" || fail "soltrader: $name is not OK after the restart: $statuses"
   done
   pass "soltrader on Windows: the bot is started, then every check of the bot is OK"
+  zip_tests
   platform_tests
   stop_all
+}
+
+# The zip scripts/package made, as a user unpacks it: its healthcheck.exe
+# validates the shipped healthcheck.toml and runs it. (install.ps1 needs
+# PowerShell, which Wine does not have: it is not run here.)
+zip_tests() {
+  local zip
+  zip="target/packages/healthcheck-$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)-windows-x86_64.zip"
+  if [ ! -f "$zip" ]; then
+    [ "${CI:-}" = true ] && fail "no $zip: scripts/package makes it"
+    echo "SKIPPED: $zip missing: run scripts/package"
+    return
+  fi
+  rm -rf "$work/zip"
+  python3 -m zipfile -e "$zip" "$work/zip"
+  local zexe="$wwork/zip/healthcheck.exe" zconfig="$wwork/zip/healthcheck.toml"
+  set +e
+  enter wine "$zexe" validate -c "$zconfig" >"$work/stdout" 2>"$work/stderr"
+  rc=$?
+  set -e
+  [ "$rc" = 0 ] || fail "the zip's healthcheck.exe does not validate its healthcheck.toml (exit $rc): $(cat "$work/stderr")"
+  sed "s|^\[settings\]|[settings]\nstate_dir = '$wwork/state-zip'|" "$work/zip/healthcheck.toml" >"$work/zip/run.toml"
+  set +e
+  enter wine "$zexe" -c "$wwork/zip/run.toml" --format json >"$work/stdout" 2>"$work/stderr"
+  rc=$?
+  set -e
+  out=$(cat "$work/stdout")
+  case "$rc" in 0 | 1 | 2) ;; *) fail "the zip's preset run exited $rc: $out $(cat "$work/stderr")" ;; esac
+  [ "$(json_field '" ".join(c["name"] for c in r["checks"])')" = "disk memory cpu" ] || fail "the zip's preset ran: $out"
+  [ -s "$work/state-zip/state.json" ] || fail "the zip's preset run left no state"
+  pass "the Windows zip: healthcheck.exe validates and runs the shipped healthcheck.toml"
 }

@@ -94,6 +94,12 @@ impl Env {
             .filter(|b| !b.is_empty())
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_healthcheck").into());
         let runner = std::env::var("HEALTHCHECK_TEST_RUNNER").unwrap_or_default();
+        self.cmd_of(Path::new(&bin), &runner)
+    }
+
+    /// `cmd` for this binary through this runner (e.g. `qemu-arm -cpu
+    /// arm1176`; empty: none).
+    pub fn cmd_of(&self, bin: &Path, runner: &str) -> Command {
         let mut words = runner.split_whitespace();
         let mut c = match words.next() {
             Some(program) => {

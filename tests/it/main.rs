@@ -17,6 +17,7 @@ mod email;
 mod escalate;
 mod fault_week;
 mod first_day;
+mod foreign_packages;
 mod hardening_actions;
 mod hardening_files;
 mod hardening_inputs;

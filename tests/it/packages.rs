@@ -322,3 +322,55 @@ fn lintian_finds_no_error_in_the_package() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_second_run_of_scripts_package_makes_every_artifact_byte_for_byte_again() {
+    let Some(deb) = shipped_deb() else { return };
+    if !crate::harness::is_root() {
+        missing(
+            "root",
+            "scripts/package builds the arm and Windows packages in a chroot",
+        );
+        return;
+    }
+    let shipped = deb.parent().unwrap();
+    let names = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names(shipped),
+        [
+            "SHA256SUMS".to_string(),
+            format!("healthcheck-{VERSION}-windows-x86_64.zip"),
+            format!("healthcheck_{VERSION}_amd64.deb"),
+            format!("healthcheck_{VERSION}_arm64.deb"),
+            format!("healthcheck_{VERSION}_armhf.deb"),
+        ]
+    );
+    let again = tempfile::tempdir().unwrap();
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/package"))
+        .arg("--out")
+        .arg(again.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/package: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(again.path()), names(shipped));
+    for name in names(shipped) {
+        assert!(
+            std::fs::read(shipped.join(&name)).unwrap()
+                == std::fs::read(again.path().join(&name)).unwrap(),
+            "{name} differs from the first run's"
+        );
+    }
+    let sums = std::fs::read_to_string(shipped.join("SHA256SUMS")).unwrap();
+    assert_eq!(sums.lines().count(), 4, "{sums}");
+}
