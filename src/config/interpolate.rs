@@ -15,7 +15,8 @@ use crate::secret;
 use crate::vocab::Errors;
 
 /// Keys whose value is a secret wherever they appear outside `[[check]]`
-/// and `[[alert]]`, whose types declare theirs.
+/// and `[[alert]]`, whose types declare theirs, and inside a check's own
+/// tables (`env`).
 const SECRET_KEYS: &[&str] = &["password", "bot_token", "token", "headers"];
 /// Keys that may be given as `X_file` outside `[[check]]` and `[[alert]]`.
 const FILE_KEYS: &[&str] = &["url", "password", "bot_token", "token"];
@@ -53,6 +54,9 @@ fn hidden(path: &[String], kind: Option<&str>) -> Hidden {
             .zip(key)
             .and_then(|(kind, key)| kind.secrets.iter().find(|s| s.key() == key));
         return match declared {
+            // A key inside one of its tables (`env`) named like a secret
+            // is one, whatever the type.
+            None if path[1..].iter().any(|p| SECRET_KEYS.contains(&p.as_str())) => Hidden::Value,
             None => Hidden::No,
             Some(Secret::Value(_)) => Hidden::Value,
             Some(Secret::Url(_)) => Hidden::Url,
@@ -416,6 +420,25 @@ mod tests {
             substitute(input, env).as_deref(),
             expected.map_err(|e| e.to_string()).as_deref()
         );
+    }
+
+    #[test]
+    fn a_password_or_token_in_a_checks_env_is_still_a_secret() {
+        let path = |keys: &[&str]| -> Vec<String> {
+            std::iter::once("check[0]")
+                .chain(keys.iter().copied())
+                .map(String::from)
+                .collect()
+        };
+        assert_eq!(
+            hidden(&path(&["env", "token"]), Some("command")),
+            Hidden::Value
+        );
+        assert_eq!(
+            hidden(&path(&["env", "password"]), Some("http")),
+            Hidden::Value
+        );
+        assert_eq!(hidden(&path(&["env", "HOME"]), Some("command")), Hidden::No);
     }
 
     #[test]
