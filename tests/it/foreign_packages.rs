@@ -60,14 +60,7 @@ fn architecture_and_binary(deb: &Path, dir: &Path) -> (String, PathBuf) {
         !info.contains("Depends:"),
         "a static binary depends on nothing: {info}"
     );
-    let out = Command::new("dpkg-deb")
-        .arg("-x")
-        .arg(deb)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    (arch, dir.join("usr/bin/healthcheck"))
+    (arch, crate::packages::binary_of(deb, dir))
 }
 
 /// The binary under `runner`: the embedded default (no config anywhere it

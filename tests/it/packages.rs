@@ -47,7 +47,7 @@ fn package(args: &[&std::ffi::OsStr]) -> PathBuf {
 }
 
 /// The binary inside a package, unpacked under `dir`.
-fn binary_of(deb: &Path, dir: &Path) -> PathBuf {
+pub(crate) fn binary_of(deb: &Path, dir: &Path) -> PathBuf {
     let out = Command::new("dpkg-deb")
         .arg("-x")
         .arg(deb)
