@@ -46,12 +46,7 @@ fn without_a_config_the_embedded_default_runs_and_says_how_to_make_one() {
         "{stderr}"
     );
     let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
-    let names: Vec<&str> = json["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = crate::harness::check_names(&json);
     assert_eq!(names, ["disk", "memory", "load"]);
     assert!(
         env.path("systemd-state/state.json").exists(),

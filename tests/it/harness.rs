@@ -126,6 +126,16 @@ impl Env {
 }
 
 /// Is this test process root? (Root ignores file modes.)
+/// The names of the checks of a JSON report, in its order.
+pub fn check_names(report: &serde_json::Value) -> Vec<&str> {
+    report["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no checks in {report:#}"))
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect()
+}
+
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }

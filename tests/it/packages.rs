@@ -32,8 +32,9 @@ fn shipped_deb() -> Option<PathBuf> {
     None
 }
 
-/// `scripts/package` with these arguments; the .deb it wrote.
-fn package(args: &[&std::ffi::OsStr]) -> PathBuf {
+/// `scripts/package` with these arguments, which must succeed; what it
+/// printed.
+fn run_package(args: &[&std::ffi::OsStr]) -> String {
     let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/package"))
         .args(args)
         .output()
@@ -43,7 +44,12 @@ fn package(args: &[&std::ffi::OsStr]) -> PathBuf {
         "scripts/package: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `scripts/package` with these arguments; the .deb it wrote.
+fn package(args: &[&std::ffi::OsStr]) -> PathBuf {
+    PathBuf::from(run_package(args).trim())
 }
 
 /// The binary inside a package, unpacked under `dir`.
@@ -353,16 +359,7 @@ fn a_second_run_of_scripts_package_makes_every_artifact_byte_for_byte_again() {
         ]
     );
     let again = tempfile::tempdir().unwrap();
-    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/package"))
-        .arg("--out")
-        .arg(again.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/package: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_package(&["--out".as_ref(), again.path().as_os_str()]);
     assert_eq!(names(again.path()), names(shipped));
     for name in names(shipped) {
         assert!(

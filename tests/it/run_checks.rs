@@ -431,12 +431,7 @@ fn the_report_lists_checks_in_the_config_order_a_skipped_one_in_its_place() {
          [[check]]\nname = \"mid\"\ntype = \"memory\"\n",
     );
     let json = env.run(&["--format", "json"]).json();
-    let names: Vec<&str> = json["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = crate::harness::check_names(&json);
     assert_eq!(names, ["zeta", "alpha", "mid"]);
 }
 
